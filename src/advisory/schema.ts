@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+/**
+ * Advisory ids end up in file names, URLs and queue job ids, so they are kept to a safe alphabet:
+ * `ACME-2026-0001`, `GHSA-xxxx-xxxx-xxxx`, `CVE-2026-12345` all fit.
+ */
+export const advisoryIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+const httpsOrHttpUrl = z
+  .string()
+  .max(2048)
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
+
+export const severities = ['critical', 'high', 'medium', 'low', 'none'] as const;
+export type Severity = (typeof severities)[number];
+
+const affectedSchema = z.strictObject({
+  product: text(200),
+  /** A version range in the product's own notation, e.g. "<2.3.1" or ">=1.0 <1.4.2". */
+  versions: text(200),
+  /** Optional package coordinates, e.g. "pkg:npm/acme-server". */
+  purl: z.string().max(512).optional(),
+  /** First fixed version, when one exists. */
+  fixed: z.string().max(100).optional(),
+});
+
+const common = {
+  id: advisoryIdSchema,
+  /** Starts at 1; every correction is a new, higher revision. */
+  revision: z.number().int().min(1).max(1_000_000),
+  title: text(300),
+  severity: z.enum(severities),
+  summary: text(20_000),
+  /** RFC 3339 time with an offset, e.g. 2026-11-24T12:00:00Z. */
+  published: z.string().datetime({ offset: true }),
+  affected: z.array(affectedSchema).min(1).max(500),
+  cves: z.array(z.string().regex(/^CVE-\d{4}-\d{4,}$/, 'must look like CVE-2026-12345')).max(200),
+  mitigations: z.array(z.strictObject({ text: text(10_000) })).max(100),
+  references: z.array(httpsOrHttpUrl).max(200),
+  /** Optional CVSS vector, e.g. "CVSS:3.1/AV:N/AC:L/...". */
+  cvss: z.string().max(200).optional(),
+};
+
+const advisorySchema = z.strictObject({ ...common, kind: z.literal('advisory') });
+
+const mitigationSchema = z.strictObject({
+  ...common,
+  kind: z.literal('mitigation'),
+  /** The advisory this note mitigates. */
+  mitigates: advisoryIdSchema,
+});
+
+/**
+ * The document a publisher signs. Unknown fields are rejected, not ignored: a signed field that
+ * tocsin silently dropped would be a field recipients believe was checked.
+ */
+export const advisoryDocumentSchema = z.discriminatedUnion('kind', [advisorySchema, mitigationSchema]);
+
+export type AdvisoryDocument = z.infer<typeof advisoryDocumentSchema>;

@@ -1,0 +1,33 @@
+import type { AdvisoryRef } from '../advisory/record';
+
+/** The channels tocsin delivers over. Each has its own queue and worker pool. */
+export const channelNames = ['webhook'] as const;
+export type ChannelName = (typeof channelNames)[number];
+
+/**
+ * What a channel sends: rendered and signed once per advisory revision, the same bytes for every
+ * recipient of the channel.
+ */
+export interface Notice {
+  ref: AdvisoryRef;
+  /** Stable across retries and restarts; receivers de-duplicate on it. */
+  messageId: string;
+  /** The channel-specific rendering, already carrying tocsin's signature. */
+  payload: string;
+}
+
+/** What a successful send reports, for the delivery record. */
+export interface DeliveryReceipt {
+  /** e.g. the HTTP status a webhook answered. */
+  detail: string;
+}
+
+/**
+ * One channel behind one small contract. `send` makes exactly one attempt and throws an error from
+ * `delivery-errors.ts` on failure: retries belong to the queue.
+ */
+export interface Channel<R> {
+  readonly name: ChannelName;
+  send(notice: Notice, recipient: R, signal: AbortSignal): Promise<DeliveryReceipt>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+/**
+ * Errors a channel throws, typed by what the queue should do next. Anything else thrown by a
+ * channel is treated as transient and retried on the backoff schedule.
+ */
+
+/** Retrying cannot help (410 Gone, invalid address, revoked token): stop for this recipient. */
+export class PermanentDeliveryError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentDeliveryError';
+  }
+}
+
+/** The peer asked us to wait: retry no sooner than `retryAfterMs` from now. */
+export class RateLimitedError extends Error {
+  constructor(message: string, readonly retryAfterMs: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RateLimitedError';
+  }
+}
+
+/** A failure worth retrying on the normal schedule (5xx, timeout, connection refused). */
+export class TransientDeliveryError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransientDeliveryError';
+  }
+}
+
+/**
+ * Parses Retry-After (delta-seconds or an HTTP date) into milliseconds from `now`; null when absent
+ * or unparseable.
+ */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | null {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (raw === undefined || raw.trim() === '') return null;
+  if (/^\d+$/.test(raw.trim())) return Number(raw.trim()) * 1000;
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}

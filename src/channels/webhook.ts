@@ -1,0 +1,95 @@
+import { isIP } from 'node:net';
+import { errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { isForbiddenAddress } from '../net/address-policy';
+import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
+import type { Channel, DeliveryReceipt, Notice } from './channel';
+import { parseRetryAfter, PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from './delivery-errors';
+import { signStandardWebhook } from './standard-webhooks';
+
+export interface WebhookRecipient {
+  id: string;
+  type: 'webhook';
+  url: string;
+  secret: string;
+}
+
+export interface WebhookChannelOptions {
+  timeoutMs: number;
+  allowPrivateTargets: boolean;
+  userAgent: string;
+}
+
+/**
+ * Webhooks with Standard Webhooks headers. The body is the same bytes for every recipient; only
+ * the HMAC differs. Redirects are not followed: a partner's endpoint is the URL it enrolled.
+ */
+export function createWebhookChannel(options: WebhookChannelOptions): Channel<WebhookRecipient> {
+  const dispatcher: Dispatcher = createGuardedDispatcher({
+    allowPrivate: options.allowPrivateTargets,
+    connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
+  });
+
+  return {
+    name: 'webhook',
+    async send(notice: Notice, recipient: WebhookRecipient, signal: AbortSignal): Promise<DeliveryReceipt> {
+      const url = new URL(recipient.url);
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      // An IP literal never passes through DNS lookup, so the guard has to look at it here.
+      if (!options.allowPrivateTargets && isIP(host) !== 0 && isForbiddenAddress(host)) {
+        throw new PermanentDeliveryError(`${host} is a loopback, private, link-local or reserved address`);
+      }
+      const timestamp = Math.floor(Date.now() / 1000);
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(url, {
+          method: 'POST',
+          dispatcher,
+          signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]),
+          headersTimeout: options.timeoutMs,
+          bodyTimeout: options.timeoutMs,
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': options.userAgent,
+            'webhook-id': notice.messageId,
+            'webhook-timestamp': String(timestamp),
+            'webhook-signature': signStandardWebhook(recipient.secret, notice.messageId, timestamp, notice.payload),
+          },
+          body: notice.payload,
+        });
+      } catch (err) {
+        throw classifyNetworkError(err);
+      }
+      // The answer's body is of no use to us; read at most a little of it so the socket can be reused.
+      await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) return { detail: `HTTP ${status}` };
+      if (status === 410) throw new PermanentDeliveryError('HTTP 410 Gone: the partner retired this endpoint');
+      if (status === 429 || status === 503) {
+        const wait = parseRetryAfter(response.headers['retry-after']);
+        if (wait !== null) throw new RateLimitedError(`HTTP ${status}, Retry-After ${Math.ceil(wait / 1000)}s`, wait);
+      }
+      if (status >= 300 && status < 400) {
+        throw new TransientDeliveryError(`HTTP ${status}: redirects are not followed (location: ${String(response.headers.location ?? 'none')})`);
+      }
+      throw new TransientDeliveryError(`HTTP ${status}`);
+    },
+    async close() {
+      await dispatcher.close();
+    },
+  };
+}
+
+function classifyNetworkError(err: unknown): Error {
+  const cause = (err as { cause?: unknown }).cause ?? err;
+  if (cause instanceof ForbiddenAddressError || err instanceof ForbiddenAddressError) {
+    return new PermanentDeliveryError((cause as Error).message, { cause: err });
+  }
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    return new TransientDeliveryError('timed out waiting for the partner to answer', { cause: err });
+  }
+  if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') {
+    return new TransientDeliveryError('request timed out or was aborted', { cause: err });
+  }
+  const code = (cause as NodeJS.ErrnoException).code;
+  return new TransientDeliveryError(`${code ?? (err as Error).name}: ${(cause as Error).message}`, { cause: err });
+}

@@ -1,0 +1,122 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { AdvisoryRef } from '../advisory/record';
+import { advisoryIdSchema } from '../advisory/schema';
+import { channelNames } from '../channels/channel';
+import type { DeliveryStateStore } from '../delivery/delivery-state';
+import type { createAdvisoryIntake } from '../publish/advisory-intake';
+import type { AdvisoryArchive } from '../storage/advisory-archive';
+import { handle, HttpError } from './http-error';
+import { BODY_LIMIT_BYTES, jsonBody } from './json-body';
+
+const submissionSchema = z.strictObject({
+  document: z.string().min(1, 'must not be empty').max(BODY_LIMIT_BYTES),
+  signatures: z
+    .array(z.string().min(1).max(64 * 1024))
+    .min(1, 'needs at least one armored detached signature')
+    .max(16),
+});
+
+export interface AdvisoryRouteDeps {
+  intake: ReturnType<typeof createAdvisoryIntake>;
+  archive: AdvisoryArchive;
+  deliveries: DeliveryStateStore;
+}
+
+export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
+  const router = Router();
+
+  /** The revision asked for (`?revision=N`), or the latest; 404 when there is none. */
+  async function resolveRef(req: Request): Promise<AdvisoryRef> {
+    const id = advisoryIdSchema.safeParse(req.params.id);
+    if (!id.success) throw new HttpError(404, 'not_found', 'no such advisory');
+    const revisions = await deps.archive.revisions(id.data);
+    const asked = req.query.revision;
+    if (asked !== undefined) {
+      const n = Number(asked);
+      if (!Number.isInteger(n) || !revisions.includes(n)) {
+        throw new HttpError(404, 'not_found', `${id.data} has no revision ${String(asked)}`);
+      }
+      return { id: id.data, revision: n };
+    }
+    const latest = revisions.at(-1);
+    if (latest === undefined) throw new HttpError(404, 'not_found', `no advisory ${id.data}`);
+    return { id: id.data, revision: latest };
+  }
+
+  router.post(
+    '/',
+    ...jsonBody(),
+    handle(async (req) => {
+      const parsed = submissionSchema.safeParse(req.body);
+      if (!parsed.success) {
+        throw new HttpError(
+          400,
+          'invalid_submission',
+          'the submission must be {"document": "<signed text>", "signatures": ["<armored signature>", ...]}',
+          parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message })),
+        );
+      }
+      const result = await deps.intake.submit(parsed.data);
+      return {
+        status: result.outcome === 'accepted' ? 202 : 200,
+        headers: { Location: `/v1/advisories/${result.record.id}?revision=${result.record.revision}` },
+        body: { ...result.record, status: result.outcome, delivery: result.delivery },
+      };
+    }),
+  );
+
+  router.get(
+    '/',
+    handle(async () => {
+      const latest = new Map<string, Awaited<ReturnType<AdvisoryArchive['records']>>[number]>();
+      for (const r of await deps.archive.records()) {
+        const seen = latest.get(r.id);
+        if (!seen || seen.revision < r.revision) latest.set(r.id, r);
+      }
+      const advisories = [...latest.values()].sort((a, b) => b.accepted_at.localeCompare(a.accepted_at));
+      return { status: 200, body: { advisories } };
+    }),
+  );
+
+  router.get(
+    '/:id',
+    handle(async (req) => {
+      const ref = await resolveRef(req);
+      const archived = await deps.archive.get(ref);
+      if (!archived) throw new HttpError(404, 'not_found', `no advisory ${ref.id}`);
+      return {
+        status: 200,
+        body: {
+          ...archived.record,
+          revisions: await deps.archive.revisions(ref.id),
+          document: archived.document,
+          publisher_signatures: archived.publisherSignatures,
+          broadcaster_signature: archived.broadcasterSignature,
+        },
+      };
+    }),
+  );
+
+  router.get(
+    '/:id/deliveries',
+    handle(async (req) => {
+      const ref = await resolveRef(req);
+      const audience = await deps.archive.audience(ref);
+      const summary = { pending: 0, delivered: 0, retrying: 0, failed: 0 };
+      const deliveries = [];
+      for (const channel of channelNames) {
+        const ids = audience[channel] ?? [];
+        const states = await deps.deliveries.getAll(channel, ref);
+        for (const recipient of ids) {
+          const s = states.get(recipient) ?? { state: 'pending' as const, attempts: 0 };
+          summary[s.state] += 1;
+          deliveries.push({ recipient, channel, ...s });
+        }
+      }
+      return { status: 200, body: { id: ref.id, revision: ref.revision, summary, deliveries } };
+    }),
+  );
+
+  return router;
+}

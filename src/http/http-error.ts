@@ -1,0 +1,83 @@
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { InvalidSubmissionError, RevisionConflictError, UnauthenticatedSubmissionError, type FieldProblem } from '../publish/intake-errors';
+
+/** An error with the HTTP answer it deserves. `code` is stable for clients to switch on. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields: FieldProblem[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'HttpError';
+  }
+}
+
+/** What a handler returns: the router writes it. */
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Send `body` as this content type, verbatim (a string). Default: JSON. */
+  type?: string;
+}
+
+/** Adapts a handler that returns a {@link Reply} to express. */
+export function handle(fn: (req: Request) => Promise<Reply> | Reply): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const reply = await fn(req);
+      res.status(reply.status).set(reply.headers ?? {});
+      if (reply.body === undefined) res.end();
+      else if (reply.type) res.type(reply.type).send(reply.body);
+      else res.json(reply.body);
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+/** Maps any error to an HttpError: the one place that decides status codes for failures. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof InvalidSubmissionError) return new HttpError(400, 'invalid_submission', err.message, err.problems);
+  if (err instanceof UnauthenticatedSubmissionError) {
+    const fields = err.problems.map((p) => {
+      const at = p.indexOf(': ');
+      return at > 0 ? { field: p.slice(0, at), message: p.slice(at + 2) } : { field: 'signatures', message: p };
+    });
+    return new HttpError(401, 'unauthenticated', err.message, fields);
+  }
+  if (err instanceof RevisionConflictError) return new HttpError(409, 'revision_conflict', err.message);
+  // body-parser's errors carry a `type` and a status.
+  const parser = err as { type?: string; status?: number; message?: string };
+  switch (parser.type) {
+    case 'entity.too.large':
+      return new HttpError(413, 'too_large', 'request body is over the 1 MiB limit');
+    case 'entity.parse.failed':
+      return new HttpError(400, 'malformed_json', `request body is not valid JSON: ${parser.message ?? ''}`.trim());
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new HttpError(415, 'unsupported_media_type', parser.message ?? 'unsupported encoding');
+    case 'request.aborted':
+      return new HttpError(400, 'aborted', 'request aborted');
+  }
+  return new HttpError(500, 'internal', 'internal error', [], { cause: err });
+}
+
+/** The last express middleware: one shape for every error body. Internal details are logged, not sent. */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const http = toHttpError(err);
+    if (http.status >= 500) log.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (res.headersSent) return res.end();
+    const body: { error: { code: string; message: string; fields?: FieldProblem[] } } = {
+      error: { code: http.code, message: http.message },
+    };
+    if (http.fields.length > 0) body.error.fields = http.fields;
+    res.status(http.status).json(body);
+  };
+}

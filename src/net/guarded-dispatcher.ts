@@ -1,0 +1,45 @@
+import dns from 'node:dns';
+import type { LookupFunction } from 'node:net';
+import { Agent } from 'undici';
+import { isForbiddenAddress } from './address-policy';
+
+export class ForbiddenAddressError extends Error {
+  readonly code = 'ERR_TOCSIN_FORBIDDEN_ADDRESS';
+  constructor(readonly host: string, readonly address: string) {
+    super(`${host} resolves to ${address}, a loopback, private, link-local or reserved address`);
+    this.name = 'ForbiddenAddressError';
+  }
+}
+
+/**
+ * A DNS lookup that refuses forbidden addresses. The socket connects to the very address checked
+ * here, so a name that resolves differently a moment later (DNS rebinding) gains nothing.
+ */
+export function guardedLookup(allowPrivate: boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, '', 0);
+      const list = addresses as dns.LookupAddress[];
+      const bad = allowPrivate ? undefined : list.find((a) => isForbiddenAddress(a.address));
+      if (bad) return callback(new ForbiddenAddressError(hostname, bad.address), '', 0);
+      if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
+      const first = list[0];
+      if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+      callback(null, first.address, first.family);
+    });
+  };
+}
+
+export interface GuardedDispatcherOptions {
+  allowPrivate: boolean;
+  connectTimeoutMs: number;
+}
+
+/** An undici dispatcher for outbound deliveries: guarded DNS, bounded connect, short keep-alive. */
+export function createGuardedDispatcher(options: GuardedDispatcherOptions): Agent {
+  return new Agent({
+    connect: { lookup: guardedLookup(options.allowPrivate), timeout: options.connectTimeoutMs },
+    keepAliveTimeout: 4_000,
+    keepAliveMaxTimeout: 30_000,
+  });
+}

@@ -1,0 +1,25 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { isForbiddenAddress } from './address-policy';
+
+/**
+ * Why a webhook URL may not be enrolled, or null when it may. Checked at enrolment for a clear
+ * 400, and again at every connection (see guarded-dispatcher) since DNS answers change.
+ */
+export async function targetUrlProblem(rawUrl: string, allowPrivate: boolean): Promise<string | null> {
+  const url = new URL(rawUrl);
+  if (url.username || url.password) return 'must not carry credentials: the HMAC secret authenticates tocsin';
+  if (allowPrivate) return null;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) !== 0) {
+    return isForbiddenAddress(host) ? `${host} is a loopback, private, link-local or reserved address` : null;
+  }
+  let addresses: { address: string }[];
+  try {
+    addresses = await lookup(host, { all: true });
+  } catch (err) {
+    return `${host} does not resolve (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  const bad = addresses.find((a) => isForbiddenAddress(a.address));
+  return bad ? `${host} resolves to ${bad.address}, a loopback, private, link-local or reserved address` : null;
+}

@@ -1,0 +1,52 @@
+import type { Redis } from 'ioredis';
+import type { ArchivedAdvisory } from '../advisory/record';
+import { channelNames, type Notice } from '../channels/channel';
+import { renderWebhookNotice } from '../notices/webhook-notice';
+import type { Audience } from '../storage/advisory-archive';
+import type { DeliveryQueues } from './delivery-queues';
+import { BACKOFF_TYPE, jobIds } from './jobs';
+import { redisKeys } from './redis-keys';
+
+export interface EnqueueDeps {
+  redis: Redis;
+  queues: DeliveryQueues;
+  prefix: string;
+  batchSize: number;
+  publicUrl: string;
+}
+
+/** Batch jobs retry on infrastructure errors only (Redis hiccups); delivery retries are per recipient. */
+const BATCH_ATTEMPTS = 25;
+
+/**
+ * Queues one revision for every channel: stores each channel's signed notice once, then one
+ * batch job per `batchSize` recipients. Idempotent: job ids are deterministic, so running it
+ * again (recovery after a crash or a Redis loss) does not queue the same batch twice.
+ */
+export async function enqueueAdvisory(deps: EnqueueDeps, archived: ArchivedAdvisory, audience: Audience): Promise<void> {
+  const ref = { id: archived.record.id, revision: archived.record.revision };
+  const keys = redisKeys(deps.prefix);
+  const notices: Record<string, Notice> = { webhook: renderWebhookNotice(archived, deps.publicUrl) };
+  for (const channel of channelNames) {
+    const notice = notices[channel];
+    const recipients = audience[channel] ?? [];
+    if (!notice || recipients.length === 0) continue;
+    await deps.redis.set(keys.notice(channel, ref), JSON.stringify(notice));
+    const jobs = [];
+    for (let i = 0; i * deps.batchSize < recipients.length; i++) {
+      jobs.push({
+        name: 'batch' as const,
+        data: { ref, recipients: recipients.slice(i * deps.batchSize, (i + 1) * deps.batchSize) },
+        opts: {
+          jobId: jobIds.batch(ref, i),
+          attempts: BATCH_ATTEMPTS,
+          backoff: { type: BACKOFF_TYPE },
+          removeOnComplete: { age: 24 * 3600 },
+          removeOnFail: { age: 30 * 24 * 3600 },
+        },
+      });
+    }
+    await deps.queues[channel].addBulk(jobs);
+  }
+  await deps.redis.set(keys.enqueued(ref), new Date().toISOString());
+}

@@ -1,0 +1,20 @@
+import type { AdvisoryRef } from '../advisory/record';
+import type { ChannelName } from '../channels/channel';
+
+/**
+ * Every Redis key tocsin writes besides BullMQ's own, in one place. BullMQ's keys are
+ * `<prefix>:<queue name>:...`, and no queue is named like the segments used here.
+ */
+export function redisKeys(prefix: string) {
+  const ref = (r: AdvisoryRef) => `${r.id}:${r.revision}`;
+  return {
+    /** Hash: recipient id -> recipient JSON (secrets included: workers need them). */
+    recipients: `${prefix}:recipients`,
+    /** Rendered, signed notice for one channel of one revision. */
+    notice: (channel: ChannelName, r: AdvisoryRef) => `${prefix}:notice:${channel}:${ref(r)}`,
+    /** Hash: recipient id -> delivery state JSON. */
+    deliveries: (channel: ChannelName, r: AdvisoryRef) => `${prefix}:deliveries:${channel}:${ref(r)}`,
+    /** Set once every channel's jobs for a revision are queued. */
+    enqueued: (r: AdvisoryRef) => `${prefix}:enqueued:${ref(r)}`,
+  };
+}

@@ -1,0 +1,83 @@
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import type { ChannelName } from '../channels/channel';
+import { redisKeys } from '../queue/redis-keys';
+import { createAppendLog } from '../storage/append-log';
+import type { Recipient } from './recipient';
+
+type LogEntry = { op: 'add'; at: string; recipient: Recipient } | { op: 'remove'; at: string; id: string };
+
+/**
+ * Recipients, durable in TOCSIN_DATA_DIR/recipients.jsonl (the truth) and mirrored into Redis
+ * (where workers read them). Only the API process writes.
+ */
+export interface RecipientStore {
+  add(recipient: Recipient): Promise<void>;
+  /** False when there was no such recipient. */
+  remove(id: string): Promise<boolean>;
+  get(id: string): Recipient | undefined;
+  list(): Recipient[];
+  idsFor(channel: ChannelName): string[];
+  /** Makes Redis hold exactly the durable set: after a Redis restart, or at start. */
+  syncToRedis(redis: Redis): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openRecipientStore(dataDir: string, redis: Redis, prefix: string): Promise<RecipientStore> {
+  const log = createAppendLog<LogEntry>(path.join(dataDir, 'recipients.jsonl'));
+  const keys = redisKeys(prefix);
+  const current = new Map<string, Recipient>();
+  for (const entry of await log.readAll()) {
+    if (entry.op === 'add') current.set(entry.recipient.id, entry.recipient);
+    else current.delete(entry.id);
+  }
+
+  return {
+    async add(recipient) {
+      await log.append({ op: 'add', at: new Date().toISOString(), recipient });
+      current.set(recipient.id, recipient);
+      // Durable first; if Redis is down now, the periodic sync brings it in later.
+      await redis.hset(keys.recipients, recipient.id, JSON.stringify(recipient)).catch(() => undefined);
+    },
+    async remove(id) {
+      if (!current.has(id)) return false;
+      await log.append({ op: 'remove', at: new Date().toISOString(), id });
+      current.delete(id);
+      await redis.hdel(keys.recipients, id).catch(() => undefined);
+      return true;
+    },
+    get: (id) => current.get(id),
+    list: () => [...current.values()],
+    idsFor: (channel) => [...current.values()].filter((r) => r.type === channel).map((r) => r.id).sort(),
+    async syncToRedis(client) {
+      const stored = await client.hkeys(keys.recipients);
+      const stale = stored.filter((id) => !current.has(id));
+      const pipeline = client.pipeline();
+      if (stale.length > 0) pipeline.hdel(keys.recipients, ...stale);
+      const entries = [...current.values()];
+      for (let i = 0; i < entries.length; i += 1000) {
+        const chunk = entries.slice(i, i + 1000).flatMap((r) => [r.id, JSON.stringify(r)]);
+        pipeline.hset(keys.recipients, ...chunk);
+      }
+      await pipeline.exec();
+    },
+    close: () => log.close(),
+  };
+}
+
+/** The workers' read-only view of recipients, from Redis. */
+export function createRecipientDirectory(redis: Redis, prefix: string) {
+  const key = redisKeys(prefix).recipients;
+  return {
+    async getMany(ids: readonly string[]): Promise<Map<string, Recipient>> {
+      const out = new Map<string, Recipient>();
+      if (ids.length === 0) return out;
+      const values = await redis.hmget(key, ...ids);
+      ids.forEach((id, i) => {
+        const v = values[i];
+        if (v) out.set(id, JSON.parse(v) as Recipient);
+      });
+      return out;
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { AdvisoryRecord, AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
+import { fsyncDir, writeFileDurable, writeSynced } from './durable-file';
+
+/** The recipients an advisory revision was accepted for, per channel. */
+export type Audience = Record<string, string[]>;
+
+export class RevisionExistsError extends Error {
+  constructor(readonly ref: AdvisoryRef) {
+    super(`${ref.id} revision ${ref.revision} is already archived`);
+    this.name = 'RevisionExistsError';
+  }
+}
+
+/**
+ * The durable archive under TOCSIN_DATA_DIR/advisories/<id>/<revision>/. A revision directory is
+ * built under a temporary name, every file fsynced, then renamed into place: it exists whole or
+ * not at all, and the rename is also the lock that keeps two writers from claiming one revision.
+ */
+export interface AdvisoryArchive {
+  store(entry: ArchivedAdvisory, audience: Audience): Promise<void>;
+  get(ref: AdvisoryRef): Promise<ArchivedAdvisory | null>;
+  audience(ref: AdvisoryRef): Promise<Audience>;
+  revisions(id: string): Promise<number[]>;
+  /** Every archived revision's record, oldest acceptance first. */
+  records(): Promise<AdvisoryRecord[]>;
+  /** Writes a small marker file in a revision's directory (e.g. that delivery finished). */
+  mark(ref: AdvisoryRef, name: string, content: object): Promise<void>;
+  hasMark(ref: AdvisoryRef, name: string): Promise<boolean>;
+}
+
+const FILES = {
+  record: 'record.json',
+  document: 'document.json',
+  publisherSignatures: 'publisher-signatures.json',
+  broadcasterSignature: 'broadcaster.asc',
+  audience: 'audience.json',
+};
+
+export function createAdvisoryArchive(dataDir: string): AdvisoryArchive {
+  const root = path.join(dataDir, 'advisories');
+  const dirOf = (ref: AdvisoryRef) => path.join(root, ref.id, String(ref.revision));
+
+  async function readOptional(file: string): Promise<string | null> {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async function revisions(id: string): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await readdir(path.join(root, id));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  }
+
+  return {
+    async store(entry, audience) {
+      const idDir = path.join(root, entry.record.id);
+      const idDirIsNew = (await revisions(entry.record.id)).length === 0;
+      await mkdir(idDir, { recursive: true });
+      const tmp = path.join(idDir, `.incoming-${entry.record.revision}-${randomBytes(6).toString('hex')}`);
+      await mkdir(tmp);
+      try {
+        await writeSynced(path.join(tmp, FILES.document), entry.document);
+        await writeSynced(path.join(tmp, FILES.publisherSignatures), JSON.stringify(entry.publisherSignatures, null, 2));
+        await writeSynced(path.join(tmp, FILES.broadcasterSignature), entry.broadcasterSignature);
+        await writeSynced(path.join(tmp, FILES.audience), JSON.stringify(audience));
+        await writeSynced(path.join(tmp, FILES.record), JSON.stringify(entry.record, null, 2));
+        await fsyncDir(tmp);
+        try {
+          await rename(tmp, dirOf(entry.record));
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new RevisionExistsError(entry.record);
+          throw err;
+        }
+      } catch (err) {
+        await rm(tmp, { recursive: true, force: true });
+        throw err;
+      }
+      await fsyncDir(idDir);
+      if (idDirIsNew) await fsyncDir(root);
+    },
+
+    async get(ref) {
+      const dir = dirOf(ref);
+      const record = await readOptional(path.join(dir, FILES.record));
+      if (record === null) return null;
+      const [document, signatures, broadcasterSignature] = await Promise.all([
+        readFile(path.join(dir, FILES.document), 'utf8'),
+        readFile(path.join(dir, FILES.publisherSignatures), 'utf8'),
+        readFile(path.join(dir, FILES.broadcasterSignature), 'utf8'),
+      ]);
+      return {
+        record: JSON.parse(record) as AdvisoryRecord,
+        document,
+        publisherSignatures: JSON.parse(signatures) as string[],
+        broadcasterSignature,
+      };
+    },
+
+    async audience(ref) {
+      const raw = await readOptional(path.join(dirOf(ref), FILES.audience));
+      return raw === null ? {} : (JSON.parse(raw) as Audience);
+    },
+
+    revisions,
+
+    async records() {
+      let ids: string[];
+      try {
+        ids = (await readdir(root)).filter((n) => !n.startsWith('.'));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw err;
+      }
+      const out: AdvisoryRecord[] = [];
+      for (const id of ids) {
+        for (const revision of await revisions(id)) {
+          const raw = await readOptional(path.join(dirOf({ id, revision }), FILES.record));
+          if (raw !== null) out.push(JSON.parse(raw) as AdvisoryRecord);
+        }
+      }
+      return out.sort((a, b) => a.accepted_at.localeCompare(b.accepted_at));
+    },
+
+    async mark(ref, name, content) {
+      await writeFileDurable(path.join(dirOf(ref), `${name}.json`), JSON.stringify(content));
+    },
+
+    async hasMark(ref, name) {
+      return (await readOptional(path.join(dirOf(ref), `${name}.json`))) !== null;
+    },
+  };
+}

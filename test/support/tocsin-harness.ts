@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/config';
+import { createLogger } from '../../src/log';
+import { startApi, type RunningApi } from '../../src/runtime/start-api';
+import { startWorkers, type RunningWorkers } from '../../workers/start-workers';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface HarnessOptions {
+  /** Armored public keys to enrol as publishers before start. */
+  publishers?: string[];
+  env?: Record<string, string>;
+  /** Start the delivery workers too (default true). */
+  workers?: boolean;
+}
+
+/**
+ * A real tocsin (API and workers, in this process) on real Redis, with its own key prefix and
+ * temporary directories so that tests never see each other's queues or archives.
+ */
+export async function startTocsin(options: HarnessOptions = {}) {
+  const root = await mkdtemp(path.join(tmpdir(), 'tocsin-test-'));
+  const keysDir = path.join(root, 'keys');
+  await mkdir(path.join(keysDir, 'publishers'), { recursive: true });
+  for (const [i, key] of (options.publishers ?? []).entries()) {
+    await writeFile(path.join(keysDir, 'publishers', `publisher-${i}.asc`), key);
+  }
+  const prefix = `t-${randomBytes(5).toString('hex')}`;
+  const config: Config = loadConfig({
+    PORT: '0',
+    TOCSIN_HOST: '127.0.0.1',
+    TOCSIN_DATA_DIR: path.join(root, 'data'),
+    TOCSIN_KEYS_DIR: keysDir,
+    TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
+    TOCSIN_ALLOW_PRIVATE_TARGETS: '1',
+    TOCSIN_QUEUE_PREFIX: prefix,
+    TOCSIN_RETRY_BASE_MS: '100',
+    TOCSIN_RETRY_MAX_MS: '400',
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  });
+  const log = createLogger(config.logLevel);
+  const api: RunningApi = await startApi(config, log);
+  const workers: RunningWorkers | null = options.workers === false ? null : await startWorkers(config, log);
+  const url = `http://127.0.0.1:${api.port}`;
+
+  async function call(method: string, p: string, body?: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(`${url}${p}`, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    let json: unknown = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+    return { status: res.status, headers: res.headers, text, json: json as Record<string, any> };
+  }
+
+  return {
+    url,
+    root,
+    config,
+    api,
+    call,
+    admin: (method: string, p: string, body?: unknown) => call(method, p, body, { authorization: `Bearer ${ADMIN_TOKEN}` }),
+    /** Enrols a webhook recipient and returns its id and secret. */
+    async addWebhook(targetUrl: string, secret?: string): Promise<{ id: string; secret: string }> {
+      const r = await call('POST', '/v1/recipients', { type: 'webhook', url: targetUrl, ...(secret ? { secret } : {}) }, { authorization: `Bearer ${ADMIN_TOKEN}` });
+      if (r.status !== 201) throw new Error(`enrolling ${targetUrl}: ${r.status} ${r.text}`);
+      return { id: r.json.id as string, secret: (secret ?? r.json.secret) as string };
+    },
+    async close() {
+      await workers?.close();
+      await api.close();
+      const redis = new Redis(config.redisUrl);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+export type Tocsin = Awaited<ReturnType<typeof startTocsin>>;

@@ -1,0 +1,147 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { AdvisoryRef } from '../src/advisory/record';
+import type { Channel, ChannelName, Notice } from '../src/channels/channel';
+import { PermanentDeliveryError } from '../src/channels/delivery-errors';
+import type { DeliveryState, DeliveryStateStore } from '../src/delivery/delivery-state';
+import type { DeliveryQueue } from '../src/queue/delivery-queues';
+import { BACKOFF_TYPE, jobIds, type DeliveryJobData } from '../src/queue/jobs';
+import type { Recipient } from '../src/recipients/recipient';
+import type { Semaphore } from '../src/util/semaphore';
+import { delayAfter, ScheduledRetry, type RetryPolicy } from './retry-policy';
+
+export interface DeliveryContext {
+  channelName: ChannelName;
+  channel: Channel<Recipient>;
+  notice: (ref: AdvisoryRef) => Promise<Notice>;
+  recipients: { getMany(ids: readonly string[]): Promise<Map<string, Recipient>> };
+  states: DeliveryStateStore;
+  queue: DeliveryQueue;
+  limiter: Semaphore;
+  policy: RetryPolicy;
+  log: Logger;
+}
+
+/** States are written in chunks of this many, each after the retry jobs it mentions exist. */
+const FLUSH_EVERY = 250;
+
+const now = () => new Date().toISOString();
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * First attempt for a batch of recipients. Only recipients still `pending` are tried, so a batch
+ * that runs again after a crash resends only what it had not recorded. A failure becomes that
+ * recipient's own retry job; the state saying "retrying" is written only after the job exists.
+ */
+export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobData<'batch'>>, signal: AbortSignal): Promise<string> {
+  const { ref, recipients: ids } = job.data;
+  const notice = await ctx.notice(ref);
+  const states = await ctx.states.getMany(ctx.channelName, ref, ids);
+  const todo = ids.filter((_, i) => (states[i]?.state ?? 'pending') === 'pending');
+  const directory = await ctx.recipients.getMany(todo);
+
+  let updates = new Map<string, DeliveryState>();
+  let retries: { recipient: string; delay: number }[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = () => {
+    const u = updates;
+    const r = retries;
+    updates = new Map();
+    retries = [];
+    flushing = flushing.then(async () => {
+      if (r.length > 0) {
+        await ctx.queue.addBulk(
+          r.map(({ recipient, delay }) => ({
+            name: 'retry' as const,
+            data: { ref, recipient },
+            opts: {
+              jobId: jobIds.retry(ref, recipient),
+              delay,
+              attempts: ctx.policy.maxAttempts - 1,
+              backoff: { type: BACKOFF_TYPE },
+              removeOnComplete: { age: 24 * 3600 },
+              removeOnFail: { age: 30 * 24 * 3600 },
+            },
+          })),
+        );
+      }
+      await ctx.states.write(ctx.channelName, ref, u);
+    });
+    return flushing;
+  };
+
+  let delivered = 0;
+  await Promise.all(
+    todo.map((id) =>
+      ctx.limiter.run(async () => {
+        const recipient = directory.get(id);
+        if (!recipient) {
+          updates.set(id, { state: 'failed', attempts: 0, updated_at: now(), last_error: 'recipient was removed' });
+        } else {
+          try {
+            const receipt = await ctx.channel.send(notice, recipient, signal);
+            updates.set(id, { state: 'delivered', attempts: 1, updated_at: now(), detail: receipt.detail });
+            delivered += 1;
+          } catch (err) {
+            if (err instanceof PermanentDeliveryError || ctx.policy.maxAttempts <= 1) {
+              updates.set(id, { state: 'failed', attempts: 1, updated_at: now(), last_error: errorText(err) });
+            } else {
+              const delay = delayAfter(ctx.policy, err, 2);
+              retries.push({ recipient: id, delay });
+              updates.set(id, {
+                state: 'retrying',
+                attempts: 1,
+                updated_at: now(),
+                last_error: errorText(err),
+                next_attempt_at: new Date(Date.now() + delay).toISOString(),
+              });
+            }
+          }
+        }
+        if (updates.size >= FLUSH_EVERY) await flush();
+      }),
+    ),
+  );
+  await flush();
+  return `${delivered}/${ids.length} delivered, ${ids.length - todo.length} already settled`;
+}
+
+/**
+ * One later attempt for one recipient. On failure it records when the next attempt comes and
+ * throws for BullMQ to schedule it; on the last attempt, or a permanent error, it marks the
+ * delivery failed and tells BullMQ not to retry.
+ */
+export async function processRetry(ctx: DeliveryContext, job: Job<DeliveryJobData<'retry'>>, signal: AbortSignal): Promise<string> {
+  const { ref, recipient: id } = job.data;
+  const attempt = job.attemptsMade + 2;
+  const [current] = await ctx.states.getMany(ctx.channelName, ref, [id]);
+  if (current?.state === 'delivered' || current?.state === 'failed') return `already ${current.state}`;
+  const notice = await ctx.notice(ref);
+  const recipient = (await ctx.recipients.getMany([id])).get(id);
+  const write = (state: DeliveryState) => ctx.states.write(ctx.channelName, ref, new Map([[id, state]]));
+  if (!recipient) {
+    await write({ state: 'failed', attempts: attempt - 1, updated_at: now(), last_error: 'recipient was removed' });
+    return 'recipient removed';
+  }
+  try {
+    const receipt = await ctx.channel.send(notice, recipient, signal);
+    await write({ state: 'delivered', attempts: attempt, updated_at: now(), detail: receipt.detail });
+    return receipt.detail;
+  } catch (err) {
+    const last = attempt >= ctx.policy.maxAttempts;
+    if (err instanceof PermanentDeliveryError || last) {
+      await write({ state: 'failed', attempts: attempt, updated_at: now(), last_error: errorText(err) });
+      ctx.log.warn({ advisory: ref.id, revision: ref.revision, recipient: id, attempt, err: errorText(err) }, 'delivery failed for good');
+      throw new UnrecoverableError(errorText(err));
+    }
+    const delay = delayAfter(ctx.policy, err, attempt + 1);
+    await write({
+      state: 'retrying',
+      attempts: attempt,
+      updated_at: now(),
+      last_error: errorText(err),
+      next_attempt_at: new Date(Date.now() + delay).toISOString(),
+    });
+    throw new ScheduledRetry(delay, { cause: err });
+  }
+}
