@@ -37,8 +37,8 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, _ and - only')
     .default('tocsin'),
-  /** Delivery attempts per webhook recipient before it is marked failed. Default 15 (about 12 hours). */
-  TOCSIN_WEBHOOK_MAX_ATTEMPTS: positiveInt(15),
+  /** Delivery attempts per webhook recipient before it is marked failed. Default 18 (7 to 15 hours). */
+  TOCSIN_WEBHOOK_MAX_ATTEMPTS: positiveInt(18),
   /** First retry delay; each later one doubles, with jitter. Default 5000 ms. */
   TOCSIN_RETRY_BASE_MS: positiveInt(5000),
   /** Longest delay between two retries. Default 7200000 ms (2 hours). */

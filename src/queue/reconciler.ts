@@ -4,6 +4,7 @@ import { channelNames } from '../channels/channel';
 import type { DeliveryStateStore } from '../delivery/delivery-state';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { ArchivedAdvisory } from '../advisory/record';
+import type { RecipientStore } from '../recipients/recipient-store';
 import { redisKeys } from './redis-keys';
 
 /** Name of the archive mark written once every recipient of a revision is delivered or failed. */
@@ -14,13 +15,14 @@ export interface ReconcilerDeps {
   redis: Redis;
   prefix: string;
   states: DeliveryStateStore;
+  recipients: RecipientStore;
   enqueue: (archived: ArchivedAdvisory, audience: Audience) => Promise<void>;
   log: Logger;
 }
 
 /**
- * Brings Redis back in line with the durable archive: every archived revision that is not yet
- * settled must have its jobs queued. Covers an enqueue that failed while Redis was down, and a
+ * Brings Redis back in line with the durable archive: the recipients, and for every archived
+ * revision that is not yet settled, its queued jobs. Covers an enqueue that failed while Redis was down, and a
  * Redis that restarted empty. Revisions whose recipients are all settled are marked so in the
  * archive and skipped from then on.
  */
@@ -40,6 +42,8 @@ export function createReconciler(deps: ReconcilerDeps) {
   }
 
   async function pass(): Promise<number> {
+    // Recipients first: jobs queued into a Redis that lost them would find nobody to deliver to.
+    await deps.recipients.syncToRedis(deps.redis);
     let queued = 0;
     for (const record of await deps.archive.records()) {
       if (await deps.archive.hasMark(record, SETTLED_MARK)) continue;

@@ -60,7 +60,6 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
 
   const archive = createAdvisoryArchive(config.dataDir);
   const recipients = await openRecipientStore(config.dataDir, redis, config.prefix);
-  await recipients.syncToRedis(redis);
   const queues = createDeliveryQueues(redis, config.prefix);
   const states = createDeliveryStateStore(redis, config.prefix);
   const enqueueDeps = { redis, queues, prefix: config.prefix, batchSize: config.fanoutBatchSize, publicUrl: config.publicUrl };
@@ -76,7 +75,7 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
     enqueueTimeoutMs: 5_000,
     log,
   });
-  const reconciler = createReconciler({ archive, redis, prefix: config.prefix, states, enqueue, log });
+  const reconciler = createReconciler({ archive, redis, prefix: config.prefix, states, recipients, enqueue, log });
 
   const app = createApp({
     log,
@@ -103,7 +102,6 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
     void (async () => {
       try {
         keyring = await loadPublisherKeyring(publishersDir);
-        await recipients.syncToRedis(redis);
         await reconciler.run();
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'maintenance pass failed; will try again');
