@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { channelNames, type ChannelName } from './channels/channel';
+import { defaultTemplatesDir } from './notices/render-notices';
 
 const flag = z
   .enum(['', '0', '1', 'false', 'true'], { message: 'must be 1, true, 0 or false' })
@@ -49,13 +51,39 @@ const envSchema = z.object({
   TOCSIN_WEBHOOK_CONCURRENCY: positiveInt(256),
   /** Recipients per fan-out batch job. Default 500. */
   TOCSIN_FANOUT_BATCH_SIZE: positiveInt(500),
+  /**
+   * SMTP relays for the email channel, comma-separated nodemailer URLs (smtp:// or smtps://), tried
+   * in order: when one refuses or is unreachable, the next carries the message. Unset: email is off.
+   */
+  TOCSIN_SMTP_URLS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(',').map((u) => u.trim()).filter((u) => u !== ''))
+    .refine((urls) => urls.every((u) => /^smtps?:\/\/[^\s]+$/.test(u)), 'each relay must be an smtp:// or smtps:// URL'),
+  /** The From address of notices by email, e.g. "ACME Security <security@acme.example>". */
+  TOCSIN_MAIL_FROM: z.string().min(3).optional(),
+  /** Attempts per email, Slack or Mastodon recipient before it is marked failed. Default 18. */
+  TOCSIN_MAX_ATTEMPTS: positiveInt(18),
+  /** Messages in flight at once per worker process, per channel. Defaults 64, 8, 4. */
+  TOCSIN_EMAIL_CONCURRENCY: positiveInt(64),
+  TOCSIN_SLACK_CONCURRENCY: positiveInt(8),
+  TOCSIN_MASTODON_CONCURRENCY: positiveInt(4),
+  /** Timeout of one Slack or Mastodon API call, or one SMTP exchange. Default 15000 ms. */
+  TOCSIN_CHANNEL_TIMEOUT_MS: positiveInt(15_000),
   /** Email address in the broadcaster key's user id (used when the key is created). */
   TOCSIN_KEY_EMAIL: z.string().email().default('tocsin@localhost.invalid'),
   /** Public base URL of this service, used in notices. Default http://localhost:PORT. */
   TOCSIN_PUBLIC_URL: z.string().url().optional(),
+  /** Notice templates (email.txt, email.html, slack.txt, mastodon.txt). Default: templates/ of the package. */
+  TOCSIN_TEMPLATES_DIR: z.string().min(1).optional(),
   /** pino log level. Default info. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
+
+/** Channels this configuration can deliver over: email needs relays. */
+export function enabledChannels(config: Config): ChannelName[] {
+  return channelNames.filter((c) => c !== 'email' || config.email.smtpUrls.length > 0);
+}
 
 export interface Config {
   port: number;
@@ -70,12 +98,17 @@ export interface Config {
   keyEmail: string;
   publicUrl: string;
   logLevel: string;
+  templatesDir: string;
   webhook: {
     maxAttempts: number;
     timeoutMs: number;
     concurrency: number;
   };
   retry: { baseMs: number; maxMs: number };
+  /** Email: relays in order of preference, and the sender. Off when `smtpUrls` is empty. */
+  email: { smtpUrls: string[]; from: string | undefined; concurrency: number };
+  /** Email, Slack and Mastodon share these. */
+  channels: { maxAttempts: number; timeoutMs: number; slackConcurrency: number; mastodonConcurrency: number };
   fanoutBatchSize: number;
 }
 
@@ -94,6 +127,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  if (e.TOCSIN_SMTP_URLS.length > 0 && !e.TOCSIN_MAIL_FROM) {
+    throw new ConfigError(['TOCSIN_MAIL_FROM: is required when TOCSIN_SMTP_URLS is set']);
+  }
   return {
     port: e.PORT,
     host: e.TOCSIN_HOST,
@@ -107,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keyEmail: e.TOCSIN_KEY_EMAIL,
     publicUrl: (e.TOCSIN_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     logLevel: e.LOG_LEVEL,
+    templatesDir: e.TOCSIN_TEMPLATES_DIR ? path.resolve(e.TOCSIN_TEMPLATES_DIR) : defaultTemplatesDir(),
     webhook: {
       maxAttempts: e.TOCSIN_WEBHOOK_MAX_ATTEMPTS,
       timeoutMs: e.TOCSIN_WEBHOOK_TIMEOUT_MS,
@@ -114,5 +151,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     retry: { baseMs: e.TOCSIN_RETRY_BASE_MS, maxMs: e.TOCSIN_RETRY_MAX_MS },
     fanoutBatchSize: e.TOCSIN_FANOUT_BATCH_SIZE,
+    email: { smtpUrls: e.TOCSIN_SMTP_URLS, from: e.TOCSIN_MAIL_FROM, concurrency: e.TOCSIN_EMAIL_CONCURRENCY },
+    channels: {
+      maxAttempts: e.TOCSIN_MAX_ATTEMPTS,
+      timeoutMs: e.TOCSIN_CHANNEL_TIMEOUT_MS,
+      slackConcurrency: e.TOCSIN_SLACK_CONCURRENCY,
+      mastodonConcurrency: e.TOCSIN_MASTODON_CONCURRENCY,
+    },
   };
 }

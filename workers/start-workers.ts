@@ -1,8 +1,10 @@
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import type { Config } from '../src/config';
+import { enabledChannels, type Config } from '../src/config';
+import { forAnyRecipient, type Channel, type ChannelName } from '../src/channels/channel';
 import { createWebhookChannel } from '../src/channels/webhook';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
+import type { Recipient } from '../src/recipients/recipient';
 import { connectRedis, createRedis } from '../src/runtime/redis-connection';
 import { createDeliveryWorker } from './delivery-worker';
 
@@ -11,39 +13,64 @@ export interface RunningWorkers {
   close: () => Promise<void>;
 }
 
-const USER_AGENT = 'tocsin-webhook/0.1';
+const USER_AGENT = 'tocsin/0.1';
 
-/** Starts one worker pool per channel. */
-export async function startWorkers(config: Config, log: Logger): Promise<RunningWorkers> {
+interface ChannelSetup {
+  channel: Channel<Recipient>;
+  concurrency: number;
+  maxAttempts: number;
+}
+
+/** Builds each enabled channel from typed config: no channel reads the environment itself. */
+function setUpChannel(name: ChannelName, config: Config): ChannelSetup | null {
+  switch (name) {
+    case 'webhook':
+      return {
+        channel: forAnyRecipient('webhook', createWebhookChannel({ timeoutMs: config.webhook.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, userAgent: USER_AGENT })),
+        concurrency: config.webhook.concurrency,
+        maxAttempts: config.webhook.maxAttempts,
+      };
+    default:
+      return null;
+  }
+}
+
+/** Starts one worker pool per enabled channel, each on its own queue. */
+export async function startWorkers(config: Config, log: Logger, only?: readonly ChannelName[]): Promise<RunningWorkers> {
   const connection = createRedis(config.redisUrl, 'worker');
   connection.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   await connectRedis(connection, config.redisUrl);
 
-  const webhook = createWebhookChannel({
-    timeoutMs: config.webhook.timeoutMs,
-    allowPrivateTargets: config.allowPrivateTargets,
-    userAgent: USER_AGENT,
-  });
-  const webhookQueue = new Queue('webhook', { connection, prefix: config.prefix }) as DeliveryQueue;
-  const workers = [
-    createDeliveryWorker({
-      channel: webhook,
+  const running: { close: () => Promise<void> }[] = [];
+  const started: ChannelName[] = [];
+  for (const name of enabledChannels(config).filter((c) => !only || only.includes(c))) {
+    const setup = setUpChannel(name, config);
+    if (!setup) continue;
+    const queue = new Queue(name, { connection, prefix: config.prefix }) as DeliveryQueue;
+    const worker = createDeliveryWorker({
+      channel: setup.channel,
       connection,
-      queue: webhookQueue,
+      queue,
       prefix: config.prefix,
-      policy: { maxAttempts: config.webhook.maxAttempts, baseMs: config.retry.baseMs, maxMs: config.retry.maxMs },
-      concurrency: config.webhook.concurrency,
+      policy: { maxAttempts: setup.maxAttempts, baseMs: config.retry.baseMs, maxMs: config.retry.maxMs },
+      concurrency: setup.concurrency,
       batchSize: config.fanoutBatchSize,
       log,
-    }),
-  ];
-  log.info({ channels: ['webhook'] }, 'tocsin workers started');
+    });
+    running.push({
+      close: async () => {
+        await worker.close();
+        await queue.close();
+        await setup.channel.close();
+      },
+    });
+    started.push(name);
+  }
+  log.info({ channels: started }, 'tocsin workers started');
 
   return {
     async close() {
-      await Promise.all(workers.map((w) => w.close()));
-      await webhookQueue.close();
-      await webhook.close();
+      await Promise.all(running.map((r) => r.close()));
       connection.disconnect();
     },
   };

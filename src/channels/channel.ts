@@ -1,7 +1,9 @@
 import type { AdvisoryRef } from '../advisory/record';
+import type { Recipient, RecipientOf } from '../recipients/recipient';
+import { PermanentDeliveryError } from './delivery-errors';
 
 /** The channels tocsin delivers over. Each has its own queue and worker pool. */
-export const channelNames = ['webhook'] as const;
+export const channelNames = ['webhook', 'email', 'slack', 'mastodon'] as const;
 export type ChannelName = (typeof channelNames)[number];
 
 /**
@@ -30,4 +32,19 @@ export interface Channel<R> {
   readonly name: ChannelName;
   send(notice: Notice, recipient: R, signal: AbortSignal): Promise<DeliveryReceipt>;
   close(): Promise<void>;
+}
+
+/**
+ * Lets a channel be written against its own recipient type, while the worker, which reads
+ * recipients of any type from Redis, holds every channel the same way.
+ */
+export function forAnyRecipient<N extends ChannelName>(name: N, channel: Channel<RecipientOf<N>>): Channel<Recipient> {
+  return {
+    name,
+    send(notice, recipient, signal) {
+      if (recipient.type !== name) throw new PermanentDeliveryError(`a ${recipient.type} recipient cannot receive ${name} notices`);
+      return channel.send(notice, recipient as RecipientOf<N>, signal);
+    },
+    close: () => channel.close(),
+  };
 }

@@ -2,16 +2,13 @@ import { isIP } from 'node:net';
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { isForbiddenAddress } from '../net/address-policy';
 import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
+import type { RecipientOf } from '../recipients/recipient';
 import type { Channel, DeliveryReceipt, Notice } from './channel';
 import { parseRetryAfter, PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from './delivery-errors';
 import { signStandardWebhook } from './standard-webhooks';
 
-export interface WebhookRecipient {
-  id: string;
-  type: 'webhook';
-  url: string;
-  secret: string;
-}
+/** What a webhook send needs of a recipient. */
+export type WebhookTarget = Pick<RecipientOf<'webhook'>, 'id' | 'type' | 'url' | 'secret'>;
 
 export interface WebhookChannelOptions {
   timeoutMs: number;
@@ -23,7 +20,7 @@ export interface WebhookChannelOptions {
  * Webhooks with Standard Webhooks headers. The body is the same bytes for every recipient; only
  * the HMAC differs. Redirects are not followed: a partner's endpoint is the URL it enrolled.
  */
-export function createWebhookChannel(options: WebhookChannelOptions): Channel<WebhookRecipient> {
+export function createWebhookChannel(options: WebhookChannelOptions): Channel<WebhookTarget> {
   const dispatcher: Dispatcher = createGuardedDispatcher({
     allowPrivate: options.allowPrivateTargets,
     connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
@@ -31,7 +28,7 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
 
   return {
     name: 'webhook',
-    async send(notice: Notice, recipient: WebhookRecipient, signal: AbortSignal): Promise<DeliveryReceipt> {
+    async send(notice: Notice, recipient: WebhookTarget, signal: AbortSignal): Promise<DeliveryReceipt> {
       const url = new URL(recipient.url);
       const host = url.hostname.replace(/^\[|\]$/g, '');
       // An IP literal never passes through DNS lookup, so the guard has to look at it here.

@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as openpgp from 'openpgp';
 import type { Config } from '../config';
 import { broadcasterKeyPaths, createBroadcasterKey } from '../pgp/broadcaster-key';
-import { signDetached, verifyDetached } from '../pgp/detached';
+import { signDetached, verifyCleartext, verifyDetached } from '../pgp/detached';
 import { readSignedInput } from './notice-input';
 
 /** Exit codes: 0 success, 1 the check failed or the server refused, 2 bad usage or setup. */
@@ -58,16 +58,31 @@ export async function verify(file: string, options: { key?: string; sig?: string
   const keyFile = options.key ?? path.join(config.keysDir, 'broadcaster.asc');
   const keys = await openpgp.readKeys({ armoredKeys: await readFile(keyFile, 'utf8') });
   const input = await readSignedInput(file, options.sig);
-  const result = await verifyDetached(Buffer.from(input.document, 'utf8'), [input.signature], keys);
+  const result =
+    input.kind === 'detached'
+      ? await verifyDetached(Buffer.from(input.document, 'utf8'), [input.signature], keys)
+      : await verifyCleartext(input.cleartext, keys);
   const good = result.valid[0];
   if (!good) throw new CliFailure(`BAD: no valid signature (${result.problems.join('; ') || 'unknown reason'})`);
   console.log(`OK: good signature on the ${input.form}`);
   console.log(`signer: ${good.fingerprint}`);
+  const about = describeSignedText(result.text);
+  console.log(`advisory: ${about.id} revision ${about.revision}`);
+  if (about.title) console.log(`title: ${about.title}`);
+}
+
+/**
+ * Names the advisory from the signed text only: a JSON document, or a rendered notice whose
+ * "Advisory: ID revision N" and "Title:" lines are inside the signature.
+ */
+function describeSignedText(text: string): { id: string; revision: string; title?: string } {
   try {
-    const doc = JSON.parse(input.document) as { id?: unknown; revision?: unknown; title?: unknown };
-    console.log(`advisory: ${String(doc.id)} revision ${String(doc.revision)}`);
-    if (typeof doc.title === 'string') console.log(`title: ${doc.title}`);
+    const doc = JSON.parse(text) as { id?: unknown; revision?: unknown; title?: unknown };
+    return { id: String(doc.id), revision: String(doc.revision), ...(typeof doc.title === 'string' ? { title: doc.title } : {}) };
   } catch {
-    console.log('advisory: (the signed text is not a JSON advisory)');
+    const ref = /^Advisory: (\S+) revision (\d+)\s*$/m.exec(text);
+    const title = /^Title: (.+?)\s*$/m.exec(text)?.[1];
+    if (!ref) return { id: '(unknown: the signed text names no advisory)', revision: '?' };
+    return { id: ref[1]!, revision: ref[2]!, ...(title ? { title } : {}) };
   }
 }

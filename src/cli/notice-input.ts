@@ -1,36 +1,48 @@
 import { readFile } from 'node:fs/promises';
+import { inputParsers } from './inputs/registry';
 
-/** A document and tocsin's detached signature over it, however the recipient came by them. */
-export interface SignedInput {
-  document: string;
-  signature: string;
-  /** Where the pair came from, for messages. */
-  form: 'webhook body' | 'API advisory' | 'document with detached signature';
-}
+/** What a recipient holds, reduced to something OpenPGP can check. */
+export type SignedInput =
+  | {
+      kind: 'detached';
+      /** The exact signed text. */
+      document: string;
+      /** Tocsin's armored detached signature over `document`. */
+      signature: string;
+      /** Where the pair came from, for messages: "webhook body", "email (.eml)", ... */
+      form: string;
+    }
+  | {
+      kind: 'cleartext';
+      /** A complete `-----BEGIN PGP SIGNED MESSAGE-----` block. */
+      cleartext: string;
+      form: string;
+    };
 
 /**
- * Reads what a recipient actually has: a webhook body (`document` + `signature`), an API
- * advisory (`document` + `broadcaster_signature`), or a plain document with `FILE.asc` beside it.
+ * A parser recognises one form a channel delivers (a webhook body, an .eml file, a Slack
+ * message as the API returns it, ...) and returns null for anything else.
+ */
+export type InputParser = (text: string, json: unknown) => SignedInput | null;
+
+/**
+ * Reads what a recipient actually has. With `sigFile` (or a `FILE.asc` beside it and no parser
+ * recognising FILE), FILE is the bare signed document.
  */
 export async function readSignedInput(file: string, sigFile?: string): Promise<SignedInput> {
   const text = await readFile(file, 'utf8');
   if (!sigFile) {
-    let json: unknown = null;
+    let json: unknown = undefined;
     try {
       json = JSON.parse(text);
     } catch {
-      // Not JSON: a plain document, signature beside it.
+      // Not JSON: an .eml, a cleartext block, or a bare document.
     }
-    if (json && typeof json === 'object') {
-      const o = json as Record<string, unknown>;
-      if (typeof o.document === 'string' && typeof o.signature === 'string') {
-        return { document: o.document, signature: o.signature, form: 'webhook body' };
-      }
-      if (typeof o.document === 'string' && typeof o.broadcaster_signature === 'string') {
-        return { document: o.document, signature: o.broadcaster_signature, form: 'API advisory' };
-      }
+    for (const parse of inputParsers) {
+      const found = parse(text, json);
+      if (found) return found;
     }
   }
   const signature = await readFile(sigFile ?? `${file}.asc`, 'utf8');
-  return { document: text, signature, form: 'document with detached signature' };
+  return { kind: 'detached', document: text, signature, form: 'document with detached signature' };
 }

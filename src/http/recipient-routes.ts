@@ -1,7 +1,16 @@
 import { Router } from 'express';
+import type { ChannelName } from '../channels/channel';
 import { generateWebhookSecret } from '../channels/standard-webhooks';
 import { targetUrlProblem } from '../net/target-check';
-import { createRecipientSchema, newRecipientId, publicView, type Recipient } from '../recipients/recipient';
+import {
+  createRecipientSchema,
+  newRecipientId,
+  newUnsubscribeToken,
+  publicView,
+  recipientTargetUrl,
+  type CreateRecipient,
+  type Recipient,
+} from '../recipients/recipient';
 import type { RecipientStore } from '../recipients/recipient-store';
 import { handle, HttpError } from './http-error';
 import { jsonBody } from './json-body';
@@ -9,9 +18,26 @@ import { jsonBody } from './json-body';
 export interface RecipientRouteDeps {
   recipients: RecipientStore;
   allowPrivateTargets: boolean;
+  /** Channels this installation can deliver over (email needs SMTP relays configured). */
+  enabledChannels: readonly ChannelName[];
 }
 
-/** Admin: enrol, list and remove recipients. Secrets are shown once, at creation, if generated. */
+const SLACK_API_URL = 'https://slack.com/api/';
+
+function build(input: CreateRecipient, common: { id: string; created_at: string; description?: string }): Recipient {
+  switch (input.type) {
+    case 'webhook':
+      return { ...common, type: 'webhook', url: input.url, secret: input.secret ?? generateWebhookSecret() };
+    case 'email':
+      return { ...common, type: 'email', address: input.address, unsubscribe_token: newUnsubscribeToken() };
+    case 'slack':
+      return { ...common, type: 'slack', channel_id: input.channel_id, token: input.token, api_url: (input.api_url ?? SLACK_API_URL).replace(/\/?$/, '/') };
+    case 'mastodon':
+      return { ...common, type: 'mastodon', instance_url: input.instance_url.replace(/\/+$/, ''), access_token: input.access_token };
+  }
+}
+
+/** Admin: enrol, list and remove recipients. A generated webhook secret is shown once, at creation. */
 export function recipientRoutes(deps: RecipientRouteDeps): Router {
   const router = Router();
 
@@ -29,22 +55,26 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
         );
       }
       const input = parsed.data;
-      const problem = await targetUrlProblem(input.url, deps.allowPrivateTargets);
-      if (problem) throw new HttpError(400, 'forbidden_target', `url: ${problem}`, [{ field: 'url', message: problem }]);
-      const generated = input.secret === undefined;
-      const recipient: Recipient = {
+      if (!deps.enabledChannels.includes(input.type)) {
+        const hint = input.type === 'email' ? ': set TOCSIN_SMTP_URLS and TOCSIN_MAIL_FROM' : '';
+        throw new HttpError(400, 'channel_disabled', `the ${input.type} channel is off${hint}`, [{ field: 'type', message: `the ${input.type} channel is off${hint}` }]);
+      }
+      const target = recipientTargetUrl(input);
+      const problem = target ? await targetUrlProblem(target.url, deps.allowPrivateTargets) : null;
+      if (target && problem) {
+        throw new HttpError(400, 'forbidden_target', `${target.field}: ${problem}`, [{ field: target.field, message: problem }]);
+      }
+      const recipient = build(input, {
         id: newRecipientId(),
-        type: 'webhook',
-        url: input.url,
-        secret: input.secret ?? generateWebhookSecret(),
         created_at: new Date().toISOString(),
         ...(input.description ? { description: input.description } : {}),
-      };
+      });
       await deps.recipients.add(recipient);
+      const generatedSecret = recipient.type === 'webhook' && input.type === 'webhook' && input.secret === undefined;
       return {
         status: 201,
         headers: { Location: `/v1/recipients/${recipient.id}` },
-        body: { ...publicView(recipient), ...(generated ? { secret: recipient.secret } : {}) },
+        body: { ...publicView(recipient), ...(generatedSecret && recipient.type === 'webhook' ? { secret: recipient.secret } : {}) },
       };
     }),
   );

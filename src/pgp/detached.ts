@@ -9,8 +9,31 @@ export interface ValidSignature {
 
 export interface DetachedVerification {
   valid: ValidSignature[];
+  /** The text the signatures cover (the input for detached, the signed body for cleartext). */
+  text: string;
   /** Why each signature that did not verify was refused, in input order. */
   problems: string[];
+}
+
+/** Settles each signature openpgp.js reports: valid, by a key we were not given, or bad. */
+async function judge(signatures: openpgp.VerifyMessageResult['signatures'], keys: readonly openpgp.PublicKey[]) {
+  const valid: ValidSignature[] = [];
+  const problems: string[] = [];
+  for (const sig of signatures) {
+    const signer = keys.find((k) => k.getKeys(sig.keyID).length > 0);
+    if (!signer) {
+      problems.push(`made by key ${sig.keyID.toHex().toUpperCase()}, which is not enrolled`);
+      continue;
+    }
+    try {
+      await sig.verified;
+      const packet = (await sig.signature).packets[0];
+      valid.push({ fingerprint: signer.getFingerprint().toUpperCase(), created: packet?.created ?? null });
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  return { valid, problems };
 }
 
 /**
@@ -36,22 +59,33 @@ export async function verifyDetached(
     }
     const message = await openpgp.createMessage({ binary: data });
     const result = await openpgp.verify({ message, signature, verificationKeys: [...keys], format: 'binary', date });
-    for (const sig of result.signatures) {
-      const signer = keys.find((k) => k.getKeys(sig.keyID).length > 0);
-      if (!signer) {
-        problems.push(`${where}: made by key ${sig.keyID.toHex().toUpperCase()}, which is not enrolled`);
-        continue;
-      }
-      try {
-        await sig.verified;
-        const packet = (await sig.signature).packets[0];
-        valid.push({ fingerprint: signer.getFingerprint().toUpperCase(), created: packet?.created ?? null });
-      } catch (err) {
-        problems.push(`${where}: ${(err as Error).message}`);
-      }
-    }
+    const checked = await judge(result.signatures, keys);
+    valid.push(...checked.valid);
+    problems.push(...checked.problems.map((p) => `${where}: ${p}`));
   }
-  return { valid, problems };
+  return { valid, problems, text: Buffer.from(data).toString('utf8') };
+}
+
+/**
+ * Verifies a cleartext-signed block (`-----BEGIN PGP SIGNED MESSAGE-----`), as a reader copies it
+ * from a chat message. OpenPGP's text canonicalisation makes line endings and trailing spaces on
+ * each line irrelevant, which is what survives a copy and paste.
+ */
+export async function verifyCleartext(armored: string, keys: readonly openpgp.PublicKey[], date: Date = new Date()): Promise<DetachedVerification> {
+  let message: openpgp.CleartextMessage;
+  try {
+    message = await openpgp.readCleartextMessage({ cleartextMessage: armored });
+  } catch (err) {
+    return { valid: [], problems: [`not a cleartext-signed message (${(err as Error).message})`], text: '' };
+  }
+  const result = await openpgp.verify({ message, verificationKeys: [...keys], date });
+  return { ...(await judge(result.signatures, keys)), text: result.data };
+}
+
+/** Makes a cleartext-signed block over `text`, for channels that show text to people. */
+export async function signCleartext(text: string, signingKey: openpgp.PrivateKey): Promise<string> {
+  const message = await openpgp.createCleartextMessage({ text });
+  return openpgp.sign({ message, signingKeys: signingKey, format: 'armored' });
 }
 
 /** Makes a detached, armored, binary-mode signature over exactly `data`. */

@@ -47,7 +47,7 @@ export async function loadPublisherKeyring(dir: string): Promise<PublisherKeyrin
         const hit = usable.invalid.find((k) => problem.includes(k.keyId));
         return hit ? problem.replace('which is not enrolled', `whose enrolled key is ${hit.reason}`) : problem;
       });
-      return { valid: result.valid, problems: refusedNow };
+      return { ...result, problems: refusedNow };
     },
   };
 }

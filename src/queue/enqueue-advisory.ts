@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ArchivedAdvisory } from '../advisory/record';
-import { channelNames, type Notice } from '../channels/channel';
-import { renderWebhookNotice } from '../notices/webhook-notice';
+import type { ChannelName, Notice } from '../channels/channel';
 import type { Audience } from '../storage/advisory-archive';
 import type { DeliveryQueues } from './delivery-queues';
 import { BACKOFF_TYPE, jobIds } from './jobs';
@@ -12,26 +11,27 @@ export interface EnqueueDeps {
   queues: DeliveryQueues;
   prefix: string;
   batchSize: number;
-  publicUrl: string;
+  /** Renders and signs each channel's notice; see notices/render-notices.ts. */
+  render: (archived: ArchivedAdvisory, audience: Audience) => Promise<Map<ChannelName, Notice>>;
 }
 
 /** Batch jobs retry on infrastructure errors only (Redis hiccups); delivery retries are per recipient. */
 const BATCH_ATTEMPTS = 25;
 
 /**
- * Queues one revision for every channel: stores each channel's signed notice once, then one
+ * Queues one revision for every channel: renders and stores each channel's signed notice once, then one
  * batch job per `batchSize` recipients. Idempotent: job ids are deterministic, so running it
  * again (recovery after a crash or a Redis loss) does not queue the same batch twice.
  */
 export async function enqueueAdvisory(deps: EnqueueDeps, archived: ArchivedAdvisory, audience: Audience): Promise<void> {
   const ref = { id: archived.record.id, revision: archived.record.revision };
   const keys = redisKeys(deps.prefix);
-  const notices: Record<string, Notice> = { webhook: renderWebhookNotice(archived, deps.publicUrl) };
-  for (const channel of channelNames) {
-    const notice = notices[channel];
+  const notices = await deps.render(archived, audience);
+  for (const [channel, notice] of notices) {
     const recipients = audience[channel] ?? [];
-    if (!notice || recipients.length === 0) continue;
-    await deps.redis.set(keys.notice(channel, ref), JSON.stringify(notice));
+    // NX: a notice already stored (a retried enqueue) keeps its bytes, so every recipient of a
+    // revision gets the same signed notice.
+    await deps.redis.set(keys.notice(channel, ref), JSON.stringify(notice), 'NX');
     const jobs = [];
     for (let i = 0; i * deps.batchSize < recipients.length; i++) {
       jobs.push({

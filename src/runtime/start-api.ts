@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Config } from '../config';
+import { enabledChannels, type Config } from '../config';
 import { createDeliveryStateStore } from '../delivery/delivery-state';
 import { createApp } from '../http/app';
 import { BroadcasterKeyMissingError, createBroadcasterKey, loadBroadcasterKey, type BroadcasterKey } from '../pgp/broadcaster-key';
@@ -10,6 +10,7 @@ import { loadPublisherKeyring, type PublisherKeyring } from '../pgp/publisher-ke
 import { createAdvisoryIntake } from '../publish/advisory-intake';
 import { createDeliveryQueues } from '../queue/delivery-queues';
 import { enqueueAdvisory } from '../queue/enqueue-advisory';
+import { renderNotices } from '../notices/render-notices';
 import { createReconciler } from '../queue/reconciler';
 import { openRecipientStore } from '../recipients/recipient-store';
 import { createAdvisoryArchive } from '../storage/advisory-archive';
@@ -62,7 +63,14 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
   const recipients = await openRecipientStore(config.dataDir, redis, config.prefix);
   const queues = createDeliveryQueues(redis, config.prefix);
   const states = createDeliveryStateStore(redis, config.prefix);
-  const enqueueDeps = { redis, queues, prefix: config.prefix, batchSize: config.fanoutBatchSize, publicUrl: config.publicUrl };
+  const renderContext = { broadcaster, publicUrl: config.publicUrl, templatesDir: config.templatesDir };
+  const enqueueDeps = {
+    redis,
+    queues,
+    prefix: config.prefix,
+    batchSize: config.fanoutBatchSize,
+    render: (archived: Parameters<typeof renderNotices>[0], audience: Parameters<typeof renderNotices>[1]) => renderNotices(archived, audience, renderContext),
+  };
   const enqueue = (archived: Parameters<typeof enqueueAdvisory>[1], audience: Parameters<typeof enqueueAdvisory>[2]) =>
     enqueueAdvisory(enqueueDeps, archived, audience);
 
@@ -86,6 +94,7 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
     deliveries: states,
     recipients,
     allowPrivateTargets: config.allowPrivateTargets,
+    enabledChannels: enabledChannels(config),
     readiness: async () => {
       const problems: Record<string, string> = {};
       try {

@@ -1,0 +1,5 @@
+import type { InputParser } from '../notice-input';
+import { parseCleartextInput, parseWebhookInput } from './webhook-input';
+
+/** Tried in order; the first that recognises the input wins. The bare cleartext block comes last. */
+export const inputParsers: readonly InputParser[] = [parseWebhookInput, parseCleartextInput];

@@ -1,0 +1,40 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ArchivedAdvisory } from '../advisory/record';
+import type { ChannelName, Notice } from '../channels/channel';
+import type { BroadcasterKey } from '../pgp/broadcaster-key';
+import type { Audience } from '../storage/advisory-archive';
+import { renderWebhookNotice } from './webhook-notice';
+
+/** What rendering needs: tocsin's key (each channel's notice is signed once), and the templates. */
+export interface RenderContext {
+  broadcaster: BroadcasterKey;
+  publicUrl: string;
+  templatesDir: string;
+}
+
+/** Renders and signs one channel's notice for one revision: the same bytes go to every recipient. */
+export type NoticeRenderer = (archived: ArchivedAdvisory, ctx: RenderContext) => Promise<Notice>;
+
+/** One renderer per channel; a channel without one cannot be queued. */
+export const noticeRenderers: Partial<Record<ChannelName, NoticeRenderer>> = {
+  webhook: async (archived, ctx) => renderWebhookNotice(archived, ctx.publicUrl),
+};
+
+/** Renders the notices of the channels that have recipients in this revision's audience. */
+export async function renderNotices(archived: ArchivedAdvisory, audience: Audience, ctx: RenderContext): Promise<Map<ChannelName, Notice>> {
+  const out = new Map<ChannelName, Notice>();
+  for (const [channel, ids] of Object.entries(audience) as [ChannelName, string[]][]) {
+    if (ids.length === 0) continue;
+    const render = noticeRenderers[channel];
+    if (!render) throw new Error(`no notice renderer for the ${channel} channel`);
+    out.set(channel, await render(archived, ctx));
+  }
+  return out;
+}
+
+/** `templates/` at the top of the package, from src/ (tests) or dist/src/ (built). */
+export function defaultTemplatesDir(): string {
+  const candidates = [path.resolve(__dirname, '../../templates'), path.resolve(__dirname, '../../../templates')];
+  return candidates.find((dir) => existsSync(dir)) ?? candidates[0]!;
+}
