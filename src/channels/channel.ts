@@ -41,7 +41,7 @@ export interface Channel<R> {
 export function forAnyRecipient<N extends ChannelName>(name: N, channel: Channel<RecipientOf<N>>): Channel<Recipient> {
   return {
     name,
-    send(notice, recipient, signal) {
+    async send(notice, recipient, signal) {
       if (recipient.type !== name) throw new PermanentDeliveryError(`a ${recipient.type} recipient cannot receive ${name} notices`);
       return channel.send(notice, recipient as RecipientOf<N>, signal);
     },

@@ -1,0 +1,80 @@
+import type { Channel, Notice } from '../../src/channels/channel';
+import { PermanentDeliveryError, RateLimitedError } from '../../src/channels/delivery-errors';
+import type { Recipient } from '../../src/recipients/recipient';
+
+/** How the fake peer behind a channel should answer the next send. */
+export type PeerMode = 'accept' | 'outage' | 'refuse' | 'rate-limit';
+
+/**
+ * What a channel's contract test needs: the channel wired to a real loopback peer, a recipient on
+ * that peer, a notice of the channel's format, and a way to make the peer misbehave.
+ */
+export interface ChannelFixture {
+  channel: Channel<Recipient>;
+  recipient: Recipient;
+  notice: Notice;
+  /** Sets how the peer answers from now on. `rate-limit` must ask for a wait of `rateLimitSeconds`. */
+  setMode(mode: PeerMode): void;
+  /** How many messages the peer has accepted so far. */
+  accepted(): number;
+  rateLimitSeconds: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The promises every channel makes to the queue, whatever it talks to: one attempt per send,
+ * success reported, outages retryable, refusals permanent, rate limits with the peer's wait.
+ * Each channel's contract test calls this with its own fixture.
+ */
+export function channelContract(name: string, makeFixture: () => Promise<ChannelFixture>): void {
+  describe(`channel contract: ${name}`, () => {
+    let f: ChannelFixture;
+    const signal = () => new AbortController().signal;
+
+    beforeEach(async () => {
+      f = await makeFixture();
+    });
+    afterEach(() => f.close());
+
+    it('delivers once and reports a receipt', async () => {
+      const receipt = await f.channel.send(f.notice, f.recipient, signal());
+      expect(typeof receipt.detail).toBe('string');
+      expect(f.accepted()).toBe(1);
+    });
+
+    it('throws a retryable error when the peer is down, without retrying by itself', async () => {
+      f.setMode('outage');
+      const err = await f.channel.send(f.notice, f.recipient, signal()).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(err).not.toBeInstanceOf(PermanentDeliveryError);
+      expect(f.accepted()).toBe(0);
+      f.setMode('accept');
+      await f.channel.send(f.notice, f.recipient, signal());
+      expect(f.accepted()).toBe(1);
+    });
+
+    it('throws PermanentDeliveryError when the peer refuses for good', async () => {
+      f.setMode('refuse');
+      await expect(f.channel.send(f.notice, f.recipient, signal())).rejects.toBeInstanceOf(PermanentDeliveryError);
+      expect(f.accepted()).toBe(0);
+    });
+
+    it("throws RateLimitedError carrying the peer's wait", async () => {
+      f.setMode('rate-limit');
+      const err = await f.channel.send(f.notice, f.recipient, signal()).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(RateLimitedError);
+      const wait = (err as RateLimitedError).retryAfterMs;
+      expect(wait).toBeGreaterThan((f.rateLimitSeconds - 1) * 1000);
+      expect(wait).toBeLessThanOrEqual(f.rateLimitSeconds * 1000 + 1000);
+    });
+
+    it('refuses a recipient of another channel without contacting the peer', async () => {
+      const other: Recipient =
+        f.recipient.type === 'email'
+          ? { id: 'rcpt_x', type: 'webhook', url: 'http://127.0.0.1:9/', secret: 'whsec_x', created_at: '' }
+          : { id: 'rcpt_x', type: 'email', address: 'x@example.org', unsubscribe_token: 't', created_at: '' };
+      await expect(f.channel.send(f.notice, other, signal())).rejects.toBeInstanceOf(PermanentDeliveryError);
+      expect(f.accepted()).toBe(0);
+    });
+  });
+}
