@@ -74,6 +74,8 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
   await Promise.all(
     todo.map((id) =>
       ctx.limiter.run(async () => {
+        // A cancelled job leaves the rest pending; a later run of the batch sends to them.
+        if (signal.aborted) return;
         const recipient = directory.get(id);
         if (!recipient) {
           updates.set(id, { state: 'failed', attempts: 0, updated_at: now(), last_error: 'recipient was removed' });

@@ -1,0 +1,57 @@
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  /** Webhook recipients, each a distinct loopback origin. */
+  recipients: number;
+  /** Sends in flight at once: tocsin's TOCSIN_WEBHOOK_CONCURRENCY and the plain client's. */
+  concurrency: number;
+  /** Recipients per fan-out job: TOCSIN_FANOUT_BATCH_SIZE. */
+  batchSize: number;
+  /** When set, tocsin runs with --cpu-prof and writes its profile here. */
+  cpuProfileDir: string | undefined;
+  /** Extra node flags for tocsin (its NODE_OPTIONS), e.g. to try GC settings. */
+  nodeOptions: string | undefined;
+}
+
+export const USAGE = `usage: node dist/test/bench/webhook-bench.js [options]
+  --recipients N      webhook receivers, each a distinct origin on 127.0.0.0/8 (default 10000)
+  --concurrency C     TOCSIN_WEBHOOK_CONCURRENCY and the plain client's concurrency (default 256)
+  --batch-size B      TOCSIN_FANOUT_BATCH_SIZE (default 500)
+  --cpu-prof DIR      run tocsin with --cpu-prof, writing the .cpuprofile into DIR
+  --node-options=STR  NODE_OPTIONS for tocsin, e.g. --node-options="--max-semi-space-size=32"`;
+
+/** Past this the receivers' listening sockets and tocsin's connections outgrow ulimit -n. */
+const MAX_RECIPIENTS = 50_000;
+
+function positive(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer from 1 to ${max} (got ${raw})`);
+  return n;
+}
+
+export function parseBenchOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      recipients: { type: 'string' },
+      concurrency: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      'node-options': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  return {
+    recipients: positive('recipients', values.recipients, 10_000, MAX_RECIPIENTS),
+    concurrency: positive('concurrency', values.concurrency, 256, 4096),
+    batchSize: positive('batch-size', values['batch-size'], 500, 100_000),
+    cpuProfileDir: values['cpu-prof'],
+    nodeOptions: values['node-options'],
+  };
+}
