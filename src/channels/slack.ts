@@ -127,23 +127,29 @@ export function classifySlackError(err: unknown): Error {
   }
   if (err instanceof WebAPIHTTPError) return new TransientDeliveryError(`Slack answered HTTP ${err.statusCode}`, { cause: err });
   if (err instanceof WebAPIRequestError) {
-    const forbidden = findCause(err.original, ForbiddenAddressError);
+    const chain = causeChain(err.original);
+    const forbidden = chain.find((e): e is ForbiddenAddressError => e instanceof ForbiddenAddressError);
     if (forbidden) return new PermanentDeliveryError(forbidden.message, { cause: err });
-    const name = err.original.name;
-    if (name === 'TimeoutError' || name === 'AbortError') return new TransientDeliveryError('Slack did not answer in time', { cause: err });
-    const code = (findCause(err.original, Error) as NodeJS.ErrnoException | undefined)?.code;
+    // The SDK re-wraps errors from another realm as `new Error(String(error))`, keeping only the text.
+    if (chain.some((e) => e.name === 'TimeoutError' || /^TimeoutError\b/.test(String(e.message)))) {
+      return new TransientDeliveryError('Slack did not answer in time', { cause: err });
+    }
+    const code = chain.map((e) => e.code).filter((c): c is string => typeof c === 'string').pop();
     return new TransientDeliveryError(`cannot reach Slack: ${code ?? err.original.message}`, { cause: err });
   }
   return new TransientDeliveryError(`Slack call failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
 
-/** The deepest error of `type` in a cause chain (fetch wraps the socket's error in "fetch failed"). */
-function findCause<T extends Error>(err: unknown, type: new (...args: never[]) => T): T | undefined {
-  let found: T | undefined;
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (e instanceof type) found = e;
+/**
+ * An error and its causes, outermost first (fetch wraps the socket's error in "fetch failed").
+ * Walked by shape, not `instanceof Error`: Node's own errors may come from another realm.
+ */
+function causeChain(err: unknown): { name?: unknown; message?: unknown; code?: unknown; cause?: unknown }[] {
+  const chain: { name?: unknown; message?: unknown; code?: unknown; cause?: unknown }[] = [];
+  for (let e: unknown = err; typeof e === 'object' && e !== null && chain.length < 8; e = (e as { cause?: unknown }).cause) {
+    chain.push(e as { cause?: unknown });
   }
-  return found;
+  return chain;
 }
 
 // Slack's client logs request failures to the console; tocsin records them in delivery states.

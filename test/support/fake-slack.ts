@@ -16,7 +16,7 @@ export interface SlackCall {
 }
 
 /** How the fake answers the n-th chat.postMessage (0-based). Default: ok. */
-export type SlackAnswer = { ok: true } | { ok: false; error: string } | { status: 429; retryAfter: number } | { status: 500 };
+export type SlackAnswer = { ok: true } | { ok: false; error: string } | { status: 429; retryAfter: number } | { status: 500 } | { hang: true };
 export type SlackScript = (n: number, call: SlackCall) => SlackAnswer;
 
 const escapeStored = (s: string) => s.replace(/&(?!amp;|lt;|gt;)/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -77,7 +77,9 @@ export async function startFakeSlack(script: SlackScript = () => ({ ok: true }))
       }
       calls.push(call);
       const scripted = script(posts++, call);
-      if (!call.token) answer(res, 200, { ok: false, error: 'not_authed' });
+      if ('hang' in scripted) {
+        // Never answers: the connection stays open until the fake closes.
+      } else if (!call.token) answer(res, 200, { ok: false, error: 'not_authed' });
       else if ('status' in scripted && scripted.status === 429) answer(res, 429, { ok: false, error: 'ratelimited' }, { 'Retry-After': String(scripted.retryAfter) });
       else if ('status' in scripted) answer(res, 500, { ok: false, error: 'internal_error' });
       else if (!scripted.ok) answer(res, 200, { ok: false, error: scripted.error });
