@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { enabledChannels, type Config } from '../src/config';
 import { forAnyRecipient, type Channel, type ChannelName } from '../src/channels/channel';
+import { createSlackChannel } from '../src/channels/slack';
 import { createWebhookChannel } from '../src/channels/webhook';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import type { Recipient } from '../src/recipients/recipient';
@@ -29,6 +30,12 @@ function setUpChannel(name: ChannelName, config: Config): ChannelSetup | null {
         channel: forAnyRecipient('webhook', createWebhookChannel({ timeoutMs: config.webhook.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, userAgent: USER_AGENT })),
         concurrency: config.webhook.concurrency,
         maxAttempts: config.webhook.maxAttempts,
+      };
+    case 'slack':
+      return {
+        channel: forAnyRecipient('slack', createSlackChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets })),
+        concurrency: config.channels.slackConcurrency,
+        maxAttempts: config.channels.maxAttempts,
       };
     default:
       return null;

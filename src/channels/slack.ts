@@ -1,0 +1,164 @@
+import { isIP } from 'node:net';
+import {
+  LogLevel,
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRateLimitedError,
+  WebAPIRequestError,
+  WebClient,
+  type FetchFunction,
+  type Logger,
+} from '@slack/web-api';
+import { fetch as undiciFetch, type Dispatcher, type RequestInit as UndiciRequestInit } from 'undici';
+import { isForbiddenAddress } from '../net/address-policy';
+import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
+import type { SlackNoticePayload } from '../notices/slack-notice';
+import type { RecipientOf } from '../recipients/recipient';
+import type { Channel, DeliveryReceipt, Notice } from './channel';
+import { PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from './delivery-errors';
+
+/** What a Slack send needs of a recipient. */
+export type SlackTarget = Pick<RecipientOf<'slack'>, 'id' | 'type' | 'channel_id' | 'token' | 'api_url'>;
+
+export interface SlackChannelOptions {
+  /** Bound on one chat.postMessage call, connect to answer. */
+  timeoutMs: number;
+  allowPrivateTargets: boolean;
+}
+
+/**
+ * Platform errors that no retry can fix: the token or the channel is wrong, gone or locked, or
+ * the message itself is refused (the same bytes would be refused again).
+ */
+const PERMANENT_ERRORS = new Set([
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'msg_too_long',
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'invalid_arguments',
+]);
+
+/**
+ * Slack over the Web API, with one WebClient per workspace token and API base (slack.com,
+ * GovSlack, or a test server). The client never retries nor waits out a rate limit itself:
+ * retries and their schedule belong to the queue.
+ */
+export function createSlackChannel(options: SlackChannelOptions): Channel<SlackTarget> {
+  const dispatcher: Dispatcher = createGuardedDispatcher({
+    allowPrivate: options.allowPrivateTargets,
+    connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
+  });
+  // Slack's client takes any WHATWG fetch; this one connects only where the address guard allows.
+  const guardedFetch = ((url, init) => undiciFetch(url, { ...(init as UndiciRequestInit), dispatcher })) as FetchFunction;
+  const clients = new Map<string, WebClient>();
+
+  function clientFor(recipient: SlackTarget): WebClient {
+    const key = `${recipient.api_url}\n${recipient.token}`;
+    let client = clients.get(key);
+    if (!client) {
+      client = new WebClient(recipient.token, {
+        slackApiUrl: recipient.api_url,
+        fetch: guardedFetch,
+        timeout: options.timeoutMs,
+        rejectRateLimitedCalls: true,
+        retryConfig: { retries: 0 },
+        logger: silentLogger,
+        // A method name is never a URL here, but a client pinned to its base cannot be pointed elsewhere.
+        allowAbsoluteUrls: false,
+      });
+      clients.set(key, client);
+    }
+    return client;
+  }
+
+  return {
+    name: 'slack',
+    async send(notice: Notice, recipient: SlackTarget, signal: AbortSignal): Promise<DeliveryReceipt> {
+      // The Web API client takes no per-call signal; its timeout bounds the call instead. Waiting
+      // for the real answer beats abandoning it: a message Slack accepted must not be re-sent.
+      if (signal.aborted) throw new TransientDeliveryError('delivery was cancelled before it started', { cause: signal.reason });
+      const host = new URL(recipient.api_url).hostname.replace(/^\[|\]$/g, '');
+      // An IP literal never passes through DNS lookup, so the guard has to look at it here.
+      if (!options.allowPrivateTargets && isIP(host) !== 0 && isForbiddenAddress(host)) {
+        throw new PermanentDeliveryError(`${host} is a loopback, private, link-local or reserved address`);
+      }
+      const payload = JSON.parse(notice.payload) as SlackNoticePayload;
+      try {
+        const answer = await clientFor(recipient).chat.postMessage({
+          channel: recipient.channel_id,
+          text: payload.text,
+          blocks: payload.blocks,
+          metadata: payload.metadata,
+          // Nothing in a notice may mention anyone, expand a link preview, or be read as markup.
+          link_names: false,
+          parse: 'none',
+          mrkdwn: false,
+          unfurl_links: false,
+          unfurl_media: false,
+        });
+        return { detail: `posted to ${answer.channel ?? recipient.channel_id} at ts ${answer.ts ?? '?'}` };
+      } catch (err) {
+        throw classifySlackError(err);
+      }
+    },
+    async close() {
+      clients.clear();
+      await dispatcher.close();
+    },
+  };
+}
+
+/** Types a Web API failure by what the queue should do next; the original stays as `cause`. */
+export function classifySlackError(err: unknown): Error {
+  if (err instanceof WebAPIRateLimitedError) {
+    return new RateLimitedError(`Slack rate limit, Retry-After ${err.retryAfter}s`, err.retryAfter * 1000, { cause: err });
+  }
+  if (err instanceof WebAPIPlatformError) {
+    const code = err.data.error;
+    if (PERMANENT_ERRORS.has(code)) return new PermanentDeliveryError(`Slack refused the message: ${code}`, { cause: err });
+    return new TransientDeliveryError(`Slack error: ${code}`, { cause: err });
+  }
+  if (err instanceof WebAPIHTTPError) return new TransientDeliveryError(`Slack answered HTTP ${err.statusCode}`, { cause: err });
+  if (err instanceof WebAPIRequestError) {
+    const chain = causeChain(err.original);
+    const forbidden = chain.find((e): e is ForbiddenAddressError => e instanceof ForbiddenAddressError);
+    if (forbidden) return new PermanentDeliveryError(forbidden.message, { cause: err });
+    // The SDK re-wraps errors from another realm as `new Error(String(error))`, keeping only the text.
+    if (chain.some((e) => e.name === 'TimeoutError' || /^TimeoutError\b/.test(String(e.message)))) {
+      return new TransientDeliveryError('Slack did not answer in time', { cause: err });
+    }
+    const code = chain.map((e) => e.code).filter((c): c is string => typeof c === 'string').pop();
+    return new TransientDeliveryError(`cannot reach Slack: ${code ?? err.original.message}`, { cause: err });
+  }
+  return new TransientDeliveryError(`Slack call failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/**
+ * An error and its causes, outermost first (fetch wraps the socket's error in "fetch failed").
+ * Walked by shape, not `instanceof Error`: Node's own errors may come from another realm.
+ */
+function causeChain(err: unknown): { name?: unknown; message?: unknown; code?: unknown; cause?: unknown }[] {
+  const chain: { name?: unknown; message?: unknown; code?: unknown; cause?: unknown }[] = [];
+  for (let e: unknown = err; typeof e === 'object' && e !== null && chain.length < 8; e = (e as { cause?: unknown }).cause) {
+    chain.push(e as { cause?: unknown });
+  }
+  return chain;
+}
+
+// Slack's client logs request failures to the console; tocsin records them in delivery states.
+const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  setLevel: () => undefined,
+  getLevel: () => LogLevel.ERROR,
+  setName: () => undefined,
+};

@@ -1,0 +1,90 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ArchivedAdvisory } from '../advisory/record';
+import type { Notice } from '../channels/channel';
+import { signCleartext } from '../pgp/detached';
+import { renderTemplate } from '../templates/render-template';
+import { buildNoticeView } from './notice-view';
+import type { RenderContext } from './render-notices';
+import { escapeSlack } from './slack-escape';
+import { messageIdFor } from './webhook-notice';
+
+interface PlainText {
+  type: 'plain_text';
+  text: string;
+  emoji: false;
+}
+
+/** The Block Kit blocks a Slack notice uses; all advisory text sits in plain_text or rich text. */
+export type SlackNoticeBlock =
+  | { type: 'header'; text: PlainText }
+  | { type: 'section'; text: PlainText }
+  | { type: 'rich_text'; elements: { type: 'rich_text_preformatted'; elements: { type: 'text'; text: string }[] }[] };
+
+/**
+ * What the Slack channel posts with `chat.postMessage`, the same for every workspace: a readable
+ * summary and tocsin's cleartext-signed notice in ONE message, so a retry after a failure can
+ * never leave a summary without its signature, nor post the summary twice.
+ */
+export interface SlackNoticePayload {
+  /** Notification fallback, already escaped for Slack. */
+  text: string;
+  blocks: SlackNoticeBlock[];
+  /** Slack message metadata, so a bot reading the channel can de-duplicate on tocsin's message id. */
+  metadata: { event_type: 'tocsin_notice'; event_payload: { message_id: string; advisory: string; revision: number } };
+}
+
+// Block Kit limits: a header holds 150 characters, a section's text 3000.
+const HEADER_MAX = 150;
+const SECTION_MAX = 3000;
+// The summary is cut short in the readable part so that the key line after it survives; the
+// signed notice carries it whole.
+const SUMMARY_MAX = 1200;
+
+/**
+ * Renders templates/slack.txt as plain text, signs it once (cleartext signature), and wraps it
+ * with the summary from templates/slack-summary.txt. Every piece of advisory text is escaped
+ * for Slack, so nothing a publisher writes can mention, link or format.
+ */
+export async function renderSlackNotice(archived: ArchivedAdvisory, ctx: RenderContext): Promise<Notice> {
+  const view = buildNoticeView(archived, ctx);
+  // A line break in the title could forge a second "Advisory:" or "Title:" line in the signed text.
+  const title = String(view.title).replace(/\s+/g, ' ');
+  const [signedTemplate, summaryTemplate] = await Promise.all([
+    readFile(path.join(ctx.templatesDir, 'slack.txt'), 'utf8'),
+    readFile(path.join(ctx.templatesDir, 'slack-summary.txt'), 'utf8'),
+  ]);
+  const cleartext = await signCleartext(renderTemplate(signedTemplate, { ...view, title }, (s) => s), ctx.broadcaster.privateKey);
+
+  const summary = String(view.summary);
+  const shortSummary = summary.length > SUMMARY_MAX ? `${summary.slice(0, SUMMARY_MAX)}… (full text in the signed notice)` : summary;
+  const readable = renderTemplate(summaryTemplate, { ...view, title, summary: shortSummary }, escapeSlack);
+  const newline = readable.indexOf('\n');
+  const headline = clip(newline < 0 ? readable : readable.slice(0, newline), HEADER_MAX);
+  const body = clip((newline < 0 ? '' : readable.slice(newline + 1)).trim(), SECTION_MAX);
+
+  const blocks: SlackNoticeBlock[] = [{ type: 'header', text: plain(headline) }];
+  if (body !== '') blocks.push({ type: 'section', text: plain(body) });
+  // Rich text is literal: no mrkdwn is parsed in it, so backticks in the signed text cannot close
+  // a code block the way they would inside a ``` fence.
+  blocks.push({ type: 'rich_text', elements: [{ type: 'rich_text_preformatted', elements: [{ type: 'text', text: escapeSlack(cleartext) }] }] });
+
+  const { id, revision } = archived.record;
+  const messageId = messageIdFor(archived);
+  const payload: SlackNoticePayload = {
+    text: headline,
+    blocks,
+    metadata: { event_type: 'tocsin_notice', event_payload: { message_id: messageId, advisory: id, revision } },
+  };
+  return { ref: { id, revision }, messageId, payload: JSON.stringify(payload) };
+}
+
+function plain(text: string): PlainText {
+  return { type: 'plain_text', text, emoji: false };
+}
+
+/** Shortens escaped text to `max` characters without cutting an `&amp;` entity in half. */
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max - 1).replace(/&[a-z]*$/, '')}…`;
+}
