@@ -15,9 +15,8 @@ export const parseWebhookInput: InputParser = (_text, json) => {
 
 /** A bare cleartext-signed block, as a reader copies it out of any channel. */
 export const parseCleartextInput: InputParser = (text) => {
-  const start = text.indexOf('-----BEGIN PGP SIGNED MESSAGE-----');
-  const endMarker = '-----END PGP SIGNATURE-----';
-  const end = text.indexOf(endMarker, start);
-  if (start < 0 || end < 0) return null;
-  return { kind: 'cleartext', cleartext: text.slice(start, end + endMarker.length), form: 'cleartext-signed notice' };
+  // Armor lines count only at the start of a line: signed text that quotes them is dash-escaped
+  // ("- -----END ...") and must not end the block early.
+  const block = /^-----BEGIN PGP SIGNED MESSAGE-----\r?\n[\s\S]*?^-----END PGP SIGNATURE-----$/m.exec(text);
+  return block ? { kind: 'cleartext', cleartext: block[0], form: 'cleartext-signed notice' } : null;
 };
