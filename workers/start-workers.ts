@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { enabledChannels, type Config } from '../src/config';
 import { forAnyRecipient, type Channel, type ChannelName } from '../src/channels/channel';
+import { createMastodonChannel } from '../src/channels/mastodon';
 import { createWebhookChannel } from '../src/channels/webhook';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import type { Recipient } from '../src/recipients/recipient';
@@ -29,6 +30,12 @@ function setUpChannel(name: ChannelName, config: Config): ChannelSetup | null {
         channel: forAnyRecipient('webhook', createWebhookChannel({ timeoutMs: config.webhook.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, userAgent: USER_AGENT })),
         concurrency: config.webhook.concurrency,
         maxAttempts: config.webhook.maxAttempts,
+      };
+    case 'mastodon':
+      return {
+        channel: forAnyRecipient('mastodon', createMastodonChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets })),
+        concurrency: config.channels.mastodonConcurrency,
+        maxAttempts: config.channels.maxAttempts,
       };
     default:
       return null;
