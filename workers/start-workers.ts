@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { enabledChannels, type Config } from '../src/config';
 import { forAnyRecipient, type Channel, type ChannelName } from '../src/channels/channel';
 import { createSlackChannel } from '../src/channels/slack';
+import { createMastodonChannel } from '../src/channels/mastodon';
 import { createWebhookChannel } from '../src/channels/webhook';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import type { Recipient } from '../src/recipients/recipient';
@@ -35,6 +36,12 @@ function setUpChannel(name: ChannelName, config: Config): ChannelSetup | null {
       return {
         channel: forAnyRecipient('slack', createSlackChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets })),
         concurrency: config.channels.slackConcurrency,
+        maxAttempts: config.channels.maxAttempts,
+      };
+    case 'mastodon':
+      return {
+        channel: forAnyRecipient('mastodon', createMastodonChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets })),
+        concurrency: config.channels.mastodonConcurrency,
         maxAttempts: config.channels.maxAttempts,
       };
     default:

@@ -5,6 +5,7 @@ import type { ChannelName, Notice } from '../channels/channel';
 import type { BroadcasterKey } from '../pgp/broadcaster-key';
 import type { Audience } from '../storage/advisory-archive';
 import { renderSlackNotice } from './slack-notice';
+import { renderMastodonNotice } from './mastodon-notice';
 import { renderWebhookNotice } from './webhook-notice';
 
 /** What rendering needs: tocsin's key (each channel's notice is signed once), and the templates. */
@@ -21,6 +22,7 @@ export type NoticeRenderer = (archived: ArchivedAdvisory, ctx: RenderContext) =>
 export const noticeRenderers: Partial<Record<ChannelName, NoticeRenderer>> = {
   webhook: async (archived, ctx) => renderWebhookNotice(archived, ctx.publicUrl),
   slack: renderSlackNotice,
+  mastodon: renderMastodonNotice,
 };
 
 /** Renders the notices of the channels that have recipients in this revision's audience. */

@@ -1,6 +1,7 @@
 import type { InputParser } from '../notice-input';
+import { parseMastodonInput } from './mastodon-input';
 import { parseSlackInput } from './slack-input';
 import { parseCleartextInput, parseWebhookInput } from './webhook-input';
 
 /** Tried in order; the first that recognises the input wins. The bare cleartext block comes last. */
-export const inputParsers: readonly InputParser[] = [parseWebhookInput, parseSlackInput, parseCleartextInput];
+export const inputParsers: readonly InputParser[] = [parseWebhookInput, parseSlackInput, parseMastodonInput, parseCleartextInput];
