@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import * as openpgp from 'openpgp';
+import type { ArchivedAdvisory } from '../../src/advisory/record';
+import type { ChannelName, Notice } from '../../src/channels/channel';
+import { signDetached } from '../../src/pgp/detached';
+import { defaultTemplatesDir, noticeRenderers } from '../../src/notices/render-notices';
+import { documentText, sampleAdvisory } from '../support/advisory-fixture';
+
+/** A real notice of `channel`'s format, rendered and signed as the API would, with a throwaway key. */
+export async function contractNotice(channel: ChannelName): Promise<Notice> {
+  const generated = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ email: 'contract@example.org' }], format: 'object' });
+  const privateKey = generated.privateKey;
+  const document = documentText(sampleAdvisory({ id: 'CONTRACT-1' }));
+  const archived: ArchivedAdvisory = {
+    record: {
+      id: 'CONTRACT-1',
+      revision: 1,
+      kind: 'advisory',
+      title: 'Remote code execution in acme-server',
+      severity: 'critical',
+      sha256: createHash('sha256').update(document).digest('hex'),
+      accepted_at: new Date().toISOString(),
+      publishers: [],
+      broadcaster_fingerprint: privateKey.getFingerprint().toUpperCase(),
+    },
+    document,
+    publisherSignatures: [],
+    broadcasterSignature: await signDetached(Buffer.from(document), privateKey),
+  };
+  const broadcaster = {
+    privateKey,
+    publicKey: privateKey.toPublic(),
+    armoredPublicKey: privateKey.toPublic().armor(),
+    fingerprint: privateKey.getFingerprint().toUpperCase(),
+  };
+  const render = noticeRenderers[channel];
+  if (!render) throw new Error(`no renderer for ${channel}`);
+  return render(archived, { broadcaster, publicUrl: 'http://127.0.0.1:1', templatesDir: defaultTemplatesDir() });
+}
