@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { enabledChannels, type Config } from '../src/config';
 import { forAnyRecipient, type Channel, type ChannelName } from '../src/channels/channel';
+import { createEmailChannel } from '../src/channels/email';
 import { createWebhookChannel } from '../src/channels/webhook';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import type { Recipient } from '../src/recipients/recipient';
@@ -29,6 +30,21 @@ function setUpChannel(name: ChannelName, config: Config): ChannelSetup | null {
         channel: forAnyRecipient('webhook', createWebhookChannel({ timeoutMs: config.webhook.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, userAgent: USER_AGENT })),
         concurrency: config.webhook.concurrency,
         maxAttempts: config.webhook.maxAttempts,
+      };
+    case 'email':
+      return {
+        channel: forAnyRecipient(
+          'email',
+          createEmailChannel({
+            smtpUrls: config.email.smtpUrls,
+            from: config.email.from ?? '',
+            publicUrl: config.publicUrl,
+            concurrency: config.email.concurrency,
+            timeoutMs: config.channels.timeoutMs,
+          }),
+        ),
+        concurrency: config.email.concurrency,
+        maxAttempts: config.channels.maxAttempts,
       };
     default:
       return null;

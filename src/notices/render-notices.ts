@@ -4,6 +4,7 @@ import type { ArchivedAdvisory } from '../advisory/record';
 import type { ChannelName, Notice } from '../channels/channel';
 import type { BroadcasterKey } from '../pgp/broadcaster-key';
 import type { Audience } from '../storage/advisory-archive';
+import { renderEmailNotice } from './email-notice';
 import { renderWebhookNotice } from './webhook-notice';
 
 /** What rendering needs: tocsin's key (each channel's notice is signed once), and the templates. */
@@ -19,6 +20,7 @@ export type NoticeRenderer = (archived: ArchivedAdvisory, ctx: RenderContext) =>
 /** One renderer per channel; a channel without one cannot be queued. */
 export const noticeRenderers: Partial<Record<ChannelName, NoticeRenderer>> = {
   webhook: async (archived, ctx) => renderWebhookNotice(archived, ctx.publicUrl),
+  email: renderEmailNotice,
 };
 
 /** Renders the notices of the channels that have recipients in this revision's audience. */

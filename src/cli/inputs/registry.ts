@@ -1,5 +1,6 @@
 import type { InputParser } from '../notice-input';
+import { parseEmailInput } from './email-input';
 import { parseCleartextInput, parseWebhookInput } from './webhook-input';
 
 /** Tried in order; the first that recognises the input wins. The bare cleartext block comes last. */
-export const inputParsers: readonly InputParser[] = [parseWebhookInput, parseCleartextInput];
+export const inputParsers: readonly InputParser[] = [parseWebhookInput, parseEmailInput, parseCleartextInput];
