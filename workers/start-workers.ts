@@ -4,6 +4,7 @@ import { enabledChannels, type Config } from '../src/config';
 import { forAnyRecipient, type Channel, type ChannelName } from '../src/channels/channel';
 import { createSlackChannel } from '../src/channels/slack';
 import { createMastodonChannel } from '../src/channels/mastodon';
+import { createEmailChannel } from '../src/channels/email';
 import { createWebhookChannel } from '../src/channels/webhook';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import type { Recipient } from '../src/recipients/recipient';
@@ -24,7 +25,7 @@ interface ChannelSetup {
 }
 
 /** Builds each enabled channel from typed config: no channel reads the environment itself. */
-function setUpChannel(name: ChannelName, config: Config): ChannelSetup | null {
+function setUpChannel(name: ChannelName, config: Config): ChannelSetup {
   switch (name) {
     case 'webhook':
       return {
@@ -44,8 +45,21 @@ function setUpChannel(name: ChannelName, config: Config): ChannelSetup | null {
         concurrency: config.channels.mastodonConcurrency,
         maxAttempts: config.channels.maxAttempts,
       };
-    default:
-      return null;
+    case 'email':
+      return {
+        channel: forAnyRecipient(
+          'email',
+          createEmailChannel({
+            smtpUrls: config.email.smtpUrls,
+            from: config.email.from ?? '',
+            publicUrl: config.publicUrl,
+            concurrency: config.email.concurrency,
+            timeoutMs: config.channels.timeoutMs,
+          }),
+        ),
+        concurrency: config.email.concurrency,
+        maxAttempts: config.channels.maxAttempts,
+      };
   }
 }
 
@@ -59,7 +73,6 @@ export async function startWorkers(config: Config, log: Logger, only?: readonly 
   const started: ChannelName[] = [];
   for (const name of enabledChannels(config).filter((c) => !only || only.includes(c))) {
     const setup = setUpChannel(name, config);
-    if (!setup) continue;
     const queue = new Queue(name, { connection, prefix: config.prefix }) as DeliveryQueue;
     const worker = createDeliveryWorker({
       channel: setup.channel,

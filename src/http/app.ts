@@ -5,6 +5,7 @@ import { adminAuth } from './admin-auth';
 import { advisoryRoutes, type AdvisoryRouteDeps } from './advisory-routes';
 import { errorHandler, handle, HttpError } from './http-error';
 import { recipientRoutes, type RecipientRouteDeps } from './recipient-routes';
+import { unsubscribeRoutes } from './unsubscribe-routes';
 
 export interface AppDeps extends AdvisoryRouteDeps, RecipientRouteDeps {
   log: Logger;
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use('/v1/advisories', advisoryRoutes(deps));
   app.use('/v1/recipients', adminAuth(deps.adminToken), recipientRoutes(deps));
+  app.use('/v1/unsubscribe', unsubscribeRoutes(deps));
   app.use((req, _res, next) => next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.log));
   return app;

@@ -6,6 +6,7 @@ import type { BroadcasterKey } from '../pgp/broadcaster-key';
 import type { Audience } from '../storage/advisory-archive';
 import { renderSlackNotice } from './slack-notice';
 import { renderMastodonNotice } from './mastodon-notice';
+import { renderEmailNotice } from './email-notice';
 import { renderWebhookNotice } from './webhook-notice';
 
 /** What rendering needs: tocsin's key (each channel's notice is signed once), and the templates. */
@@ -23,6 +24,7 @@ export const noticeRenderers: Partial<Record<ChannelName, NoticeRenderer>> = {
   webhook: async (archived, ctx) => renderWebhookNotice(archived, ctx.publicUrl),
   slack: renderSlackNotice,
   mastodon: renderMastodonNotice,
+  email: renderEmailNotice,
 };
 
 /** Renders the notices of the channels that have recipients in this revision's audience. */

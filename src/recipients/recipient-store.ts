@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ChannelName } from '../channels/channel';
 import { redisKeys } from '../queue/redis-keys';
 import { createAppendLog } from '../storage/append-log';
-import type { Recipient } from './recipient';
+import type { Recipient, RecipientOf } from './recipient';
 
 type LogEntry = { op: 'add'; at: string; recipient: Recipient } | { op: 'remove'; at: string; id: string };
 
@@ -16,6 +16,8 @@ export interface RecipientStore {
   /** False when there was no such recipient. */
   remove(id: string): Promise<boolean>;
   get(id: string): Recipient | undefined;
+  /** The email recipient whose unsubscribe links carry this token. */
+  findByUnsubscribeToken(token: string): RecipientOf<'email'> | undefined;
   list(): Recipient[];
   idsFor(channel: ChannelName): string[];
   /** Makes Redis hold exactly the durable set: after a Redis restart, or at start. */
@@ -47,6 +49,10 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       return true;
     },
     get: (id) => current.get(id),
+    findByUnsubscribeToken(token) {
+      for (const r of current.values()) if (r.type === 'email' && r.unsubscribe_token === token) return r;
+      return undefined;
+    },
     list: () => [...current.values()],
     idsFor: (channel) => [...current.values()].filter((r) => r.type === channel).map((r) => r.id).sort(),
     async syncToRedis(client) {

@@ -1,0 +1,54 @@
+import addressparser from 'nodemailer/lib/addressparser';
+import { encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
+import type { EmailPayload } from '../notices/email-notice';
+
+/** A parsed From address: the header as written, and the bare address for the envelope. */
+export interface Sender {
+  header: string;
+  address: string;
+  domain: string;
+}
+
+/** Parses TOCSIN_MAIL_FROM ("ACME Security <security@acme.example>" or a bare address). */
+export function parseSender(from: string): Sender {
+  const [first] = addressparser(from, { flatten: true });
+  const address = first?.address;
+  const at = address?.lastIndexOf('@') ?? -1;
+  if (!first || !address || at < 1) throw new Error(`the From address "${from}" has no usable mailbox`);
+  const header = first.name ? `${encodeWords(first.name, 'Q', 52)} <${address}>` : address;
+  return { header, address, domain: address.slice(at + 1) };
+}
+
+export interface Envelope {
+  sender: Sender;
+  to: string;
+  /** The notice's id; with the recipient's id, the Message-ID every attempt repeats. */
+  noticeId: string;
+  recipientId: string;
+  unsubscribeUrl: string;
+  date: Date;
+}
+
+/** `<msg_x.rcpt_y@domain>`: the same on every retry, so a mailbox shows a re-sent notice once. */
+export function messageIdHeader(noticeId: string, recipientId: string, domain: string): string {
+  return `<${noticeId}.${recipientId}@${domain}>`;
+}
+
+/**
+ * The whole message as it goes over SMTP: this recipient's header lines in front of the signed
+ * body, which is byte for byte the same for everyone.
+ */
+export function buildEmailMessage(payload: EmailPayload, envelope: Envelope): string {
+  const headers = [
+    `From: ${envelope.sender.header}`,
+    `To: ${envelope.to}`,
+    `Subject: ${encodeWords(payload.subject, 'Q', 52)}`,
+    `Date: ${envelope.date.toUTCString().replace(/GMT$/, '+0000')}`,
+    `Message-ID: ${messageIdHeader(envelope.noticeId, envelope.recipientId, envelope.sender.domain)}`,
+    'MIME-Version: 1.0',
+    `List-Unsubscribe: <${envelope.unsubscribeUrl}>`,
+    'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+    `Content-Type: ${payload.contentType}`,
+  ];
+  return `${headers.map((h) => foldLines(h, 76)).join('\r\n')}\r\n\r\n${payload.body}`;
+}
