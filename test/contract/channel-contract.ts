@@ -17,7 +17,11 @@ export interface ChannelFixture {
   setMode(mode: PeerMode): void;
   /** How many messages the peer has accepted so far. */
   accepted(): number;
-  rateLimitSeconds: number;
+  /**
+   * The wait the peer asks for when rate-limiting; null for a protocol with no way to say how
+   * long (SMTP's 421/450/451), where "slow down" must simply be retryable.
+   */
+  rateLimitSeconds: number | null;
   close(): Promise<void>;
 }
 
@@ -59,9 +63,12 @@ export function channelContract(name: string, makeFixture: () => Promise<Channel
       expect(f.accepted()).toBe(0);
     });
 
-    it("throws RateLimitedError carrying the peer's wait", async () => {
+    it("treats a rate limit as retryable, carrying the peer's wait where the protocol has one", async () => {
       f.setMode('rate-limit');
       const err = await f.channel.send(f.notice, f.recipient, signal()).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(err).not.toBeInstanceOf(PermanentDeliveryError);
+      if (f.rateLimitSeconds === null) return;
       expect(err).toBeInstanceOf(RateLimitedError);
       const wait = (err as RateLimitedError).retryAfterMs;
       expect(wait).toBeGreaterThan((f.rateLimitSeconds - 1) * 1000);
