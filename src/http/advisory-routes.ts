@@ -6,6 +6,7 @@ import { channelNames } from '../channels/channel';
 import type { DeliveryStateStore } from '../delivery/delivery-state';
 import type { createAdvisoryIntake } from '../publish/advisory-intake';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
+import { fieldProblems } from '../util/zod-fields';
 import { handle, HttpError } from './http-error';
 import { BODY_LIMIT_BYTES, jsonBody } from './json-body';
 
@@ -54,7 +55,7 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
           400,
           'invalid_submission',
           'the submission must be {"document": "<signed text>", "signatures": ["<armored signature>", ...]}',
-          parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message })),
+          fieldProblems(parsed.error),
         );
       }
       const result = await deps.intake.submit(parsed.data);

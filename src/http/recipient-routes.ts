@@ -12,6 +12,7 @@ import {
   type Recipient,
 } from '../recipients/recipient';
 import type { RecipientStore } from '../recipients/recipient-store';
+import { fieldProblems } from '../util/zod-fields';
 import { handle, HttpError } from './http-error';
 import { jsonBody } from './json-body';
 
@@ -51,7 +52,7 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
           400,
           'invalid_recipient',
           'invalid recipient',
-          parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message })),
+          fieldProblems(parsed.error),
         );
       }
       const input = parsed.data;

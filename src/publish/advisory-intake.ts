@@ -9,6 +9,7 @@ import type { RecipientStore } from '../recipients/recipient-store';
 import { RevisionExistsError, type AdvisoryArchive, type Audience } from '../storage/advisory-archive';
 import { InvalidSubmissionError, RevisionConflictError, UnauthenticatedSubmissionError } from './intake-errors';
 import { channelNames } from '../channels/channel';
+import { fieldProblems } from '../util/zod-fields';
 
 export interface Submission {
   /** The exact text that was signed. */
@@ -144,9 +145,7 @@ function parseDocument(text: string): AdvisoryDocument {
   }
   const parsed = advisoryDocumentSchema.safeParse(json);
   if (!parsed.success) {
-    throw new InvalidSubmissionError(
-      parsed.error.issues.map((i) => ({ field: ['document', ...i.path.map(String)].join('.'), message: i.message })),
-    );
+    throw new InvalidSubmissionError(fieldProblems(parsed.error, 'document'));
   }
   return parsed.data;
 }

@@ -8,13 +8,13 @@
  * Loopback only. Children, the temporary directory and the Redis keys of the run are removed at
  * the end, whether it succeeds or not.
  */
+import { freePort } from '../support/free-port';
+import { deleteRedisPrefix } from '../support/redis-prefix';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
 import * as openpgp from 'openpgp';
 import { SMTPServer } from 'smtp-server';
@@ -65,13 +65,6 @@ function runSink(): void {
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function nextMessage<T extends SinkMessage['type']>(child: ChildProcess, type: T, timeoutMs: number): Promise<Extract<SinkMessage, { type: T }>> {
   return new Promise((resolve, reject) => {
@@ -252,18 +245,7 @@ async function main(): Promise<void> {
     await stop(tocsin);
     if (sink?.connected) sink.disconnect();
     await stop(sink);
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await redis.connect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-    } finally {
-      redis.disconnect();
-    }
+    await deleteRedisPrefix(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -11,7 +11,8 @@ import { machineCpu, machineCpuSince } from './machine-load';
 import { startLoopbackReceivers, type LoopbackReceivers } from './loopback-receivers';
 import { runPlainClient } from './plain-client';
 import type { PhaseStats } from './receiver-protocol';
-import { deleteRedisPrefix, redisCpuSeconds } from './redis-cleanup';
+import { deleteRedisPrefix } from '../support/redis-prefix';
+import { redisCpuSeconds } from './redis-cpu';
 import { startTocsinProcess, type TocsinProcess } from './tocsin-process';
 import { wallClockMs } from './wall-clock';
 

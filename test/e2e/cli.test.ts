@@ -1,6 +1,6 @@
+import { freePort } from '../support/free-port';
 import { spawn } from 'node:child_process';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as openpgp from 'openpgp';
@@ -11,13 +11,6 @@ import { createGpgPublisher, gpgVerify, type GpgPublisher } from '../support/gpg
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('the tocsin CLI, as a security team and a partner use it', () => {
   let dir: string;

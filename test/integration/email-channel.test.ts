@@ -1,5 +1,5 @@
+import { freePort } from '../support/free-port';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
@@ -12,14 +12,6 @@ import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 
 const FROM = 'ACME Security <security@acme.example>';
 
-/** A port nothing listens on: the relay that is down. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** Signed advisories in, PGP/MIME email out: real gpg and sq, real Redis, real SMTP servers on loopback. */
 describe('email delivery', () => {
@@ -252,7 +244,7 @@ describe('email delivery', () => {
     it('falls back to the next relay when the first is down and the second refuses us', async () => {
       const refusing = await sink({ onConnect: () => ({ code: 554, message: 'no service for you' }) });
       const good = await sink();
-      const tocsin = await tocsinWith([`smtp://127.0.0.1:${await closedPort()}?ignoreTLS=true`, refusing.url, good.url]);
+      const tocsin = await tocsinWith([`smtp://127.0.0.1:${await freePort()}?ignoreTLS=true`, refusing.url, good.url]);
       const rid = await addEmail(tocsin, 'ops@example.org');
       const id = await publish(tocsin);
       const mail = await mailTo(good, 'ops@example.org', id);
@@ -271,7 +263,7 @@ describe('email delivery', () => {
     });
 
     it('retries later, as a transient failure, when every relay is down', async () => {
-      const tocsin = await tocsinWith([`smtp://127.0.0.1:${await closedPort()}?ignoreTLS=true`, `smtp://127.0.0.1:${await closedPort()}?ignoreTLS=true`]);
+      const tocsin = await tocsinWith([`smtp://127.0.0.1:${await freePort()}?ignoreTLS=true`, `smtp://127.0.0.1:${await freePort()}?ignoreTLS=true`]);
       const rid = await addEmail(tocsin, 'ops@example.org');
       const id = await publish(tocsin);
       const d = await eventually(async () => {

@@ -7,7 +7,7 @@ import { runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { startFakeMastodon, mastodonLength, type FakeMastodon, type FakeStatus, type FakeMastodonOptions } from '../support/fake-mastodon';
 import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
-import { gpgVerifyCleartext, sqVerifyCleartext } from '../support/gpg-mastodon';
+import { gpgVerifyCleartext, sqVerifyCleartext } from '../support/gpg-cleartext';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 
 const TOKEN = 'good-token-0123456789';
@@ -72,7 +72,7 @@ describe('mastodon channel', () => {
     const cleartext = input!.kind === 'cleartext' ? input!.cleartext : '';
     const gpg = await gpgVerifyCleartext(key, cleartext);
     expect(gpg).toMatchObject({ ok: true, fingerprint: tocsin.api.broadcaster.fingerprint });
-    expect(gpg.text).toContain(`Advisory: ${id} revision 1`);
+    expect(gpg.signedText).toContain(`Advisory: ${id} revision 1`);
     const sq = await sqVerifyCleartext(key, cleartext);
     expect(sq.ok).toBe(true);
     const file = path.join(workDir, `${id}.json`);
@@ -108,7 +108,7 @@ describe('mastodon channel', () => {
     const keys = fake.posts.map((p) => p.headers['idempotency-key']);
     expect(new Set(keys).size).toBe(thread.length);
     const { gpg } = await verifyEverywhere(await readBack(fake, thread[0]!), id);
-    expect(gpg.text).toContain('Title: Remote code execution in acme-server');
+    expect(gpg.signedText).toContain('Title: Remote code execution in acme-server');
   });
 
   it('posts a single status where the instance allows long ones, verifiable as the API returns it', async () => {
@@ -185,7 +185,7 @@ describe('mastodon channel', () => {
     expect(all).toContain('&lt;script&gt;');
     const { gpg, cli } = await verifyEverywhere(await readBack(fake, fake.statuses[0]!), id);
     // The title is in the signature exactly as posted: neutralised, never raw.
-    expect(gpg.text).toContain('Title: Ping @\u200Badmin@evil.example #\u200Bhashtag <script>alert(1)</script>');
+    expect(gpg.signedText).toContain('Title: Ping @\u200Badmin@evil.example #\u200Bhashtag <script>alert(1)</script>');
     expect(cli.stdout).toContain('title: Ping @\u200Badmin@evil.example');
   });
 });

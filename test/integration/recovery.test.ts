@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { deleteRedisPrefix } from '../support/redis-prefix';
 import { createLogger } from '../../src/log';
 import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { SETTLED_MARK } from '../../src/queue/reconciler';
@@ -11,10 +11,7 @@ import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /** Wipes every key of this tocsin's prefix: what a Redis restart without persistence does. */
 async function loseRedisState(tocsin: Tocsin): Promise<void> {
-  const redis = new Redis(tocsin.config.redisUrl);
-  const keys = await redis.keys(`${tocsin.config.prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await deleteRedisPrefix(tocsin.config.redisUrl, tocsin.config.prefix);
 }
 
 describe('recovery from the durable archive', () => {

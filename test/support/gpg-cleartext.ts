@@ -1,21 +1,7 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import type { ToolVerdict } from './gpg';
-
-const run = promisify(execFile);
-
-async function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
-  try {
-    const { stdout, stderr } = await run(cmd, args, { env, maxBuffer: 16 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { runTool, type ToolVerdict } from './gpg';
 
 /** `gpg --verify notice.asc` on a cleartext-signed block, in a fresh keyring holding only `armoredKey`. */
 export async function gpgVerifyCleartext(armoredKey: string, cleartext: string): Promise<ToolVerdict & { signedText: string }> {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** Runs a command and resolves with its exit code and output instead of throwing. */
-async function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+export async function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
   try {
     const { stdout, stderr } = await run(cmd, args, { env, maxBuffer: 16 * 1024 * 1024 });
     return { code: 0, stdout, stderr };

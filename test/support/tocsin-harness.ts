@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import { deleteRedisPrefix } from './redis-prefix';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { startApi, type RunningApi } from '../../src/runtime/start-api';
@@ -80,14 +80,7 @@ export async function startTocsin(options: HarnessOptions = {}) {
     async close() {
       await workers?.close();
       await api.close();
-      const redis = new Redis(config.redisUrl);
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-      redis.disconnect();
+      await deleteRedisPrefix(config.redisUrl, prefix);
       await rm(root, { recursive: true, force: true });
     },
   };
