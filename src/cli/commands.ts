@@ -4,6 +4,7 @@ import * as openpgp from 'openpgp';
 import type { Config } from '../config';
 import { broadcasterKeyPaths, createBroadcasterKey } from '../pgp/broadcaster-key';
 import { signDetached, verifyCleartext, verifyDetached } from '../pgp/detached';
+import { describeSignedText } from './describe-signed-text';
 import { readSignedInput } from './notice-input';
 
 /** Exit codes: 0 success, 1 the check failed or the server refused, 2 bad usage or setup. */
@@ -71,18 +72,3 @@ export async function verify(file: string, options: { key?: string; sig?: string
   if (about.title) console.log(`title: ${about.title}`);
 }
 
-/**
- * Names the advisory from the signed text only: a JSON document, or a rendered notice whose
- * "Advisory: ID revision N" and "Title:" lines are inside the signature.
- */
-function describeSignedText(text: string): { id: string; revision: string; title?: string } {
-  try {
-    const doc = JSON.parse(text) as { id?: unknown; revision?: unknown; title?: unknown };
-    return { id: String(doc.id), revision: String(doc.revision), ...(typeof doc.title === 'string' ? { title: doc.title } : {}) };
-  } catch {
-    const ref = /^Advisory: (\S+) revision (\d+)\s*$/m.exec(text);
-    const title = /^Title: (.+?)\s*$/m.exec(text)?.[1];
-    if (!ref) return { id: '(unknown: the signed text names no advisory)', revision: '?' };
-    return { id: ref[1]!, revision: ref[2]!, ...(title ? { title } : {}) };
-  }
-}

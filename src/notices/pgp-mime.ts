@@ -57,6 +57,22 @@ function encodeQpLine(bytes: Buffer): string {
   return lines.join(CRLF);
 }
 
+/** Undoes quoted-printable: soft line breaks go, `=XX` become bytes, read as UTF-8. */
+export function decodeQuotedPrintable(encoded: string): string {
+  const joined = encoded.replace(/=\r?\n/g, '');
+  const bytes: number[] = [];
+  for (let i = 0; i < joined.length; i++) {
+    const hex = /^=([0-9A-F]{2})/i.exec(joined.slice(i, i + 3));
+    if (hex?.[1]) {
+      bytes.push(parseInt(hex[1], 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(joined[i]!, 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
 /** One MIME leaf: headers, a blank line, and the body (CRLF line endings throughout). */
 function textLeaf(subtype: 'plain' | 'html', text: string): string {
   const normalised = text.replace(/\r\n?/g, '\n').replace(/[ \t]+$/gm, '');
