@@ -62,6 +62,8 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
   const archive = createAdvisoryArchive(config.dataDir);
   const recipients = await openRecipientStore(config.dataDir, redis, config.prefix);
   const queues = createDeliveryQueues(redis, config.prefix);
+  // While Redis is down the queues report errors; accepting goes on (archived, delivery pending).
+  for (const queue of Object.values(queues)) queue.on('error', (err) => log.debug({ err: err.message, queue: queue.name }, 'queue error'));
   const states = createDeliveryStateStore(redis, config.prefix);
   const renderContext = { broadcaster, publicUrl: config.publicUrl, templatesDir: config.templatesDir };
   const enqueueDeps = {
@@ -107,6 +109,12 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
   });
 
   await reconciler.run().catch((err: unknown) => log.error({ err }, 'reconcile at start failed'));
+  // Back from an outage (or a restart that lost everything): queue what was accepted meanwhile
+  // at once, not at the next periodic pass.
+  redis.on('ready', () => {
+    log.info('redis is back: reconciling with the archive');
+    reconciler.run().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'reconcile after reconnect failed; the periodic pass will retry'));
+  });
   const timer = setInterval(() => {
     void (async () => {
       try {
