@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createCountWaiter } from './count-waiter';
 
 /** A status as Mastodon's REST API returns it (the fields tocsin and its readers use). */
 export interface FakeStatus {
@@ -107,12 +108,12 @@ export async function startFakeMastodon(options: FakeMastodonOptions = {}) {
   const maxCharacters = options.maxCharacters ?? 500;
   const tokens = new Set(options.tokens ?? ['good-token-0123456789']);
   const statuses: FakeStatus[] = [];
+  const arrivals = createCountWaiter(() => statuses.length, 'fake Mastodon statuses');
   const byId = new Map<string, FakeStatus>();
   const idempotent = new Map<string, string>();
   const posts: PostRequest[] = [];
   let replays = 0;
   let nextId = 110_000_000_000_000_000n;
-  const waiters: { count: number; resolve: () => void }[] = [];
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -205,12 +206,7 @@ export async function startFakeMastodon(options: FakeMastodonOptions = {}) {
         statuses.push(created);
         byId.set(id, created);
         if (typeof key === 'string') idempotent.set(`${token}:${key}`, id);
-        for (const w of [...waiters]) {
-          if (statuses.length >= w.count) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve();
-          }
-        }
+        arrivals.notify();
         if (scripted) return answer(scripted.status, { error: scripted.error ?? 'Scripted failure' }, scripted.headers);
         return answer(200, created);
       }
@@ -230,13 +226,7 @@ export async function startFakeMastodon(options: FakeMastodonOptions = {}) {
       return replays;
     },
     /** Resolves once `count` statuses exist. */
-    waitForStatuses(count: number, timeoutMs = 30_000): Promise<void> {
-      if (statuses.length >= count) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`fake Mastodon has ${statuses.length} of ${count} statuses after ${timeoutMs} ms`)), timeoutMs);
-        waiters.push({ count, resolve: () => { clearTimeout(timer); resolve(); } });
-      });
-    },
+    waitForStatuses: (count: number, timeoutMs = 30_000) => arrivals.waitFor(count, timeoutMs),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

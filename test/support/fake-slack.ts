@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createCountWaiter } from './count-waiter';
 
 /** One Web API call as the fake received it. */
 export interface SlackCall {
@@ -39,8 +40,8 @@ function escapeStrings(node: unknown): unknown {
  */
 export async function startFakeSlack(script: SlackScript = () => ({ ok: true })) {
   const calls: SlackCall[] = [];
+  const arrivals = createCountWaiter(() => calls.length, 'fake Slack posts');
   const history = new Map<string, Record<string, unknown>[]>();
-  const waiters: { count: number; resolve: () => void }[] = [];
   let posts = 0;
   let clock = 1_700_000_000;
 
@@ -97,12 +98,7 @@ export async function startFakeSlack(script: SlackScript = () => ({ ok: true }))
         history.set(channel, [...(history.get(channel) ?? []), message]);
         answer(res, 200, { ok: true, channel, ts, message });
       }
-      for (const w of [...waiters]) {
-        if (calls.length >= w.count) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve();
-        }
-      }
+      arrivals.notify();
     });
   });
   server.listen(0, '127.0.0.1');
@@ -123,13 +119,7 @@ export async function startFakeSlack(script: SlackScript = () => ({ ok: true }))
       });
       return (await r.json()) as Record<string, any>;
     },
-    waitFor(count: number, timeoutMs = 30_000): Promise<void> {
-      if (calls.length >= count) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`fake Slack saw ${calls.length} of ${count} posts in ${timeoutMs} ms`)), timeoutMs);
-        waiters.push({ count, resolve: () => { clearTimeout(timer); resolve(); } });
-      });
-    },
+    waitFor: (count: number, timeoutMs = 30_000) => arrivals.waitFor(count, timeoutMs),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

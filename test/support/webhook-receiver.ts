@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createCountWaiter } from './count-waiter';
 
 export interface ReceivedRequest {
   path: string;
@@ -24,8 +25,8 @@ export type Script = (n: number, req: ReceivedRequest) => ScriptedAnswer;
  */
 export async function startReceiver(script: Script = () => ({ status: 204 })) {
   const requests: ReceivedRequest[] = [];
+  const arrivals = createCountWaiter(() => requests.length, 'receiver requests');
   const perPath = new Map<string, number>();
-  const waiters: { count: number; resolve: () => void }[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -37,12 +38,7 @@ export async function startReceiver(script: Script = () => ({ status: 204 })) {
       const answer = script(n, received);
       res.writeHead(answer.status, answer.headers ?? {});
       res.end();
-      for (const w of [...waiters]) {
-        if (requests.length >= w.count) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve();
-        }
-      }
+      arrivals.notify();
     });
   });
   server.listen(0, '127.0.0.1');
@@ -51,13 +47,7 @@ export async function startReceiver(script: Script = () => ({ status: 204 })) {
   return {
     url: (p = '/hook') => `http://127.0.0.1:${port}${p}`,
     requests,
-    waitFor(count: number, timeoutMs = 30_000): Promise<void> {
-      if (requests.length >= count) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`receiver saw ${requests.length} of ${count} requests in ${timeoutMs} ms`)), timeoutMs);
-        waiters.push({ count, resolve: () => { clearTimeout(timer); resolve(); } });
-      });
-    },
+    waitFor: (count: number, timeoutMs = 30_000) => arrivals.waitFor(count, timeoutMs),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
