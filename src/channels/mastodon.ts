@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
 import { createRestAPIClient, type mastodon } from 'masto';
 import type { Dispatcher } from 'undici';
-import { isForbiddenAddress } from '../net/address-policy';
 import { createGuardedDispatcher } from '../net/guarded-dispatcher';
 import type { MastodonNoticePayload } from '../notices/mastodon-notice';
 import type { RecipientOf } from '../recipients/recipient';
@@ -40,11 +38,6 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
   const knownLimits = new Map<string, { limits: StatusLimits; until: number }>();
 
   function clientFor(recipient: MastodonTarget): mastodon.rest.Client {
-    const host = new URL(recipient.instance_url).hostname.replace(/^\[|\]$/g, '');
-    // An IP literal never passes through DNS lookup, so the guard has to look at it here.
-    if (!options.allowPrivateTargets && isIP(host) !== 0 && isForbiddenAddress(host)) {
-      throw new PermanentDeliveryError(`${host} is a loopback, private, link-local or reserved address`);
-    }
     return createRestAPIClient({
       url: recipient.instance_url,
       accessToken: recipient.access_token,

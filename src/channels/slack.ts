@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import {
   LogLevel,
   WebAPIHTTPError,
@@ -10,7 +9,6 @@ import {
   type Logger,
 } from '@slack/web-api';
 import { fetch as undiciFetch, type Dispatcher, type RequestInit as UndiciRequestInit } from 'undici';
-import { isForbiddenAddress } from '../net/address-policy';
 import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
 import type { SlackNoticePayload } from '../notices/slack-notice';
 import type { RecipientOf } from '../recipients/recipient';
@@ -84,11 +82,6 @@ export function createSlackChannel(options: SlackChannelOptions): Channel<SlackT
       // The Web API client takes no per-call signal; its timeout bounds the call instead. Waiting
       // for the real answer beats abandoning it: a message Slack accepted must not be re-sent.
       if (signal.aborted) throw new TransientDeliveryError('delivery was cancelled before it started', { cause: signal.reason });
-      const host = new URL(recipient.api_url).hostname.replace(/^\[|\]$/g, '');
-      // An IP literal never passes through DNS lookup, so the guard has to look at it here.
-      if (!options.allowPrivateTargets && isIP(host) !== 0 && isForbiddenAddress(host)) {
-        throw new PermanentDeliveryError(`${host} is a loopback, private, link-local or reserved address`);
-      }
       const payload = JSON.parse(notice.payload) as SlackNoticePayload;
       try {
         const answer = await clientFor(recipient).chat.postMessage({

@@ -1,6 +1,4 @@
-import { isIP } from 'node:net';
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
-import { isForbiddenAddress } from '../net/address-policy';
 import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
 import type { RecipientOf } from '../recipients/recipient';
 import type { Channel, DeliveryReceipt, Notice } from './channel';
@@ -31,11 +29,6 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
     async send(notice: Notice, recipient: WebhookTarget, signal: AbortSignal): Promise<DeliveryReceipt> {
       if (signal.aborted) throw new TransientDeliveryError('cancelled before sending', { cause: signal.reason });
       const url = new URL(recipient.url);
-      const host = url.hostname.replace(/^\[|\]$/g, '');
-      // An IP literal never passes through DNS lookup, so the guard has to look at it here.
-      if (!options.allowPrivateTargets && isIP(host) !== 0 && isForbiddenAddress(host)) {
-        throw new PermanentDeliveryError(`${host} is a loopback, private, link-local or reserved address`);
-      }
       const timestamp = Math.floor(Date.now() / 1000);
       let response: Dispatcher.ResponseData;
       try {

@@ -1,12 +1,12 @@
 import dns from 'node:dns';
-import type { LookupFunction } from 'node:net';
-import { Agent } from 'undici';
+import { isIP, type LookupFunction } from 'node:net';
+import { Agent, buildConnector } from 'undici';
 import { isForbiddenAddress } from './address-policy';
 
 export class ForbiddenAddressError extends Error {
   readonly code = 'ERR_TOCSIN_FORBIDDEN_ADDRESS';
   constructor(readonly host: string, readonly address: string) {
-    super(`${host} resolves to ${address}, a loopback, private, link-local or reserved address`);
+    super(`${host === address ? host : `${host} resolves to ${address}, which`} is a loopback, private, link-local or reserved address`);
     this.name = 'ForbiddenAddressError';
   }
 }
@@ -43,9 +43,19 @@ export interface GuardedDispatcherOptions {
  * rate in `npm run bench` with half the memory, but serialised such hosts.)
  */
 export function createGuardedDispatcher(options: GuardedDispatcherOptions): Agent {
+  const connect = buildConnector({ lookup: guardedLookup(options.allowPrivate), timeout: options.connectTimeoutMs });
   return new Agent({
     connections: 4,
-    connect: { lookup: guardedLookup(options.allowPrivate), timeout: options.connectTimeoutMs },
+    // An IP literal never goes through DNS lookup, so every connection's host is checked here too:
+    // one place for every channel that uses this dispatcher.
+    connect: (opts, callback) => {
+      const host = opts.hostname.replace(/^\[|\]$/g, '');
+      if (!options.allowPrivate && isIP(host) !== 0 && isForbiddenAddress(host)) {
+        callback(new ForbiddenAddressError(host, host), null);
+        return;
+      }
+      connect(opts, callback);
+    },
     keepAliveTimeout: 4_000,
     keepAliveMaxTimeout: 30_000,
   });
