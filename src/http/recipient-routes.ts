@@ -71,11 +71,12 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
         ...(input.description ? { description: input.description } : {}),
       });
       await deps.recipients.add(recipient);
-      const generatedSecret = recipient.type === 'webhook' && input.type === 'webhook' && input.secret === undefined;
+      // A secret tocsin generated is shown this once; one the admin supplied is never echoed.
+      const shownOnce = recipient.type === 'webhook' && input.type === 'webhook' && input.secret === undefined ? { secret: recipient.secret } : {};
       return {
         status: 201,
         headers: { Location: `/v1/recipients/${recipient.id}` },
-        body: { ...publicView(recipient), ...(generatedSecret && recipient.type === 'webhook' ? { secret: recipient.secret } : {}) },
+        body: { ...publicView(recipient), ...shownOnce },
       };
     }),
   );
