@@ -3,10 +3,12 @@ import type { Logger } from 'pino';
 import type { AdvisoryRef } from '../src/advisory/record';
 import type { Channel, ChannelName, Notice } from '../src/channels/channel';
 import { PermanentDeliveryError } from '../src/channels/delivery-errors';
+import type { DeliveryObserver, DeliveryOutcome, FailureReason } from '../src/delivery/delivery-outcome';
 import type { DeliveryState, DeliveryStateStore } from '../src/delivery/delivery-state';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
-import { BACKOFF_TYPE, jobIds, type DeliveryJobData } from '../src/queue/jobs';
+import { defaultFirstAttempt, retryJob, type DeliveryJobData } from '../src/queue/jobs';
 import type { Recipient } from '../src/recipients/recipient';
+import type { KeyedSemaphore } from '../src/util/keyed-semaphore';
 import type { Semaphore } from '../src/util/semaphore';
 import { delayAfter, ScheduledRetry, type RetryPolicy } from './retry-policy';
 
@@ -18,8 +20,12 @@ export interface DeliveryContext {
   states: DeliveryStateStore;
   queue: DeliveryQueue;
   limiter: Semaphore;
+  /** Sends in flight per destination host, taken before a `limiter` slot: a dead host holds few of them. */
+  perDestination: KeyedSemaphore;
   policy: RetryPolicy;
   log: Logger;
+  /** Told every outcome (delivered, retry scheduled, failed for good): logs it and counts it. */
+  observe: DeliveryObserver;
 }
 
 /** States are written in chunks of this many, each after the retry jobs it mentions exist. */
@@ -27,6 +33,9 @@ const FLUSH_EVERY = 250;
 
 const now = () => new Date().toISOString();
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const failureReason = (err: unknown): FailureReason => (err instanceof PermanentDeliveryError ? 'permanent' : 'attempts_exhausted');
+type ObservedOutcome = DistributiveOmit<DeliveryOutcome, 'channel' | 'ref' | 'recipient' | 'attempt' | 'at'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /**
  * First attempt for a batch of recipients. Only recipients still `pending` are tried, so a batch
@@ -50,43 +59,39 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
     retries = [];
     flushing = flushing.then(async () => {
       if (r.length > 0) {
-        await ctx.queue.addBulk(
-          r.map(({ recipient, delay }) => ({
-            name: 'retry' as const,
-            data: { ref, recipient },
-            opts: {
-              jobId: jobIds.retry(ref, recipient),
-              delay,
-              attempts: ctx.policy.maxAttempts - 1,
-              backoff: { type: BACKOFF_TYPE },
-              removeOnComplete: { age: 24 * 3600 },
-              removeOnFail: { age: 30 * 24 * 3600 },
-            },
-          })),
-        );
+        await ctx.queue.addBulk(r.map(({ recipient, delay }) => retryJob(ref, recipient, { delay, maxAttempts: ctx.policy.maxAttempts })));
       }
-      await ctx.states.write(ctx.channelName, ref, u);
+      await ctx.states.advance(ctx.channelName, ref, u);
     });
     return flushing;
   };
 
+  const slot = (id: string, task: () => Promise<void>) => {
+    const recipient = directory.get(id);
+    return ctx.perDestination.run(recipient ? ctx.channel.destination(recipient) : null, () => ctx.limiter.run(task));
+  };
+
+  const observe = (recipient: string, attempt: number, o: ObservedOutcome) => ctx.observe({ channel: ctx.channelName, ref, recipient, attempt, at: Date.now(), ...o });
   let delivered = 0;
   await Promise.all(
     todo.map((id) =>
-      ctx.limiter.run(async () => {
+      slot(id, async () => {
         // A cancelled job leaves the rest pending; a later run of the batch sends to them.
         if (signal.aborted) return;
         const recipient = directory.get(id);
         if (!recipient) {
           updates.set(id, { state: 'failed', attempts: 0, updated_at: now(), last_error: 'recipient was removed' });
+          observe(id, 0, { outcome: 'failed', error: 'recipient was removed', reason: 'recipient_removed' });
         } else {
           try {
             const receipt = await ctx.channel.send(notice, recipient, signal);
             updates.set(id, { state: 'delivered', attempts: 1, updated_at: now(), detail: receipt.detail });
+            observe(id, 1, { outcome: 'delivered', detail: receipt.detail });
             delivered += 1;
           } catch (err) {
             if (err instanceof PermanentDeliveryError || ctx.policy.maxAttempts <= 1) {
               updates.set(id, { state: 'failed', attempts: 1, updated_at: now(), last_error: errorText(err) });
+              observe(id, 1, { outcome: 'failed', error: errorText(err), reason: failureReason(err) });
             } else {
               const delay = delayAfter(ctx.policy, err, 2);
               retries.push({ recipient: id, delay });
@@ -97,6 +102,7 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
                 last_error: errorText(err),
                 next_attempt_at: new Date(Date.now() + delay).toISOString(),
               });
+              observe(id, 1, { outcome: 'retry_scheduled', error: errorText(err), retryInMs: delay });
             }
           }
         }
@@ -114,26 +120,36 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
  * delivery failed and tells BullMQ not to retry.
  */
 export async function processRetry(ctx: DeliveryContext, job: Job<DeliveryJobData<'retry'>>, signal: AbortSignal): Promise<string> {
-  const { ref, recipient: id } = job.data;
-  const attempt = job.attemptsMade + 2;
+  const { ref, recipient: id, replay } = job.data;
+  // A replay's job starts a fresh schedule (its first run is attempt 1); a job recovery re-created
+  // counts on from the attempts already made.
+  const attempt = defaultFirstAttempt(job.data) + job.attemptsMade;
+  const generation = replay?.generation ?? 0;
   const [current] = await ctx.states.getMany(ctx.channelName, ref, [id]);
-  if (current?.state === 'delivered' || current?.state === 'failed') return `already ${current.state}`;
+  if ((current?.replays ?? 0) > generation) return `superseded by replay ${current?.replays}`;
+  // A failed state from an earlier generation is what this replay is for; the replay's own
+  // `retrying` state may not even be written yet (the job is queued first).
+  if (current?.state === 'delivered' || (current?.state === 'failed' && (current.replays ?? 0) === generation)) return `already ${current.state}`;
   const notice = await ctx.notice(ref);
   const recipient = (await ctx.recipients.getMany([id])).get(id);
-  const write = (state: DeliveryState) => ctx.states.write(ctx.channelName, ref, new Map([[id, state]]));
+  const stamp = replay ? { replays: replay.generation, replayed_at: replay.at } : {};
+  const write = (state: DeliveryState) => ctx.states.advance(ctx.channelName, ref, new Map([[id, { ...state, ...stamp }]]));
+  const observe = (n: number, o: ObservedOutcome) => ctx.observe({ channel: ctx.channelName, ref, recipient: id, attempt: n, at: Date.now(), ...o });
   if (!recipient) {
     await write({ state: 'failed', attempts: attempt - 1, updated_at: now(), last_error: 'recipient was removed' });
+    observe(attempt - 1, { outcome: 'failed', error: 'recipient was removed', reason: 'recipient_removed' });
     return 'recipient removed';
   }
   try {
     const receipt = await ctx.channel.send(notice, recipient, signal);
     await write({ state: 'delivered', attempts: attempt, updated_at: now(), detail: receipt.detail });
+    observe(attempt, { outcome: 'delivered', detail: receipt.detail });
     return receipt.detail;
   } catch (err) {
     const last = attempt >= ctx.policy.maxAttempts;
     if (err instanceof PermanentDeliveryError || last) {
       await write({ state: 'failed', attempts: attempt, updated_at: now(), last_error: errorText(err) });
-      ctx.log.warn({ advisory: ref.id, revision: ref.revision, recipient: id, attempt, err: errorText(err) }, 'delivery failed for good');
+      observe(attempt, { outcome: 'failed', error: errorText(err), reason: failureReason(err) });
       throw new UnrecoverableError(errorText(err));
     }
     const delay = delayAfter(ctx.policy, err, attempt + 1);
@@ -144,6 +160,7 @@ export async function processRetry(ctx: DeliveryContext, job: Job<DeliveryJobDat
       last_error: errorText(err),
       next_attempt_at: new Date(Date.now() + delay).toISOString(),
     });
+    observe(attempt, { outcome: 'retry_scheduled', error: errorText(err), retryInMs: delay });
     throw new ScheduledRetry(delay, { cause: err });
   }
 }

@@ -3,12 +3,15 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AdvisoryRef } from '../src/advisory/record';
 import type { Channel, ChannelName, Notice } from '../src/channels/channel';
+import { createCircuitBreaker, withCircuitBreaker, type CircuitBreakerOptions } from '../src/delivery/circuit-breaker';
+import type { DeliveryObserver } from '../src/delivery/delivery-outcome';
 import { createDeliveryStateStore } from '../src/delivery/delivery-state';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import { BACKOFF_TYPE, type DeliveryJobData, type DeliveryJobName } from '../src/queue/jobs';
 import { redisKeys } from '../src/queue/redis-keys';
 import type { Recipient } from '../src/recipients/recipient';
 import { createRecipientDirectory } from '../src/recipients/recipient-store';
+import { createKeyedSemaphore } from '../src/util/keyed-semaphore';
 import { createSemaphore } from '../src/util/semaphore';
 import { processBatch, processRetry, type DeliveryContext } from './delivery-processor';
 import { backoffDelay, ScheduledRetry, type RetryPolicy } from './retry-policy';
@@ -22,8 +25,16 @@ export interface DeliveryWorkerOptions {
   policy: RetryPolicy;
   /** Sends in flight at once in this process, over all its jobs. */
   concurrency: number;
+  /** Sends in flight at once to one destination host (the dispatcher's connections per origin). */
+  perDestinationConcurrency: number;
+  /** This process's circuit breaker per destination host. */
+  breaker: Omit<CircuitBreakerOptions, 'onChange'>;
   batchSize: number;
+  /** Claim on a job without renewal, and the interval of the check for lapsed claims. */
+  lockMs: number;
   log: Logger;
+  /** Told every delivery outcome (see workers/delivery-observer.ts). */
+  observe: DeliveryObserver;
 }
 
 /** Notices change only with a new revision, so each is read from Redis once per process. */
@@ -50,7 +61,17 @@ function createNoticeCache(redis: Redis, prefix: string, channel: ChannelName) {
 export type DeliveryWorker = Worker<DeliveryJobData<DeliveryJobName>, string, DeliveryJobName>;
 
 export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
-  const { channel, connection, prefix } = options;
+  const { connection, prefix } = options;
+  const log = options.log.child({ channel: options.channel.name });
+  const breaker = createCircuitBreaker({
+    ...options.breaker,
+    // Hosts are named in logs only: delivery records, which the read API shows, name none.
+    onChange: (change) =>
+      change.state === 'open'
+        ? log.warn({ destination: change.destination, cooldown_ms: change.cooldownMs, last_error: change.lastError }, 'circuit opened: sends to this host wait out the cool-down')
+        : log.info({ destination: change.destination }, 'circuit closed: the host answers again'),
+  });
+  const channel = withCircuitBreaker(options.channel, breaker);
   const ctx: DeliveryContext = {
     channelName: channel.name,
     channel,
@@ -59,8 +80,10 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     states: createDeliveryStateStore(connection, prefix),
     queue: options.queue,
     limiter: createSemaphore(options.concurrency),
+    perDestination: createKeyedSemaphore(options.perDestinationConcurrency),
     policy: options.policy,
-    log: options.log.child({ channel: channel.name }),
+    log,
+    observe: options.observe,
   };
   // Enough jobs at once to keep the shared send limit busy; the limit itself bounds the sockets.
   const jobConcurrency = Math.max(4, Math.ceil((options.concurrency / options.batchSize) * 2));
@@ -77,8 +100,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       connection,
       prefix,
       concurrency: jobConcurrency,
+      // Started by startDeliveryWorker, once BullMQ's connection setup has succeeded.
+      autorun: false,
       // A batch that stalls because its worker died is handed to another worker, never dropped.
       maxStalledCount: 100,
+      lockDuration: options.lockMs,
+      stalledInterval: options.lockMs,
       settings: {
         backoffStrategy: (attemptsMade, type, err) => {
           if (type !== BACKOFF_TYPE) return 0;
@@ -89,8 +116,34 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     },
   );
   worker.on('failed', (job, err) => {
-    if (job?.name === 'batch') ctx.log.error({ job: job.id, err }, 'batch job failed; BullMQ will retry it');
+    if (job?.name === 'batch') ctx.log.error({ advisory: job.data.ref.id, revision: job.data.ref.revision, job: job.id, err }, 'batch job failed; BullMQ will retry it');
   });
   worker.on('error', (err) => ctx.log.error({ err }, 'worker error'));
   return worker;
+}
+
+/** Tries to set a worker up before giving up: with the backoff below, about a minute. */
+const SETUP_TRIES = 30;
+
+/**
+ * Creates the worker and starts it once BullMQ has set up its connection. When Redis fails during
+ * that setup (the connect, or BullMQ's version check), BullMQ keeps the failure for good: the
+ * worker stays connected and never takes a job. The fault suite caught that with a Redis killed
+ * a few milliseconds after a worker started; such a worker is closed and made again.
+ */
+export async function startDeliveryWorker(options: DeliveryWorkerOptions): Promise<DeliveryWorker> {
+  for (let attempt = 1; ; attempt++) {
+    const worker = createDeliveryWorker(options);
+    try {
+      await worker.waitUntilReady();
+    } catch (err) {
+      await worker.close(true).catch(() => undefined);
+      if (attempt >= SETUP_TRIES) throw err;
+      options.log.warn({ channel: options.channel.name, err: (err as Error).message }, 'worker setup failed (Redis went away?): trying again');
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200 * attempt, 2_000)));
+      continue;
+    }
+    worker.run().catch((err: unknown) => options.log.error({ channel: options.channel.name, err }, 'worker loop stopped'));
+    return worker;
+  }
 }

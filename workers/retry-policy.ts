@@ -1,4 +1,5 @@
 import { RateLimitedError } from '../src/channels/delivery-errors';
+import { CircuitOpenError } from '../src/delivery/circuit-breaker';
 
 export interface RetryPolicy {
   /** Attempts per recipient, the first (batched) one included. */
@@ -20,9 +21,14 @@ export function backoffDelay(policy: RetryPolicy, nextAttempt: number, random = 
 /** The longest Retry-After honoured: a peer cannot park a delivery for days. */
 export const RETRY_AFTER_CAP_MS = 6 * 60 * 60 * 1000;
 
-/** A peer's own word on when to come back wins over our schedule (within its own cap). */
+/**
+ * A peer's own word on when to come back wins over our schedule (within its own cap). A send an
+ * open circuit held back waits for the circuit's next probe, then the usual backoff: the jitter
+ * keeps the recipients it held back from all arriving at the probe together.
+ */
 export function delayAfter(policy: RetryPolicy, err: unknown, nextAttempt: number): number {
   if (err instanceof RateLimitedError) return Math.min(RETRY_AFTER_CAP_MS, Math.max(err.retryAfterMs, 1000));
+  if (err instanceof CircuitOpenError) return err.untilProbeMs + backoffDelay(policy, nextAttempt);
   return backoffDelay(policy, nextAttempt);
 }
 

@@ -6,10 +6,13 @@ import { createSlackChannel } from '../src/channels/slack';
 import { createMastodonChannel } from '../src/channels/mastodon';
 import { createEmailChannel } from '../src/channels/email';
 import { createWebhookChannel } from '../src/channels/webhook';
+import { CONNECTIONS_PER_ORIGIN } from '../src/net/guarded-dispatcher';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import type { Recipient } from '../src/recipients/recipient';
 import { connectRedis, createRedis } from '../src/runtime/redis-connection';
-import { createDeliveryWorker } from './delivery-worker';
+import { createDeliveryMetricsRecorder } from '../src/metrics/delivery-metrics';
+import { createDeliveryObserver } from './delivery-observer';
+import { startDeliveryWorker } from './delivery-worker';
 
 export interface RunningWorkers {
   /** Stops taking jobs, lets in-flight jobs finish, then disconnects. */
@@ -55,6 +58,8 @@ function setUpChannel(name: ChannelName, config: Config): ChannelSetup {
             publicUrl: config.publicUrl,
             concurrency: config.email.concurrency,
             timeoutMs: config.channels.timeoutMs,
+            relayCooldownMs: config.breaker.cooldownMs,
+            relayMaxCooldownMs: config.breaker.maxCooldownMs,
           }),
         ),
         concurrency: config.email.concurrency,
@@ -69,20 +74,27 @@ export async function startWorkers(config: Config, log: Logger, only?: readonly 
   connection.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   await connectRedis(connection, config.redisUrl);
 
+  // One recorder per process: every channel's counts go to Redis in the same pipelined flushes.
+  const metrics = createDeliveryMetricsRecorder(connection, config.prefix);
+  const observe = createDeliveryObserver(log, metrics);
   const running: { close: () => Promise<void> }[] = [];
   const started: ChannelName[] = [];
   for (const name of enabledChannels(config).filter((c) => !only || only.includes(c))) {
     const setup = setUpChannel(name, config);
     const queue = new Queue(name, { connection, prefix: config.prefix }) as DeliveryQueue;
-    const worker = createDeliveryWorker({
+    const worker = await startDeliveryWorker({
       channel: setup.channel,
       connection,
       queue,
       prefix: config.prefix,
       policy: { maxAttempts: setup.maxAttempts, baseMs: config.retry.baseMs, maxMs: config.retry.maxMs },
       concurrency: setup.concurrency,
+      perDestinationConcurrency: CONNECTIONS_PER_ORIGIN,
+      breaker: config.breaker,
       batchSize: config.fanoutBatchSize,
+      lockMs: config.jobLockMs,
       log,
+      observe,
     });
     running.push({
       close: async () => {
@@ -98,6 +110,7 @@ export async function startWorkers(config: Config, log: Logger, only?: readonly 
   return {
     async close() {
       await Promise.all(running.map((r) => r.close()));
+      await metrics.close();
       connection.disconnect();
     },
   };

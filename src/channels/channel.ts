@@ -31,6 +31,12 @@ export interface DeliveryReceipt {
 export interface Channel<R> {
   readonly name: ChannelName;
   send(notice: Notice, recipient: R, signal: AbortSignal): Promise<DeliveryReceipt>;
+  /**
+   * The host a send to this recipient talks to, as a URL origin (`https://host:port`): the unit a
+   * circuit breaker tracks, so that one dead host costs a few probes rather than a timeout per
+   * recipient. Null for a channel that routes by itself (email picks among its relays).
+   */
+  destination(recipient: R): string | null;
   close(): Promise<void>;
 }
 
@@ -45,6 +51,7 @@ export function forAnyRecipient<N extends ChannelName>(name: N, channel: Channel
       if (recipient.type !== name) throw new PermanentDeliveryError(`a ${recipient.type} recipient cannot receive ${name} notices`);
       return channel.send(notice, recipient as RecipientOf<N>, signal);
     },
+    destination: (recipient) => (recipient.type === name ? channel.destination(recipient as RecipientOf<N>) : null),
     close: () => channel.close(),
   };
 }

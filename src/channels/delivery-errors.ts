@@ -28,6 +28,19 @@ export class TransientDeliveryError extends Error {
 }
 
 /**
+ * The destination itself failed us: it could not be reached, did not answer in time, or answered
+ * with a server error (5xx). Retried like any transient failure, and it also counts toward that
+ * destination's circuit breaker. An answer that proves the host alive (a 4xx, a refusal, a rate
+ * limit) is never this error.
+ */
+export class DestinationUnavailableError extends TransientDeliveryError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DestinationUnavailableError';
+  }
+}
+
+/**
  * Parses Retry-After (delta-seconds or an HTTP date) into milliseconds from `now`; null when absent
  * or unparseable.
  */

@@ -1,5 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { NodemailerError } from 'nodemailer/lib/errors';
+import { createCircuitBreaker, type Pass } from '../delivery/circuit-breaker';
 import type { EmailPayload } from '../notices/email-notice';
 import type { RecipientOf } from '../recipients/recipient';
 import type { Channel, DeliveryReceipt, Notice } from './channel';
@@ -18,13 +19,25 @@ export interface EmailChannelOptions {
   publicUrl: string;
   /** Messages in flight at once: each relay's pool may open this many connections. */
   concurrency: number;
+  /** Bound on one message through one relay: connect, greeting and the whole exchange. */
   timeoutMs: number;
+  /** How long a relay that just failed is tried last; doubles while it keeps failing. Default 30000 ms. */
+  relayCooldownMs?: number;
+  /** Longest such cool-down. Default 600000 ms. */
+  relayMaxCooldownMs?: number;
+  /** Injected in tests. Default Date.now. */
+  now?: () => number;
 }
 
 /**
  * PGP/MIME email over pooled SMTP. The signed body comes ready from the notice; each send adds only
  * this recipient's headers. Relays are routes, not retries: when one refuses us or cannot be
  * reached, the next carries the same message within the same attempt.
+ *
+ * Relays have a memory: one that just failed us (refused or dropped the connection, timed out, or
+ * turned us away at the greeting or MAIL FROM) is tried last until its cool-down ends, so each
+ * message does not first wait on a dead relay. Then one message at a time tries it first again.
+ * This memory is per process, like the circuit breaker.
  */
 export function createEmailChannel(options: EmailChannelOptions): Channel<EmailTarget> {
   if (options.smtpUrls.length === 0) throw new Error('the email channel needs at least one SMTP relay');
@@ -45,6 +58,27 @@ export function createEmailChannel(options: EmailChannelOptions): Channel<EmailT
     }),
   }));
 
+  const health = createCircuitBreaker({
+    threshold: 1,
+    cooldownMs: options.relayCooldownMs ?? 30_000,
+    maxCooldownMs: options.relayMaxCooldownMs ?? 600_000,
+    ...(options.now ? { now: options.now } : {}),
+  });
+
+  /** Relays in order of preference, those resting after a failure moved to the end. */
+  function route(): { relay: (typeof relays)[number]; pass: Pass }[] {
+    const ready: { relay: (typeof relays)[number]; pass: Pass }[] = [];
+    const resting: { relay: (typeof relays)[number]; pass: Pass }[] = [];
+    for (const relay of relays) {
+      try {
+        ready.push({ relay, pass: health.admit(relay.label) });
+      } catch {
+        resting.push({ relay, pass: { destination: relay.label, probe: false } });
+      }
+    }
+    return [...ready, ...resting];
+  }
+
   return {
     name: 'email',
     async send(notice: Notice, recipient: EmailTarget, signal: AbortSignal): Promise<DeliveryReceipt> {
@@ -57,16 +91,18 @@ export function createEmailChannel(options: EmailChannelOptions): Channel<EmailT
         date: new Date(),
       });
       const failures: Error[] = [];
-      for (const relay of relays) {
+      for (const { relay, pass } of route()) {
         try {
           const info = (await relay.transport.sendMail({
             envelope: { from: sender.address, to: [recipient.address] },
             raw,
             signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]),
           })) as { response?: string };
+          health.settle(pass, 'alive');
           return { detail: `${relay.label}: ${info.response ?? 'accepted'}` };
         } catch (err) {
           const e = err as NodemailerError;
+          health.settle(pass, signal.aborted ? 'unknown' : aboutThisMessage(e) ? 'alive' : 'down', e.response ?? e.message);
           if (refusesRecipient(e)) {
             throw new PermanentDeliveryError(`${relay.label} refused ${recipient.address}: ${e.response ?? e.message}`, { cause: err });
           }
@@ -79,6 +115,7 @@ export function createEmailChannel(options: EmailChannelOptions): Channel<EmailT
         { cause: failures.length === 1 ? failures[0] : new AggregateError(failures) },
       );
     },
+    destination: () => null,
     async close() {
       for (const relay of relays) relay.transport.close();
     },
@@ -91,7 +128,11 @@ export function createEmailChannel(options: EmailChannelOptions): Channel<EmailT
  * refusing us, which the next relay may not do.
  */
 function refusesRecipient(err: NodemailerError): boolean {
-  if (err.permanent !== true) return false;
+  return err.permanent === true && aboutThisMessage(err);
+}
+
+/** An answer to RCPT TO or DATA is about the message; the relay itself is alive and talking. */
+function aboutThisMessage(err: NodemailerError): boolean {
   const command = (err.command ?? '').toUpperCase();
   return command.startsWith('RCPT') || command === 'DATA' || err.code === 'EMESSAGE';
 }

@@ -1,6 +1,6 @@
 import { MastoHttpError, MastoTimeoutError } from 'masto';
 import { ForbiddenAddressError } from '../net/guarded-dispatcher';
-import { parseRetryAfter, PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from './delivery-errors';
+import { DestinationUnavailableError, parseRetryAfter, PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from './delivery-errors';
 
 /** Answers that no retry can change: a bad or revoked token, a gone account, a refused status. */
 const PERMANENT_STATUSES = new Set([400, 401, 403, 404, 410, 422]);
@@ -20,14 +20,15 @@ export function classifyMastodonError(err: unknown, step: string): Error {
       return wait === null ? new TransientDeliveryError(what, { cause: err }) : new RateLimitedError(`${what}, retry in ${Math.ceil(wait / 1000)}s`, wait, { cause: err });
     }
     if (PERMANENT_STATUSES.has(err.statusCode)) return new PermanentDeliveryError(what, { cause: err });
+    if (err.statusCode >= 500) return new DestinationUnavailableError(what, { cause: err });
     return new TransientDeliveryError(what, { cause: err });
   }
-  if (err instanceof MastoTimeoutError) return new TransientDeliveryError(`${step}: timed out`, { cause: err });
+  if (err instanceof MastoTimeoutError) return new DestinationUnavailableError(`${step}: timed out`, { cause: err });
   const cause = (err as { cause?: unknown }).cause;
   if (cause instanceof ForbiddenAddressError) return new PermanentDeliveryError(`${step}: ${cause.message}`, { cause: err });
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   const message = err instanceof Error ? err.message : String(err);
-  return new TransientDeliveryError(`${step}: ${code ? `${code} ` : ''}${message}`, { cause: err });
+  return new DestinationUnavailableError(`${step}: ${code ? `${code} ` : ''}${message}`, { cause: err });
 }
 
 function rateLimitWait(cause: unknown, now = Date.now()): number | null {

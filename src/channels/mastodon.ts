@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRestAPIClient, type mastodon } from 'masto';
 import type { Dispatcher } from 'undici';
 import { createGuardedDispatcher } from '../net/guarded-dispatcher';
+import { originOf } from '../net/origin';
 import type { MastodonNoticePayload } from '../notices/mastodon-notice';
 import type { RecipientOf } from '../recipients/recipient';
 import type { Channel, DeliveryReceipt, Notice } from './channel';
@@ -99,6 +100,7 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
       }
       return { detail: `posted ${posts.length} status${posts.length === 1 ? '' : 'es'}, first ${first?.url ?? first?.uri ?? first?.id ?? '?'}` };
     },
+    destination: (recipient) => originOf(recipient.instance_url),
     async close() {
       knownLimits.clear();
       await dispatcher.close();

@@ -10,10 +10,11 @@ import {
 } from '@slack/web-api';
 import { fetch as undiciFetch, type Dispatcher, type RequestInit as UndiciRequestInit } from 'undici';
 import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
+import { originOf } from '../net/origin';
 import type { SlackNoticePayload } from '../notices/slack-notice';
 import type { RecipientOf } from '../recipients/recipient';
 import type { Channel, DeliveryReceipt, Notice } from './channel';
-import { PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from './delivery-errors';
+import { DestinationUnavailableError, PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from './delivery-errors';
 
 /** What a Slack send needs of a recipient. */
 export type SlackTarget = Pick<RecipientOf<'slack'>, 'id' | 'type' | 'channel_id' | 'token' | 'api_url'>;
@@ -101,6 +102,8 @@ export function createSlackChannel(options: SlackChannelOptions): Channel<SlackT
         throw classifySlackError(err);
       }
     },
+    // Every workspace on one API base shares its fate: slack.com down is down for all of them.
+    destination: (recipient) => originOf(recipient.api_url),
     async close() {
       clients.clear();
       await dispatcher.close();
@@ -118,17 +121,20 @@ export function classifySlackError(err: unknown): Error {
     if (PERMANENT_ERRORS.has(code)) return new PermanentDeliveryError(`Slack refused the message: ${code}`, { cause: err });
     return new TransientDeliveryError(`Slack error: ${code}`, { cause: err });
   }
-  if (err instanceof WebAPIHTTPError) return new TransientDeliveryError(`Slack answered HTTP ${err.statusCode}`, { cause: err });
+  if (err instanceof WebAPIHTTPError) {
+    const Failure = err.statusCode >= 500 ? DestinationUnavailableError : TransientDeliveryError;
+    return new Failure(`Slack answered HTTP ${err.statusCode}`, { cause: err });
+  }
   if (err instanceof WebAPIRequestError) {
     const chain = causeChain(err.original);
     const forbidden = chain.find((e): e is ForbiddenAddressError => e instanceof ForbiddenAddressError);
     if (forbidden) return new PermanentDeliveryError(forbidden.message, { cause: err });
     // The SDK re-wraps errors from another realm as `new Error(String(error))`, keeping only the text.
     if (chain.some((e) => e.name === 'TimeoutError' || /^TimeoutError\b/.test(String(e.message)))) {
-      return new TransientDeliveryError('Slack did not answer in time', { cause: err });
+      return new DestinationUnavailableError('Slack did not answer in time', { cause: err });
     }
     const code = chain.map((e) => e.code).filter((c): c is string => typeof c === 'string').pop();
-    return new TransientDeliveryError(`cannot reach Slack: ${code ?? err.original.message}`, { cause: err });
+    return new DestinationUnavailableError(`cannot reach Slack: ${code ?? err.original.message}`, { cause: err });
   }
   return new TransientDeliveryError(`Slack call failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }

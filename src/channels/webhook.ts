@@ -1,9 +1,14 @@
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
+import { originOf } from '../net/origin';
+import type { ResolveHost } from '../net/resolve-host';
 import type { RecipientOf } from '../recipients/recipient';
 import type { Channel, DeliveryReceipt, Notice } from './channel';
-import { parseRetryAfter, PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from './delivery-errors';
+import { DestinationUnavailableError, parseRetryAfter, PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from './delivery-errors';
 import { signStandardWebhook } from './standard-webhooks';
+
+/** Answers that speak for the whole host (its gateway cannot reach the application), counted by its circuit breaker. */
+const HOST_FAILURE_STATUSES = new Set([502, 503, 504]);
 
 /** What a webhook send needs of a recipient. */
 export type WebhookTarget = Pick<RecipientOf<'webhook'>, 'id' | 'type' | 'url' | 'secret'>;
@@ -12,6 +17,8 @@ export interface WebhookChannelOptions {
   timeoutMs: number;
   allowPrivateTargets: boolean;
   userAgent: string;
+  /** How host names are resolved (default: the system resolver); tests answer as DNS would. */
+  resolveHost?: ResolveHost;
 }
 
 /**
@@ -22,6 +29,7 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
   const dispatcher: Dispatcher = createGuardedDispatcher({
     allowPrivate: options.allowPrivateTargets,
     connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
+    ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
   });
 
   return {
@@ -63,8 +71,12 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
       if (status >= 300 && status < 400) {
         throw new TransientDeliveryError(`HTTP ${status}: redirects are not followed (location: ${String(response.headers.location ?? 'none')})`);
       }
+      // Many partners can share one host, each on its own path: a 500 is this endpoint's own
+      // failure, while a gateway saying it cannot reach the application is the host's.
+      if (HOST_FAILURE_STATUSES.has(status)) throw new DestinationUnavailableError(`HTTP ${status}`);
       throw new TransientDeliveryError(`HTTP ${status}`);
     },
+    destination: (recipient) => originOf(recipient.url),
     async close() {
       await dispatcher.close();
     },
@@ -77,11 +89,11 @@ function classifyNetworkError(err: unknown): Error {
     return new PermanentDeliveryError((cause as Error).message, { cause: err });
   }
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-    return new TransientDeliveryError('timed out waiting for the partner to answer', { cause: err });
+    return new DestinationUnavailableError('timed out waiting for the partner to answer', { cause: err });
   }
   if (err instanceof undiciErrors.ConnectTimeoutError) {
-    return new TransientDeliveryError('timed out connecting to the partner', { cause: err });
+    return new DestinationUnavailableError('timed out connecting to the partner', { cause: err });
   }
   const code = (cause as NodeJS.ErrnoException).code;
-  return new TransientDeliveryError(`${code ?? (err as Error).name}: ${(cause as Error).message}`, { cause: err });
+  return new DestinationUnavailableError(`${code ?? (err as Error).name}: ${(cause as Error).message}`, { cause: err });
 }

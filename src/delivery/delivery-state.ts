@@ -14,7 +14,45 @@ export interface DeliveryState {
   detail?: string;
   last_error?: string;
   next_attempt_at?: string;
+  /** How many times an operator replayed this delivery after it failed; absent when never. */
+  replays?: number;
+  /** When the latest replay was asked for. */
+  replayed_at?: string;
 }
+
+/**
+ * Writes a replay's `retrying` state only over a delivery that is missing or failed from an
+ * earlier replay generation: a replay job that already ran (and wrote its own outcome), or a
+ * concurrent replay of the same generation, is never overwritten.
+ */
+const WRITE_IF_FAILED_BEFORE = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if cur then
+  local s = cjson.decode(cur)
+  if s.state ~= 'failed' or (tonumber(s.replays) or 0) >= tonumber(ARGV[2]) then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1`;
+
+/** How far along a state is: a write may never move a recipient back (see `advance`). */
+const RANK: Record<DeliveryStatus, number> = { pending: 0, retrying: 0, failed: 1, delivered: 2 };
+
+/**
+ * Writes each state unless the stored one ranks higher. Parses the stored JSON with cjson, so a
+ * malformed value counts as pending rather than blocking the write.
+ */
+const ADVANCE_SCRIPT = `
+local rank = { pending = 0, retrying = 0, failed = 1, delivered = 2 }
+for i = 1, #ARGV, 3 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  local held = 0
+  if current then
+    local ok, state = pcall(cjson.decode, current)
+    if ok and type(state) == 'table' and rank[state.state] then held = rank[state.state] end
+  end
+  if tonumber(ARGV[i + 2]) >= held then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 0`;
 
 /** Delivery states in Redis: a hash per channel and revision, written in pipelined chunks. */
 export function createDeliveryStateStore(redis: Redis, prefix: string) {
@@ -25,10 +63,33 @@ export function createDeliveryStateStore(redis: Redis, prefix: string) {
       const flat = [...updates].flatMap(([id, s]) => [id, JSON.stringify(s)]);
       await redis.hset(keys.deliveries(channel, ref), ...flat);
     },
+    /**
+     * What the delivery processors write: like `write`, but a recipient already `delivered` stays
+     * so, and one `failed` becomes only `delivered`. A worker that lost its job (its lock lapsed,
+     * or Redis restarted empty under it) may still finish and write what it saw long ago; that
+     * must not turn a later delivery back into "retrying", where nothing would ever move it.
+     */
+    async advance(channel: ChannelName, ref: AdvisoryRef, updates: ReadonlyMap<string, DeliveryState>): Promise<void> {
+      if (updates.size === 0) return;
+      const args = [...updates].flatMap(([id, s]) => [id, JSON.stringify(s), String(RANK[s.state])]);
+      await redis.eval(ADVANCE_SCRIPT, 1, keys.deliveries(channel, ref), ...args);
+    },
     async getMany(channel: ChannelName, ref: AdvisoryRef, ids: readonly string[]): Promise<(DeliveryState | null)[]> {
       if (ids.length === 0) return [];
       const values = await redis.hmget(keys.deliveries(channel, ref), ...ids);
       return values.map((v) => (v ? (JSON.parse(v) as DeliveryState) : null));
+    },
+    /** Writes `state` (of replay generation `state.replays`) unless the delivery moved on; true when written. */
+    async writeReplayed(channel: ChannelName, ref: AdvisoryRef, id: string, state: DeliveryState): Promise<boolean> {
+      const written = await redis.eval(WRITE_IF_FAILED_BEFORE, 1, keys.deliveries(channel, ref), id, String(state.replays ?? 0), JSON.stringify(state));
+      return written === 1;
+    },
+    /** Sets states only where the revision has none (restoring what a Redis data loss forgot). */
+    async restoreMissing(channel: ChannelName, ref: AdvisoryRef, states: ReadonlyMap<string, DeliveryState>): Promise<void> {
+      if (states.size === 0) return;
+      const pipeline = redis.pipeline();
+      for (const [id, s] of states) pipeline.hsetnx(keys.deliveries(channel, ref), id, JSON.stringify(s));
+      await pipeline.exec();
     },
     async getAll(channel: ChannelName, ref: AdvisoryRef): Promise<Map<string, DeliveryState>> {
       const all = await redis.hgetall(keys.deliveries(channel, ref));

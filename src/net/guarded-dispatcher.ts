@@ -1,7 +1,7 @@
-import dns from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import { isForbiddenAddress } from './address-policy';
+import { systemResolveHost, type ResolveHost, type ResolvedAddress } from './resolve-host';
 
 export class ForbiddenAddressError extends Error {
   readonly code = 'ERR_TOCSIN_FORBIDDEN_ADDRESS';
@@ -12,27 +12,36 @@ export class ForbiddenAddressError extends Error {
 }
 
 /**
- * A DNS lookup that refuses forbidden addresses. The socket connects to the very address checked
- * here, so a name that resolves differently a moment later (DNS rebinding) gains nothing.
+ * A DNS lookup that refuses forbidden addresses. The host is resolved once, here, and the socket
+ * connects to exactly the addresses checked here, so a name that resolves differently a moment
+ * later (DNS rebinding) gains nothing.
  */
-export function guardedLookup(allowPrivate: boolean): LookupFunction {
+export function guardedLookup(allowPrivate: boolean, resolveHost: ResolveHost = systemResolveHost): LookupFunction {
   return (hostname, options, callback) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, '', 0);
-      const list = addresses as dns.LookupAddress[];
-      const bad = allowPrivate ? undefined : list.find((a) => isForbiddenAddress(a.address));
-      if (bad) return callback(new ForbiddenAddressError(hostname, bad.address), '', 0);
-      if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
-      const first = list[0];
-      if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
-      callback(null, first.address, first.family);
-    });
+    const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
+    Promise.resolve(hostname).then(resolveHost).then(
+      (answers) => {
+        const list = answers.filter((a) => !family || family === a.family);
+        const bad = allowPrivate ? undefined : list.find((a) => isForbiddenAddress(a.address));
+        if (bad) return callback(new ForbiddenAddressError(hostname, bad.address), '', 0);
+        const first = list[0];
+        if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+        if (options.all) return (callback as unknown as (e: null, a: ResolvedAddress[]) => void)(null, list);
+        callback(null, first.address, first.family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, '', 0),
+    );
   };
 }
+
+/** Connections to one origin at once; more sends to it would only queue inside undici. */
+export const CONNECTIONS_PER_ORIGIN = 4;
 
 export interface GuardedDispatcherOptions {
   allowPrivate: boolean;
   connectTimeoutMs: number;
+  /** How host names are resolved (default: the system resolver). */
+  resolveHost?: ResolveHost;
 }
 
 /**
@@ -43,9 +52,9 @@ export interface GuardedDispatcherOptions {
  * rate in `npm run bench` with half the memory, but serialised such hosts.)
  */
 export function createGuardedDispatcher(options: GuardedDispatcherOptions): Agent {
-  const connect = buildConnector({ lookup: guardedLookup(options.allowPrivate), timeout: options.connectTimeoutMs });
+  const connect = buildConnector({ lookup: guardedLookup(options.allowPrivate, options.resolveHost), timeout: options.connectTimeoutMs });
   return new Agent({
-    connections: 4,
+    connections: CONNECTIONS_PER_ORIGIN,
     // An IP literal never goes through DNS lookup, so every connection's host is checked here too:
     // one place for every channel that uses this dispatcher.
     connect: (opts, callback) => {

@@ -1,13 +1,18 @@
-import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { isForbiddenAddress } from './address-policy';
+import { systemResolveHost, type ResolveHost } from './resolve-host';
 
 /**
  * Why a webhook URL may not be enrolled, or null when it may. Checked at enrolment for a clear
  * 400, and again at every connection (see guarded-dispatcher) since DNS answers change.
  */
-export async function targetUrlProblem(rawUrl: string, allowPrivate: boolean): Promise<string | null> {
-  const url = new URL(rawUrl);
+export async function targetUrlProblem(rawUrl: string, allowPrivate: boolean, resolveHost: ResolveHost = systemResolveHost): Promise<string | null> {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    return 'is not a valid URL';
+  }
   if (url.username || url.password) return 'must not carry credentials: the HMAC secret authenticates tocsin';
   if (allowPrivate) return null;
   const host = url.hostname.replace(/^\[|\]$/g, '');
@@ -16,10 +21,11 @@ export async function targetUrlProblem(rawUrl: string, allowPrivate: boolean): P
   }
   let addresses: { address: string }[];
   try {
-    addresses = await lookup(host, { all: true });
+    addresses = await resolveHost(host);
   } catch (err) {
     return `${host} does not resolve (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
   }
+  if (addresses.length === 0) return `${host} does not resolve (no address)`;
   const bad = addresses.find((a) => isForbiddenAddress(a.address));
   return bad ? `${host} resolves to ${bad.address}, a loopback, private, link-local or reserved address` : null;
 }

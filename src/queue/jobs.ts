@@ -7,7 +7,18 @@ import type { AdvisoryRef } from '../advisory/record';
  */
 export type DeliveryJob =
   | { name: 'batch'; data: { ref: AdvisoryRef; recipients: string[] } }
-  | { name: 'retry'; data: { ref: AdvisoryRef; recipient: string } };
+  | { name: 'retry'; data: { ref: AdvisoryRef; recipient: string; firstAttempt?: number; replay?: ReplayGeneration } };
+
+/**
+ * Set on the retry job an operator's replay queues: its first run is attempt 1 of a fresh
+ * schedule, and every state it writes carries the generation.
+ */
+export interface ReplayGeneration {
+  /** 1 for the first replay of a delivery, then 2, ... */
+  generation: number;
+  /** When the replay was asked for. */
+  at: string;
+}
 
 export type DeliveryJobName = DeliveryJob['name'];
 export type DeliveryJobData<N extends DeliveryJobName> = Extract<DeliveryJob, { name: N }>['data'];
@@ -16,7 +27,33 @@ export type DeliveryJobData<N extends DeliveryJobName> = Extract<DeliveryJob, { 
 export const jobIds = {
   batch: (ref: AdvisoryRef, index: number) => `${ref.id}.r${ref.revision}.batch${index}`,
   retry: (ref: AdvisoryRef, recipient: string) => `${ref.id}.r${ref.revision}.retry.${recipient}`,
+  /** A new id per generation: the failed job of the schedule before may still be kept by BullMQ. */
+  replay: (ref: AdvisoryRef, recipient: string, generation: number) => `${ref.id}.r${ref.revision}.replay${generation}.${recipient}`,
 };
 
 /** The backoff type name registered with the workers' backoff strategy. */
 export const BACKOFF_TYPE = 'tocsin-jitter';
+
+/** The attempt a retry job's first run makes when its data does not say: 2 after a failed batch attempt, 1 for a replay. */
+export const defaultFirstAttempt = (data: DeliveryJobData<'retry'>) => data.firstAttempt ?? (data.replay ? 1 : 2);
+
+/**
+ * The job that makes a recipient's later attempts, from `firstAttempt` (2, after a failed first
+ * one; more when recovery re-creates a lost job; 1 for an operator's replay, which starts a fresh
+ * schedule under a job id of its own) up to `maxAttempts`, BullMQ scheduling each.
+ */
+export function retryJob(ref: AdvisoryRef, recipient: string, o: { delay: number; maxAttempts: number; firstAttempt?: number; replay?: ReplayGeneration }) {
+  const firstAttempt = o.firstAttempt ?? (o.replay ? 1 : 2);
+  return {
+    name: 'retry' as const,
+    data: { ref, recipient, ...(firstAttempt !== 2 ? { firstAttempt } : {}), ...(o.replay ? { replay: o.replay } : {}) },
+    opts: {
+      jobId: o.replay ? jobIds.replay(ref, recipient, o.replay.generation) : jobIds.retry(ref, recipient),
+      delay: o.delay,
+      attempts: Math.max(1, o.maxAttempts - firstAttempt + 1),
+      backoff: { type: BACKOFF_TYPE },
+      removeOnComplete: { age: 24 * 3600 },
+      removeOnFail: { age: 30 * 24 * 3600 },
+    },
+  };
+}

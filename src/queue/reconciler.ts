@@ -1,14 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { channelNames } from '../channels/channel';
-import type { DeliveryStateStore } from '../delivery/delivery-state';
+import { channelNames, type ChannelName } from '../channels/channel';
+import { SETTLED_MARK, settledMarkFrom } from '../delivery/dead-letters';
+import type { DeliveryState, DeliveryStateStore } from '../delivery/delivery-state';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
-import type { ArchivedAdvisory } from '../advisory/record';
+import type { AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
 import type { RecipientStore } from '../recipients/recipient-store';
+import type { DeliveryQueues } from './delivery-queues';
+import { jobIds, retryJob } from './jobs';
 import { redisKeys } from './redis-keys';
 
-/** Name of the archive mark written once every recipient of a revision is delivered or failed. */
-export const SETTLED_MARK = 'settled';
+export { SETTLED_MARK };
 
 export interface ReconcilerDeps {
   archive: AdvisoryArchive;
@@ -17,6 +19,11 @@ export interface ReconcilerDeps {
   states: DeliveryStateStore;
   recipients: RecipientStore;
   enqueue: (archived: ArchivedAdvisory, audience: Audience) => Promise<void>;
+  queues: DeliveryQueues;
+  /** Recipients per batch job, as `enqueue` splits them (to find a revision's batch jobs). */
+  batchSize: number;
+  /** Attempts per recipient on a channel, the first included. */
+  maxAttempts: (channel: ChannelName) => number;
   log: Logger;
 }
 
@@ -24,21 +31,65 @@ export interface ReconcilerDeps {
  * Brings Redis back in line with the durable archive: the recipients, and for every archived
  * revision that is not yet settled, its queued jobs. Covers an enqueue that failed while Redis was down, and a
  * Redis that restarted empty. Revisions whose recipients are all settled are marked so in the
- * archive and skipped from then on.
+ * archive and skipped from then on. A recipient left `retrying` with no job to retry it (a worker
+ * wrote that state into a Redis that had just restarted empty, where its job no longer existed)
+ * gets its retry job back.
  */
 export function createReconciler(deps: ReconcilerDeps) {
   const keys = redisKeys(deps.prefix);
   let running: Promise<number> | null = null;
+  let tail: Promise<unknown> = Promise.resolve();
 
-  async function settled(archived: ArchivedAdvisory, audience: Audience): Promise<boolean> {
-    const ref = archived.record;
+  /** Runs `fn` while no pass runs, and holds passes off until it is done. */
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async function statesOf(ref: AdvisoryRef, audience: Audience): Promise<Map<ChannelName, Map<string, DeliveryState>>> {
+    const out: Map<ChannelName, Map<string, DeliveryState>> = new Map();
     for (const channel of channelNames) {
-      const ids = audience[channel] ?? [];
-      if (ids.length === 0) continue;
-      const states = await deps.states.getAll(channel, ref);
-      if (ids.some((id) => { const s = states.get(id)?.state; return s !== 'delivered' && s !== 'failed'; })) return false;
+      if ((audience[channel] ?? []).length > 0) out.set(channel, await deps.states.getAll(channel, ref));
     }
-    return true;
+    return out;
+  }
+
+  async function restoreLostRetries(ref: AdvisoryRef, states: Map<ChannelName, Map<string, DeliveryState>>): Promise<void> {
+    for (const [channel, byRecipient] of states) {
+      const retrying = [...byRecipient].filter((e): e is [string, DeliveryState] => e[1].state === 'retrying');
+      for (const [recipient, state] of retrying) {
+        // A replayed delivery's job has an id of its own generation.
+        const replay = state.replays ? { generation: state.replays, at: state.replayed_at ?? new Date().toISOString() } : undefined;
+        const jobId = replay ? jobIds.replay(ref, recipient, replay.generation) : jobIds.retry(ref, recipient);
+        if ((await deps.queues[channel].getJobState(jobId)) !== 'unknown') continue;
+        const maxAttempts = deps.maxAttempts(channel);
+        const delay = Math.max(0, Date.parse(state.next_attempt_at ?? '') - Date.now()) || 0;
+        const job = retryJob(ref, recipient, { delay, maxAttempts, firstAttempt: Math.min(state.attempts + 1, maxAttempts), ...(replay ? { replay } : {}) });
+        await deps.queues[channel].add('retry', job.data, job.opts);
+        deps.log.warn({ advisory: ref.id, revision: ref.revision, channel, recipient }, 'recovery re-created a lost retry job');
+      }
+    }
+  }
+
+  /**
+   * True when some recipients are still `pending` but no batch job of their channel is left to
+   * send to them: the batches ran out of attempts (the recipient directory stayed missing from a
+   * restarted Redis longer than their backoff), or were removed. Their dead jobs are removed so
+   * that queueing the revision again re-creates them under the same ids.
+   */
+  async function clearDeadBatches(ref: AdvisoryRef, audience: Audience, states: Map<ChannelName, Map<string, DeliveryState>>): Promise<boolean> {
+    let cleared = false;
+    for (const [channel, byRecipient] of states) {
+      const ids = audience[channel] ?? [];
+      if (!ids.some((id) => (byRecipient.get(id)?.state ?? 'pending') === 'pending')) continue;
+      const batchIds = Array.from({ length: Math.ceil(ids.length / deps.batchSize) }, (_, i) => jobIds.batch(ref, i));
+      const jobStates = await Promise.all(batchIds.map((id) => deps.queues[channel].getJobState(id)));
+      if (jobStates.some((st) => LIVE_JOB_STATES.has(st))) continue;
+      await Promise.all(batchIds.map((id) => deps.queues[channel].remove(id)));
+      cleared = true;
+    }
+    return cleared;
   }
 
   async function pass(): Promise<number> {
@@ -51,8 +102,15 @@ export function createReconciler(deps: ReconcilerDeps) {
       if (!archived) continue;
       const audience = await deps.archive.audience(record);
       if ((await deps.redis.exists(keys.enqueued(record))) === 1) {
-        if (await settled(archived, audience)) await deps.archive.mark(record, SETTLED_MARK, { at: new Date().toISOString() });
-        continue;
+        const states = await statesOf(record, audience);
+        const mark = settledMarkFrom(states, audience);
+        if (mark) {
+          await deps.archive.mark(record, SETTLED_MARK, mark);
+          continue;
+        }
+        await restoreLostRetries(record, states);
+        if (!(await clearDeadBatches(record, audience, states))) continue;
+        deps.log.warn({ advisory: record.id, revision: record.revision }, 'recovery found recipients pending with no batch job left');
       }
       await deps.enqueue(archived, audience);
       queued += 1;
@@ -64,10 +122,18 @@ export function createReconciler(deps: ReconcilerDeps) {
   return {
     /** One pass; concurrent calls share it. Resolves to how many revisions it queued. */
     run(): Promise<number> {
-      running ??= pass().finally(() => {
+      running ??= exclusive(pass).finally(() => {
         running = null;
       });
       return running;
     },
+    /**
+     * For a replay: the settled marks it reads and removes must not change under it, or a pass
+     * could mark a revision settled again between the replay's removal and its queued job.
+     */
+    exclusive,
   };
 }
+
+/** A job in one of these states will still run. */
+const LIVE_JOB_STATES = new Set<string>(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);

@@ -10,11 +10,19 @@ export function redisKeys(prefix: string) {
   return {
     /** Hash: recipient id -> recipient JSON (secrets included: workers need them). */
     recipients: `${prefix}:recipients`,
+    /** Set once a full sync has filled `recipients`: absent, a missing recipient proves nothing. */
+    recipientsSynced: `${prefix}:recipients-synced`,
     /** Rendered, signed notice for one channel of one revision. */
     notice: (channel: ChannelName, r: AdvisoryRef) => `${prefix}:notice:${channel}:${ref(r)}`,
     /** Hash: recipient id -> delivery state JSON. */
     deliveries: (channel: ChannelName, r: AdvisoryRef) => `${prefix}:deliveries:${channel}:${ref(r)}`,
     /** Set once every channel's jobs for a revision are queued. */
     enqueued: (r: AdvisoryRef) => `${prefix}:enqueued:${ref(r)}`,
+    /** Hash: "<channel>:<event>" -> count of delivery outcomes, written by every worker process. */
+    metricsDeliveries: `${prefix}:metrics:deliveries`,
+    /** Sorted set per channel: "<id>:<revision>" scored by the epoch ms of its first successful delivery. */
+    metricsFirstDelivery: (channel: ChannelName) => `${prefix}:metrics:first-delivery:${channel}`,
+    /** Sorted set per channel: "<id>:<revision>" scored by the epoch ms of its latest successful delivery. */
+    metricsLastDelivery: (channel: ChannelName) => `${prefix}:metrics:last-delivery:${channel}`,
   };
 }

@@ -5,6 +5,17 @@ import { redisKeys } from '../queue/redis-keys';
 import { createAppendLog } from '../storage/append-log';
 import type { Recipient, RecipientOf } from './recipient';
 
+/**
+ * Redis holds no complete recipient directory (it restarted empty and the API has not synced it
+ * yet): a recipient missing from it may still exist, so the job must wait, not mark it removed.
+ */
+export class RecipientsNotLoadedError extends Error {
+  constructor() {
+    super('the recipient directory in Redis is not loaded yet (Redis restarted?): will retry');
+    this.name = 'RecipientsNotLoadedError';
+  }
+}
+
 type LogEntry = { op: 'add'; at: string; recipient: Recipient } | { op: 'remove'; at: string; id: string };
 
 /**
@@ -65,6 +76,8 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         const chunk = entries.slice(i, i + 1000).flatMap((r) => [r.id, JSON.stringify(r)]);
         pipeline.hset(keys.recipients, ...chunk);
       }
+      // Last, so that it is there only when everything before it is.
+      pipeline.set(keys.recipientsSynced, new Date().toISOString());
       await pipeline.exec();
     },
     close: () => log.close(),
@@ -73,16 +86,27 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
 
 /** The workers' read-only view of recipients, from Redis. */
 export function createRecipientDirectory(redis: Redis, prefix: string) {
-  const key = redisKeys(prefix).recipients;
+  const keys = redisKeys(prefix);
   return {
+    /**
+     * The recipients among `ids` that exist. Throws {@link RecipientsNotLoadedError} when some
+     * are missing and Redis has not been synced since it last lost its data: a worker must
+     * never take "not in a Redis that restarted empty" for "removed".
+     */
     async getMany(ids: readonly string[]): Promise<Map<string, Recipient>> {
       const out = new Map<string, Recipient>();
       if (ids.length === 0) return out;
-      const values = await redis.hmget(key, ...ids);
+      // One transaction, so the mark and the hash are read from the same Redis.
+      const replies = await redis.multi().exists(keys.recipientsSynced).hmget(keys.recipients, ...ids).exec();
+      if (!replies) throw new RecipientsNotLoadedError();
+      for (const [err] of replies) if (err) throw err;
+      const synced = replies[0]![1] === 1;
+      const values = replies[1]![1] as (string | null)[];
       ids.forEach((id, i) => {
         const v = values[i];
         if (v) out.set(id, JSON.parse(v) as Recipient);
       });
+      if (out.size < ids.length && !synced) throw new RecipientsNotLoadedError();
       return out;
     },
   };

@@ -1,8 +1,7 @@
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRecord, AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
-import { fsyncDir, writeFileDurable, writeSynced } from './durable-file';
+import { createDirOnce, fsyncDir, writeFileDurable } from './durable-file';
 
 /** The recipients an advisory revision was accepted for, per channel. */
 export type Audience = Record<string, string[]>;
@@ -29,6 +28,10 @@ export interface AdvisoryArchive {
   /** Writes a small marker file in a revision's directory (e.g. that delivery finished). */
   mark(ref: AdvisoryRef, name: string, content: object): Promise<void>;
   hasMark(ref: AdvisoryRef, name: string): Promise<boolean>;
+  /** A marker's content, or null when there is none. */
+  readMark(ref: AdvisoryRef, name: string): Promise<unknown>;
+  /** Removes a marker durably (the directory is fsynced); no error when there was none. */
+  unmark(ref: AdvisoryRef, name: string): Promise<void>;
 }
 
 const FILES = {
@@ -68,26 +71,15 @@ export function createAdvisoryArchive(dataDir: string): AdvisoryArchive {
       const idDir = path.join(root, entry.record.id);
       const idDirIsNew = (await revisions(entry.record.id)).length === 0;
       await mkdir(idDir, { recursive: true });
-      const tmp = path.join(idDir, `.incoming-${entry.record.revision}-${randomBytes(6).toString('hex')}`);
-      await mkdir(tmp);
-      try {
-        await writeSynced(path.join(tmp, FILES.document), entry.document);
-        await writeSynced(path.join(tmp, FILES.publisherSignatures), JSON.stringify(entry.publisherSignatures, null, 2));
-        await writeSynced(path.join(tmp, FILES.broadcasterSignature), entry.broadcasterSignature);
-        await writeSynced(path.join(tmp, FILES.audience), JSON.stringify(audience));
-        await writeSynced(path.join(tmp, FILES.record), JSON.stringify(entry.record, null, 2));
-        await fsyncDir(tmp);
-        try {
-          await rename(tmp, dirOf(entry.record));
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new RevisionExistsError(entry.record);
-          throw err;
-        }
-      } catch (err) {
-        await rm(tmp, { recursive: true, force: true });
-        throw err;
-      }
+      const created = await createDirOnce(dirOf(entry.record), {
+        [FILES.document]: entry.document,
+        [FILES.publisherSignatures]: JSON.stringify(entry.publisherSignatures, null, 2),
+        [FILES.broadcasterSignature]: entry.broadcasterSignature,
+        [FILES.audience]: JSON.stringify(audience),
+        // Last, so that a revision directory with a record is complete.
+        [FILES.record]: JSON.stringify(entry.record, null, 2),
+      });
+      if (!created) throw new RevisionExistsError(entry.record);
       await fsyncDir(idDir);
       if (idDirIsNew) await fsyncDir(root);
     },
@@ -140,6 +132,21 @@ export function createAdvisoryArchive(dataDir: string): AdvisoryArchive {
 
     async hasMark(ref, name) {
       return (await readOptional(path.join(dirOf(ref), `${name}.json`))) !== null;
+    },
+
+    async readMark(ref, name) {
+      const raw = await readOptional(path.join(dirOf(ref), `${name}.json`));
+      return raw === null ? null : (JSON.parse(raw) as unknown);
+    },
+
+    async unmark(ref, name) {
+      try {
+        await unlink(path.join(dirOf(ref), `${name}.json`));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw err;
+      }
+      await fsyncDir(dirOf(ref));
     },
   };
 }

@@ -40,3 +40,31 @@ export async function writeFileDurable(file: string, data: string | Uint8Array, 
   }
   await fsyncDir(dir);
 }
+
+/**
+ * Creates directory `target` holding exactly `files` (name -> content), all or nothing: the files
+ * are written and fsynced in a hidden sibling that is then renamed into place. Resolves false,
+ * leaving nothing behind, when `target` already exists. The caller fsyncs the parent directory.
+ */
+export async function createDirOnce(target: string, files: Record<string, string>): Promise<boolean> {
+  const tmp = path.join(path.dirname(target), `.incoming-${path.basename(target)}-${randomBytes(6).toString('hex')}`);
+  await mkdir(tmp);
+  try {
+    for (const [name, content] of Object.entries(files)) await writeSynced(path.join(tmp, name), content);
+    await fsyncDir(tmp);
+    try {
+      await rename(tmp, target);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        await rm(tmp, { recursive: true, force: true });
+        return false;
+      }
+      throw err;
+    }
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}

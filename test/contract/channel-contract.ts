@@ -75,6 +75,12 @@ export function channelContract(name: string, makeFixture: () => Promise<Channel
       expect(wait).toBeLessThanOrEqual(f.rateLimitSeconds * 1000 + 1000);
     });
 
+    it('names the host a recipient maps to (its origin, no path, no secret), or none for email, which picks relays itself', () => {
+      const destination = f.channel.destination(f.recipient);
+      if (f.recipient.type === 'email') expect(destination).toBeNull();
+      else expect(destination).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    });
+
     it('refuses a recipient of another channel without contacting the peer', async () => {
       const other: Recipient =
         f.recipient.type === 'email'

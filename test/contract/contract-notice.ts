@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import type { ArchivedAdvisory } from '../../src/advisory/record';
 import type { ChannelName, Notice } from '../../src/channels/channel';
+import { soleSigner } from '../../src/pgp/broadcaster-keys';
 import { signDetached } from '../../src/pgp/detached';
 import { defaultTemplatesDir, noticeRenderers } from '../../src/notices/render-notices';
 import { documentText, sampleAdvisory } from '../support/advisory-fixture';
@@ -27,12 +28,12 @@ export async function contractNotice(channel: ChannelName): Promise<Notice> {
     publisherSignatures: [],
     broadcasterSignature: await signDetached(Buffer.from(document), privateKey),
   };
-  const broadcaster = {
+  const broadcaster = soleSigner({
     privateKey,
     publicKey: privateKey.toPublic(),
     armoredPublicKey: privateKey.toPublic().armor(),
     fingerprint: privateKey.getFingerprint().toUpperCase(),
-  };
+  });
   const render = noticeRenderers[channel];
   if (!render) throw new Error(`no renderer for ${channel}`);
   return render(archived, { broadcaster, publicUrl: 'http://127.0.0.1:1', templatesDir: defaultTemplatesDir() });

@@ -2,6 +2,10 @@ import { deleteRedisPrefix } from '../support/redis-prefix';
 import { createLogger } from '../../src/log';
 import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { SETTLED_MARK } from '../../src/queue/reconciler';
+import { createDeliveryStateStore } from '../../src/delivery/delivery-state';
+import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
+import { jobIds } from '../../src/queue/jobs';
 import { startWorkers } from '../../workers/start-workers';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
@@ -55,6 +59,72 @@ describe('recovery from the durable archive', () => {
       await loseRedisState(tocsin);
       expect(await tocsin.api.reconcile()).toBe(0);
       expect(partner.requests.filter((r) => r.body.includes(id))).toHaveLength(1);
+      // The final states were kept with the mark: the lost Redis copy does not turn them pending.
+      const after = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
+      expect(after.json.summary).toEqual({ pending: 0, delivered: 1, retrying: 0, failed: 0 });
+      expect(after.json.deliveries[0]).toMatchObject({ state: 'delivered', attempts: 1, detail: 'HTTP 204' });
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('queues a revision again when recipients are pending and no batch job is left to reach them', async () => {
+    const id = uniqueId();
+    const document = documentText(sampleAdvisory({ id }));
+    expect((await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] })).status).toBe(202);
+    // Its batch is waiting: nothing to do.
+    expect(await tocsin.api.reconcile()).toBe(0);
+    // The batch is gone (ran out of attempts and was cleaned, or removed by hand).
+    const queue = new Queue('webhook', { connection: { url: tocsin.config.redisUrl }, prefix: tocsin.config.prefix });
+    try {
+      expect(await queue.remove(jobIds.batch({ id, revision: 1 }, 0))).toBe(1);
+    } finally {
+      await queue.close();
+    }
+    expect(await tocsin.api.reconcile()).toBe(1);
+
+    const workers = await startWorkers(tocsin.config, createLogger('silent'));
+    try {
+      const deliveries = await eventually(async () => {
+        const r = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
+        return r.json.summary.pending === 0 ? r.json : undefined;
+      });
+      expect(deliveries.summary.delivered).toBe(deliveries.deliveries.length);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('gives a recipient left "retrying" with no retry job its job back, and it is delivered', async () => {
+    const recipient = await tocsin.addWebhook(partner.url('/orphan'));
+    const id = uniqueId();
+    const document = documentText(sampleAdvisory({ id }));
+    expect((await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] })).status).toBe(202);
+    // What a worker leaves when it writes "retrying" into a Redis that just restarted empty: the
+    // state is there, the job that would retry it is not.
+    const redis = new Redis(tocsin.config.redisUrl);
+    try {
+      const next = new Date(Date.now() + 200).toISOString();
+      await createDeliveryStateStore(redis, tocsin.config.prefix).write(
+        'webhook',
+        { id, revision: 1 },
+        new Map([[recipient.id, { state: 'retrying' as const, attempts: 3, updated_at: new Date().toISOString(), last_error: 'HTTP 500', next_attempt_at: next }]]),
+      );
+    } finally {
+      redis.disconnect();
+    }
+    await tocsin.api.reconcile();
+
+    const workers = await startWorkers(tocsin.config, createLogger('silent'));
+    try {
+      const deliveries = await eventually(async () => {
+        const r = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
+        const mine = (r.json.deliveries as { recipient: string; state: string }[]).find((d) => d.recipient === recipient.id);
+        return mine?.state === 'delivered' ? mine : undefined;
+      });
+      // The re-created job goes on counting from the attempts already made.
+      expect(deliveries).toMatchObject({ state: 'delivered', attempts: 4 });
+      expect(partner.requests.filter((r) => r.path === '/orphan' && r.body.includes(id))).toHaveLength(1);
     } finally {
       await workers.close();
     }

@@ -15,6 +15,8 @@ export interface SinkScript {
   onRcptTo?: (address: string) => { code: number; message: string } | null;
   /** Called once the message is in; `to` is its envelope recipients. */
   onData?: (to: string[]) => { code: number; message: string } | null;
+  /** Offer AUTH over plaintext and accept only this user and password (535 otherwise). Default: no AUTH. */
+  login?: { user: string; pass: string };
 }
 
 export interface SmtpSink {
@@ -43,6 +45,11 @@ export async function startSmtpSink(script: SinkScript = {}): Promise<SmtpSink> 
   const server = new SMTPServer({
     disableReverseLookup: true,
     authOptional: true,
+    ...(script.login ? { allowInsecureAuth: true } : {}),
+    onAuth(auth, _session, callback) {
+      if (script.login && auth.username === script.login.user && auth.password === script.login.pass) return callback(null, { user: auth.username });
+      callback(Object.assign(new Error('Authentication credentials invalid'), { responseCode: 535 }));
+    },
     logger: false,
     size: 10 * 1024 * 1024,
     onConnect(_session: SMTPServerSession, callback: (err?: Error | null) => void) {

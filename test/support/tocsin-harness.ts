@@ -40,6 +40,9 @@ export async function startTocsin(options: HarnessOptions = {}) {
     TOCSIN_QUEUE_PREFIX: prefix,
     TOCSIN_RETRY_BASE_MS: '100',
     TOCSIN_RETRY_MAX_MS: '400',
+    // The timeline compressed like the retries: an outage's circuit probes again within a second.
+    TOCSIN_BREAKER_COOLDOWN_MS: '500',
+    TOCSIN_BREAKER_MAX_COOLDOWN_MS: '1000',
     LOG_LEVEL: 'silent',
     ...options.env,
   });

@@ -1,4 +1,5 @@
 import { parseRetryAfter, RateLimitedError, TransientDeliveryError } from '../../src/channels/delivery-errors';
+import { CircuitOpenError } from '../../src/delivery/circuit-breaker';
 import { backoffDelay, delayAfter, RETRY_AFTER_CAP_MS } from '../../workers/retry-policy';
 
 const policy = { maxAttempts: 15, baseMs: 5_000, maxMs: 2 * 3600_000 };
@@ -25,6 +26,18 @@ describe('retry policy', () => {
     expect(delayAfter(policy, new RateLimitedError('429', 0), 2)).toBe(1_000);
     expect(delayAfter(policy, new RateLimitedError('429', 30 * 24 * 3600_000), 2)).toBe(RETRY_AFTER_CAP_MS);
     const d = delayAfter(policy, new TransientDeliveryError('500'), 2);
+    expect(d).toBeGreaterThanOrEqual(2_500);
+    expect(d).toBeLessThanOrEqual(5_000);
+  });
+
+  it('holds a send an open circuit refused until the next probe, then adds the usual backoff', () => {
+    for (let i = 0; i < 20; i++) {
+      const d = delayAfter(policy, new CircuitOpenError('not attempted', 240_000), 3);
+      expect(d).toBeGreaterThanOrEqual(240_000 + 5_000);
+      expect(d).toBeLessThanOrEqual(240_000 + 10_000);
+    }
+    // While a probe is in flight there is no probe time to wait for: the plain schedule applies.
+    const d = delayAfter(policy, new CircuitOpenError('not attempted', 0), 2);
     expect(d).toBeGreaterThanOrEqual(2_500);
     expect(d).toBeLessThanOrEqual(5_000);
   });

@@ -1,0 +1,133 @@
+import type { AdvisoryRef } from '../advisory/record';
+import { channelNames, type ChannelName } from '../channels/channel';
+import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
+import type { DeliveryState, DeliveryStateStore } from './delivery-state';
+
+/** Name of the archive mark written once every recipient of a revision is delivered or failed. */
+export const SETTLED_MARK = 'settled';
+
+/**
+ * What the settled mark holds: every recipient's final state, so that a Redis that loses its data
+ * turns neither "delivered" back into "pending" nor a dead letter into nothing. Redis is only a
+ * working copy. Older marks hold no states, or only the failed ones (`failed`).
+ */
+export interface SettledMark {
+  at: string;
+  deliveries?: Partial<Record<ChannelName, Record<string, DeliveryState>>>;
+  failed?: ({ channel: ChannelName; recipient: string } & DeliveryState)[];
+}
+
+/** The final states a settled mark kept for one channel (failed only, for the older marks). */
+export function markedStates(mark: SettledMark | null, channel: ChannelName): Map<string, DeliveryState> {
+  const kept = mark?.deliveries?.[channel];
+  if (kept) return new Map(Object.entries(kept));
+  const out = new Map<string, DeliveryState>();
+  for (const { channel: c, recipient, ...state } of mark?.failed ?? []) if (c === channel) out.set(recipient, state);
+  return out;
+}
+
+/** One delivery that ended failed, as an operator sees it: recipients by id, never a secret. */
+export interface DeadLetter {
+  advisory: string;
+  revision: number;
+  channel: ChannelName;
+  recipient: string;
+  attempts: number;
+  updated_at: string;
+  last_error?: string;
+  replays?: number;
+  replayed_at?: string;
+}
+
+export interface DeliveryViewDeps {
+  archive: AdvisoryArchive;
+  states: DeliveryStateStore;
+}
+
+/** Every recipient's state of one revision: Redis where it has one, else the settled mark. */
+export interface RevisionView {
+  ref: AdvisoryRef;
+  audience: Audience;
+  mark: SettledMark | null;
+  /** Per channel, recipient id -> state; a recipient with neither is absent (pending). */
+  states: Map<ChannelName, Map<string, DeliveryState>>;
+}
+
+export async function loadRevisionView(deps: DeliveryViewDeps, ref: AdvisoryRef, only?: ChannelName): Promise<RevisionView> {
+  const audience = await deps.archive.audience(ref);
+  const mark = (await deps.archive.readMark(ref, SETTLED_MARK)) as SettledMark | null;
+  const states = new Map<ChannelName, Map<string, DeliveryState>>();
+  for (const channel of channelNames) {
+    if (only && channel !== only) continue;
+    const ids = audience[channel] ?? [];
+    if (ids.length === 0) continue;
+    const live = await deps.states.getAll(channel, ref);
+    const merged = markedStates(mark, channel);
+    // Redis is fresher wherever it still has a state: a replay after settling writes there.
+    for (const id of ids) {
+      const s = live.get(id);
+      if (s) merged.set(id, s);
+    }
+    states.set(channel, merged);
+  }
+  return { ref, audience, mark, states };
+}
+
+export function deadLettersOf(view: RevisionView): DeadLetter[] {
+  const out: DeadLetter[] = [];
+  for (const [channel, states] of view.states) {
+    for (const id of view.audience[channel] ?? []) {
+      const s = states.get(id);
+      if (s?.state !== 'failed') continue;
+      out.push({
+        advisory: view.ref.id,
+        revision: view.ref.revision,
+        channel,
+        recipient: id,
+        attempts: s.attempts,
+        updated_at: s.updated_at,
+        ...(s.last_error !== undefined ? { last_error: s.last_error } : {}),
+        ...(s.replays !== undefined ? { replays: s.replays } : {}),
+        ...(s.replayed_at !== undefined ? { replayed_at: s.replayed_at } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+export interface DeadLetterFilter {
+  advisory?: string;
+  revision?: number;
+  channel?: ChannelName;
+}
+
+/** Every failed delivery, oldest advisory first, from Redis and the archive's settled marks. */
+export async function listDeadLetters(deps: DeliveryViewDeps, filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
+  const out: DeadLetter[] = [];
+  for (const record of await deps.archive.records()) {
+    if (filter.advisory !== undefined && record.id !== filter.advisory) continue;
+    if (filter.revision !== undefined && record.revision !== filter.revision) continue;
+    out.push(...deadLettersOf(await loadRevisionView(deps, record, filter.channel)));
+  }
+  return out;
+}
+
+/**
+ * The settled mark of a revision, from its states per channel; null while any recipient of the
+ * audience is still pending or retrying.
+ */
+export function settledMarkFrom(states: ReadonlyMap<ChannelName, ReadonlyMap<string, DeliveryState>>, audience: Audience): SettledMark | null {
+  const deliveries: NonNullable<SettledMark['deliveries']> = {};
+  for (const channel of channelNames) {
+    const ids = audience[channel] ?? [];
+    if (ids.length === 0) continue;
+    const kept: Record<string, DeliveryState> = {};
+    for (const id of ids) {
+      const s = states.get(channel)?.get(id);
+      if (s?.state !== 'delivered' && s?.state !== 'failed') return null;
+      kept[id] = s;
+    }
+    deliveries[channel] = kept;
+  }
+  return { at: new Date().toISOString(), deliveries };
+}

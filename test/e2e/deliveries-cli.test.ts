@@ -1,0 +1,93 @@
+import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
+import { runCli } from '../support/cli';
+import { eventually } from '../support/eventually';
+import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { ADMIN_TOKEN, startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { startReceiver, type Receiver } from '../support/webhook-receiver';
+
+/** An operator's dead-letter round trip with the built CLI: list, fix the partner, replay. */
+describe('tocsin deliveries, as an operator uses it', () => {
+  let publisher: GpgPublisher;
+  let tocsin: Tocsin;
+  let flaky: Receiver;
+  let gone: Receiver;
+  const broken = { now: true };
+  const admin = { TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN };
+
+  beforeAll(async () => {
+    publisher = await createGpgPublisher('sec@example.org');
+    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_WEBHOOK_MAX_ATTEMPTS: '2' } });
+    flaky = await startReceiver(() => ({ status: broken.now ? 503 : 200 }));
+    gone = await startReceiver(() => ({ status: 410 }));
+  });
+  afterAll(async () => {
+    await flaky?.close();
+    await gone?.close();
+    await tocsin?.close();
+    await publisher?.dispose();
+  });
+
+  it('lists failed deliveries and replays them with the same webhook-id', async () => {
+    const flakyId = (await tocsin.addWebhook(flaky.url())).id;
+    const goneId = (await tocsin.addWebhook(gone.url())).id;
+    const id = uniqueId('OPS');
+    const document = documentText(sampleAdvisory({ id }));
+    expect((await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] })).status).toBe(202);
+
+    const listed = await eventually(async () => {
+      const r = await runCli(['deliveries', 'list', '--failed', '--url', tocsin.url, '--json'], admin);
+      const answer = r.code === 0 ? (JSON.parse(r.stdout) as { deliveries: { recipient: string }[] }) : null;
+      return answer && answer.deliveries.length === 2 ? answer : undefined;
+    }, 20_000, 'two dead letters');
+    expect(listed.deliveries.map((d) => d.recipient).sort()).toEqual([flakyId, goneId].sort());
+
+    const table = await runCli(['deliveries', 'list', '--failed', '--url', tocsin.url, '--advisory', id], admin);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^ADVISORY\s+REV\s+CHANNEL\s+RECIPIENT/);
+    expect(table.stdout).toContain(flakyId);
+    expect(table.stdout).toMatch(/HTTP 410|410/);
+    const none = await runCli(['deliveries', 'list', '--failed', '--url', tocsin.url, '--channel', 'slack'], admin);
+    expect(none.stdout.trim()).toBe('no failed deliveries');
+
+    broken.now = false;
+    const replay = await runCli(['deliveries', 'replay', '--url', tocsin.url, '--advisory', id, '--recipient', flakyId], admin);
+    expect(replay.code).toBe(0);
+    expect(replay.stdout).toContain('replayed 1 delivery');
+    expect(replay.stdout).toContain(`${id} revision 1 webhook ${flakyId} (replay 1)`);
+    await flaky.waitFor(3, 20_000);
+    expect(new Set(flaky.requests.map((q) => q.headers['webhook-id'])).size).toBe(1);
+    await eventually(async () => {
+      const r = await runCli(['deliveries', 'list', '--failed', '--url', tocsin.url, '--advisory', id, '--json'], admin);
+      return (JSON.parse(r.stdout) as { count: number }).count === 1;
+    }, 20_000, 'one dead letter left');
+
+    // Delivered now, so not replayable: the server's 409 names it, and the exit code says so.
+    const refused = await runCli(['deliveries', 'replay', '--url', tocsin.url, '--advisory', id, '--recipient', flakyId], admin);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('not_replayable');
+    expect(refused.stderr).toContain('recipients.0');
+
+    const all = await runCli(['deliveries', 'replay', '--url', tocsin.url, '--all-failed'], admin);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain(`${id} revision 1 webhook ${goneId} (replay 1)`);
+    await gone.waitFor(2, 20_000);
+  });
+
+  it('says what is wrong with the command line, and needs the admin token', async () => {
+    const noFlag = await runCli(['deliveries', 'list', '--url', tocsin.url], admin);
+    expect(noFlag.code).toBe(2);
+    expect(noFlag.stderr).toContain('--failed');
+    const noToken = await runCli(['deliveries', 'list', '--failed', '--url', tocsin.url], { TOCSIN_ADMIN_TOKEN: '' });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain('TOCSIN_ADMIN_TOKEN');
+    const wrongToken = await runCli(['deliveries', 'list', '--failed', '--url', tocsin.url], { TOCSIN_ADMIN_TOKEN: 'not-the-admin-token-at-all' });
+    expect(wrongToken.code).toBe(1);
+    expect(wrongToken.stderr).toContain('401');
+    const neither = await runCli(['deliveries', 'replay', '--url', tocsin.url], admin);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toMatch(/--advisory.*--all-failed/);
+    const unknown = await runCli(['deliveries', 'replay', '--url', tocsin.url, '--advisory', 'NOPE-1'], admin);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('404');
+  });
+});
