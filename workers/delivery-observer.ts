@@ -1,0 +1,25 @@
+import type { Logger } from 'pino';
+import type { DeliveryObserver } from '../src/delivery/delivery-outcome';
+import type { DeliveryMetricsRecorder } from '../src/metrics/delivery-metrics';
+
+/**
+ * One log line per delivery outcome, each naming the advisory, revision, recipient (by id, never
+ * its address or URL) and channel, and the same outcome counted for /metrics.
+ */
+export function createDeliveryObserver(log: Logger, metrics: DeliveryMetricsRecorder): DeliveryObserver {
+  return (o) => {
+    metrics.record(o);
+    const about = { advisory: o.ref.id, revision: o.ref.revision, recipient: o.recipient, channel: o.channel, attempt: o.attempt, outcome: o.outcome };
+    switch (o.outcome) {
+      case 'delivered':
+        log.info({ ...about, detail: o.detail }, 'delivered');
+        break;
+      case 'retry_scheduled':
+        log.warn({ ...about, err: o.error, retry_in_ms: o.retryInMs }, 'delivery attempt failed; retry scheduled');
+        break;
+      case 'failed':
+        log.error({ ...about, err: o.error, reason: o.reason }, 'delivery failed for good');
+        break;
+    }
+  };
+}
