@@ -8,12 +8,17 @@ export const advisoryIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+/** A `\ud800` escape parses to half a character, which no channel can send as UTF-8. */
+const wellFormed = (s: string) => !/\p{Cs}/u.test(s);
+const WELL_FORMED = 'must not contain an unpaired UTF-16 surrogate (a lone \\ud800-\\udfff escape)';
+const plain = (max: number) => z.string().max(max).refine(wellFormed, WELL_FORMED);
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max).refine(wellFormed, WELL_FORMED);
 const httpsOrHttpUrl = z
   .string()
   .max(2048)
   .url()
-  .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
+  .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
+  .refine(wellFormed, WELL_FORMED);
 
 export const severities = ['critical', 'high', 'medium', 'low', 'none'] as const;
 export type Severity = (typeof severities)[number];
@@ -23,9 +28,9 @@ const affectedSchema = z.strictObject({
   /** A version range in the product's own notation, e.g. "<2.3.1" or ">=1.0 <1.4.2". */
   versions: text(200),
   /** Optional package coordinates, e.g. "pkg:npm/acme-server". */
-  purl: z.string().max(512).optional(),
+  purl: plain(512).optional(),
   /** First fixed version, when one exists. */
-  fixed: z.string().max(100).optional(),
+  fixed: plain(100).optional(),
 });
 
 const common = {
@@ -42,7 +47,7 @@ const common = {
   mitigations: z.array(z.strictObject({ text: text(10_000) })).max(100),
   references: z.array(httpsOrHttpUrl).max(200),
   /** Optional CVSS vector, e.g. "CVSS:3.1/AV:N/AC:L/...". */
-  cvss: z.string().max(200).optional(),
+  cvss: plain(200).optional(),
 };
 
 const advisorySchema = z.strictObject({ ...common, kind: z.literal('advisory') });

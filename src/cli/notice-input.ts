@@ -11,6 +11,8 @@ export type SignedInput =
       signature: string;
       /** Where the pair came from, for messages: "webhook body", "email (.eml)", ... */
       form: string;
+      /** A key transition statement the input carries (a webhook body after a rotation). */
+      transition?: { statement: string; signature: string };
     }
   | {
       kind: 'cleartext';

@@ -1,6 +1,15 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { InvalidSubmissionError, RevisionConflictError, UnauthenticatedSubmissionError, type FieldProblem } from '../publish/intake-errors';
+import { BroadcasterKeyUnusableError } from '../pgp/broadcaster-keys';
+import {
+  HoldExpiredError,
+  InvalidSubmissionError,
+  NoSuchSubmissionError,
+  RevisionConflictError,
+  UnauthenticatedSubmissionError,
+  type FieldProblem,
+} from '../publish/intake-errors';
+import { InvalidPublisherKeyError, PublisherAlreadyEnrolledError, PublisherNotEnrolledError } from '../publishers/publisher-errors';
 
 /** An error with the HTTP answer it deserves. `code` is stable for clients to switch on. */
 export class HttpError extends Error {
@@ -52,6 +61,12 @@ export function toHttpError(err: unknown): HttpError {
     return new HttpError(401, 'unauthenticated', err.message, fields);
   }
   if (err instanceof RevisionConflictError) return new HttpError(409, 'revision_conflict', err.message);
+  if (err instanceof HoldExpiredError) return new HttpError(410, 'hold_expired', err.message);
+  if (err instanceof NoSuchSubmissionError) return new HttpError(404, 'not_found', err.message);
+  if (err instanceof InvalidPublisherKeyError) return new HttpError(400, 'invalid_key', `key: ${err.message}`, [{ field: 'key', message: err.message }]);
+  if (err instanceof PublisherAlreadyEnrolledError) return new HttpError(409, 'already_enrolled', err.message);
+  if (err instanceof PublisherNotEnrolledError) return new HttpError(404, 'not_found', err.message);
+  if (err instanceof BroadcasterKeyUnusableError) return new HttpError(503, 'signing_unavailable', `${err.message}: nothing was accepted; try again once the operator has installed a new key`);
   // body-parser's errors carry a `type` and a status.
   const parser = err as { type?: string; status?: number; message?: string };
   switch (parser.type) {
@@ -64,6 +79,19 @@ export function toHttpError(err: unknown): HttpError {
       return new HttpError(415, 'unsupported_media_type', parser.message ?? 'unsupported encoding');
     case 'request.aborted':
       return new HttpError(400, 'aborted', 'request aborted');
+    case 'request.size.invalid':
+      return new HttpError(400, 'malformed_body', 'request body length does not match its Content-Length');
+  }
+  // Whatever else express or body-parser refused as the client's fault carries a 4xx status:
+  // a URL whose percent-encoding does not decode, a body that does not inflate.
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (err instanceof URIError) return new HttpError(400, 'malformed_url', 'the URL holds percent-encoding that is not valid UTF-8');
+    // zlib's codes start Z_ (gzip, deflate), brotli's ERR__.
+    if (/^(Z_|ERR__)/.test(String((err as { code?: unknown }).code))) {
+      return new HttpError(400, 'malformed_body', `request body does not decode with its Content-Encoding (${parser.message ?? 'corrupt'})`);
+    }
+    return new HttpError(status, 'bad_request', parser.message ?? 'bad request');
   }
   return new HttpError(500, 'internal', 'internal error', [], { cause: err });
 }

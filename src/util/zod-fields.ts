@@ -3,11 +3,17 @@ import type { FieldProblem } from '../publish/intake-errors';
 
 /**
  * Names each field zod refused by its path in the request, e.g. `document.affected.0.product`,
- * so an error answer says exactly what to fix. `prefix` is where the validated value sits.
+ * so an error answer says exactly what to fix. `prefix` is where the validated value sits. An
+ * unknown field is named itself (`document.exploited`), not the object that holds it. Each field
+ * is named once, with the first problem found (zod goes on checking the length of an array
+ * given where a string belongs, which would only confuse).
  */
 export function fieldProblems(error: z.ZodError, prefix?: string): FieldProblem[] {
-  return error.issues.map((i) => {
-    const path = [...(prefix ? [prefix] : []), ...i.path.map(String)].join('.');
-    return { field: path || '(body)', message: i.message };
-  });
+  const at = (path: readonly PropertyKey[]) => [...(prefix ? [prefix] : []), ...path.map(String)].join('.') || '(body)';
+  const problems = error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ field: at([...i.path, key]), message: 'unknown field: not part of the format, so it is refused rather than ignored' }))
+      : [{ field: at(i.path), message: i.message }],
+  );
+  return problems.filter((p, index) => problems.findIndex((q) => q.field === p.field) === index);
 }

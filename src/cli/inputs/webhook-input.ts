@@ -5,7 +5,9 @@ export const parseWebhookInput: InputParser = (_text, json) => {
   if (!json || typeof json !== 'object') return null;
   const o = json as Record<string, unknown>;
   if (typeof o.document === 'string' && typeof o.signature === 'string') {
-    return { kind: 'detached', document: o.document, signature: o.signature, form: 'webhook body' };
+    const t = o.key_transition as Record<string, unknown> | undefined;
+    const transition = t && typeof t.statement === 'string' && typeof t.signature === 'string' ? { statement: t.statement, signature: t.signature } : undefined;
+    return { kind: 'detached', document: o.document, signature: o.signature, form: 'webhook body', ...(transition ? { transition } : {}) };
   }
   if (typeof o.document === 'string' && typeof o.broadcaster_signature === 'string') {
     return { kind: 'detached', document: o.document, signature: o.broadcaster_signature, form: 'API advisory' };
