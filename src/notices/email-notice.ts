@@ -33,7 +33,7 @@ export async function renderEmailNotice(archived: ArchivedAdvisory, ctx: RenderC
     readFile(path.join(ctx.templatesDir, 'email.html'), 'utf8'),
   ]);
   const entity = buildSignedEntity(renderTemplate(textTemplate, view, plainText), renderTemplate(htmlTemplate, view, escapeHtml));
-  const signature = await signDetached(Buffer.from(entity, 'utf8'), ctx.broadcaster.privateKey);
+  const signature = await signDetached(Buffer.from(entity, 'utf8'), ctx.broadcaster.signingKeys);
   const { contentType, body } = buildSignedBody(entity, signature, await micalgOf(signature));
   const { record } = archived;
   const payload: EmailPayload = {

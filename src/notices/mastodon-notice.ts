@@ -45,7 +45,7 @@ export async function renderMastodonNotice(archived: ArchivedAdvisory, ctx: Rend
     summary: tidyLines(renderTemplate(await template(ctx, 'mastodon.txt'), view, escapeSummaryValue), false),
     signed_text: signedText,
     // openpgp.js writes the signed lines with CRLF; cleartext signatures do not see line endings.
-    cleartext: (await signCleartext(signedText, ctx.broadcaster.privateKey)).replace(/\r\n/g, '\n').trimEnd(),
+    cleartext: (await signCleartext(signedText, ctx.broadcaster.signingKeys)).replace(/\r\n/g, '\n').trimEnd(),
   };
   return { ref: { id: archived.record.id, revision: archived.record.revision }, messageId: messageIdFor(archived), payload: JSON.stringify(payload) };
 }

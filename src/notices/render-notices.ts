@@ -2,16 +2,16 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ArchivedAdvisory } from '../advisory/record';
 import type { ChannelName, Notice } from '../channels/channel';
-import type { BroadcasterKey } from '../pgp/broadcaster-key';
+import type { BroadcasterSigner } from '../pgp/broadcaster-keys';
 import type { Audience } from '../storage/advisory-archive';
 import { renderSlackNotice } from './slack-notice';
 import { renderMastodonNotice } from './mastodon-notice';
 import { renderEmailNotice } from './email-notice';
 import { renderWebhookNotice } from './webhook-notice';
 
-/** What rendering needs: tocsin's key (each channel's notice is signed once), and the templates. */
+/** What rendering needs: tocsin's keys as they sign now (each channel's notice is signed once), and the templates. */
 export interface RenderContext {
-  broadcaster: BroadcasterKey;
+  broadcaster: BroadcasterSigner;
   publicUrl: string;
   templatesDir: string;
 }
@@ -21,7 +21,7 @@ export type NoticeRenderer = (archived: ArchivedAdvisory, ctx: RenderContext) =>
 
 /** One renderer per channel; a channel without one cannot be queued. */
 export const noticeRenderers: Partial<Record<ChannelName, NoticeRenderer>> = {
-  webhook: async (archived, ctx) => renderWebhookNotice(archived, ctx.publicUrl),
+  webhook: renderWebhookNotice,
   slack: renderSlackNotice,
   mastodon: renderMastodonNotice,
   email: renderEmailNotice,

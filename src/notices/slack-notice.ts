@@ -54,7 +54,7 @@ export async function renderSlackNotice(archived: ArchivedAdvisory, ctx: RenderC
     readFile(path.join(ctx.templatesDir, 'slack.txt'), 'utf8'),
     readFile(path.join(ctx.templatesDir, 'slack-summary.txt'), 'utf8'),
   ]);
-  const cleartext = await signCleartext(renderTemplate(signedTemplate, { ...view, title }, (s) => s), ctx.broadcaster.privateKey);
+  const cleartext = await signCleartext(renderTemplate(signedTemplate, { ...view, title }, (s) => s), ctx.broadcaster.signingKeys);
 
   const summary = String(view.summary);
   const shortSummary = summary.length > SUMMARY_MAX ? `${summary.slice(0, SUMMARY_MAX)}… (full text in the signed notice)` : summary;

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { ArchivedAdvisory } from '../advisory/record';
 import type { Notice } from '../channels/channel';
+import { signerFingerprints } from '../pgp/detached';
+import { transitionUrl } from './notice-view';
+import type { RenderContext } from './render-notices';
 
 /**
  * The webhook body: the exact signed document as a string plus tocsin's detached signature over
@@ -18,10 +21,15 @@ export interface WebhookBody {
   accepted_at: string;
   document: string;
   signature: string;
+  /** The key the notice names (tocsin's current key when the advisory was accepted). */
   signer_fingerprint: string;
+  /** Every key whose signature packet is in `signature`: two during a key rotation's overlap. */
+  signer_fingerprints: string[];
   publisher_signatures: string[];
   publisher_fingerprints: string[];
   key_url: string;
+  /** After a key rotation: the statement signed by the old and the new key, as served at `url`. */
+  key_transition?: { url: string; statement: string; signature: string };
 }
 
 /** Stable for a revision's content, across retries, restarts and recovery. */
@@ -30,8 +38,10 @@ export function messageIdFor(archived: ArchivedAdvisory): string {
   return `msg_${createHash('sha256').update(`${id}\n${revision}\n${sha256}`).digest('hex').slice(0, 32)}`;
 }
 
-export function renderWebhookNotice(archived: ArchivedAdvisory, publicUrl: string): Notice {
+export async function renderWebhookNotice(archived: ArchivedAdvisory, ctx: RenderContext): Promise<Notice> {
   const { record } = archived;
+  const { publicUrl } = ctx;
+  const transition = ctx.broadcaster.transition;
   const body: WebhookBody = {
     type: `${record.kind}.published`,
     id: record.id,
@@ -44,9 +54,11 @@ export function renderWebhookNotice(archived: ArchivedAdvisory, publicUrl: strin
     document: archived.document,
     signature: archived.broadcasterSignature,
     signer_fingerprint: record.broadcaster_fingerprint,
+    signer_fingerprints: await signerFingerprints(archived.broadcasterSignature),
     publisher_signatures: archived.publisherSignatures,
     publisher_fingerprints: record.publishers,
     key_url: `${publicUrl}/v1/keys/broadcaster.asc`,
+    ...(transition ? { key_transition: { url: transitionUrl(publicUrl), statement: transition.text, signature: transition.signature } } : {}),
   };
   return { ref: { id: record.id, revision: record.revision }, messageId: messageIdFor(archived), payload: JSON.stringify(body) };
 }

@@ -3,18 +3,28 @@ import path from 'node:path';
 import * as openpgp from 'openpgp';
 import { writeFileDurable } from '../storage/durable-file';
 
-/** Where the broadcaster's key pair lives under the keys directory. */
+/** Where the broadcaster's keys live under the keys directory. */
 export function broadcasterKeyPaths(keysDir: string) {
   return {
     publicKey: path.join(keysDir, 'broadcaster.asc'),
     privateKey: path.join(keysDir, 'private', 'broadcaster.key.asc'),
     revocation: path.join(keysDir, 'private', 'broadcaster-revocation.asc'),
+    /** The key that `tocsin keys rotate` replaced: it keeps signing during the overlap. */
+    previousPublicKey: path.join(keysDir, 'previous.asc'),
+    previousPrivateKey: path.join(keysDir, 'private', 'previous.key.asc'),
+    previousRevocation: path.join(keysDir, 'private', 'previous-revocation.asc'),
+    /** The transition statement of the last rotation and its detached signatures (old and new key). */
+    transition: path.join(keysDir, 'transition.json'),
+    transitionSignature: path.join(keysDir, 'transition.json.asc'),
+    /** Revoked broadcaster keys, still served by WKD so that clients learn of the revocation. */
+    revokedDir: path.join(keysDir, 'revoked'),
   };
 }
 
 /** Tocsin's own signing key, decrypted and ready to sign. */
 export interface BroadcasterKey {
   privateKey: openpgp.PrivateKey;
+  /** The public key as published: with certifications by a previous key and any revocation. */
   publicKey: openpgp.PublicKey;
   armoredPublicKey: string;
   /** Uppercase hex fingerprint, as gpg prints it. */
@@ -33,46 +43,80 @@ export interface CreateKeyOptions {
   email: string;
   passphrase: string | undefined;
   name?: string;
+  /** Days until the key expires; 0 or absent: it never expires. */
+  expiresDays?: number;
+}
+
+/** A freshly generated key pair, not yet written anywhere. */
+export interface GeneratedKey {
+  privateKey: openpgp.PrivateKey;
+  revocationCertificate: string;
 }
 
 /**
- * Creates a v4 ed25519 (legacy EdDSA) key: the form that Debian's gpg and Sequoia both read.
- * Also keeps a revocation certificate beside the private key, to be moved offline.
+ * A v4 ed25519 (legacy EdDSA) key: the form that Debian's gpg and Sequoia both read. `date` is its
+ * creation time; a signature over it (a certification) must not be older, or gpg rejects it.
  */
-export async function createBroadcasterKey(options: CreateKeyOptions): Promise<BroadcasterKey> {
-  const paths = broadcasterKeyPaths(options.keysDir);
+export async function generateBroadcasterKey(userIDs: openpgp.UserID[], expiresDays = 0, date: Date = new Date()): Promise<GeneratedKey> {
   const generated = await openpgp.generateKey({
     type: 'ecc',
     curve: 'ed25519Legacy',
-    userIDs: [{ name: options.name ?? 'tocsin broadcaster', email: options.email }],
-    format: 'armored',
-    ...(options.passphrase ? { passphrase: options.passphrase } : {}),
+    userIDs,
+    keyExpirationTime: Math.round(expiresDays * 86_400),
+    date,
+    format: 'object',
   });
-  await writeFileDurable(paths.privateKey, generated.privateKey, 0o600);
+  return { privateKey: generated.privateKey, revocationCertificate: generated.revocationCertificate };
+}
+
+/** The private key as stored: encrypted with the passphrase when there is one. */
+export async function armorPrivateKey(privateKey: openpgp.PrivateKey, passphrase: string | undefined): Promise<string> {
+  if (!passphrase) return privateKey.armor();
+  return (await openpgp.encryptKey({ privateKey, passphrase })).armor();
+}
+
+/**
+ * Creates the key pair and keeps a revocation certificate beside the private key, to be moved
+ * offline.
+ */
+export async function createBroadcasterKey(options: CreateKeyOptions): Promise<BroadcasterKey> {
+  const paths = broadcasterKeyPaths(options.keysDir);
+  const generated = await generateBroadcasterKey([{ name: options.name ?? 'tocsin broadcaster', email: options.email }], options.expiresDays);
+  await writeFileDurable(paths.privateKey, await armorPrivateKey(generated.privateKey, options.passphrase), 0o600);
   await writeFileDurable(paths.revocation, generated.revocationCertificate, 0o600);
-  await writeFileDurable(paths.publicKey, generated.publicKey, 0o644);
+  await writeFileDurable(paths.publicKey, generated.privateKey.toPublic().armor(), 0o644);
   return loadBroadcasterKey(options.keysDir, options.passphrase);
 }
 
 export async function loadBroadcasterKey(keysDir: string, passphrase: string | undefined): Promise<BroadcasterKey> {
   const paths = broadcasterKeyPaths(keysDir);
+  return loadKeyPair(paths.privateKey, paths.publicKey, passphrase);
+}
+
+/**
+ * Reads a private key and the public key published for it. The published file is what carries
+ * another key's certification (after a rotation) and a revocation (after `keys revoke`), so it
+ * wins when it is the same key; the private key's own public part stands in when it is missing.
+ */
+export async function loadKeyPair(privateFile: string, publicFile: string, passphrase: string | undefined): Promise<BroadcasterKey> {
   let armoredPrivate: string;
   try {
-    armoredPrivate = await readFile(paths.privateKey, 'utf8');
+    armoredPrivate = await readFile(privateFile, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BroadcasterKeyMissingError(paths.privateKey);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BroadcasterKeyMissingError(privateFile);
     throw err;
   }
   let privateKey = await openpgp.readPrivateKey({ armoredKey: armoredPrivate });
   if (!privateKey.isDecrypted()) {
-    if (!passphrase) throw new Error(`the broadcaster key at ${paths.privateKey} is encrypted: set TOCSIN_KEY_PASSPHRASE`);
+    if (!passphrase) throw new Error(`the broadcaster key at ${privateFile} is encrypted: set TOCSIN_KEY_PASSPHRASE`);
     privateKey = await openpgp.decryptKey({ privateKey, passphrase });
   }
-  const publicKey = privateKey.toPublic();
-  return {
-    privateKey,
-    publicKey,
-    armoredPublicKey: publicKey.armor(),
-    fingerprint: privateKey.getFingerprint().toUpperCase(),
-  };
+  const fingerprint = privateKey.getFingerprint().toUpperCase();
+  let publicKey = privateKey.toPublic();
+  const armoredPublic = await readFile(publicFile, 'utf8').catch(() => null);
+  if (armoredPublic !== null) {
+    const published = await openpgp.readKey({ armoredKey: armoredPublic });
+    if (published.getFingerprint().toUpperCase() === fingerprint) publicKey = await published.update(publicKey);
+  }
+  return { privateKey, publicKey, armoredPublicKey: publicKey.armor(), fingerprint };
 }

@@ -82,14 +82,28 @@ export async function verifyCleartext(armored: string, keys: readonly openpgp.Pu
   return { ...(await judge(result.signatures, keys)), text: result.data };
 }
 
+/**
+ * One key, or several (during a key rotation's overlap): several keys make one armored block
+ * holding one signature packet each, which gpg and sq check with whichever key they have.
+ */
+export type SigningKeys = openpgp.PrivateKey | readonly openpgp.PrivateKey[];
+
+const asList = (keys: SigningKeys): openpgp.PrivateKey[] => (Array.isArray(keys) ? [...(keys as readonly openpgp.PrivateKey[])] : [keys as openpgp.PrivateKey]);
+
 /** Makes a cleartext-signed block over `text`, for channels that show text to people. */
-export async function signCleartext(text: string, signingKey: openpgp.PrivateKey): Promise<string> {
+export async function signCleartext(text: string, signingKeys: SigningKeys): Promise<string> {
   const message = await openpgp.createCleartextMessage({ text });
-  return openpgp.sign({ message, signingKeys: signingKey, format: 'armored' });
+  return openpgp.sign({ message, signingKeys: asList(signingKeys), format: 'armored' });
 }
 
 /** Makes a detached, armored, binary-mode signature over exactly `data`. */
-export async function signDetached(data: Uint8Array, signingKey: openpgp.PrivateKey): Promise<string> {
+export async function signDetached(data: Uint8Array, signingKeys: SigningKeys): Promise<string> {
   const message = await openpgp.createMessage({ binary: data });
-  return openpgp.sign({ message, signingKeys: signingKey, detached: true, format: 'armored' });
+  return openpgp.sign({ message, signingKeys: asList(signingKeys), detached: true, format: 'armored' });
+}
+
+/** Uppercase fingerprints of the keys that made an armored signature block, in packet order. */
+export async function signerFingerprints(armoredSignature: string): Promise<string[]> {
+  const signature = await openpgp.readSignature({ armoredSignature });
+  return signature.packets.map((p) => (p.issuerFingerprint ? Buffer.from(p.issuerFingerprint).toString('hex').toUpperCase() : p.issuerKeyID.toHex().toUpperCase()));
 }

@@ -6,6 +6,8 @@ import { verifyDetached, type DetachedVerification } from './detached';
 /** The enrolled publishers' public keys, read from `keys/publishers/*.asc`. */
 export interface PublisherKeyring {
   readonly keys: readonly openpgp.PublicKey[];
+  /** The files under the directory that hold each key, by uppercase primary-key fingerprint. */
+  readonly files: ReadonlyMap<string, readonly string[]>;
   /** Keys in the directory that were refused when loading, with the reason. */
   readonly refused: readonly { file: string; reason: string }[];
   /** Checks detached signatures over exactly `data`; only keys valid now count. */
@@ -14,6 +16,7 @@ export interface PublisherKeyring {
 
 export async function loadPublisherKeyring(dir: string): Promise<PublisherKeyring> {
   const keys: openpgp.PublicKey[] = [];
+  const filesOf = new Map<string, string[]>();
   const refused: { file: string; reason: string }[] = [];
   let files: string[] = [];
   try {
@@ -29,7 +32,9 @@ export async function loadPublisherKeyring(dir: string): Promise<PublisherKeyrin
           refused.push({ file, reason: 'holds a private key: export the public key only (gpg --export --armor)' });
           continue;
         }
-        keys.push(key as openpgp.PublicKey);
+        const fingerprint = key.getFingerprint().toUpperCase();
+        if (!filesOf.has(fingerprint)) keys.push(key as openpgp.PublicKey);
+        filesOf.set(fingerprint, [...(filesOf.get(fingerprint) ?? []), file]);
       }
     } catch (err) {
       refused.push({ file, reason: (err as Error).message });
@@ -37,6 +42,7 @@ export async function loadPublisherKeyring(dir: string): Promise<PublisherKeyrin
   }
   return {
     keys,
+    files: filesOf,
     refused,
     async verify(data, armoredSignatures) {
       const usable = await keysValidNow(keys);
@@ -52,17 +58,20 @@ export async function loadPublisherKeyring(dir: string): Promise<PublisherKeyrin
   };
 }
 
+/** Why a key may not publish now (`revoked`, `expired on ...`), or null when it may. */
+export async function unusableReason(key: openpgp.PublicKey | openpgp.PrivateKey, now = new Date()): Promise<string | null> {
+  if (await key.isRevoked(undefined, undefined, now)) return 'revoked';
+  const expires = await key.getExpirationTime();
+  if (expires instanceof Date && expires <= now) return `expired on ${expires.toISOString()}`;
+  return null;
+}
+
 async function keysValidNow(keys: readonly openpgp.PublicKey[]) {
   const valid: openpgp.PublicKey[] = [];
   const invalid: { keyId: string; reason: string }[] = [];
   const now = new Date();
   for (const key of keys) {
-    let reason: string | null = null;
-    if (await key.isRevoked(undefined, undefined, now)) reason = 'revoked';
-    else {
-      const expires = await key.getExpirationTime();
-      if (expires instanceof Date && expires <= now) reason = `expired on ${expires.toISOString()}`;
-    }
+    const reason = await unusableReason(key, now);
     if (reason === null) valid.push(key);
     else for (const k of key.getKeys()) invalid.push({ keyId: k.getKeyID().toHex().toUpperCase(), reason });
   }

@@ -22,8 +22,8 @@ export interface GpgPublisher {
   home: string;
   fingerprint: string;
   armoredPublicKey: string;
-  /** `gpg --detach-sign --armor` over exactly `text`'s UTF-8 bytes. */
-  sign(text: string): Promise<string>;
+  /** `gpg --detach-sign --armor` over exactly `text`'s UTF-8 bytes (or exactly these bytes). */
+  sign(text: string | Buffer): Promise<string>;
   dispose(): Promise<void>;
 }
 
