@@ -16,7 +16,9 @@ export function adminAuth(token: string | undefined): RequestHandler {
     if (expected === null) {
       return next(new HttpError(403, 'admin_disabled', 'the admin API is off: set TOCSIN_ADMIN_TOKEN to turn it on'));
     }
-    const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    // The scheme is case-insensitive and may be followed by several spaces (RFC 9110 11.4); the
+    // token itself must match exactly: whitespace inside it is never trimmed away.
+    const match = /^bearer +(.+)$/i.exec(req.headers.authorization ?? '');
     if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
       res.set('WWW-Authenticate', 'Bearer realm="tocsin-admin"');
       return next(new HttpError(401, 'unauthorized', 'missing or wrong admin bearer token'));

@@ -1,0 +1,35 @@
+import * as openpgp from 'openpgp';
+import { unusableReason } from '../pgp/publisher-keyring';
+import { InvalidPublisherKeyError } from './publisher-errors';
+
+/**
+ * Reads one armored public key and refuses what could never publish: a secret key (its owner
+ * should not be sending it anywhere), a revoked or expired key, a key with broken self-signatures
+ * or with no key able to sign.
+ */
+export async function readEnrolableKey(armored: string, now = new Date()): Promise<openpgp.PublicKey> {
+  let keys: (openpgp.PublicKey | openpgp.PrivateKey)[];
+  try {
+    keys = await openpgp.readKeys({ armoredKeys: armored });
+  } catch (err) {
+    throw new InvalidPublisherKeyError(`not an armored OpenPGP key (${(err as Error).message})`);
+  }
+  const [key] = keys;
+  if (!key || keys.length !== 1) throw new InvalidPublisherKeyError(`holds ${keys.length} keys: enrol one key at a time`);
+  if (key.isPrivate()) {
+    throw new InvalidPublisherKeyError('is a secret key: send the public part only (gpg --export --armor FINGERPRINT), and consider that secret compromised');
+  }
+  const unusable = await unusableReason(key, now);
+  if (unusable) throw new InvalidPublisherKeyError(`is ${unusable}`);
+  try {
+    await key.verifyPrimaryKey(now);
+  } catch (err) {
+    throw new InvalidPublisherKeyError(`its self-signatures do not verify (${(err as Error).message})`);
+  }
+  try {
+    await key.getSigningKey(undefined, now);
+  } catch {
+    throw new InvalidPublisherKeyError('has no valid key or subkey that can sign: a publisher must be able to sign advisories');
+  }
+  return key as openpgp.PublicKey;
+}
