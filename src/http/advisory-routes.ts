@@ -4,10 +4,13 @@ import type { AdvisoryRef } from '../advisory/record';
 import { advisoryIdSchema } from '../advisory/schema';
 import { channelNames } from '../channels/channel';
 import type { DeliveryStateStore } from '../delivery/delivery-state';
-import type { createAdvisoryIntake } from '../publish/advisory-intake';
+import type { createAdvisoryIntake, IntakeResult } from '../publish/advisory-intake';
+import { MAX_SIGNATURES } from '../publish/signature-policy';
+import { loadRevisionView } from '../delivery/dead-letters';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
+import type { HoldStore } from '../storage/hold-store';
 import { fieldProblems } from '../util/zod-fields';
-import { handle, HttpError } from './http-error';
+import { handle, HttpError, type Reply } from './http-error';
 import { BODY_LIMIT_BYTES, jsonBody } from './json-body';
 
 const submissionSchema = z.strictObject({
@@ -15,32 +18,52 @@ const submissionSchema = z.strictObject({
   signatures: z
     .array(z.string().min(1).max(64 * 1024))
     .min(1, 'needs at least one armored detached signature')
-    .max(16),
+    .max(MAX_SIGNATURES),
 });
+
+const signaturesSchema = submissionSchema.pick({ signatures: true });
+
+/** The answer to a submission or to added signatures. */
+function intakeReply(result: IntakeResult): Reply {
+  if (result.outcome === 'held') {
+    const { hold } = result;
+    return { status: 202, headers: { Location: `/v1/advisories/${hold.id}?revision=${hold.revision}` }, body: hold };
+  }
+  return {
+    status: result.outcome === 'accepted' ? 202 : 200,
+    headers: { Location: `/v1/advisories/${result.record.id}?revision=${result.record.revision}` },
+    body: { ...result.record, status: result.outcome, delivery: result.delivery },
+  };
+}
 
 export interface AdvisoryRouteDeps {
   intake: ReturnType<typeof createAdvisoryIntake>;
   archive: AdvisoryArchive;
+  holds: HoldStore;
   deliveries: DeliveryStateStore;
 }
 
 export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
   const router = Router();
 
-  /** The revision asked for (`?revision=N`), or the latest; 404 when there is none. */
-  async function resolveRef(req: Request): Promise<AdvisoryRef> {
+  /**
+   * The revision asked for (`?revision=N`), or the latest accepted; 404 when there is none.
+   * `orHeld` also finds revisions that are held, waiting for signatures.
+   */
+  async function resolveRef(req: Request, orHeld = false): Promise<AdvisoryRef> {
     const id = advisoryIdSchema.safeParse(req.params.id);
     if (!id.success) throw new HttpError(404, 'not_found', 'no such advisory');
     const revisions = await deps.archive.revisions(id.data);
+    const held = orHeld ? await deps.holds.revisions(id.data) : [];
     const asked = req.query.revision;
     if (asked !== undefined) {
       const n = Number(asked);
-      if (!Number.isInteger(n) || !revisions.includes(n)) {
+      if (!Number.isInteger(n) || !(revisions.includes(n) || held.includes(n))) {
         throw new HttpError(404, 'not_found', `${id.data} has no revision ${String(asked)}`);
       }
       return { id: id.data, revision: n };
     }
-    const latest = revisions.at(-1);
+    const latest = revisions.at(-1) ?? held.at(-1);
     if (latest === undefined) throw new HttpError(404, 'not_found', `no advisory ${id.data}`);
     return { id: id.data, revision: latest };
   }
@@ -58,12 +81,26 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
           fieldProblems(parsed.error),
         );
       }
-      const result = await deps.intake.submit(parsed.data);
-      return {
-        status: result.outcome === 'accepted' ? 202 : 200,
-        headers: { Location: `/v1/advisories/${result.record.id}?revision=${result.record.revision}` },
-        body: { ...result.record, status: result.outcome, delivery: result.delivery },
-      };
+      return intakeReply(await deps.intake.submit(parsed.data));
+    }),
+  );
+
+  router.post(
+    '/:id/signatures',
+    ...jsonBody(),
+    handle(async (req) => {
+      const id = advisoryIdSchema.safeParse(req.params.id);
+      if (!id.success) throw new HttpError(404, 'not_found', 'no such advisory');
+      const asked = req.query.revision;
+      const revision = asked === undefined ? undefined : Number(asked);
+      if (revision !== undefined && !(Number.isInteger(revision) && revision >= 1)) {
+        throw new HttpError(400, 'invalid_submission', 'revision must be an integer of at least 1', [{ field: 'revision', message: 'must be an integer of at least 1' }]);
+      }
+      const parsed = signaturesSchema.safeParse(req.body);
+      if (!parsed.success) {
+        throw new HttpError(400, 'invalid_submission', 'the body must be {"signatures": ["<armored signature>", ...]}', fieldProblems(parsed.error));
+      }
+      return intakeReply(await deps.intake.addSignatures(id.data, revision, parsed.data.signatures));
     }),
   );
 
@@ -83,9 +120,14 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
   router.get(
     '/:id',
     handle(async (req) => {
-      const ref = await resolveRef(req);
+      const ref = await resolveRef(req, true);
       const archived = await deps.archive.get(ref);
-      if (!archived) throw new HttpError(404, 'not_found', `no advisory ${ref.id}`);
+      if (!archived) {
+        // Held: its state only. Its text is signed by too few publishers to be shown as tocsin's.
+        const hold = await deps.intake.holdStatus(ref);
+        if (hold) return { status: 200, body: hold };
+        throw new HttpError(404, 'not_found', `no advisory ${ref.id}`);
+      }
       return {
         status: 200,
         body: {
@@ -103,14 +145,14 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
     '/:id/deliveries',
     handle(async (req) => {
       const ref = await resolveRef(req);
-      const audience = await deps.archive.audience(ref);
+      // Redis where it still has a state, else the settled mark's: Redis may have lost its copy.
+      const view = await loadRevisionView({ archive: deps.archive, states: deps.deliveries }, ref);
       const summary = { pending: 0, delivered: 0, retrying: 0, failed: 0 };
       const deliveries = [];
       for (const channel of channelNames) {
-        const ids = audience[channel] ?? [];
-        const states = await deps.deliveries.getAll(channel, ref);
-        for (const recipient of ids) {
-          const s = states.get(recipient) ?? { state: 'pending' as const, attempts: 0 };
+        const states = view.states.get(channel);
+        for (const recipient of view.audience[channel] ?? []) {
+          const s = states?.get(recipient) ?? { state: 'pending' as const, attempts: 0 };
           summary[s.state] += 1;
           deliveries.push({ recipient, channel, ...s });
         }

@@ -2,12 +2,20 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AdvisoryRecord, ArchivedAdvisory } from '../advisory/record';
 import { advisoryDocumentSchema, type AdvisoryDocument } from '../advisory/schema';
-import type { BroadcasterKey } from '../pgp/broadcaster-key';
+import type { BroadcasterSigner } from '../pgp/broadcaster-keys';
 import { signDetached } from '../pgp/detached';
 import type { PublisherKeyring } from '../pgp/publisher-keyring';
 import type { RecipientStore } from '../recipients/recipient-store';
 import { RevisionExistsError, type AdvisoryArchive, type Audience } from '../storage/advisory-archive';
-import { InvalidSubmissionError, RevisionConflictError, UnauthenticatedSubmissionError } from './intake-errors';
+import type { HeldSignature, HeldSubmission, HoldStore } from '../storage/hold-store';
+import {
+  HoldExpiredError,
+  InvalidSubmissionError,
+  NoSuchSubmissionError,
+  RevisionConflictError,
+  UnauthenticatedSubmissionError,
+} from './intake-errors';
+import type { Severity } from '../advisory/schema';
 import { channelNames } from '../channels/channel';
 import { fieldProblems } from '../util/zod-fields';
 
@@ -20,23 +28,53 @@ export interface Submission {
 
 export type DeliveryStart = 'queued' | 'pending';
 
-export interface IntakeResult {
-  /** `accepted`: new, archived and queued; `duplicate`: this exact document was accepted before. */
-  outcome: 'accepted' | 'duplicate';
-  record: AdvisoryRecord;
-  /** `pending`: archived, but the queue was unreachable; recovery queues it once it is back. */
-  delivery: DeliveryStart;
+export type IntakeResult =
+  | {
+      /** `accepted`: new, archived and queued; `duplicate`: this exact document was accepted before. */
+      outcome: 'accepted' | 'duplicate';
+      record: AdvisoryRecord;
+      /** `pending`: archived, but the queue was unreachable; recovery queues it once it is back. */
+      delivery: DeliveryStart;
+    }
+  | {
+      /** Signed by fewer distinct publishers than the policy asks: stored, not sent, waiting. */
+      outcome: 'held';
+      hold: HoldStatus;
+    };
+
+/** A held submission as the API shows it. */
+export interface HoldStatus {
+  id: string;
+  revision: number;
+  sha256: string;
+  status: 'awaiting_signatures' | 'expired';
+  required: number;
+  /** Fingerprints of the distinct enrolled publishers whose signatures verify. */
+  publishers: string[];
+  missing: number;
+  received_at: string;
+  expires_at: string;
 }
 
 export interface IntakeDeps {
   keyring: () => PublisherKeyring;
-  broadcaster: BroadcasterKey;
+  /** Tocsin's keys as they sign now; rejects with BroadcasterKeyUnusableError when they cannot. */
+  signer: () => Promise<BroadcasterSigner>;
   archive: AdvisoryArchive;
   recipients: RecipientStore;
   /** Queues an archived revision for delivery; may reject when Redis is unreachable. */
   enqueue: (archived: ArchivedAdvisory, audience: Audience) => Promise<void>;
   enqueueTimeoutMs: number;
+  /** Told of each newly accepted revision once it is archived (e.g. to rebuild the mirror); must not throw. */
+  onAccepted?: (record: AdvisoryRecord) => void;
   log: Logger;
+  /** Submissions waiting for more publishers' signatures (the two-person rule). */
+  holds: HoldStore;
+  /** Distinct enrolled publishers an advisory of this severity needs (1: no rule). */
+  signaturesRequired: (severity: Severity) => number;
+  /** How long a held submission waits before it expires. */
+  holdMs: number;
+  now?: () => Date;
 }
 
 /**
@@ -75,18 +113,139 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
     }
   }
 
+  const now = deps.now ?? (() => new Date());
+
+  /**
+   * Verifies each signature on its own, so that the caller learns which publisher made which, and
+   * keeps one signature per publisher: a publisher signing twice still counts once.
+   */
+  async function verifyEach(bytes: Uint8Array, signatures: readonly string[]) {
+    const keyring = deps.keyring();
+    const accepted: HeldSignature[] = [];
+    const problems: string[] = [];
+    for (const [index, signature] of signatures.entries()) {
+      const result = await keyring.verify(bytes, [signature]);
+      problems.push(...result.problems.map((p) => p.replace(/^signatures\[0\]/, `signatures[${index}]`)));
+      for (const v of result.valid) {
+        if (!accepted.some((a) => a.fingerprint === v.fingerprint)) accepted.push({ fingerprint: v.fingerprint, signature, added_at: now().toISOString() });
+      }
+    }
+    return { accepted, problems };
+  }
+
+  /** Signs as broadcaster, archives, queues: the one way an advisory is ever accepted. */
+  async function accept(doc: AdvisoryDocument, document: string, sha256: string, publisherSignatures: string[], publishers: string[]): Promise<IntakeResult> {
+    const bytes = Buffer.from(document, 'utf8');
+    const ref = { id: doc.id, revision: doc.revision };
+    // Before anything is archived: an advisory tocsin cannot sign must not be half-accepted.
+    const signer = await deps.signer();
+    const record: AdvisoryRecord = {
+      id: doc.id,
+      revision: doc.revision,
+      kind: doc.kind,
+      title: doc.title,
+      severity: doc.severity,
+      sha256,
+      accepted_at: now().toISOString(),
+      publishers,
+      broadcaster_fingerprint: signer.fingerprint,
+    };
+    const archived: ArchivedAdvisory = {
+      record,
+      document,
+      publisherSignatures,
+      broadcasterSignature: await signDetached(bytes, signer.signingKeys),
+    };
+    const audience: Audience = Object.fromEntries(channelNames.map((c) => [c, deps.recipients.idsFor(c)]));
+    try {
+      await deps.archive.store(archived, audience);
+    } catch (err) {
+      // Another process archived this revision between our check and our rename.
+      if (!(err instanceof RevisionExistsError)) throw err;
+      const winner = await deps.archive.get(ref);
+      if (winner) return duplicateOrConflict(winner, sha256);
+      throw err;
+    }
+    deps.log.info({ advisory: record.id, revision: record.revision, sha256, publishers }, 'advisory accepted and archived');
+    deps.onAccepted?.(record);
+    return { outcome: 'accepted', record, delivery: await startDelivery(archived, audience) };
+  }
+
+  function expired(held: HeldSubmission): boolean {
+    return held.outcome?.state === 'expired' || Date.parse(held.hold.expires_at) <= now().getTime();
+  }
+
+  /** Records an expiry once, durably, and refuses. */
+  async function refuseExpired(held: HeldSubmission): Promise<never> {
+    const { id, revision, expires_at } = held.hold;
+    if (!held.outcome) {
+      await deps.holds.settle(held.hold, { state: 'expired', at: now().toISOString() });
+      deps.log.warn({ advisory: id, revision, expires_at, publishers: held.signatures.map((s) => s.fingerprint) }, 'held advisory expired without enough signatures: not sent');
+    }
+    throw new HoldExpiredError(id, revision, expires_at);
+  }
+
+  function status(held: HeldSubmission, signatures: HeldSignature[]): HoldStatus {
+    const required = deps.signaturesRequired(held.hold.severity);
+    const publishers = [...new Set(signatures.map((s) => s.fingerprint))];
+    return {
+      id: held.hold.id,
+      revision: held.hold.revision,
+      sha256: held.hold.sha256,
+      status: expired(held) ? 'expired' : 'awaiting_signatures',
+      required,
+      publishers,
+      missing: Math.max(0, required - publishers.length),
+      received_at: held.hold.received_at,
+      expires_at: held.hold.expires_at,
+    };
+  }
+
+  /**
+   * Adds signatures to a held submission, under its id lock. Every stored signature is checked
+   * again against the keyring in force now, so a publisher removed meanwhile no longer counts;
+   * once enough distinct publishers have signed, it is accepted exactly once.
+   */
+  async function addToHold(held: HeldSubmission, signatures: readonly string[]): Promise<IntakeResult> {
+    const ref = { id: held.hold.id, revision: held.hold.revision };
+    const archived = await deps.archive.get(ref);
+    if (archived) return duplicateOrConflict(archived, held.hold.sha256);
+    if (expired(held)) return refuseExpired(held);
+    const bytes = Buffer.from(held.document, 'utf8');
+    const fresh = await verifyEach(bytes, signatures);
+    if (signatures.length > 0 && fresh.accepted.length === 0) throw new UnauthenticatedSubmissionError(fresh.problems);
+    const still = await verifyEach(bytes, held.signatures.map((s) => s.signature));
+    const merged = held.signatures.filter((s) => still.accepted.some((a) => a.fingerprint === s.fingerprint));
+    for (const s of fresh.accepted) if (!merged.some((m) => m.fingerprint === s.fingerprint)) merged.push(s);
+
+    const state = status(held, merged);
+    if (state.missing > 0) {
+      await deps.holds.setSignatures(ref, merged);
+      deps.log.info({ advisory: ref.id, revision: ref.revision, publishers: state.publishers, missing: state.missing }, 'held advisory still awaits signatures');
+      return { outcome: 'held', hold: state };
+    }
+    const latest = (await deps.archive.revisions(ref.id)).at(-1) ?? 0;
+    if (latest >= ref.revision) {
+      throw new RevisionConflictError(`${ref.id} revision ${ref.revision} was held, and revision ${latest} has been accepted since: it will not be sent`, latest);
+    }
+    const doc = parseDocument(held.document);
+    const result = await accept(doc, held.document, held.hold.sha256, [...new Set(merged.map((m) => m.signature))], state.publishers);
+    await deps.holds.settle(ref, { state: 'accepted', at: now().toISOString() });
+    return result;
+  }
+
   return {
     async submit(submission: Submission): Promise<IntakeResult> {
       const bytes = Buffer.from(submission.document, 'utf8');
       if (bytes.toString('utf8') !== submission.document) {
         throw new InvalidSubmissionError([{ field: 'document', message: 'contains unpaired UTF-16 surrogates: it cannot be the bytes that were signed' }]);
       }
-      const verification = await deps.keyring().verify(bytes, submission.signatures);
-      if (verification.valid.length === 0) throw new UnauthenticatedSubmissionError(verification.problems);
+      const verification = await verifyEach(bytes, submission.signatures);
+      if (verification.accepted.length === 0) throw new UnauthenticatedSubmissionError(verification.problems);
 
       const doc = parseDocument(submission.document);
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const publishers = [...new Set(verification.valid.map((v) => v.fingerprint))];
+      const publishers = verification.accepted.map((v) => v.fingerprint);
 
       return withIdLock(doc.id, async () => {
         const ref = { id: doc.id, revision: doc.revision };
@@ -96,36 +255,87 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
         if (latest >= doc.revision) {
           throw new RevisionConflictError(`revision ${doc.revision} of ${doc.id} is not newer than the latest, ${latest}`, latest);
         }
-        const record: AdvisoryRecord = {
-          id: doc.id,
-          revision: doc.revision,
-          kind: doc.kind,
-          title: doc.title,
-          severity: doc.severity,
-          sha256,
-          accepted_at: new Date().toISOString(),
-          publishers,
-          broadcaster_fingerprint: deps.broadcaster.fingerprint,
-        };
-        const archived: ArchivedAdvisory = {
-          record,
-          document: submission.document,
-          publisherSignatures: submission.signatures,
-          broadcasterSignature: await signDetached(bytes, deps.broadcaster.privateKey),
-        };
-        const audience: Audience = Object.fromEntries(channelNames.map((c) => [c, deps.recipients.idsFor(c)]));
-        try {
-          await deps.archive.store(archived, audience);
-        } catch (err) {
-          // Another process archived this revision between our check and our rename.
-          if (!(err instanceof RevisionExistsError)) throw err;
-          const winner = await deps.archive.get(ref);
-          if (winner) return duplicateOrConflict(winner, sha256);
-          throw err;
+        const held = await deps.holds.get(ref);
+        if (held) {
+          // The same document again, perhaps with another publisher's signature: it joins the hold.
+          if (held.hold.sha256 !== sha256) {
+            throw new RevisionConflictError(`${doc.id} revision ${doc.revision} is already held with other content: publish a new revision`, latest);
+          }
+          return addToHold(held, submission.signatures);
         }
-        deps.log.info({ advisory: record.id, revision: record.revision, sha256, publishers }, 'advisory accepted and archived');
-        return { outcome: 'accepted', record, delivery: await startDelivery(archived, audience) };
+        const required = deps.signaturesRequired(doc.severity);
+        if (publishers.length >= required) return accept(doc, submission.document, sha256, submission.signatures, publishers);
+
+        const receivedAt = now();
+        const hold = {
+          hold: {
+            id: doc.id,
+            revision: doc.revision,
+            kind: doc.kind,
+            title: doc.title,
+            severity: doc.severity,
+            sha256,
+            received_at: receivedAt.toISOString(),
+            expires_at: new Date(receivedAt.getTime() + deps.holdMs).toISOString(),
+            required,
+          },
+          document: submission.document,
+          signatures: verification.accepted,
+        };
+        try {
+          await deps.holds.create(hold);
+        } catch (err) {
+          if (!(err instanceof RevisionExistsError)) throw err;
+          const other = await deps.holds.get(ref);
+          if (other?.hold.sha256 === sha256) return addToHold(other, submission.signatures);
+          throw new RevisionConflictError(`${doc.id} revision ${doc.revision} is already held with other content: publish a new revision`, latest);
+        }
+        const view = status({ ...hold, outcome: null }, hold.signatures);
+        deps.log.warn({ advisory: doc.id, revision: doc.revision, severity: doc.severity, publishers, required }, 'advisory held: it needs more publishers\' signatures before it is sent');
+        return { outcome: 'held', hold: view };
       });
+    },
+
+    /**
+     * `POST /v1/advisories/:id/signatures`: more publishers' signatures over a held submission's
+     * stored bytes. Without `revision`, the latest held one.
+     */
+    async addSignatures(id: string, revision: number | undefined, signatures: string[]): Promise<IntakeResult> {
+      return withIdLock(id, async () => {
+        const rev = revision ?? (await deps.holds.revisions(id)).at(-1) ?? (await deps.archive.revisions(id)).at(-1);
+        if (rev === undefined) throw new NoSuchSubmissionError(`no advisory ${id} is held or accepted`);
+        const ref = { id, revision: rev };
+        const held = await deps.holds.get(ref);
+        if (held) return addToHold(held, signatures);
+        const archived = await deps.archive.get(ref);
+        if (archived) return { outcome: 'duplicate', record: archived.record, delivery: 'queued' };
+        throw new NoSuchSubmissionError(`${id} has no revision ${rev} held or accepted`);
+      });
+    },
+
+    /** A held revision's state, or null when there is none. */
+    async holdStatus(ref: { id: string; revision: number }): Promise<HoldStatus | null> {
+      const held = await deps.holds.get(ref);
+      if (!held || held.outcome?.state === 'accepted') return null;
+      return status(held, held.signatures);
+    },
+
+    /** Records every hold whose time ran out (the periodic maintenance pass). Resolves to how many. */
+    async expireHolds(): Promise<number> {
+      let count = 0;
+      for (const info of await deps.holds.open()) {
+        if (Date.parse(info.expires_at) > now().getTime()) continue;
+        await withIdLock(info.id, async () => {
+          const held = await deps.holds.get(info);
+          if (held && !held.outcome && !(await deps.archive.get(info))) {
+            await refuseExpired(held).catch((err: unknown) => {
+              if (!(err instanceof HoldExpiredError)) throw err;
+            });
+            count += 1;
+          }
+        });
+      }
+      return count;
     },
   };
 }

@@ -27,3 +27,19 @@ export class RevisionConflictError extends Error {
     this.name = 'RevisionConflictError';
   }
 }
+
+/** The submission waited for its missing signatures past its expiry: publish it as a new revision. */
+export class HoldExpiredError extends Error {
+  constructor(readonly id: string, readonly revision: number, readonly expiredAt: string) {
+    super(`${id} revision ${revision} waited for signatures until ${expiredAt} and expired: sign and submit it again as a new revision`);
+    this.name = 'HoldExpiredError';
+  }
+}
+
+/** No held or accepted submission has this id (and revision). */
+export class NoSuchSubmissionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoSuchSubmissionError';
+  }
+}
