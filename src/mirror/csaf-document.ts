@@ -1,0 +1,122 @@
+import type { MirrorConfig } from '../config';
+import { scoreCvss3 } from './cvss3';
+import { firstOf, latestOf, type MirrorEntry } from './mirror-entry';
+import { absolute, csafPath, sitePaths } from './site-paths';
+
+/** The schema's purl rule, plus no characters a URI cannot hold. */
+const PURL = /^pkg:[A-Za-z.\-+][A-Za-z0-9.\-+]*\/[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/;
+
+type Note = { category: 'description' | 'details' | 'general' | 'summary'; title: string; text: string };
+
+/**
+ * Renders an advisory as a CSAF 2.0 document (profile csaf_security_advisory), from the signed
+ * documents of every archived revision. Choices where tocsin's format says less than CSAF wants:
+ *
+ * - tracking: `id` is the advisory id, `version` the latest revision, `status` final; each
+ *   archived revision is one revision_history entry dated when tocsin accepted it, and the
+ *   initial and current release dates are the first and latest acceptance.
+ * - one vulnerability per CVE (an advisory without CVEs gives one without `cve`), each affecting
+ *   every listed product: the format does not say which product each CVE concerns.
+ * - products: one per `affected` entry, named "<product> <versions>", and one per `fixed`
+ *   version; a valid purl becomes the product identification helper.
+ * - severity: `aggregate_severity` and an `impact` threat carry the publisher's word
+ *   (critical ... none); a CVSS 3.x base vector becomes a score, computed here. Other vectors
+ *   (CVSS 4.0, which CSAF 2.0 cannot hold, or vectors with temporal metrics) become a note.
+ * - mitigations become remediations of category `mitigation`; `fixed` becomes `vendor_fix`.
+ * - TLP: WHITE (TLP:CLEAR), as everything tocsin broadcasts is public. `lang` is left out: the
+ *   advisory does not say which language it is written in.
+ */
+export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<string, unknown> {
+  const { archived, doc } = latestOf(entry);
+  const { record } = archived;
+  const documentUrl = absolute(config.baseUrl, sitePaths.document(record.id, record.revision));
+
+  const products: { name: string; product_id: string; product_identification_helper?: { purl: string } }[] = [];
+  const affectedIds: string[] = [];
+  const fixedIds: string[] = [];
+  const remediations: Record<string, unknown>[] = [];
+  for (const [i, a] of doc.affected.entries()) {
+    const helper = a.purl && PURL.test(a.purl) ? { product_identification_helper: { purl: a.purl } } : {};
+    const affectedId = `CSAFPID-${i + 1}`;
+    products.push({ name: `${a.product} ${a.versions}`, product_id: affectedId, ...helper });
+    affectedIds.push(affectedId);
+    if (a.fixed) {
+      const fixedId = `CSAFPID-${i + 1}-FIXED`;
+      products.push({ name: `${a.product} ${a.fixed}`, product_id: fixedId, ...helper });
+      fixedIds.push(fixedId);
+      remediations.push({ category: 'vendor_fix', details: `Update ${a.product} to ${a.fixed} or later.`, product_ids: [affectedId] });
+    }
+  }
+  for (const m of doc.mitigations) remediations.push({ category: 'mitigation', details: m.text, product_ids: affectedIds });
+
+  const notes: Note[] = [
+    { category: 'summary', title: 'Summary', text: doc.summary },
+    {
+      category: 'general',
+      title: 'Source',
+      text:
+        `Rendered by tocsin from ${record.id} revision ${record.revision} as signed by its publishers ` +
+        `(SHA-256 of the signed document: ${record.sha256}). The signed document, tocsin's signature over it and ` +
+        `the publishers' signatures are at ${documentUrl} and beside it. Where this rendering and the signed document differ, the signed document is authoritative.`,
+    },
+    {
+      category: 'details',
+      title: 'Affected versions as stated by the publisher',
+      text: doc.affected.map((a) => `${a.product} ${a.versions}${a.fixed ? ` (fixed in ${a.fixed})` : ''}`).join('\n'),
+    },
+    { category: 'details', title: 'Published', text: `The publishers dated this revision ${doc.published}.` },
+  ];
+  if (doc.kind === 'mitigation') {
+    notes.push({ category: 'general', title: 'Mitigation note', text: `This document is a mitigation note for ${doc.mitigates}.` });
+  }
+  const cvss = doc.cvss ? scoreCvss3(doc.cvss) : null;
+  if (doc.cvss && !cvss) notes.push({ category: 'details', title: 'CVSS vector', text: `The publishers gave the CVSS vector ${doc.cvss}.` });
+
+  const references: Record<string, string>[] = [
+    { category: 'self', summary: 'This CSAF document', url: absolute(config.baseUrl, csafPath(entry)) },
+    { category: 'external', summary: `The signed advisory ${record.id} revision ${record.revision}`, url: documentUrl },
+    ...doc.references.map((url) => ({ category: 'external', summary: 'Reference given by the publishers', url })),
+  ];
+  if (doc.kind === 'mitigation') {
+    references.push({ category: 'external', summary: `The advisory this note mitigates, ${doc.mitigates}`, url: `${absolute(config.baseUrl, sitePaths.index)}#${doc.mitigates}` });
+  }
+
+  const vulnerability = {
+    title: doc.title,
+    notes: [{ category: 'description', title: 'Description', text: doc.summary }],
+    product_status: { known_affected: affectedIds, ...(fixedIds.length > 0 ? { fixed: fixedIds } : {}) },
+    ...(remediations.length > 0 ? { remediations } : {}),
+    ...(cvss ? { scores: [{ cvss_v3: cvss, products: affectedIds }] } : {}),
+    threats: [{ category: 'impact', details: `Severity as rated by the publishers: ${doc.severity}.`, product_ids: affectedIds }],
+  };
+  const vulnerabilities = doc.cves.length > 0 ? doc.cves.map((cve) => ({ cve, ...vulnerability })) : [vulnerability];
+
+  const first = firstOf(entry).archived.record;
+  return {
+    document: {
+      category: 'csaf_security_advisory',
+      csaf_version: '2.0',
+      publisher: { ...config.publisher },
+      title: doc.title,
+      aggregate_severity: { text: doc.severity },
+      distribution: { text: 'TLP:CLEAR (TLP 1.0: WHITE). Public: distribute freely.', tlp: { label: 'WHITE', url: 'https://www.first.org/tlp/' } },
+      notes,
+      references,
+      tracking: {
+        id: record.id,
+        status: 'final',
+        version: String(record.revision),
+        initial_release_date: first.accepted_at,
+        current_release_date: record.accepted_at,
+        revision_history: entry.revisions.map(({ archived: r }) => ({
+          date: r.record.accepted_at,
+          number: String(r.record.revision),
+          summary: `Revision ${r.record.revision}, accepted by tocsin (signed document SHA-256 ${r.record.sha256}).`,
+        })),
+        generator: { engine: { name: 'tocsin' }, date: record.accepted_at },
+      },
+    },
+    product_tree: { full_product_names: products },
+    vulnerabilities,
+  };
+}

@@ -1,0 +1,95 @@
+import type { MirrorConfig } from '../config';
+import { spacedFingerprint } from '../notices/notice-view';
+import { esc } from './html-escape';
+import { latestOf, newestFirst, type MirrorEntry } from './mirror-entry';
+import { csafPath, sitePaths } from './site-paths';
+
+/** No script at all, and nothing loaded from anywhere: the page is plain, readable HTML. */
+const CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
+export const PAGE_STYLE = `
+body { font: 16px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 0 auto; padding: 1rem; color: #111; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.3rem; margin-bottom: .2rem; }
+code, pre, .fpr { font-family: ui-monospace, monospace; }
+pre { background: #f4f4f4; padding: .6rem; overflow-x: auto; white-space: pre-wrap; }
+.fpr { font-size: 1.1rem; font-weight: bold; }
+.sev { display: inline-block; padding: 0 .4rem; border-radius: .2rem; color: #fff; background: #555; font-weight: bold; }
+.sev-critical { background: #8b0000; } .sev-high { background: #c43c00; } .sev-medium { background: #8a6d00; } .sev-low { background: #2b6a2b; }
+article { border-top: 2px solid #ddd; padding-top: .5rem; margin-top: 1.5rem; }
+table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .2rem .5rem; text-align: left; }
+.summary { white-space: pre-wrap; }
+`;
+
+function link(href: string, text: string): string {
+  return `<a href="${esc(href)}">${esc(text)}</a>`;
+}
+
+function renderEntry(entry: MirrorEntry): string {
+  const { archived, doc } = latestOf(entry);
+  const { record } = archived;
+  const documentPath = sitePaths.document(record.id, record.revision);
+  const name = documentPath.split('/').pop()!;
+  const list = (items: string[]) => (items.length > 0 ? `<ul>${items.map((i) => `<li>${i}</li>`).join('')}</ul>` : '<p>None stated.</p>');
+  const older = entry.revisions.slice(0, -1).reverse();
+  return `
+<article id="${esc(entry.id)}">
+  <h2><span class="sev sev-${esc(doc.severity)}">${esc(doc.severity.toUpperCase())}</span> ${esc(doc.title)}</h2>
+  <p><b>${esc(record.id)}</b> revision ${record.revision} &middot; ${doc.kind === 'advisory' ? 'security advisory' : `mitigation note for ${link(`#${doc.mitigates}`, doc.mitigates)}`}
+  &middot; published ${esc(doc.published)} &middot; accepted by tocsin ${esc(record.accepted_at)}${doc.cvss ? ` &middot; CVSS <code>${esc(doc.cvss)}</code>` : ''}</p>
+  <p class="summary">${esc(doc.summary)}</p>
+  <h3>Affected</h3>
+  <table><tr><th>product</th><th>versions</th><th>fixed in</th></tr>
+  ${doc.affected.map((a) => `<tr><td>${esc(a.product)}</td><td>${esc(a.versions)}</td><td>${esc(a.fixed ?? '')}</td></tr>`).join('\n  ')}
+  </table>
+  <h3>Mitigations</h3>
+  ${list(doc.mitigations.map((m) => `<span class="summary">${esc(m.text)}</span>`))}
+  <p>CVEs: ${doc.cves.length > 0 ? doc.cves.map(esc).join(', ') : 'none'}</p>
+  ${doc.references.length > 0 ? `<h3>References</h3>${list(doc.references.map((r) => `<a href="${esc(r)}" rel="nofollow noopener noreferrer">${esc(r)}</a>`))}` : ''}
+  <h3>Signed files</h3>
+  <ul>
+    <li>${link(documentPath, name)}: the exact document the publishers signed (SHA-256 <code>${esc(record.sha256)}</code>)</li>
+    <li>${link(`${documentPath}.asc`, `${name}.asc`)}: tocsin's signature &middot; ${link(`${documentPath}.sha256`, 'sha256')} &middot; ${link(`${documentPath}.sha512`, 'sha512')}</li>
+    <li>publishers' signatures: ${archived.publisherSignatures.map((_, i) => link(sitePaths.publisherSignature(record.id, record.revision, i + 1), `${i + 1}`)).join(', ')} (by ${record.publishers.map((f) => `<code>${esc(f)}</code>`).join(', ')})</li>
+    <li>${link(csafPath(entry), 'CSAF 2.0')} (${link(`${csafPath(entry)}.asc`, 'signature')}) &middot; ${link(sitePaths.osv(entry.id), 'OSV')} (${link(`${sitePaths.osv(entry.id)}.asc`, 'signature')})</li>
+  </ul>
+  ${older.length > 0 ? `<p>Earlier revisions: ${older.map(({ archived: a }) => link(sitePaths.document(a.record.id, a.record.revision), `revision ${a.record.revision}`)).join(', ')}</p>` : ''}
+</article>`;
+}
+
+/** index.html: readable with no JavaScript, latest advisories first, and how to check them. */
+export function renderIndexPage(entries: MirrorEntry[], config: MirrorConfig, fingerprint: string): string {
+  const sorted = [...entries].sort(newestFirst);
+  const example = sorted[0] ? sitePaths.document(sorted[0].id, latestOf(sorted[0]).archived.record.revision) : sitePaths.document('ACME-2026-0001', 1);
+  const exampleName = example.split('/').pop()!;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
+<title>${esc(config.publisher.name)} security advisories</title>
+<link rel="alternate" type="application/atom+xml" href="${sitePaths.atom}">
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+<h1>${esc(config.publisher.name)} security advisories</h1>
+<p>Every advisory here was signed by its publishers and then by tocsin. Tocsin's key fingerprint:</p>
+<p class="fpr">${esc(spacedFingerprint(fingerprint))}</p>
+<p>Compare it with the fingerprint you received through another channel before trusting anything on this page.
+${link(sitePaths.broadcasterKey, 'Tocsin\'s public key')} &middot; ${link(sitePaths.verify, 'verify a notice in your browser')} &middot;
+${link(sitePaths.atom, 'Atom feed')} &middot; ${link(sitePaths.providerMetadata, 'CSAF provider metadata')}</p>
+<h2>How to verify</h2>
+<pre>gpg --show-keys --fingerprint broadcaster.asc   # must show the fingerprint above
+gpg --import broadcaster.asc
+gpg --verify ${esc(exampleName)}.asc ${esc(exampleName)}
+sha256sum -c ${esc(exampleName)}.sha256
+# or with Sequoia:
+sq verify --signer-cert broadcaster.asc --detached ${esc(exampleName)}.asc ${esc(exampleName)}</pre>
+<p>Only the signed document is vouched for. This page, the CSAF and OSV renderings and the feeds repeat it for convenience;
+CSAF and OSV files carry tocsin's own signature.</p>
+<h2>Advisories (${sorted.length})</h2>
+${sorted.length === 0 ? '<p>No advisory has been published.</p>' : sorted.map(renderEntry).join('\n')}
+</body>
+</html>
+`;
+}

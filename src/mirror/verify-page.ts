@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { spacedFingerprint } from '../notices/notice-view';
+import { esc } from './html-escape';
+import { PAGE_STYLE } from './index-page';
+import { VERIFY_SCRIPT } from './verify-script';
+
+/** openpgp.js's browser build: a classic script (module scripts do not load from file://). */
+export function openpgpBrowserBuild(): { script: string; license: string } {
+  const nodeBuild = require.resolve('openpgp');
+  const dist = path.resolve(path.dirname(nodeBuild), '..');
+  return { script: path.join(dist, 'openpgp.min.js'), license: path.resolve(dist, '..', 'LICENSE') };
+}
+
+function cspHash(script: string): string {
+  return `'sha256-${createHash('sha256').update(script, 'utf8').digest('base64')}'`;
+}
+
+/**
+ * verify.html: one self-contained file (openpgp.js, the page's script and tocsin's public key
+ * inline), so a reader can save it once and check notices offline. Its Content-Security-Policy
+ * allows exactly those two scripts and no connection of any kind.
+ */
+export async function renderVerifyPage(armoredKey: string, fingerprint: string, siteName: string): Promise<string> {
+  const library = (await readFile(openpgpBrowserBuild().script, 'utf8')).replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n');
+  if (/<\/script|<!--|<script/i.test(library) || /<\/script|<!--|<script/i.test(VERIFY_SCRIPT)) {
+    throw new Error('a script to inline in verify.html contains markup that would end it early');
+  }
+  const csp = `default-src 'none'; script-src ${cspHash(library)} ${cspHash(VERIFY_SCRIPT)}; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<title>Verify a tocsin notice</title>
+<style>${PAGE_STYLE}
+textarea { width: 100%; min-height: 12rem; font-family: ui-monospace, monospace; }
+.verdict { padding: .6rem; margin: 1rem 0; border-radius: .3rem; background: #eee; }
+.verdict.valid { background: #dff5df; border: 2px solid #2b6a2b; }
+.verdict.invalid { background: #fbe0e0; border: 2px solid #8b0000; }
+#headline { font-weight: bold; font-size: 1.2rem; }
+</style>
+</head>
+<body>
+<h1>Verify a notice from ${esc(siteName)}</h1>
+<p>This page checks tocsin's OpenPGP signature in your browser. Nothing you paste leaves it: the page makes no network
+request at all, and works saved to disk. It trusts exactly one key, shown at the bottom, with the fingerprint</p>
+<p class="fpr">${esc(spacedFingerprint(fingerprint))}</p>
+<p>Compare it with the fingerprint you received through another channel.</p>
+<noscript><p><b>This page needs JavaScript.</b> Without it, verify with gpg as <a href="index.html">the index</a> shows.</p></noscript>
+<p><label for="notice">Paste a webhook body (JSON), a cleartext-signed notice (Slack, Mastodon: from
+<code>-----BEGIN PGP SIGNED MESSAGE-----</code> to <code>-----END PGP SIGNATURE-----</code>), or a signed document:</label></p>
+<textarea id="notice" spellcheck="false"></textarea>
+<p><input type="file" id="notice-file" aria-label="load the notice or document from a file"></p>
+<p><label for="signature">For a bare document only: tocsin's detached signature (<code>.asc</code>):</label></p>
+<textarea id="signature" spellcheck="false" style="min-height: 6rem"></textarea>
+<p><input type="file" id="signature-file" aria-label="load the signature from a file"></p>
+<p><button id="check" type="button">Verify</button></p>
+<div id="verdict" class="verdict" data-verdict="none" aria-live="polite"><div id="headline">Nothing checked yet.</div><div id="details"></div></div>
+<div id="signed-block" hidden><h2>The signed text</h2><pre id="signed-text"></pre></div>
+<h2>Tocsin's public key</h2>
+<pre id="tocsin-key">${esc(armoredKey.trim())}</pre>
+<p id="ready" data-ready="false">OpenPGP by <a href="https://openpgpjs.org/">OpenPGP.js</a> (LGPL-3.0-or-later; licence in <a href="licenses/openpgp.js.txt">licenses/openpgp.js.txt</a>).</p>
+<script>${library}</script>
+<script>${VERIFY_SCRIPT}</script>
+</body>
+</html>
+`;
+}
