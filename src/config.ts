@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { channelNames, type ChannelName } from './channels/channel';
 import { defaultTemplatesDir } from './notices/render-notices';
+import { parseSignaturePolicy, type SignatureRule } from './publish/signature-policy';
 
 const flag = z
   .enum(['', '0', '1', 'false', 'true'], { message: 'must be 1, true, 0 or false' })
@@ -32,6 +33,8 @@ const envSchema = z.object({
   TOCSIN_KEY_PASSPHRASE: z.string().optional(),
   /** Bearer token for the admin API. Unset: the admin API is off. */
   TOCSIN_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Bearer token for GET /metrics. Unset: /metrics is open, like the read API. */
+  TOCSIN_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Allow webhook targets on loopback, private, link-local or metadata addresses. Default off. */
   TOCSIN_ALLOW_PRIVATE_TARGETS: flag,
   /** Prefix of every Redis key and BullMQ queue, so that installations can share a Redis. Default tocsin. */
@@ -52,6 +55,13 @@ const envSchema = z.object({
   /** Recipients per fan-out batch job. Default 500. */
   TOCSIN_FANOUT_BATCH_SIZE: positiveInt(500),
   /**
+   * How long a worker's claim on a job lasts without renewal (it renews every half of it), and how
+   * often workers look for jobs whose claim lapsed: a job of a crashed worker is taken over within
+   * about twice this. Too short, and a worker whose event loop stalls loses jobs it is still
+   * running (sent again, same ids). Default 30000 ms.
+   */
+  TOCSIN_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+  /**
    * SMTP relays for the email channel, comma-separated nodemailer URLs (smtp:// or smtps://), tried
    * in order: when one refuses or is unreachable, the next carries the message. Unset: email is off.
    */
@@ -70,12 +80,57 @@ const envSchema = z.object({
   TOCSIN_MASTODON_CONCURRENCY: positiveInt(4),
   /** Timeout of one Slack or Mastodon API call, or one SMTP exchange. Default 15000 ms. */
   TOCSIN_CHANNEL_TIMEOUT_MS: positiveInt(15_000),
+  /**
+   * Consecutive failures of one destination host (unreachable, timed out, a gateway's 5xx) after which a
+   * worker process stops sending to it for a cool-down. 0 turns the circuit breaker off. Default 5.
+   */
+  TOCSIN_BREAKER_THRESHOLD: z.coerce.number().int().min(0).default(5),
+  /** First cool-down of an open circuit, and of an SMTP relay that failed; doubles while it stays down. Default 30000 ms. */
+  TOCSIN_BREAKER_COOLDOWN_MS: positiveInt(30_000),
+  /** Longest cool-down. Default 600000 ms (10 minutes). */
+  TOCSIN_BREAKER_MAX_COOLDOWN_MS: positiveInt(10 * 60 * 1000),
   /** Email address in the broadcaster key's user id (used when the key is created). */
   TOCSIN_KEY_EMAIL: z.string().email().default('tocsin@localhost.invalid'),
   /** Public base URL of this service, used in notices. Default http://localhost:PORT. */
   TOCSIN_PUBLIC_URL: z.string().url().optional(),
   /** Notice templates (email.txt, email.html, slack.txt, mastodon.txt). Default: templates/ of the package. */
   TOCSIN_TEMPLATES_DIR: z.string().min(1).optional(),
+  /**
+   * The two-person rule: comma-separated SCOPE:M (SCOPE `all` or a severity, meaning that severity
+   * or worse), e.g. `critical:2`. Unset: one enrolled publisher's signature suffices.
+   */
+  TOCSIN_REQUIRE_SIGNATURES: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const parsed = parseSignaturePolicy(v);
+      if (typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: parsed });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
+  /** How long a submission waits for its missing signatures before it expires. Default 72 hours. */
+  TOCSIN_HOLD_HOURS: z.coerce.number().positive().max(24 * 365).default(72),
+  /** Where the static mirror is rebuilt after every publish. Default TOCSIN_DATA_DIR/mirror. */
+  TOCSIN_MIRROR_DIR: z.string().min(1).optional(),
+  /** Rebuild the static mirror at start and after every accepted advisory. Default on. */
+  TOCSIN_MIRROR_AUTO: z
+    .enum(['', '0', '1', 'false', 'true'], { message: 'must be 1, true, 0 or false' })
+    .default('1')
+    .transform((v) => v === '1' || v === 'true'),
+  /** Public base URL the mirror is served at (absolute links in CSAF, feeds). Default TOCSIN_PUBLIC_URL. */
+  TOCSIN_MIRROR_URL: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
+    .optional(),
+  /** CSAF publisher name (the issuing party). Default "tocsin". */
+  TOCSIN_CSAF_PUBLISHER_NAME: z.string().min(1).optional(),
+  /** CSAF publisher namespace, a URL the issuing party controls. Default: the origin of TOCSIN_MIRROR_URL. */
+  TOCSIN_CSAF_PUBLISHER_NAMESPACE: z.string().url().optional(),
+  /** CSAF publisher category. Default vendor. */
+  TOCSIN_CSAF_PUBLISHER_CATEGORY: z.enum(['coordinator', 'discoverer', 'other', 'translator', 'user', 'vendor']).default('vendor'),
   /** pino log level. Default info. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -93,6 +148,7 @@ export interface Config {
   keysDir: string;
   keyPassphrase: string | undefined;
   adminToken: string | undefined;
+  metricsToken: string | undefined;
   allowPrivateTargets: boolean;
   prefix: string;
   keyEmail: string;
@@ -109,7 +165,25 @@ export interface Config {
   email: { smtpUrls: string[]; from: string | undefined; concurrency: number };
   /** Email, Slack and Mastodon share these. */
   channels: { maxAttempts: number; timeoutMs: number; slackConcurrency: number; mastodonConcurrency: number };
+  /** Per worker process: circuits per destination host, and the cool-down of a failed SMTP relay. */
+  breaker: { threshold: number; cooldownMs: number; maxCooldownMs: number };
   fanoutBatchSize: number;
+  /** The two-person rule; empty: one signature suffices. */
+  signaturePolicy: SignatureRule[];
+  /** How long a held submission waits for signatures, in ms. */
+  holdMs: number;
+  mirror: MirrorConfig;
+  jobLockMs: number;
+}
+
+/** The static mirror: where it is written, where it is served, and who issues its CSAF documents. */
+export interface MirrorConfig {
+  dir: string;
+  /** Rebuild at start and after each accepted advisory. */
+  auto: boolean;
+  /** Base URL without a trailing slash. */
+  baseUrl: string;
+  publisher: { name: string; namespace: string; category: 'coordinator' | 'discoverer' | 'other' | 'translator' | 'user' | 'vendor' };
 }
 
 export class ConfigError extends Error {
@@ -130,18 +204,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.TOCSIN_SMTP_URLS.length > 0 && !e.TOCSIN_MAIL_FROM) {
     throw new ConfigError(['TOCSIN_MAIL_FROM: is required when TOCSIN_SMTP_URLS is set']);
   }
+  const publicUrl = (e.TOCSIN_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  const dataDir = path.resolve(e.TOCSIN_DATA_DIR);
+  const mirrorUrl = (e.TOCSIN_MIRROR_URL ?? publicUrl).replace(/\/+$/, '');
   return {
     port: e.PORT,
     host: e.TOCSIN_HOST,
     redisUrl: e.REDIS_URL,
-    dataDir: path.resolve(e.TOCSIN_DATA_DIR),
+    dataDir,
     keysDir: path.resolve(e.TOCSIN_KEYS_DIR),
     keyPassphrase: e.TOCSIN_KEY_PASSPHRASE,
     adminToken: e.TOCSIN_ADMIN_TOKEN,
+    metricsToken: e.TOCSIN_METRICS_TOKEN,
     allowPrivateTargets: e.TOCSIN_ALLOW_PRIVATE_TARGETS,
     prefix: e.TOCSIN_QUEUE_PREFIX,
     keyEmail: e.TOCSIN_KEY_EMAIL,
-    publicUrl: (e.TOCSIN_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    publicUrl,
     logLevel: e.LOG_LEVEL,
     templatesDir: e.TOCSIN_TEMPLATES_DIR ? path.resolve(e.TOCSIN_TEMPLATES_DIR) : defaultTemplatesDir(),
     webhook: {
@@ -151,12 +229,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     retry: { baseMs: e.TOCSIN_RETRY_BASE_MS, maxMs: e.TOCSIN_RETRY_MAX_MS },
     fanoutBatchSize: e.TOCSIN_FANOUT_BATCH_SIZE,
+    signaturePolicy: e.TOCSIN_REQUIRE_SIGNATURES,
+    holdMs: Math.round(e.TOCSIN_HOLD_HOURS * 3_600_000),
+    jobLockMs: e.TOCSIN_JOB_LOCK_MS,
     email: { smtpUrls: e.TOCSIN_SMTP_URLS, from: e.TOCSIN_MAIL_FROM, concurrency: e.TOCSIN_EMAIL_CONCURRENCY },
     channels: {
       maxAttempts: e.TOCSIN_MAX_ATTEMPTS,
       timeoutMs: e.TOCSIN_CHANNEL_TIMEOUT_MS,
       slackConcurrency: e.TOCSIN_SLACK_CONCURRENCY,
       mastodonConcurrency: e.TOCSIN_MASTODON_CONCURRENCY,
+    },
+    breaker: {
+      threshold: e.TOCSIN_BREAKER_THRESHOLD,
+      cooldownMs: e.TOCSIN_BREAKER_COOLDOWN_MS,
+      maxCooldownMs: Math.max(e.TOCSIN_BREAKER_COOLDOWN_MS, e.TOCSIN_BREAKER_MAX_COOLDOWN_MS),
+    },
+    mirror: {
+      dir: e.TOCSIN_MIRROR_DIR ? path.resolve(e.TOCSIN_MIRROR_DIR) : path.join(dataDir, 'mirror'),
+      auto: e.TOCSIN_MIRROR_AUTO,
+      baseUrl: mirrorUrl,
+      publisher: {
+        name: e.TOCSIN_CSAF_PUBLISHER_NAME ?? 'tocsin',
+        namespace: e.TOCSIN_CSAF_PUBLISHER_NAMESPACE ?? new URL(mirrorUrl).origin,
+        category: e.TOCSIN_CSAF_PUBLISHER_CATEGORY,
+      },
     },
   };
 }

@@ -4,8 +4,10 @@ import * as openpgp from 'openpgp';
 import type { Config } from '../config';
 import { broadcasterKeyPaths, createBroadcasterKey } from '../pgp/broadcaster-key';
 import { signDetached, verifyCleartext, verifyDetached } from '../pgp/detached';
+import { unusableReason } from '../pgp/broadcaster-keys';
 import { describeSignedText } from './describe-signed-text';
 import { readSignedInput } from './notice-input';
+import { followTransitions, type TransitionInput } from './trusted-keys';
 
 /** Exit codes: 0 success, 1 the check failed or the server refused, 2 bad usage or setup. */
 export class CliFailure extends Error {
@@ -15,14 +17,16 @@ export class CliFailure extends Error {
   }
 }
 
-export async function keysInit(config: Config, force: boolean): Promise<void> {
+export async function keysInit(config: Config, force: boolean, expiresDays = 0): Promise<void> {
   const paths = broadcasterKeyPaths(config.keysDir);
   const exists = await readFile(paths.privateKey).then(() => true, () => false);
   if (exists && !force) {
     throw new CliFailure(`a broadcaster key already exists at ${paths.privateKey}; use --force to replace it (recipients will need the new fingerprint)`, 2);
   }
-  const key = await createBroadcasterKey({ keysDir: config.keysDir, email: config.keyEmail, passphrase: config.keyPassphrase });
+  const key = await createBroadcasterKey({ keysDir: config.keysDir, email: config.keyEmail, passphrase: config.keyPassphrase, expiresDays });
   console.log(`fingerprint: ${key.fingerprint}`);
+  const expires = await key.publicKey.getExpirationTime();
+  console.log(`expires:     ${expires instanceof Date ? expires.toISOString() : 'never'}`);
   console.log(`public key:  ${paths.publicKey}`);
   console.log(`private key: ${paths.privateKey}${config.keyPassphrase ? ' (encrypted with TOCSIN_KEY_PASSPHRASE)' : ' (NOT encrypted: set TOCSIN_KEY_PASSPHRASE)'}`);
   console.log(`revocation:  ${paths.revocation} (move it offline)`);
@@ -39,34 +43,65 @@ export async function signFile(file: string, keyFile: string, passphrase: string
   return out;
 }
 
-export async function publish(file: string, sigFiles: string[], url: string, token?: string): Promise<void> {
+export async function publish(file: string, sigFiles: string[], url: string, token?: string, timeoutSeconds = 30): Promise<void> {
   const document = await readFile(file, 'utf8');
   const signatures = await Promise.all(sigFiles.map((s) => readFile(s, 'utf8')));
   const endpoint = new URL('/v1/advisories', url);
-  const response = await fetch(endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ document, signatures }),
-  });
-  const body = await response.text();
+  // In an emergency a hung server must not hang the publisher too: say so, and let them retry.
+  const signal = AbortSignal.timeout(timeoutSeconds * 1000);
+  let body: string;
+  let response: Response;
+  try {
+    response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ document, signatures }),
+      signal,
+    });
+    body = await response.text();
+  } catch (err) {
+    if (signal.aborted) throw new CliFailure(`${endpoint.href} did not answer within ${timeoutSeconds} s; nothing is known to be accepted: publish again (a repeat is answered 200 "duplicate")`);
+    throw err;
+  }
   console.log(body);
   if (response.status !== 200 && response.status !== 202) {
     throw new CliFailure(`${endpoint.href} answered ${response.status}`);
   }
 }
 
-export async function verify(file: string, options: { key?: string; sig?: string }, config: Config): Promise<void> {
+export async function verify(file: string, options: { key?: string; sig?: string; transition?: string[] }, config: Config): Promise<void> {
   const keyFile = options.key ?? path.join(config.keysDir, 'broadcaster.asc');
-  const keys = await openpgp.readKeys({ armoredKeys: await readFile(keyFile, 'utf8') });
+  const given = await openpgp.readKeys({ armoredKeys: await readFile(keyFile, 'utf8') });
   const input = await readSignedInput(file, options.sig);
+  const transitions: TransitionInput[] = await Promise.all(
+    (options.transition ?? []).map(async (t) => ({ statement: await readFile(t, 'utf8'), signature: await readFile(`${t}.asc`, 'utf8'), source: t })),
+  );
+  if (input.kind === 'detached' && input.transition) transitions.push({ ...input.transition, source: `the ${input.form}'s key_transition` });
+  const trusted = await followTransitions(given, transitions);
+  const keys = trusted.keys;
   const result =
     input.kind === 'detached'
       ? await verifyDetached(Buffer.from(input.document, 'utf8'), [input.signature], keys)
       : await verifyCleartext(input.cleartext, keys);
   const good = result.valid[0];
-  if (!good) throw new CliFailure(`BAD: no valid signature (${result.problems.join('; ') || 'unknown reason'})`);
+  if (!good) {
+    const why = [...result.problems, ...(options.transition?.length ? trusted.refused : [])];
+    throw new CliFailure(`BAD: no valid signature (${why.join('; ') || 'unknown reason'})`);
+  }
   console.log(`OK: good signature on the ${input.form}`);
-  console.log(`signer: ${good.fingerprint}`);
+  const now = new Date();
+  for (const v of result.valid) {
+    const key = keys.find((k) => k.getFingerprint().toUpperCase() === v.fingerprint);
+    // Judged at signing time (a notice stays valid after its key retires); say what changed since.
+    const since = key ? await unusableReason(key, now) : null;
+    console.log(`signer: ${v.fingerprint}${since ? ` (valid when it signed; since then ${since.replace(/^it /, 'the key ')})` : ''}`);
+  }
+  for (const f of trusted.followed) {
+    if (result.valid.some((v) => v.fingerprint === f.statement.new_fingerprint)) {
+      console.log(`key change: ${f.statement.old_fingerprint} -> ${f.statement.new_fingerprint} on ${f.statement.created} (statement signed by both keys, from ${f.source})`);
+    }
+  }
+  for (const r of options.transition?.length ? trusted.refused : []) console.error(`note: transition not followed: ${r}`);
   const about = describeSignedText(result.text);
   console.log(`advisory: ${about.id} revision ${about.revision}`);
   if (about.title) console.log(`title: ${about.title}`);

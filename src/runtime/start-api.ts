@@ -2,29 +2,45 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { ChannelName } from '../channels/channel';
 import { enabledChannels, type Config } from '../config';
 import { createDeliveryStateStore } from '../delivery/delivery-state';
 import { createApp } from '../http/app';
+import { createMetricsCollector } from '../metrics/collect-metrics';
+import { answerClientErrors, answerUnmetExpectations } from '../http/client-error';
 import { BroadcasterKeyMissingError, createBroadcasterKey, loadBroadcasterKey, type BroadcasterKey } from '../pgp/broadcaster-key';
-import { loadPublisherKeyring, type PublisherKeyring } from '../pgp/publisher-keyring';
+import { createBroadcasterKeys, type BroadcasterKeys } from '../pgp/broadcaster-keys';
+import { keyReadiness } from '../pgp/key-readiness';
+import { openPublisherRegistry } from '../publishers/publisher-registry';
+import { requiredSignatures } from '../publish/signature-policy';
+import { createHoldStore } from '../storage/hold-store';
 import { createAdvisoryIntake } from '../publish/advisory-intake';
 import { createDeliveryQueues } from '../queue/delivery-queues';
 import { enqueueAdvisory } from '../queue/enqueue-advisory';
 import { renderNotices } from '../notices/render-notices';
 import { createReconciler } from '../queue/reconciler';
+import { createDeliveryReplayer } from '../queue/replay-deliveries';
 import { openRecipientStore } from '../recipients/recipient-store';
 import { createAdvisoryArchive } from '../storage/advisory-archive';
 import { connectRedis, createRedis } from './redis-connection';
+import { buildMirror } from '../mirror/build-mirror';
+import { createMirrorRebuilder, type MirrorRebuilder } from '../mirror/mirror-rebuilder';
 
-/** How often the API re-reads publisher keys and reconciles Redis with the archive. */
+/** How often the API re-reads publisher keys, expires held submissions and reconciles Redis with the archive. */
 const MAINTENANCE_INTERVAL_MS = 30_000;
 
 export interface RunningApi {
   server: Server;
   port: number;
-  broadcaster: BroadcasterKey;
+  /** The current broadcaster key as the API last read it (it follows rotations). */
+  readonly broadcaster: BroadcasterKey;
+  keys: BroadcasterKeys;
   /** Runs one reconcile pass now (tests and operators use it to avoid waiting). */
   reconcile: () => Promise<number>;
+  /** Runs the whole periodic pass now: re-read publisher keys, expire holds, reconcile. */
+  maintain: () => Promise<void>;
+  /** The static mirror's rebuilder, when TOCSIN_MIRROR_AUTO is on. */
+  mirror: MirrorRebuilder | null;
   close: () => Promise<void>;
 }
 
@@ -50,14 +66,31 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   await connectRedis(redis, config.redisUrl);
 
-  const broadcaster = await ensureBroadcasterKey(config, log);
-  const publishersDir = path.join(config.keysDir, 'publishers');
-  let keyring: PublisherKeyring = await loadPublisherKeyring(publishersDir);
-  const reportKeyring = (k: PublisherKeyring) => {
-    for (const r of k.refused) log.error({ file: r.file, reason: r.reason }, 'publisher key refused');
-    if (k.keys.length === 0) log.warn({ dir: publishersDir }, 'no publisher keys enrolled: every submission will be refused (401)');
+  await ensureBroadcasterKey(config, log);
+  const keys = createBroadcasterKeys(config.keysDir, config.keyPassphrase);
+  const broadcaster = (await keys.snapshot()).current;
+  let announced = broadcaster.fingerprint;
+  let reported = '';
+  /** Says once (per change) in the log what /readyz says about the key. */
+  const reportKeyHealth = () => {
+    keys
+      .health()
+      .then((health) => {
+        const { problem, warning } = keyReadiness(health);
+        const said = `${health.fingerprint}|${problem ?? ''}|${warning ?? ''}`;
+        if (said === reported) return;
+        reported = said;
+        if (problem) log.error({ fingerprint: health.fingerprint }, `broadcaster key: ${problem}`);
+        else if (warning) log.warn({ fingerprint: health.fingerprint }, `broadcaster key: ${warning}`);
+      })
+      .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not check the broadcaster key'));
   };
-  reportKeyring(keyring);
+  reportKeyHealth();
+  const publishersDir = path.join(config.keysDir, 'publishers');
+  const publishers = await openPublisherRegistry({ dir: publishersDir, dataDir: config.dataDir, log });
+  const keyring = publishers.keyring();
+  for (const r of keyring.refused) log.error({ file: r.file, reason: r.reason }, 'publisher key refused');
+  if (keyring.keys.length === 0) log.warn({ dir: publishersDir }, 'no publisher keys enrolled: every submission will be refused (401)');
 
   const archive = createAdvisoryArchive(config.dataDir);
   const recipients = await openRecipientStore(config.dataDir, redis, config.prefix);
@@ -65,38 +98,78 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
   // While Redis is down the queues report errors; accepting goes on (archived, delivery pending).
   for (const queue of Object.values(queues)) queue.on('error', (err) => log.debug({ err: err.message, queue: queue.name }, 'queue error'));
   const states = createDeliveryStateStore(redis, config.prefix);
-  const renderContext = { broadcaster, publicUrl: config.publicUrl, templatesDir: config.templatesDir };
   const enqueueDeps = {
     redis,
     queues,
     prefix: config.prefix,
     batchSize: config.fanoutBatchSize,
-    render: (archived: Parameters<typeof renderNotices>[0], audience: Parameters<typeof renderNotices>[1]) => renderNotices(archived, audience, renderContext),
+    // The keys as they sign at render time: a rotation or revocation applies to the next notice.
+    render: async (archived: Parameters<typeof renderNotices>[0], audience: Parameters<typeof renderNotices>[1]) =>
+      renderNotices(archived, audience, { broadcaster: await keys.signer(), publicUrl: config.publicUrl, templatesDir: config.templatesDir }),
   };
   const enqueue = (archived: Parameters<typeof enqueueAdvisory>[1], audience: Parameters<typeof enqueueAdvisory>[2]) =>
     enqueueAdvisory(enqueueDeps, archived, audience);
 
+  // The API process owns TOCSIN_DATA_DIR, so it keeps the mirror there current: after each
+  // acceptance, once the answer is on its way (schedule() only sets a timer).
+  const mirror = config.mirror.auto
+    ? createMirrorRebuilder(async () => buildMirror({ archive, broadcaster: (await keys.snapshot()).current, config: config.mirror, outDir: config.mirror.dir }), log)
+    : null;
+  const holds = createHoldStore(config.dataDir);
   const intake = createAdvisoryIntake({
-    keyring: () => keyring,
-    broadcaster,
+    keyring: () => publishers.keyring(),
+    holds,
+    signaturesRequired: (severity) => requiredSignatures(config.signaturePolicy, severity),
+    holdMs: config.holdMs,
+    signer: () => keys.signer(),
+    onAccepted: () => mirror?.schedule(),
     archive,
     recipients,
     enqueue,
     enqueueTimeoutMs: 5_000,
     log,
   });
-  const reconciler = createReconciler({ archive, redis, prefix: config.prefix, states, recipients, enqueue, log });
+  const maxAttempts = (channel: ChannelName) => (channel === 'webhook' ? config.webhook.maxAttempts : config.channels.maxAttempts);
+  const reconciler = createReconciler({
+    archive,
+    redis,
+    prefix: config.prefix,
+    states,
+    recipients,
+    enqueue,
+    queues,
+    batchSize: config.fanoutBatchSize,
+    maxAttempts,
+    log,
+  });
+  const replayer = createDeliveryReplayer({
+    archive,
+    redis,
+    prefix: config.prefix,
+    states,
+    queues,
+    recipients,
+    render: enqueueDeps.render,
+    exclusive: reconciler.exclusive,
+    maxAttempts,
+    log,
+  });
 
   const app = createApp({
     log,
     adminToken: config.adminToken,
-    broadcaster,
+    keys,
     intake,
     archive,
+    holds,
+    publishers,
     deliveries: states,
+    replayer,
     recipients,
     allowPrivateTargets: config.allowPrivateTargets,
     enabledChannels: enabledChannels(config),
+    metrics: createMetricsCollector({ archive, redis, queues, prefix: config.prefix }),
+    metricsToken: config.metricsToken,
     readiness: async () => {
       const problems: Record<string, string> = {};
       try {
@@ -104,7 +177,13 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
       } catch {
         problems.redis = 'unreachable: accepted advisories are archived and will be queued once it is back';
       }
+      const key = keyReadiness(await keys.health());
+      if (key.problem) problems.broadcaster_key = key.problem;
       return problems;
+    },
+    warnings: async (): Promise<Record<string, string>> => {
+      const key = keyReadiness(await keys.health());
+      return key.warning ? { broadcaster_key: key.warning } : {};
     },
   });
 
@@ -115,15 +194,18 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
     log.info('redis is back: reconciling with the archive');
     reconciler.run().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'reconcile after reconnect failed; the periodic pass will retry'));
   });
+  const maintain = async () => {
+    await publishers.reload();
+    // Requests re-read changed key files themselves; this pass makes a change visible in the log.
+    const current = (await keys.snapshot()).current.fingerprint;
+    if (current !== announced) log.info({ from: announced, to: current }, 'broadcaster key changed');
+    announced = current;
+    reportKeyHealth();
+    await intake.expireHolds();
+    await reconciler.run();
+  };
   const timer = setInterval(() => {
-    void (async () => {
-      try {
-        keyring = await loadPublisherKeyring(publishersDir);
-        await reconciler.run();
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'maintenance pass failed; will try again');
-      }
-    })();
+    maintain().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'maintenance pass failed; will try again'));
   }, MAINTENANCE_INTERVAL_MS);
   timer.unref();
 
@@ -133,20 +215,34 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
   });
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  answerClientErrors(server);
+  answerUnmetExpectations(server);
   const port = (server.address() as AddressInfo).port;
-  log.info({ port, host: config.host, fingerprint: broadcaster.fingerprint, publishers: keyring.keys.length }, 'tocsin API listening');
+  log.info(
+    { port, host: config.host, fingerprint: broadcaster.fingerprint, publishers: keyring.keys.length, signaturePolicy: config.signaturePolicy, auditHead: publishers.auditHead()?.hash ?? null },
+    'tocsin API listening',
+  );
+  // Brings the mirror up to date with whatever was archived before this start.
+  mirror?.schedule();
 
   return {
     server,
     port,
-    broadcaster,
+    get broadcaster() {
+      return keys.cached().current;
+    },
+    keys,
     reconcile: () => reconciler.run(),
+    maintain,
+    mirror,
     async close() {
       clearInterval(timer);
+      await mirror?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await Promise.all(Object.values(queues).map((q) => q.close()));
       await recipients.close();
+      await publishers.close();
       redis.disconnect();
     },
   };

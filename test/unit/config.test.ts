@@ -29,4 +29,19 @@ describe('loadConfig', () => {
       for (const name of ['PORT', 'REDIS_URL', 'TOCSIN_ALLOW_PRIVATE_TARGETS', 'TOCSIN_ADMIN_TOKEN']) expect(text).toContain(name);
     }
   });
+
+  it('reads the circuit breaker settings, with documented defaults, 0 turning it off', () => {
+    expect(loadConfig({}).breaker).toEqual({ threshold: 5, cooldownMs: 30_000, maxCooldownMs: 600_000 });
+    expect(loadConfig({ TOCSIN_BREAKER_THRESHOLD: '0', TOCSIN_BREAKER_COOLDOWN_MS: '1000', TOCSIN_BREAKER_MAX_COOLDOWN_MS: '4000' }).breaker).toEqual({ threshold: 0, cooldownMs: 1000, maxCooldownMs: 4000 });
+    // A maximum below the first cool-down would shorten it; the first one wins.
+    expect(loadConfig({ TOCSIN_BREAKER_COOLDOWN_MS: '5000', TOCSIN_BREAKER_MAX_COOLDOWN_MS: '1000' }).breaker.maxCooldownMs).toBe(5000);
+    expect(() => loadConfig({ TOCSIN_BREAKER_THRESHOLD: '-1' })).toThrow(/TOCSIN_BREAKER_THRESHOLD/);
+    expect(() => loadConfig({ TOCSIN_BREAKER_COOLDOWN_MS: '0' })).toThrow(/TOCSIN_BREAKER_COOLDOWN_MS/);
+  });
+
+  it('reads TOCSIN_METRICS_TOKEN (16+ characters; unset leaves /metrics open)', () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ TOCSIN_METRICS_TOKEN: 'a-metrics-token-0123' }).metricsToken).toBe('a-metrics-token-0123');
+    expect(() => loadConfig({ TOCSIN_METRICS_TOKEN: 'short' })).toThrow(/TOCSIN_METRICS_TOKEN/);
+  });
 });
