@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRecord, AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
-import { createDirOnce, fsyncDir, writeFileDurable } from './durable-file';
+import { createDirOnce, fsyncDir, numberedEntries, readOptional, writeFileDurable } from './durable-file';
 
 /** The recipients an advisory revision was accepted for, per channel. */
 export type Audience = Record<string, string[]>;
@@ -46,25 +46,7 @@ export function createAdvisoryArchive(dataDir: string): AdvisoryArchive {
   const root = path.join(dataDir, 'advisories');
   const dirOf = (ref: AdvisoryRef) => path.join(root, ref.id, String(ref.revision));
 
-  async function readOptional(file: string): Promise<string | null> {
-    try {
-      return await readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-  }
-
-  async function revisions(id: string): Promise<number[]> {
-    let names: string[];
-    try {
-      names = await readdir(path.join(root, id));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    return names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
-  }
+  const revisions = (id: string) => numberedEntries(path.join(root, id));
 
   return {
     async store(entry, audience) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /** fsyncs a directory so that a rename or create inside it survives a power loss. */
@@ -67,4 +67,26 @@ export async function createDirOnce(target: string, files: Record<string, string
     await rm(tmp, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A file's text, or null when it does not exist (yet): absence is an answer, other errors are not. */
+export async function readOptional(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** The numbered entries of `dir` (revision directories), ascending; none when `dir` does not exist. */
+export async function numberedEntries(dir: string): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
 }

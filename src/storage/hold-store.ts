@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRecord, AdvisoryRef } from '../advisory/record';
 import { RevisionExistsError } from './advisory-archive';
-import { createDirOnce, fsyncDir, writeFileDurable } from './durable-file';
+import { createDirOnce, fsyncDir, numberedEntries, readOptional, writeFileDurable } from './durable-file';
 
 /** What tocsin knows about a submission waiting for more publishers' signatures. */
 export interface HoldInfo extends Pick<AdvisoryRecord, 'id' | 'revision' | 'kind' | 'title' | 'severity' | 'sha256'> {
@@ -50,23 +50,6 @@ export interface HoldStore {
 
 const FILES = { hold: 'hold.json', document: 'document.json', signatures: 'signatures.json', outcome: 'outcome.json' };
 
-async function readOptional(file: string): Promise<string | null> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-}
-
-async function listNumbers(dir: string): Promise<number[]> {
-  try {
-    return (await readdir(dir)).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
 
 export function createHoldStore(dataDir: string): HoldStore {
   const root = path.join(dataDir, 'held');
@@ -104,7 +87,7 @@ export function createHoldStore(dataDir: string): HoldStore {
     },
 
     get,
-    revisions: (id) => listNumbers(path.join(root, id)),
+    revisions: (id) => numberedEntries(path.join(root, id)),
 
     async open() {
       let ids: string[];
@@ -116,7 +99,7 @@ export function createHoldStore(dataDir: string): HoldStore {
       }
       const out: HoldInfo[] = [];
       for (const id of ids) {
-        for (const revision of await listNumbers(path.join(root, id))) {
+        for (const revision of await numberedEntries(path.join(root, id))) {
           const held = await get({ id, revision });
           if (held && !held.outcome) out.push(held.hold);
         }
