@@ -133,6 +133,9 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
     return { accepted, problems };
   }
 
+  /** What an accepted record and a held submission both say about the document they stand for. */
+  const identity = (doc: AdvisoryDocument, sha256: string) => ({ id: doc.id, revision: doc.revision, kind: doc.kind, title: doc.title, severity: doc.severity, sha256 });
+
   /** Signs as broadcaster, archives, queues: the one way an advisory is ever accepted. */
   async function accept(doc: AdvisoryDocument, document: string, sha256: string, publisherSignatures: string[], publishers: string[]): Promise<IntakeResult> {
     const bytes = Buffer.from(document, 'utf8');
@@ -140,12 +143,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
     // Before anything is archived: an advisory tocsin cannot sign must not be half-accepted.
     const signer = await deps.signer();
     const record: AdvisoryRecord = {
-      id: doc.id,
-      revision: doc.revision,
-      kind: doc.kind,
-      title: doc.title,
-      severity: doc.severity,
-      sha256,
+      ...identity(doc, sha256),
       accepted_at: now().toISOString(),
       publishers,
       broadcaster_fingerprint: signer.fingerprint,
@@ -269,12 +267,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
         const receivedAt = now();
         const hold = {
           hold: {
-            id: doc.id,
-            revision: doc.revision,
-            kind: doc.kind,
-            title: doc.title,
-            severity: doc.severity,
-            sha256,
+            ...identity(doc, sha256),
             received_at: receivedAt.toISOString(),
             expires_at: new Date(receivedAt.getTime() + deps.holdMs).toISOString(),
             required,
