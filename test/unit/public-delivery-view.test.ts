@@ -149,7 +149,7 @@ describe('failureOf', () => {
     expect(failureOf(errno('UND_ERR_CONNECT_TIMEOUT', 'Connect Timeout Error (attempted address: 10.0.0.5:443)'))).toEqual({ kind: 'timed_out' });
     expect(failureOf(errno('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames: Host: partner.example"))).toEqual({ kind: 'tls_failed' });
     expect(failureOf(errno('ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number'))).toEqual({ kind: 'tls_failed' });
-    expect(failureOf(new TransientDeliveryError('x', { cause: new ForbiddenAddressError('10.0.0.5 is a private address (partner.example)') }))).toEqual({ kind: 'address_forbidden' });
+    expect(failureOf(new TransientDeliveryError('x', { cause: new ForbiddenAddressError('internal.partner.example', '10.0.0.5') }))).toEqual({ kind: 'address_forbidden' });
     expect(failureOf(new CircuitOpenError('not attempted: circuit open (last failure: connect ECONNREFUSED 192.0.2.7:25)', 1000))).toEqual({ kind: 'circuit_open' });
     expect(failureOf(new RateLimitedError('HTTP 429 from partner.example', 5000))).toEqual({ kind: 'rate_limited' });
     // The Slack client keeps the socket error as `original`, not `cause`.
