@@ -5,6 +5,7 @@ import type { Channel, ChannelName, Notice } from '../src/channels/channel';
 import { PermanentDeliveryError } from '../src/channels/delivery-errors';
 import type { DeliveryObserver, DeliveryOutcome, FailureReason } from '../src/delivery/delivery-outcome';
 import type { DeliveryState, DeliveryStateStore } from '../src/delivery/delivery-state';
+import { failureOf } from '../src/delivery/public-delivery-view';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import { defaultFirstAttempt, retryJob, type DeliveryJobData } from '../src/queue/jobs';
 import type { Recipient } from '../src/recipients/recipient';
@@ -33,6 +34,9 @@ const FLUSH_EVERY = 250;
 
 const now = () => new Date().toISOString();
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/** The failure in both forms: full text for the admin API, the closed summary for the public read. */
+const failed = (err: unknown) => ({ last_error: errorText(err), failure: failureOf(err) });
+const REMOVED = { last_error: 'recipient was removed', failure: { kind: 'recipient_removed' } } as const;
 const failureReason = (err: unknown): FailureReason => (err instanceof PermanentDeliveryError ? 'permanent' : 'attempts_exhausted');
 type ObservedOutcome = DistributiveOmit<DeliveryOutcome, 'channel' | 'ref' | 'recipient' | 'attempt' | 'at'>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -80,7 +84,7 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
         if (signal.aborted) return;
         const recipient = directory.get(id);
         if (!recipient) {
-          updates.set(id, { state: 'failed', attempts: 0, updated_at: now(), last_error: 'recipient was removed' });
+          updates.set(id, { state: 'failed', attempts: 0, updated_at: now(), ...REMOVED });
           observe(id, 0, { outcome: 'failed', error: 'recipient was removed', reason: 'recipient_removed' });
         } else {
           try {
@@ -90,7 +94,7 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
             delivered += 1;
           } catch (err) {
             if (err instanceof PermanentDeliveryError || ctx.policy.maxAttempts <= 1) {
-              updates.set(id, { state: 'failed', attempts: 1, updated_at: now(), last_error: errorText(err) });
+              updates.set(id, { state: 'failed', attempts: 1, updated_at: now(), ...failed(err) });
               observe(id, 1, { outcome: 'failed', error: errorText(err), reason: failureReason(err) });
             } else {
               const delay = delayAfter(ctx.policy, err, 2);
@@ -99,7 +103,7 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
                 state: 'retrying',
                 attempts: 1,
                 updated_at: now(),
-                last_error: errorText(err),
+                ...failed(err),
                 next_attempt_at: new Date(Date.now() + delay).toISOString(),
               });
               observe(id, 1, { outcome: 'retry_scheduled', error: errorText(err), retryInMs: delay });
@@ -136,7 +140,7 @@ export async function processRetry(ctx: DeliveryContext, job: Job<DeliveryJobDat
   const write = (state: DeliveryState) => ctx.states.advance(ctx.channelName, ref, new Map([[id, { ...state, ...stamp }]]));
   const observe = (n: number, o: ObservedOutcome) => ctx.observe({ channel: ctx.channelName, ref, recipient: id, attempt: n, at: Date.now(), ...o });
   if (!recipient) {
-    await write({ state: 'failed', attempts: attempt - 1, updated_at: now(), last_error: 'recipient was removed' });
+    await write({ state: 'failed', attempts: attempt - 1, updated_at: now(), ...REMOVED });
     observe(attempt - 1, { outcome: 'failed', error: 'recipient was removed', reason: 'recipient_removed' });
     return 'recipient removed';
   }
@@ -148,7 +152,7 @@ export async function processRetry(ctx: DeliveryContext, job: Job<DeliveryJobDat
   } catch (err) {
     const last = attempt >= ctx.policy.maxAttempts;
     if (err instanceof PermanentDeliveryError || last) {
-      await write({ state: 'failed', attempts: attempt, updated_at: now(), last_error: errorText(err) });
+      await write({ state: 'failed', attempts: attempt, updated_at: now(), ...failed(err) });
       observe(attempt, { outcome: 'failed', error: errorText(err), reason: failureReason(err) });
       throw new UnrecoverableError(errorText(err));
     }
@@ -157,7 +161,7 @@ export async function processRetry(ctx: DeliveryContext, job: Job<DeliveryJobDat
       state: 'retrying',
       attempts: attempt,
       updated_at: now(),
-      last_error: errorText(err),
+      ...failed(err),
       next_attempt_at: new Date(Date.now() + delay).toISOString(),
     });
     observe(attempt, { outcome: 'retry_scheduled', error: errorText(err), retryInMs: delay });

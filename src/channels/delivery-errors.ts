@@ -2,26 +2,45 @@
  * Errors a channel throws, typed by what the queue should do next. Anything else thrown by a
  * channel is treated as transient and retried on the backoff schedule.
  */
+import type { DeliveryFailure } from '../delivery/public-delivery-view';
+
+export interface DeliveryErrorOptions {
+  cause?: unknown;
+  /**
+   * What went wrong, in the closed terms the public delivery read may show. Give it wherever the
+   * channel knows (a status, a platform code); without it the kind is read off the error's causes.
+   */
+  failure?: DeliveryFailure;
+}
+
+/** What every delivery error shares: the message for operators, and the failure for the public. */
+abstract class DeliveryError extends Error {
+  readonly failure?: DeliveryFailure;
+  constructor(message: string, options?: DeliveryErrorOptions) {
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
+    if (options?.failure) this.failure = options.failure;
+  }
+}
 
 /** Retrying cannot help (410 Gone, invalid address, revoked token): stop for this recipient. */
-export class PermanentDeliveryError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+export class PermanentDeliveryError extends DeliveryError {
+  constructor(message: string, options?: DeliveryErrorOptions) {
     super(message, options);
     this.name = 'PermanentDeliveryError';
   }
 }
 
 /** The peer asked us to wait: retry no sooner than `retryAfterMs` from now. */
-export class RateLimitedError extends Error {
-  constructor(message: string, readonly retryAfterMs: number, options?: { cause?: unknown }) {
+export class RateLimitedError extends DeliveryError {
+  constructor(message: string, readonly retryAfterMs: number, options?: DeliveryErrorOptions) {
     super(message, options);
     this.name = 'RateLimitedError';
   }
 }
 
 /** A failure worth retrying on the normal schedule (5xx, timeout, connection refused). */
-export class TransientDeliveryError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+export class TransientDeliveryError extends DeliveryError {
+  constructor(message: string, options?: DeliveryErrorOptions) {
     super(message, options);
     this.name = 'TransientDeliveryError';
   }
@@ -34,7 +53,7 @@ export class TransientDeliveryError extends Error {
  * limit) is never this error.
  */
 export class DestinationUnavailableError extends TransientDeliveryError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: DeliveryErrorOptions) {
     super(message, options);
     this.name = 'DestinationUnavailableError';
   }

@@ -104,7 +104,10 @@ export function createEmailChannel(options: EmailChannelOptions): Channel<EmailT
           const e = err as NodemailerError;
           health.settle(pass, signal.aborted ? 'unknown' : aboutThisMessage(e) ? 'alive' : 'down', e.response ?? e.message);
           if (refusesRecipient(e)) {
-            throw new PermanentDeliveryError(`${relay.label} refused ${recipient.address}: ${e.response ?? e.message}`, { cause: err });
+            throw new PermanentDeliveryError(`${relay.label} refused ${recipient.address}: ${e.response ?? e.message}`, {
+              cause: err,
+              failure: { kind: 'mail_rejected', ...(e.responseCode !== undefined ? { code: e.responseCode } : {}) },
+            });
           }
           failures.push(new Error(`${relay.label}: ${e.response ?? e.message}`, { cause: err }));
           if (signal.aborted) break;
@@ -112,7 +115,7 @@ export function createEmailChannel(options: EmailChannelOptions): Channel<EmailT
       }
       throw new TransientDeliveryError(
         `no relay took the message: ${failures.map((f) => f.message).join('; ')}`,
-        { cause: failures.length === 1 ? failures[0] : new AggregateError(failures) },
+        { cause: failures.length === 1 ? failures[0] : new AggregateError(failures), failure: { kind: 'no_mail_relay' } },
       );
     },
     destination: () => null,

@@ -15,17 +15,19 @@ export function classifyMastodonError(err: unknown, step: string): Error {
   if (err instanceof PermanentDeliveryError || err instanceof RateLimitedError || err instanceof TransientDeliveryError) return err;
   if (err instanceof MastoHttpError) {
     const what = `${step}: HTTP ${err.statusCode}${err.message ? ` ${err.message}` : ''}`;
+    const failure = { kind: 'http_status', status: err.statusCode } as const;
     if (err.statusCode === 429) {
       const wait = rateLimitWait(err.cause);
-      return wait === null ? new TransientDeliveryError(what, { cause: err }) : new RateLimitedError(`${what}, retry in ${Math.ceil(wait / 1000)}s`, wait, { cause: err });
+      const limited = { cause: err, failure: { kind: 'rate_limited', status: 429 } } as const;
+      return wait === null ? new TransientDeliveryError(what, limited) : new RateLimitedError(`${what}, retry in ${Math.ceil(wait / 1000)}s`, wait, limited);
     }
-    if (PERMANENT_STATUSES.has(err.statusCode)) return new PermanentDeliveryError(what, { cause: err });
-    if (err.statusCode >= 500) return new DestinationUnavailableError(what, { cause: err });
-    return new TransientDeliveryError(what, { cause: err });
+    if (PERMANENT_STATUSES.has(err.statusCode)) return new PermanentDeliveryError(what, { cause: err, failure });
+    if (err.statusCode >= 500) return new DestinationUnavailableError(what, { cause: err, failure });
+    return new TransientDeliveryError(what, { cause: err, failure });
   }
-  if (err instanceof MastoTimeoutError) return new DestinationUnavailableError(`${step}: timed out`, { cause: err });
+  if (err instanceof MastoTimeoutError) return new DestinationUnavailableError(`${step}: timed out`, { cause: err, failure: { kind: 'timed_out' } });
   const cause = (err as { cause?: unknown }).cause;
-  if (cause instanceof ForbiddenAddressError) return new PermanentDeliveryError(`${step}: ${cause.message}`, { cause: err });
+  if (cause instanceof ForbiddenAddressError) return new PermanentDeliveryError(`${step}: ${cause.message}`, { cause: err, failure: { kind: 'address_forbidden' } });
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   const message = err instanceof Error ? err.message : String(err);
   return new DestinationUnavailableError(`${step}: ${code ? `${code} ` : ''}${message}`, { cause: err });

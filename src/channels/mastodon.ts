@@ -75,7 +75,9 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
       try {
         posts = planThread(payload, limits);
       } catch (err) {
-        if (err instanceof ThreadDoesNotFitError) throw new PermanentDeliveryError(`${err.message} (limit ${limits.maxCharacters})`, { cause: err });
+        if (err instanceof ThreadDoesNotFitError) {
+          throw new PermanentDeliveryError(`${err.message} (limit ${limits.maxCharacters})`, { cause: err, failure: { kind: 'too_long' } });
+        }
         throw err;
       }
       let previous: mastodon.v1.Status | undefined;

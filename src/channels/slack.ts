@@ -9,6 +9,7 @@ import {
   type Logger,
 } from '@slack/web-api';
 import { fetch as undiciFetch, type Dispatcher, type RequestInit as UndiciRequestInit } from 'undici';
+import { networkFailure } from '../delivery/public-delivery-view';
 import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
 import { originOf } from '../net/origin';
 import type { SlackNoticePayload } from '../notices/slack-notice';
@@ -82,7 +83,7 @@ export function createSlackChannel(options: SlackChannelOptions): Channel<SlackT
     async send(notice: Notice, recipient: SlackTarget, signal: AbortSignal): Promise<DeliveryReceipt> {
       // The Web API client takes no per-call signal; its timeout bounds the call instead. Waiting
       // for the real answer beats abandoning it: a message Slack accepted must not be re-sent.
-      if (signal.aborted) throw new TransientDeliveryError('delivery was cancelled before it started', { cause: signal.reason });
+      if (signal.aborted) throw new TransientDeliveryError('delivery was cancelled before it started', { cause: signal.reason, failure: { kind: 'cancelled' } });
       const payload = JSON.parse(notice.payload) as SlackNoticePayload;
       try {
         const answer = await clientFor(recipient).chat.postMessage({
@@ -114,27 +115,28 @@ export function createSlackChannel(options: SlackChannelOptions): Channel<SlackT
 /** Types a Web API failure by what the queue should do next; the original stays as `cause`. */
 export function classifySlackError(err: unknown): Error {
   if (err instanceof WebAPIRateLimitedError) {
-    return new RateLimitedError(`Slack rate limit, Retry-After ${err.retryAfter}s`, err.retryAfter * 1000, { cause: err });
+    return new RateLimitedError(`Slack rate limit, Retry-After ${err.retryAfter}s`, err.retryAfter * 1000, { cause: err, failure: { kind: 'rate_limited', status: 429 } });
   }
   if (err instanceof WebAPIPlatformError) {
     const code = err.data.error;
-    if (PERMANENT_ERRORS.has(code)) return new PermanentDeliveryError(`Slack refused the message: ${code}`, { cause: err });
-    return new TransientDeliveryError(`Slack error: ${code}`, { cause: err });
+    const failure = { kind: 'platform_error', code } as const;
+    if (PERMANENT_ERRORS.has(code)) return new PermanentDeliveryError(`Slack refused the message: ${code}`, { cause: err, failure });
+    return new TransientDeliveryError(`Slack error: ${code}`, { cause: err, failure });
   }
   if (err instanceof WebAPIHTTPError) {
     const Failure = err.statusCode >= 500 ? DestinationUnavailableError : TransientDeliveryError;
-    return new Failure(`Slack answered HTTP ${err.statusCode}`, { cause: err });
+    return new Failure(`Slack answered HTTP ${err.statusCode}`, { cause: err, failure: { kind: 'http_status', status: err.statusCode } });
   }
   if (err instanceof WebAPIRequestError) {
     const chain = causeChain(err.original);
     const forbidden = chain.find((e): e is ForbiddenAddressError => e instanceof ForbiddenAddressError);
-    if (forbidden) return new PermanentDeliveryError(forbidden.message, { cause: err });
+    if (forbidden) return new PermanentDeliveryError(forbidden.message, { cause: err, failure: { kind: 'address_forbidden' } });
     // The SDK re-wraps errors from another realm as `new Error(String(error))`, keeping only the text.
     if (chain.some((e) => e.name === 'TimeoutError' || /^TimeoutError\b/.test(String(e.message)))) {
-      return new DestinationUnavailableError('Slack did not answer in time', { cause: err });
+      return new DestinationUnavailableError('Slack did not answer in time', { cause: err, failure: { kind: 'timed_out' } });
     }
     const code = chain.map((e) => e.code).filter((c): c is string => typeof c === 'string').pop();
-    return new DestinationUnavailableError(`cannot reach Slack: ${code ?? err.original.message}`, { cause: err });
+    return new DestinationUnavailableError(`cannot reach Slack: ${code ?? err.original.message}`, { cause: err, failure: networkFailure(code) ?? { kind: 'unreachable' } });
   }
   return new TransientDeliveryError(`Slack call failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }

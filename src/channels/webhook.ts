@@ -35,7 +35,7 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
   return {
     name: 'webhook',
     async send(notice: Notice, recipient: WebhookTarget, signal: AbortSignal): Promise<DeliveryReceipt> {
-      if (signal.aborted) throw new TransientDeliveryError('cancelled before sending', { cause: signal.reason });
+      if (signal.aborted) throw new TransientDeliveryError('cancelled before sending', { cause: signal.reason, failure: { kind: 'cancelled' } });
       const url = new URL(recipient.url);
       const timestamp = Math.floor(Date.now() / 1000);
       let response: Dispatcher.ResponseData;
@@ -63,18 +63,21 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
       await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       const status = response.statusCode;
       if (status >= 200 && status < 300) return { detail: `HTTP ${status}` };
-      if (status === 410) throw new PermanentDeliveryError('HTTP 410 Gone: the partner retired this endpoint');
+      if (status === 410) throw new PermanentDeliveryError('HTTP 410 Gone: the partner retired this endpoint', { failure: { kind: 'http_status', status } });
       if (status === 429 || status === 503) {
         const wait = parseRetryAfter(response.headers['retry-after']);
-        if (wait !== null) throw new RateLimitedError(`HTTP ${status}, Retry-After ${Math.ceil(wait / 1000)}s`, wait);
+        if (wait !== null) throw new RateLimitedError(`HTTP ${status}, Retry-After ${Math.ceil(wait / 1000)}s`, wait, { failure: { kind: 'rate_limited', status } });
       }
       if (status >= 300 && status < 400) {
-        throw new TransientDeliveryError(`HTTP ${status}: redirects are not followed (location: ${String(response.headers.location ?? 'none')})`);
+        throw new TransientDeliveryError(`HTTP ${status}: redirects are not followed (location: ${String(response.headers.location ?? 'none')})`, {
+          failure: { kind: 'redirect', status },
+        });
       }
       // Many partners can share one host, each on its own path: a 500 is this endpoint's own
       // failure, while a gateway saying it cannot reach the application is the host's.
-      if (HOST_FAILURE_STATUSES.has(status)) throw new DestinationUnavailableError(`HTTP ${status}`);
-      throw new TransientDeliveryError(`HTTP ${status}`);
+      const failure = { kind: 'http_status', status } as const;
+      if (HOST_FAILURE_STATUSES.has(status)) throw new DestinationUnavailableError(`HTTP ${status}`, { failure });
+      throw new TransientDeliveryError(`HTTP ${status}`, { failure });
     },
     destination: (recipient) => originOf(recipient.url),
     async close() {
@@ -86,13 +89,13 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
 function classifyNetworkError(err: unknown): Error {
   const cause = (err as { cause?: unknown }).cause ?? err;
   if (cause instanceof ForbiddenAddressError || err instanceof ForbiddenAddressError) {
-    return new PermanentDeliveryError((cause as Error).message, { cause: err });
+    return new PermanentDeliveryError((cause as Error).message, { cause: err, failure: { kind: 'address_forbidden' } });
   }
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-    return new DestinationUnavailableError('timed out waiting for the partner to answer', { cause: err });
+    return new DestinationUnavailableError('timed out waiting for the partner to answer', { cause: err, failure: { kind: 'timed_out' } });
   }
   if (err instanceof undiciErrors.ConnectTimeoutError) {
-    return new DestinationUnavailableError('timed out connecting to the partner', { cause: err });
+    return new DestinationUnavailableError('timed out connecting to the partner', { cause: err, failure: { kind: 'timed_out' } });
   }
   const code = (cause as NodeJS.ErrnoException).code;
   return new DestinationUnavailableError(`${code ?? (err as Error).name}: ${(cause as Error).message}`, { cause: err });

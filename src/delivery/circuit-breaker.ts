@@ -38,7 +38,7 @@ export interface Pass {
 export class CircuitOpenError extends TransientDeliveryError {
   /** @param untilProbeMs how long until the circuit lets a probe through; 0 while one is in flight */
   constructor(message: string, readonly untilProbeMs: number) {
-    super(message);
+    super(message, { failure: { kind: 'circuit_open' } });
     this.name = 'CircuitOpenError';
   }
 }

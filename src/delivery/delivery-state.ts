@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { AdvisoryRef } from '../advisory/record';
 import type { ChannelName } from '../channels/channel';
 import { redisKeys } from '../queue/redis-keys';
+import type { DeliveryFailure } from './public-delivery-view';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'retrying' | 'failed';
 
@@ -12,7 +13,10 @@ export interface DeliveryState {
   updated_at: string;
   /** What the peer answered on success, e.g. "HTTP 200". */
   detail?: string;
+  /** The latest failure as free text: may name the partner's host, address or relay (admin only). */
   last_error?: string;
+  /** The latest failure as the public read shows it (see public-delivery-view.ts). */
+  failure?: DeliveryFailure;
   next_attempt_at?: string;
   /** How many times an operator replayed this delivery after it failed; absent when never. */
   replays?: number;

@@ -7,9 +7,11 @@ import type { DeliveryStateStore } from '../delivery/delivery-state';
 import type { createAdvisoryIntake, IntakeResult } from '../publish/advisory-intake';
 import { MAX_SIGNATURES } from '../publish/signature-policy';
 import { loadRevisionView } from '../delivery/dead-letters';
+import { publicDeliveryView } from '../delivery/public-delivery-view';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
 import type { HoldStore } from '../storage/hold-store';
 import { fieldProblems } from '../util/zod-fields';
+import { isAdminRequest, optionalAdminAuth } from './admin-auth';
 import { handle, HttpError, type Reply } from './http-error';
 import { BODY_LIMIT_BYTES, jsonBody } from './json-body';
 
@@ -41,6 +43,8 @@ export interface AdvisoryRouteDeps {
   archive: AdvisoryArchive;
   holds: HoldStore;
   deliveries: DeliveryStateStore;
+  /** With it, `GET /:id/deliveries` shows an admin the full error text (see optionalAdminAuth). */
+  adminToken: string | undefined;
 }
 
 export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
@@ -143,7 +147,9 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
 
   router.get(
     '/:id/deliveries',
+    optionalAdminAuth(deps.adminToken),
     handle(async (req) => {
+      const admin = isAdminRequest(req);
       const ref = await resolveRef(req);
       // Redis where it still has a state, else the settled mark's: Redis may have lost its copy.
       const view = await loadRevisionView({ archive: deps.archive, states: deps.deliveries }, ref);
@@ -152,12 +158,18 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
       for (const channel of channelNames) {
         const states = view.states.get(channel);
         for (const recipient of view.audience[channel] ?? []) {
-          const s = states?.get(recipient) ?? { state: 'pending' as const, attempts: 0 };
+          const s = states?.get(recipient);
+          if (!s) {
+            summary.pending += 1;
+            deliveries.push({ recipient, channel, state: 'pending' as const, attempts: 0 });
+            continue;
+          }
           summary[s.state] += 1;
-          deliveries.push({ recipient, channel, ...s });
+          // Partners' URLs, relays and addresses live in the free text: the public sees only the summary.
+          deliveries.push({ recipient, channel, ...(admin ? s : publicDeliveryView(s)) });
         }
       }
-      return { status: 200, body: { id: ref.id, revision: ref.revision, summary, deliveries } };
+      return { status: 200, body: { id: ref.id, revision: ref.revision, view: admin ? 'admin' : 'public', summary, deliveries } };
     }),
   );
 

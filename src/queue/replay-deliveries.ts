@@ -169,6 +169,7 @@ export function createDeliveryReplayer(deps: ReplayDeps) {
         attempts: 0,
         updated_at: at,
         ...(r.state.last_error !== undefined ? { last_error: r.state.last_error } : {}),
+        ...(r.state.failure !== undefined ? { failure: r.state.failure } : {}),
         next_attempt_at: at,
         replays: r.generation,
         replayed_at: at,

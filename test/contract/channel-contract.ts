@@ -1,5 +1,6 @@
 import type { Channel, Notice } from '../../src/channels/channel';
 import { PermanentDeliveryError, RateLimitedError } from '../../src/channels/delivery-errors';
+import { describeFailure, failureOf } from '../../src/delivery/public-delivery-view';
 import type { Recipient } from '../../src/recipients/recipient';
 
 /** How the fake peer behind a channel should answer the next send. */
@@ -79,6 +80,23 @@ export function channelContract(name: string, makeFixture: () => Promise<Channel
       const destination = f.channel.destination(f.recipient);
       if (f.recipient.type === 'email') expect(destination).toBeNull();
       else expect(destination).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    });
+
+    it('types every failure for the public delivery read, naming nothing of the recipient', async () => {
+      // Everything a recipient record holds that could identify it, its URL's host and port included.
+      const { id: _id, type: _type, created_at: _at, ...fields } = f.recipient as unknown as Record<string, string>;
+      const secrets = Object.values(fields).flatMap((v) => {
+        const url = URL.canParse(v) ? new URL(v) : null;
+        return url ? [v, url.host, url.hostname, url.port].filter(Boolean) : [v, ...v.split('@')];
+      });
+      for (const mode of ['outage', 'refuse', 'rate-limit'] as const) {
+        f.setMode(mode);
+        const err = await f.channel.send(f.notice, f.recipient, signal()).then(() => null, (e: unknown) => e);
+        const failure = failureOf(err);
+        expect(failure.kind).not.toBe('unclassified');
+        const shown = describeFailure(failure);
+        for (const secret of secrets) expect(shown).not.toContain(secret);
+      }
     });
 
     it('refuses a recipient of another channel without contacting the peer', async () => {

@@ -55,8 +55,9 @@ describe('email delivery', () => {
     return answer.json.id as string;
   }
 
+  /** The admin read: which relay answered and what it said are not public. */
   async function deliveryOf(tocsin: Tocsin, id: string, recipient: string) {
-    const r = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
+    const r = await tocsin.admin('GET', `/v1/advisories/${id}/deliveries`);
     return (r.json.deliveries as { recipient: string; state: string; attempts: number; last_error?: string; detail?: string }[]).find((d) => d.recipient === recipient);
   }
 

@@ -53,7 +53,8 @@ describe('mastodon channel', () => {
 
   async function settled(id: string, recipient: string) {
     return eventually(async () => {
-      const r = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
+      // The admin read: `detail` (the status URL) and the full error text are not public.
+      const r = await tocsin.admin('GET', `/v1/advisories/${id}/deliveries`);
       const d = (r.json.deliveries as { recipient: string; state: string; attempts: number; last_error?: string; detail?: string }[]).find((x) => x.recipient === recipient);
       return d && (d.state === 'delivered' || d.state === 'failed') ? d : undefined;
     }, 20_000, 'settled delivery');

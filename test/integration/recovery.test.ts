@@ -60,7 +60,7 @@ describe('recovery from the durable archive', () => {
       expect(await tocsin.api.reconcile()).toBe(0);
       expect(partner.requests.filter((r) => r.body.includes(id))).toHaveLength(1);
       // The final states were kept with the mark: the lost Redis copy does not turn them pending.
-      const after = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
+      const after = await tocsin.admin('GET', `/v1/advisories/${id}/deliveries`);
       expect(after.json.summary).toEqual({ pending: 0, delivered: 1, retrying: 0, failed: 0 });
       expect(after.json.deliveries[0]).toMatchObject({ state: 'delivered', attempts: 1, detail: 'HTTP 204' });
     } finally {
