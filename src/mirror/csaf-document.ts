@@ -12,9 +12,12 @@ type Note = { category: 'description' | 'details' | 'general' | 'summary'; title
  * Renders an advisory as a CSAF 2.0 document (profile csaf_security_advisory), from the signed
  * documents of every archived revision. Choices where tocsin's format says less than CSAF wants:
  *
- * - tracking: `id` is the advisory id, `version` the latest revision, `status` final; each
- *   archived revision is one revision_history entry dated when tocsin accepted it, and the
- *   initial and current release dates are the first and latest acceptance.
+ * - tracking: `id` is the advisory id, `status` final; each archived revision is one
+ *   revision_history entry dated when tocsin accepted it, numbered 1, 2, 3... in order, and
+ *   `version` is the last number. CSAF forbids gaps (test 6.1.21), and the archive may have
+ *   them (a publisher may skip a revision number), so the advisory's own revision number is in
+ *   each entry's summary instead; without gaps the two agree. The initial and current release
+ *   dates are the first and latest acceptance.
  * - one vulnerability per CVE (an advisory without CVEs gives one without `cve`), each affecting
  *   every listed product: the format does not say which product each CVE concerns.
  * - products: one per `affected` entry, named "<product> <versions>", and one per `fixed`
@@ -105,13 +108,13 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
       tracking: {
         id: record.id,
         status: 'final',
-        version: String(record.revision),
+        version: String(entry.revisions.length),
         initial_release_date: first.accepted_at,
         current_release_date: record.accepted_at,
-        revision_history: entry.revisions.map(({ archived: r }) => ({
+        revision_history: entry.revisions.map(({ archived: r }, i) => ({
           date: r.record.accepted_at,
-          number: String(r.record.revision),
-          summary: `Revision ${r.record.revision}, accepted by tocsin (signed document SHA-256 ${r.record.sha256}).`,
+          number: String(i + 1),
+          summary: `${r.record.id} revision ${r.record.revision}, accepted by tocsin (signed document SHA-256 ${r.record.sha256}).`,
         })),
         generator: { engine: { name: 'tocsin' }, date: record.accepted_at },
       },
