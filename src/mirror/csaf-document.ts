@@ -92,7 +92,9 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
     ...(cvss ? { scores: [{ cvss_v3: cvss, products: affectedIds }] } : {}),
     threats: [{ category: 'impact', details: `Severity as rated by the publishers: ${doc.severity}.`, product_ids: affectedIds }],
   };
-  const vulnerabilities = doc.cves.length > 0 ? doc.cves.map((cve) => ({ cve, ...vulnerability })) : [vulnerability];
+  // CSAF allows one vulnerability per CVE (test 6.1.23); the advisory may list a CVE twice.
+  const cves = [...new Set(doc.cves)];
+  const vulnerabilities = cves.length > 0 ? cves.map((cve) => ({ cve, ...vulnerability })) : [vulnerability];
 
   const first = firstOf(entry).archived.record;
   return {
