@@ -1,10 +1,8 @@
 import type { MirrorConfig } from '../config';
 import { scoreCvss3 } from './cvss3';
 import { firstOf, latestOf, type MirrorEntry } from './mirror-entry';
+import { isConformantPurl } from './purl';
 import { absolute, csafPath, sitePaths } from './site-paths';
-
-/** The schema's purl rule, plus no characters a URI cannot hold. */
-const PURL = /^pkg:[A-Za-z.\-+][A-Za-z0-9.\-+]*\/[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/;
 
 type Note = { category: 'description' | 'details' | 'general' | 'summary'; title: string; text: string };
 
@@ -39,7 +37,7 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
   const fixedIds: string[] = [];
   const remediations: Record<string, unknown>[] = [];
   for (const [i, a] of doc.affected.entries()) {
-    const helper = a.purl && PURL.test(a.purl) ? { product_identification_helper: { purl: a.purl } } : {};
+    const helper = a.purl && isConformantPurl(a.purl) ? { product_identification_helper: { purl: a.purl } } : {};
     const affectedId = `CSAFPID-${i + 1}`;
     products.push({ name: `${a.product} ${a.versions}`, product_id: affectedId, ...helper });
     affectedIds.push(affectedId);
