@@ -3,6 +3,7 @@ import { scoreCvss3 } from './cvss3';
 import { firstOf, latestOf, type MirrorEntry } from './mirror-entry';
 import { isConformantPurl } from './purl';
 import { absolute, csafPath, sitePaths } from './site-paths';
+import { asUri } from './uri';
 
 type Note = { category: 'description' | 'details' | 'general' | 'summary'; title: string; text: string };
 
@@ -76,7 +77,7 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
   const references: Record<string, string>[] = [
     { category: 'self', summary: 'This CSAF document', url: absolute(config.baseUrl, csafPath(entry)) },
     { category: 'external', summary: `The signed advisory ${record.id} revision ${record.revision}`, url: documentUrl },
-    ...doc.references.map((url) => ({ category: 'external', summary: 'Reference given by the publishers', url })),
+    ...doc.references.map((url) => ({ category: 'external', summary: 'Reference given by the publishers', url: asUri(url) })),
   ];
   if (doc.kind === 'mitigation') {
     references.push({ category: 'external', summary: `The advisory this note mitigates, ${doc.mitigates}`, url: `${absolute(config.baseUrl, sitePaths.index)}#${doc.mitigates}` });
