@@ -17,6 +17,7 @@ type Note = { category: 'description' | 'details' | 'general' | 'summary'; title
  *   them (a publisher may skip a revision number), so the advisory's own revision number is in
  *   each entry's summary instead; without gaps the two agree. The initial and current release
  *   dates are the first and latest acceptance.
+ * - keys are sorted, as CSAF recommends (test 6.2.13).
  * - one vulnerability per CVE (an advisory without CVEs gives one without `cve`), each affecting
  *   every listed product: the format does not say which product each CVE concerns.
  * - products: one per `affected` entry, named "<product> <versions>", and one per `fixed`
@@ -96,7 +97,7 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
   const vulnerabilities = cves.length > 0 ? cves.map((cve) => ({ cve, ...vulnerability })) : [vulnerability];
 
   const first = firstOf(entry).archived.record;
-  return {
+  return sortKeys({
     document: {
       category: 'csaf_security_advisory',
       csaf_version: '2.0',
@@ -122,5 +123,16 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
     },
     product_tree: { full_product_names: products },
     vulnerabilities,
-  };
+  }) as Record<string, unknown>;
+}
+
+/** A copy with every object's keys in code point order; arrays keep their order. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+  );
 }
