@@ -9,9 +9,10 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
     // masto's CommonJS build requires change-case, which ships only ES modules: Node loads those
     // with require(), Jest's module loader does not, so Jest gets a CommonJS copy.
-    '/node_modules/change-case/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'CommonJS', isolatedModules: true }, diagnostics: false }],
+    // The BSI's CSAF validator (a test dependency) ships only ES modules too, for the same reason.
+    '/node_modules/(change-case|@secvisogram/csaf-validator-lib)/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'CommonJS', isolatedModules: true }, diagnostics: false }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!change-case/)'],
+  transformIgnorePatterns: ['/node_modules/(?!change-case/|@secvisogram/csaf-validator-lib/)'],
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
 };

@@ -1,10 +1,9 @@
 import type { MirrorConfig } from '../config';
 import { scoreCvss3 } from './cvss3';
 import { firstOf, latestOf, type MirrorEntry } from './mirror-entry';
+import { isConformantPurl } from './purl';
 import { absolute, csafPath, sitePaths } from './site-paths';
-
-/** The schema's purl rule, plus no characters a URI cannot hold. */
-const PURL = /^pkg:[A-Za-z.\-+][A-Za-z0-9.\-+]*\/[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/;
+import { asUri } from './uri';
 
 type Note = { category: 'description' | 'details' | 'general' | 'summary'; title: string; text: string };
 
@@ -12,9 +11,13 @@ type Note = { category: 'description' | 'details' | 'general' | 'summary'; title
  * Renders an advisory as a CSAF 2.0 document (profile csaf_security_advisory), from the signed
  * documents of every archived revision. Choices where tocsin's format says less than CSAF wants:
  *
- * - tracking: `id` is the advisory id, `version` the latest revision, `status` final; each
- *   archived revision is one revision_history entry dated when tocsin accepted it, and the
- *   initial and current release dates are the first and latest acceptance.
+ * - tracking: `id` is the advisory id, `status` final; each archived revision is one
+ *   revision_history entry dated when tocsin accepted it, numbered 1, 2, 3... in order, and
+ *   `version` is the last number. CSAF forbids gaps (test 6.1.21), and the archive may have
+ *   them (a publisher may skip a revision number), so the advisory's own revision number is in
+ *   each entry's summary instead; without gaps the two agree. The initial and current release
+ *   dates are the first and latest acceptance.
+ * - keys are sorted, as CSAF recommends (test 6.2.13).
  * - one vulnerability per CVE (an advisory without CVEs gives one without `cve`), each affecting
  *   every listed product: the format does not say which product each CVE concerns.
  * - products: one per `affected` entry, named "<product> <versions>", and one per `fixed`
@@ -36,7 +39,7 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
   const fixedIds: string[] = [];
   const remediations: Record<string, unknown>[] = [];
   for (const [i, a] of doc.affected.entries()) {
-    const helper = a.purl && PURL.test(a.purl) ? { product_identification_helper: { purl: a.purl } } : {};
+    const helper = a.purl && isConformantPurl(a.purl) ? { product_identification_helper: { purl: a.purl } } : {};
     const affectedId = `CSAFPID-${i + 1}`;
     products.push({ name: `${a.product} ${a.versions}`, product_id: affectedId, ...helper });
     affectedIds.push(affectedId);
@@ -75,7 +78,7 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
   const references: Record<string, string>[] = [
     { category: 'self', summary: 'This CSAF document', url: absolute(config.baseUrl, csafPath(entry)) },
     { category: 'external', summary: `The signed advisory ${record.id} revision ${record.revision}`, url: documentUrl },
-    ...doc.references.map((url) => ({ category: 'external', summary: 'Reference given by the publishers', url })),
+    ...doc.references.map((url) => ({ category: 'external', summary: 'Reference given by the publishers', url: asUri(url) })),
   ];
   if (doc.kind === 'mitigation') {
     references.push({ category: 'external', summary: `The advisory this note mitigates, ${doc.mitigates}`, url: `${absolute(config.baseUrl, sitePaths.index)}#${doc.mitigates}` });
@@ -89,10 +92,12 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
     ...(cvss ? { scores: [{ cvss_v3: cvss, products: affectedIds }] } : {}),
     threats: [{ category: 'impact', details: `Severity as rated by the publishers: ${doc.severity}.`, product_ids: affectedIds }],
   };
-  const vulnerabilities = doc.cves.length > 0 ? doc.cves.map((cve) => ({ cve, ...vulnerability })) : [vulnerability];
+  // CSAF allows one vulnerability per CVE (test 6.1.23); the advisory may list a CVE twice.
+  const cves = [...new Set(doc.cves)];
+  const vulnerabilities = cves.length > 0 ? cves.map((cve) => ({ cve, ...vulnerability })) : [vulnerability];
 
   const first = firstOf(entry).archived.record;
-  return {
+  return sortKeys({
     document: {
       category: 'csaf_security_advisory',
       csaf_version: '2.0',
@@ -105,18 +110,29 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
       tracking: {
         id: record.id,
         status: 'final',
-        version: String(record.revision),
+        version: String(entry.revisions.length),
         initial_release_date: first.accepted_at,
         current_release_date: record.accepted_at,
-        revision_history: entry.revisions.map(({ archived: r }) => ({
+        revision_history: entry.revisions.map(({ archived: r }, i) => ({
           date: r.record.accepted_at,
-          number: String(r.record.revision),
-          summary: `Revision ${r.record.revision}, accepted by tocsin (signed document SHA-256 ${r.record.sha256}).`,
+          number: String(i + 1),
+          summary: `${r.record.id} revision ${r.record.revision}, accepted by tocsin (signed document SHA-256 ${r.record.sha256}).`,
         })),
         generator: { engine: { name: 'tocsin' }, date: record.accepted_at },
       },
     },
     product_tree: { full_product_names: products },
     vulnerabilities,
-  };
+  }) as Record<string, unknown>;
+}
+
+/** A copy with every object's keys in code point order; arrays keep their order. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+  );
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { buildMirror } from '../../src/mirror/build-mirror';
 import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { createGpgPublisher, gpgVerify, runTool, sqVerify, type GpgPublisher } from '../support/gpg';
+import { csafConformance, unexpectedWarnings } from '../support/csaf-conformance';
 import { mirrorValidators, schemaErrors } from '../support/mirror-schemas';
 import { publishSampleArchive } from '../support/mirror-publish';
 import { siteDigest, siteFiles } from '../support/site-tree';
@@ -143,6 +144,16 @@ describe('the static mirror', () => {
     expect(lib.product_tree.full_product_names[0]).toEqual({ name: 'acme-lib >=1.0.0 <1.4.2', product_id: 'CSAFPID-1', product_identification_helper: { purl: 'pkg:npm/%40acme/lib' } });
   });
 
+  it('renders every advisory as CSAF that passes CSAF 2.0\'s mandatory tests and the strict schema (BSI validator)', async () => {
+    const csafFiles = files.filter((f) => /^\.well-known\/csaf\/white\/\d{4}\/[^/]+\.json$/.test(f));
+    expect(csafFiles).toHaveLength(3);
+    for (const f of csafFiles) {
+      const { errors, warnings } = await csafConformance(await readJson(f));
+      expect({ f, errors }).toEqual({ f, errors: [] });
+      expect({ f, warnings: unexpectedWarnings(warnings) }).toEqual({ f, warnings: [] });
+    }
+  });
+
   it('publishes provider-metadata.json, index.txt, changes.csv (newest first) and a ROLIE feed that agree with each other', async () => {
     const metadata = await readJson('.well-known/csaf/provider-metadata.json');
     expect(validators.provider(metadata)).toBe(true);
@@ -258,20 +269,24 @@ describe('the static mirror', () => {
     await buildMirror({ archive, broadcaster: tocsin.api.broadcaster, config: tocsin.config.mirror, outDir: site });
   });
 
-  it('re-signs what changed when a new revision is accepted, and reuses nothing stale', async () => {
+  it('re-signs what changed when a new revision is accepted, and reuses nothing stale; a skipped revision number stays conformant', async () => {
     const csafFile = files.find((f) => f.endsWith(`/${ids.second.toLowerCase().replace(/[^+\-a-z0-9]+/g, '_')}.json`))!;
     const before = await read(csafFile);
-    const document = `${JSON.stringify({ ...JSON.parse((await createAdvisoryArchive(tocsin.config.dataDir).get({ id: ids.second, revision: 1 }))!.document), revision: 2, severity: 'critical' }, null, 2)}\n`;
+    const document = `${JSON.stringify({ ...JSON.parse((await createAdvisoryArchive(tocsin.config.dataDir).get({ id: ids.second, revision: 1 }))!.document), revision: 3, severity: 'critical' }, null, 2)}\n`;
     const answer = await tocsin.call('POST', '/v1/advisories', { document, signatures: [await lead.sign(document)] });
     expect(answer.status).toBe(202);
     await tocsin.api.mirror!.idle();
     const after = await readFile(path.join(site, csafFile));
     expect(after.toString('utf8')).not.toBe(before);
-    expect(JSON.parse(after.toString('utf8')).document.tracking.version).toBe('2');
+    // Revision 3 follows 1: CSAF numbers its history without gaps and names the advisory's revision.
+    const csaf = JSON.parse(after.toString('utf8'));
+    expect(csaf.document.tracking.version).toBe('2');
+    expect(csaf.document.tracking.revision_history[1].summary).toContain(`${ids.second} revision 3,`);
+    expect((await csafConformance(csaf)).errors).toEqual([]);
     const { armoredPublicKey, fingerprint } = tocsin.api.broadcaster;
     expect(await gpgVerify(armoredPublicKey, after, await read(`${csafFile}.asc`))).toMatchObject({ ok: true, fingerprint });
     const osv = await readFile(path.join(site, `osv/${ids.second}.json`));
     expect(await gpgVerify(armoredPublicKey, osv, await read(`osv/${ids.second}.json.asc`))).toMatchObject({ ok: true, fingerprint });
-    expect(await read(`advisories/${ids.second}/2/${ids.second}.json`)).toBe(document);
+    expect(await read(`advisories/${ids.second}/3/${ids.second}.json`)).toBe(document);
   });
 });

@@ -5,24 +5,50 @@ import { renderCsaf } from '../../src/mirror/csaf-document';
 import { scoreCvss3 } from '../../src/mirror/cvss3';
 import type { MirrorEntry } from '../../src/mirror/mirror-entry';
 import { osvVersions, packageFromPurl, renderOsv } from '../../src/mirror/osv-document';
+import { isConformantPurl } from '../../src/mirror/purl';
 import { csafFileName } from '../../src/mirror/site-paths';
+import * as mandatory from '@secvisogram/csaf-validator-lib/mandatoryTests.js';
 import { documentText, sampleAdvisory } from '../support/advisory-fixture';
+import { csafConformance, unexpectedWarnings } from '../support/csaf-conformance';
 import { mirrorValidators } from '../support/mirror-schemas';
 
 const mirrorConfig = loadConfig({ TOCSIN_MIRROR_URL: 'https://advisories.example.org' }).mirror;
 
-function entry(overrides: Record<string, unknown> = {}): MirrorEntry {
-  const doc = advisoryDocumentSchema.parse(sampleAdvisory(overrides));
-  const archived: ArchivedAdvisory = {
-    record: { id: doc.id, revision: doc.revision, kind: doc.kind, title: doc.title, severity: doc.severity, sha256: '0'.repeat(64), accepted_at: '2026-11-24T12:00:03.120Z', publishers: ['A'.repeat(40)], broadcaster_fingerprint: 'B'.repeat(40) },
-    document: documentText(sampleAdvisory(overrides)),
-    publisherSignatures: [],
-    broadcasterSignature: '',
-  };
-  return { id: doc.id, revisions: [{ archived, doc }] };
+/** An advisory as the mirror loads it, one archived revision per overrides, accepted a minute apart. */
+function entry(...revisions: Record<string, unknown>[]): MirrorEntry {
+  const archivedRevisions = (revisions.length > 0 ? revisions : [{}]).map((overrides, i) => {
+    const doc = advisoryDocumentSchema.parse(sampleAdvisory(overrides));
+    const accepted_at = new Date(Date.UTC(2026, 10, 24, 12, i, 3, 120)).toISOString();
+    const archived: ArchivedAdvisory = {
+      record: { id: doc.id, revision: doc.revision, kind: doc.kind, title: doc.title, severity: doc.severity, sha256: '0'.repeat(64), accepted_at, publishers: ['A'.repeat(40)], broadcaster_fingerprint: 'B'.repeat(40) },
+      document: documentText(sampleAdvisory(overrides)),
+      publisherSignatures: [],
+      broadcasterSignature: '',
+    };
+    return { archived, doc };
+  });
+  return { id: archivedRevisions[0]!.doc.id, revisions: archivedRevisions };
 }
 
 describe('CVSS 3.x base scores', () => {
+  it('agree with FIRST\'s calculator (CSAF tests 6.1.8-6.1.10) for every CVSS 3.0 and 3.1 base vector', async () => {
+    const values = { AV: 'NALP', AC: 'LH', PR: 'NLH', UI: 'NR', S: 'UC', C: 'NLH', I: 'NLH', A: 'NLH' };
+    let metrics = [''];
+    for (const [metric, letters] of Object.entries(values)) metrics = metrics.flatMap((m) => [...letters].map((l) => `${m}/${metric}:${l}`));
+    const failures: string[] = [];
+    for (const version of ['3.0', '3.1']) {
+      for (const m of metrics) {
+        const csaf = renderCsaf(entry({ cvss: `CVSS:${version}${m}` }), mirrorConfig);
+        for (const test of [mandatory.mandatoryTest_6_1_8!, mandatory.mandatoryTest_6_1_9!, mandatory.mandatoryTest_6_1_10!]) {
+          const result = await test(csaf);
+          if (result.isValid === false) failures.push(`CVSS:${version}${m} ${test.name} ${JSON.stringify(result.errors)}`);
+        }
+      }
+    }
+    expect(metrics).toHaveLength(2592);
+    expect(failures).toEqual([]);
+  });
+
   it.each([
     ['CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', 9.8, 'CRITICAL'],
     ['CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N', 6.1, 'MEDIUM'],
@@ -92,5 +118,96 @@ describe('the schema validators the mirror tests rely on', () => {
     expect(validators.osv(osv)).toBe(true);
     expect(validators.osv({ ...osv, id: 'ACME-2026-0001' })).toBe(false);
     expect(validators.osv({ ...osv, modified: '2026-11-24T12:00:00+01:00' })).toBe(false);
+  });
+});
+
+describe('CSAF conformance, judged by the BSI validator (CSAF 2.0 mandatory and recommended tests)', () => {
+  const lib = [{ product: 'acme-lib', versions: '>=1.0.0 <1.4.2', purl: 'pkg:npm/%40acme/lib', fixed: '1.4.2' }];
+  const cases: [string, MirrorEntry][] = [
+    ['the sample advisory', entry()],
+    [
+      'several products and versions, two CVEs, a fix and a CVSS 3.1 vector',
+      entry({
+        affected: [...lib, { product: 'acme-cli', versions: 'all 2.x releases' }, { product: 'acme-server', versions: '<2.3.1', purl: 'pkg:maven/org.acme/server', fixed: '2.3.1' }],
+        cves: ['CVE-2026-22222', 'CVE-2026-22223'],
+        cvss: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N',
+      }),
+    ],
+    ['no CVE, mitigations only', entry({ cves: [], references: [], mitigations: [{ text: 'Block port 8443.' }, { text: 'Disable plugins.' }] })],
+    ['no CVE, no mitigation, no fix', entry({ cves: [], mitigations: [] })],
+    ['a CVE listed twice', entry({ cves: ['CVE-2026-1111', 'CVE-2026-1111'] })],
+    ['a mitigation note with a CVSS 4.0 vector', entry({ id: 'ACME-NOTE-1', kind: 'mitigation', mitigates: 'ACME-2026-0001', cves: [], cvss: 'CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N' })],
+    ['three revisions', entry({}, { revision: 2, title: 'Corrected' }, { revision: 3, severity: 'high' })],
+    ['revisions with gaps, the first numbered 2', entry({ revision: 2 }, { revision: 5 }, { revision: 9 })],
+    ['an id that needs file name normalisation', entry({ id: 'Acme.Lib_2026..7' })],
+    ['a CVSS 3.0 vector, and one with temporal metrics', entry({ cvss: 'CVSS:3.0/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N' })],
+    ['a CVSS 3.1 vector with temporal metrics', entry({ cvss: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:P' })],
+    [
+      'purls that purl parsers refuse',
+      entry({ affected: ['pkg:maven/server', 'pkg:npm/%zz', 'pkg:cran/acme', 'pkg:swift/acme', 'pkg:npm/acme?1x=y', 'pkg:npm/a b'].map((purl, i) => ({ product: `p${i}`, versions: '1', purl })) }),
+    ],
+    ['references that are URLs but not URIs', entry({ references: ['https://example.org/a b', 'https://пример.example/ж', 'http://example.org/%zz', 'https://example.org/x?y=[1]', 'https://example.org/#a#b'] })],
+  ];
+
+  it.each(cases)('%s: no schema or mandatory test fails, and only the known recommended tests warn', async (_name, e) => {
+    const { errors, warnings } = await csafConformance(renderCsaf(e, mirrorConfig));
+    expect(errors).toEqual([]);
+    expect(unexpectedWarnings(warnings)).toEqual([]);
+  });
+
+  it('warns, for an advisory that says everything CSAF recommends, only that its language is unknown', async () => {
+    const e = entry({ affected: lib, cvss: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' });
+    expect((await csafConformance(renderCsaf(e, mirrorConfig))).warnings).toEqual(['optionalTest_6_2_12 /document: missing document language']);
+  });
+
+  it('numbers the revision history 1, 2, 3 whatever the advisory\'s revision numbers, naming them in the summaries', () => {
+    const csaf = renderCsaf(entry({ revision: 2 }, { revision: 5 }, { revision: 9 }), mirrorConfig) as Record<string, any>;
+    expect(csaf.document.tracking.version).toBe('3');
+    expect(csaf.document.tracking.revision_history.map((r: any) => r.number)).toEqual(['1', '2', '3']);
+    expect(csaf.document.tracking.revision_history[2].summary).toMatch(/^ACME-2026-0001 revision 9, accepted by tocsin/);
+  });
+
+  it('keeps one vulnerability per CVE, percent-encodes references, and drops only the purls parsers refuse', () => {
+    const csaf = renderCsaf(entry({ cves: ['CVE-2026-1111', 'CVE-2026-1111', 'CVE-2026-2222'], references: ['https://пример.example/ж', 'https://example.org/a b#c#d'], affected: [...lib, { product: 'x', versions: '1', purl: 'pkg:maven/server' }] }), mirrorConfig) as Record<string, any>;
+    expect(csaf.vulnerabilities.map((v: any) => v.cve)).toEqual(['CVE-2026-1111', 'CVE-2026-2222']);
+    expect(csaf.document.references.slice(-2).map((r: any) => r.url)).toEqual(['https://xn--e1afmkfd.example/%D0%B6', 'https://example.org/a%20b#c%23d']);
+    expect(csaf.product_tree.full_product_names.map((p: any) => p.product_identification_helper?.purl)).toEqual(['pkg:npm/%40acme/lib', 'pkg:npm/%40acme/lib', undefined]);
+  });
+
+  it('accepts no purl that the validator\'s purl parser (test 6.1.13) refuses', async () => {
+    const purls = [
+      'pkg:npm/%40acme/lib@1.2.3', 'pkg:maven/org.acme/server@2.0?type=jar', 'pkg:golang/github.com/acme/x@v1.2.3', 'pkg:golang/github.com/acme/x@vnext',
+      'pkg:deb/debian/curl@7.50.3-1?arch=i386&distro=jessie', 'pkg:pypi/acme-server', 'pkg:generic/acme/tool#bin/tool', 'pkg:conan/openssl@3.0', 'pkg:conan/acme/openssl@3.0',
+      'pkg:conan/acme/openssl@3.0?channel=stable', 'pkg:conan/openssl@3.0?channel=stable', 'pkg:pub/Acme-X', 'pkg:pub/acme_x', 'pkg:oci/acme/debian', 'pkg:oci/debian@sha256%3A00',
+      'pkg:swift/github.com/acme/x@1.0', 'pkg:swift/github.com/acme/x', 'pkg:cran/acme@1.0', 'pkg:maven/server', 'pkg:npm/%zz', 'pkg:npm/a?1x=y', 'pkg:npm/a?x=', 'pkg:npm/@acme/lib', 'pkg:/x', 'pkg:1npm/x',
+    ];
+    const doc = renderCsaf(entry(), mirrorConfig) as Record<string, any>;
+    const verdicts = await Promise.all(
+      purls.map(async (purl) => {
+        const copy = structuredClone(doc);
+        copy.product_tree.full_product_names[0].product_identification_helper = { purl };
+        const parsed = (await mandatory.mandatoryTest_6_1_13!(copy)).isValid !== false;
+        return { purl, ours: isConformantPurl(purl), parsed };
+      }),
+    );
+    expect(verdicts.filter((v) => v.ours && !v.parsed)).toEqual([]);
+    // Not vacuous: most of the well-formed ones are kept, and the parser does refuse some.
+    expect(verdicts.filter((v) => v.ours).length).toBeGreaterThan(10);
+    expect(verdicts.filter((v) => !v.parsed).length).toBeGreaterThan(5);
+  });
+
+  it('is a real check: every mandatory test is loaded, and documents broken in known ways fail the matching test', async () => {
+    expect(Object.keys(mandatory)).toHaveLength(43);
+    const csaf = renderCsaf(entry({ cves: ['CVE-2026-1111', 'CVE-2026-2222'], cvss: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }), mirrorConfig) as Record<string, any>;
+    const failing = async (mutate: (c: Record<string, any>) => void) => {
+      const copy = structuredClone(csaf);
+      mutate(copy);
+      return [...new Set((await csafConformance(copy)).errors.map((e) => e.split(' ')[0]))];
+    };
+    expect(await failing((c) => c.vulnerabilities[0].product_status.known_affected.push('CSAFPID-9'))).toEqual(['mandatoryTest_6_1_1']);
+    expect(await failing((c) => (c.vulnerabilities[0].scores[0].cvss_v3.baseScore = 9.1))).toEqual(['mandatoryTest_6_1_9']);
+    expect(await failing((c) => (c.vulnerabilities[1].cve = c.vulnerabilities[0].cve))).toEqual(['mandatoryTest_6_1_23']);
+    expect(await failing((c) => (c.document.tracking.revision_history[0].number = '2'))).toEqual(expect.arrayContaining(['mandatoryTest_6_1_21']));
+    expect(await failing((c) => (c.document.extra = true))).toEqual(['csaf_2_0_strict']);
   });
 });
