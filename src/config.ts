@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { channelNames, type ChannelName } from './channels/channel';
 import { defaultTemplatesDir } from './notices/render-notices';
+import { httpUrl } from './util/zod-fields';
 import { parseSignaturePolicy, type SignatureRule } from './publish/signature-policy';
 
 const flag = z
@@ -92,7 +93,7 @@ const envSchema = z.object({
   /** Email address in the broadcaster key's user id (used when the key is created). */
   TOCSIN_KEY_EMAIL: z.string().email().default('tocsin@localhost.invalid'),
   /** Public base URL of this service, used in notices. Default http://localhost:PORT. */
-  TOCSIN_PUBLIC_URL: z.string().url().optional(),
+  TOCSIN_PUBLIC_URL: httpUrl().optional(),
   /** Notice templates (email.txt, email.html, slack.txt, mastodon.txt). Default: templates/ of the package. */
   TOCSIN_TEMPLATES_DIR: z.string().min(1).optional(),
   /**
@@ -120,15 +121,11 @@ const envSchema = z.object({
     .default('1')
     .transform((v) => v === '1' || v === 'true'),
   /** Public base URL the mirror is served at (absolute links in CSAF, feeds). Default TOCSIN_PUBLIC_URL. */
-  TOCSIN_MIRROR_URL: z
-    .string()
-    .url()
-    .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
-    .optional(),
+  TOCSIN_MIRROR_URL: httpUrl().optional(),
   /** CSAF publisher name (the issuing party). Default "tocsin". */
   TOCSIN_CSAF_PUBLISHER_NAME: z.string().min(1).optional(),
   /** CSAF publisher namespace, a URL the issuing party controls. Default: the origin of TOCSIN_MIRROR_URL. */
-  TOCSIN_CSAF_PUBLISHER_NAMESPACE: z.string().url().optional(),
+  TOCSIN_CSAF_PUBLISHER_NAMESPACE: httpUrl().optional(),
   /** CSAF publisher category. Default vendor. */
   TOCSIN_CSAF_PUBLISHER_CATEGORY: z.enum(['coordinator', 'discoverer', 'other', 'translator', 'user', 'vendor']).default('vendor'),
   /** pino log level. Default info. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { httpUrl } from '../util/zod-fields';
 
 /**
  * Advisory ids end up in file names, URLs and queue job ids, so they are kept to a safe alphabet:
@@ -13,12 +14,7 @@ const wellFormed = (s: string) => !/\p{Cs}/u.test(s);
 const WELL_FORMED = 'must not contain an unpaired UTF-16 surrogate (a lone \\ud800-\\udfff escape)';
 const plain = (max: number) => z.string().max(max).refine(wellFormed, WELL_FORMED);
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max).refine(wellFormed, WELL_FORMED);
-const httpsOrHttpUrl = z
-  .string()
-  .max(2048)
-  .url()
-  .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
-  .refine(wellFormed, WELL_FORMED);
+const httpsOrHttpUrl = httpUrl().refine(wellFormed, WELL_FORMED);
 
 export const severities = ['critical', 'high', 'medium', 'low', 'none'] as const;
 export type Severity = (typeof severities)[number];

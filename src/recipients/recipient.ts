@@ -1,19 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { httpUrl } from '../util/zod-fields';
 import { webhookSecretPattern } from '../channels/standard-webhooks';
 
-const httpUrl = z
-  .string()
-  .max(2048)
-  .url()
-  .refine((u) => /^https?:\/\//i.test(u), 'must be an http or https URL');
+
 const description = z.string().max(200).optional();
 
 /** The body of `POST /v1/recipients`, one shape per channel. */
 export const createRecipientSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('webhook'),
-    url: httpUrl,
+    url: httpUrl(),
     secret: z.string().regex(webhookSecretPattern, 'must be "whsec_" followed by base64 of 24 to 64 bytes').optional(),
     description,
   }),
@@ -27,12 +24,12 @@ export const createRecipientSchema = z.discriminatedUnion('type', [
     channel_id: z.string().regex(/^[CGD][A-Z0-9]{2,30}$/, 'must be a Slack channel id such as C0123456'),
     token: z.string().regex(/^xox[bp]-[A-Za-z0-9-]{8,}$/, 'must be a Slack bot or user token (xoxb-... or xoxp-...)'),
     /** Web API base, e.g. https://slack.com/api/ (GovSlack: https://slack-gov.com/api/). */
-    api_url: httpUrl.optional(),
+    api_url: httpUrl().optional(),
     description,
   }),
   z.strictObject({
     type: z.literal('mastodon'),
-    instance_url: httpUrl,
+    instance_url: httpUrl(),
     access_token: z.string().min(8).max(512),
     description,
   }),

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { FieldProblem } from '../publish/intake-errors';
 
 /**
@@ -16,4 +16,23 @@ export function fieldProblems(error: z.ZodError, prefix?: string): FieldProblem[
       : [{ field: at(i.path), message: i.message }],
   );
   return problems.filter((p, index) => problems.findIndex((q) => q.field === p.field) === index);
+}
+
+/**
+ * An absolute http(s) URL, checked with `new URL`. Not zod's `.url()`: it relies on
+ * `URL.canParse`, which on Node 20 starts refusing hosts such as `exämple.org` once the process
+ * is warm, so acceptance would depend on how long the process had been running.
+ */
+export function httpUrl(max = 2048) {
+  return z
+    .string()
+    .max(max)
+    .refine((u) => {
+      try {
+        const { protocol } = new URL(u);
+        return protocol === 'http:' || protocol === 'https:';
+      } catch {
+        return false;
+      }
+    }, 'must be an absolute http(s) URL');
 }
