@@ -88,6 +88,7 @@ function renderEarlierKeys(history: KeyHistory): string {
 export function renderIndexPage(entries: MirrorEntry[], config: MirrorConfig, history: KeyHistory): string {
   const fingerprint = history.current.fingerprint;
   const earlier = [...history.retired.map((r) => r.fingerprint), ...history.revoked.map((r) => r.fingerprint)].filter((f) => f !== fingerprint);
+  // gpg is given revoked keys too, so that it warns about their signatures; sq only the keys that count.
   const earlierFiles = earlier.map((f) => ` ${sitePaths.earlierKey(f)}`).join('');
   const sorted = [...entries].sort(newestFirst);
   const example = sorted[0] ? sitePaths.document(sorted[0].id, latestOf(sorted[0]).archived.record.revision) : sitePaths.document('ACME-2026-0001', 1);
@@ -116,7 +117,7 @@ gpg --import broadcaster.asc${esc(earlierFiles)}
 gpg --verify ${esc(exampleName)}.asc ${esc(exampleName)}${earlier.length > 0 ? '   # then check which key made the "Good signature": see above' : ''}
 sha256sum -c ${esc(exampleName)}.sha256
 # or with Sequoia:
-sq verify${['broadcaster.asc', ...earlier.map((f) => sitePaths.earlierKey(f))].map((f) => ` --signer-cert ${esc(f)}`).join('')} --detached ${esc(exampleName)}.asc ${esc(exampleName)}</pre>
+sq verify${['broadcaster.asc', ...history.retired.map((r) => sitePaths.earlierKey(r.fingerprint))].map((f) => ` --signer-cert ${esc(f)}`).join('')} --detached ${esc(exampleName)}.asc ${esc(exampleName)}</pre>
 <p>Only the signed document is vouched for. This page, the CSAF and OSV renderings and the feeds repeat it for convenience;
 CSAF and OSV files carry tocsin's own signature.</p>
 <h2>Advisories (${sorted.length})</h2>
