@@ -2,9 +2,9 @@ import type { MirrorConfig } from '../config';
 import type { KeyHistory } from '../pgp/key-history';
 import { spacedFingerprint } from '../notices/notice-view';
 import { esc } from './html-escape';
+import { isoSeconds } from './iso-seconds';
 import { latestOf, newestFirst, type MirrorEntry } from './mirror-entry';
 import { csafPath, sitePaths } from './site-paths';
-import { isoSeconds } from './verify-page';
 
 /** No script at all, and nothing loaded from anywhere: the page is plain, readable HTML. */
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spacedFingerprint } from '../notices/notice-view';
 import { esc } from './html-escape';
+import { isoSeconds } from './iso-seconds';
 import { PAGE_STYLE } from './index-page';
 import { VERIFY_SCRIPT } from './verify-script';
 import type { KeyHistory } from '../pgp/key-history';
@@ -51,11 +52,6 @@ function keySection(history: KeyHistory, fingerprint: string): string {
 /** Every key of the history once: the current key first, then retired keys newest first, then revoked ones. */
 export function historyFingerprints(history: KeyHistory): string[] {
   return [...new Set([history.current.fingerprint, ...history.retired.map((r) => r.fingerprint), ...history.revoked.map((r) => r.fingerprint)])];
-}
-
-/** An ISO 8601 instant without milliseconds, as the page and the index show dates. */
-export function isoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**

@@ -152,7 +152,7 @@ export const VERIFY_SCRIPT = String.raw`(function () {
           best.details + 'Read as: ' + input.form + '. Advisory: ' + describe(verdict.text) +
           (best.created ? '. Signed at ' + best.created.toISOString() : '') +
           (verdict.others.length > 0 ? '. It also carries: ' + verdict.others.join('; ') : '') +
-          '. Only the text below is vouched for.', best.verdict === 'valid' ? verdict.text : '');
+          (best.verdict === 'valid' ? '. Only the text below is vouched for.' : '.'), best.verdict === 'valid' ? verdict.text : '');
       } else {
         show('invalid', 'INVALID \u2014 the signature does not match', 'Read as: ' + input.form + '. ' + verdict.problems.join('; '), '');
       }
