@@ -187,4 +187,34 @@ describe('verify.html across key changes', () => {
     expect(index).toMatch(new RegExp(`<b>REVOKED</b> key <span class="fpr">${spacedFingerprint(fpr.b)}</span>`));
     expect((await gpgShowKeys(await readFile(path.join(site, 'keys', `${fpr.b}.asc`), 'utf8')))[0]).toMatchObject({ fingerprint: fpr.b, validity: 'r' });
   });
+
+  it('a key revoked as superseded: still not valid, but its older signatures are called probably genuine', async () => {
+    // A revocation certificate with a reason, as `gpg --gen-revoke` makes one: one signature packet.
+    const key = await openpgp.readPrivateKey({ armoredKey: await readFile(path.join(keysDir, 'private', 'broadcaster.key.asc'), 'utf8') });
+    expect(key.getFingerprint().toUpperCase()).toBe(fpr.c);
+    const { publicKey: revokedKey } = await openpgp.revokeKey({
+      key,
+      reasonForRevocation: { flag: openpgp.enums.reasonForRevocation.keySuperseded, string: 'moved to a hardware token' },
+      format: 'object',
+    });
+    const packets = new openpgp.PacketList<openpgp.SignaturePacket>();
+    packets.push(revokedKey.revocationSignatures[0]!);
+    const certificate = path.join(dir, 'superseded-revocation.asc');
+    await writeFile(certificate, openpgp.armor(openpgp.enums.armor.publicKey, packets.write()));
+    const revoke = await runCli(['keys', 'revoke', '--cert', certificate], env);
+    expect(revoke.stderr).toBe('');
+    expect(revoke.code).toBe(0);
+    // A mirror build needs a key that can sign.
+    expect((await runCli(['keys', 'init', '--force'], env)).code).toBe(0);
+
+    const page = await openVerifyPage(browser, await buildSite('site-superseded'), watch);
+    const superseded = await verdictFor(page, JSON.stringify(bodies.c));
+    expect(superseded.verdict).toBe('revoked');
+    expect(superseded.headline).toMatch(new RegExp(`^NOT VALID — signed by the REVOKED broadcaster key ${fpr.c} \\(revoked on \\S+Z: superseded by another key: moved to a hardware token\\)$`));
+    expect(superseded.details).toContain('probably genuine when sent');
+    expect(superseded.signed).toBe('');
+    // The hard revocation before it is unchanged.
+    expect((await verdictFor(page, JSON.stringify(bodies.b))).details).toContain('do not trust this notice');
+    await page.context().close();
+  });
 });

@@ -1,8 +1,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as openpgp from 'openpgp';
 import { createBroadcasterKey, loadBroadcasterKey } from '../../src/pgp/broadcaster-key';
-import { readKeyHistory, retiredKeyPaths } from '../../src/pgp/key-history';
+import { describeRevocation, readKeyHistory, retiredKeyPaths } from '../../src/pgp/key-history';
 import { publishRevocation } from '../../src/pgp/key-revocation';
 import { rotateBroadcasterKey } from '../../src/pgp/key-rotation';
 
@@ -51,5 +52,15 @@ describe('readKeyHistory', () => {
       { fingerprint: fpr.b, leadsToCurrent: false },
       { fingerprint: fpr.a, leadsToCurrent: false },
     ]);
+  });
+
+  it('reads a revocation that says the key was superseded as soft, with its comment', async () => {
+    const key = await loadBroadcasterKey(dir, undefined);
+    const { publicKey } = await openpgp.revokeKey({
+      key: key.privateKey,
+      reasonForRevocation: { flag: openpgp.enums.reasonForRevocation.keySuperseded, string: 'moved to a hardware token' },
+      format: 'object',
+    });
+    expect(describeRevocation(publicKey)).toMatchObject({ reason: 'superseded by another key: moved to a hardware token', soft: true });
   });
 });
