@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import { buildMirror } from '../mirror/build-mirror';
 import { pushMirror } from '../mirror/push-mirror';
 import { BroadcasterKeyMissingError, loadBroadcasterKey } from '../pgp/broadcaster-key';
+import { readKeyHistory } from '../pgp/key-history';
 import { createAdvisoryArchive } from '../storage/advisory-archive';
 import { CliFailure } from './commands';
 
@@ -16,7 +17,8 @@ export async function mirrorBuild(config: Config, out: string | undefined): Prom
     if (err instanceof BroadcasterKeyMissingError) throw new CliFailure(`${err.message}: the mirror's CSAF and OSV files are signed with it`, 2);
     throw err;
   }
-  const result = await buildMirror({ archive: createAdvisoryArchive(config.dataDir), broadcaster, config: config.mirror, outDir });
+  const keyHistory = await readKeyHistory(config.keysDir, broadcaster);
+  const result = await buildMirror({ archive: createAdvisoryArchive(config.dataDir), broadcaster, keyHistory, config: config.mirror, outDir });
   for (const s of result.skipped) console.error(`skipped: ${s}`);
   console.log(`mirror: ${result.advisories} advisories (${result.revisions} revisions), ${result.files} files in ${result.outDir} (${result.ms} ms)`);
 }

@@ -4,6 +4,7 @@ import type { ArchivedAdvisory } from '../advisory/record';
 import { advisoryDocumentSchema } from '../advisory/schema';
 import type { MirrorConfig } from '../config';
 import type { BroadcasterKey } from '../pgp/broadcaster-key';
+import type { KeyHistory } from '../pgp/key-history';
 import { signDetached, verifyDetached } from '../pgp/detached';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
 import { renderAtomFeed } from './atom-feed';
@@ -19,8 +20,10 @@ import { openpgpBrowserBuild, renderVerifyPage } from './verify-page';
 
 export interface BuildMirrorOptions {
   archive: AdvisoryArchive;
-  /** Signs the CSAF and OSV files (tocsin is their provider) and is the key verify.html trusts. */
+  /** Signs the CSAF and OSV files (tocsin is their provider); its public key is verify.html's current key. */
   broadcaster: BroadcasterKey;
+  /** The earlier keys the mirror serves and verify.html knows (see readKeyHistory). */
+  keyHistory: KeyHistory;
   config: MirrorConfig;
   /** Where the site goes; replaced whole, never half-written. */
   outDir: string;
@@ -125,10 +128,14 @@ export async function buildMirror(options: BuildMirrorOptions): Promise<BuildRes
   files.add(sitePaths.rolieFeed, json(renderRolieFeed(rendered, config, epoch)));
   files.add(sitePaths.csafKey(broadcaster.fingerprint), broadcaster.armoredPublicKey);
   files.add(sitePaths.broadcasterKey, broadcaster.armoredPublicKey);
+  const history = options.keyHistory;
+  for (const earlier of [...history.retired, ...history.revoked]) {
+    if (earlier.fingerprint !== broadcaster.fingerprint) files.add(sitePaths.earlierKey(earlier.fingerprint), earlier.publicKey.armor());
+  }
 
-  files.add(sitePaths.index, renderIndexPage(entries, config, broadcaster.fingerprint));
+  files.add(sitePaths.index, renderIndexPage(entries, config, history));
   files.add(sitePaths.atom, renderAtomFeed(entries, config, broadcaster.fingerprint, epoch));
-  files.add(sitePaths.verify, await renderVerifyPage(broadcaster.armoredPublicKey, broadcaster.fingerprint, config.publisher.name));
+  files.add(sitePaths.verify, await renderVerifyPage(history, config.publisher.name));
   files.add('licenses/openpgp.js.txt', await readFile(openpgpBrowserBuild().license));
 
   await replaceDirectory(options.outDir, (dir) => files.writeTo(dir, options.outDir));

@@ -1,6 +1,8 @@
 import type { MirrorConfig } from '../config';
+import type { KeyHistory } from '../pgp/key-history';
 import { spacedFingerprint } from '../notices/notice-view';
 import { esc } from './html-escape';
+import { isoSeconds } from './iso-seconds';
 import { latestOf, newestFirst, type MirrorEntry } from './mirror-entry';
 import { csafPath, sitePaths } from './site-paths';
 
@@ -56,8 +58,38 @@ function renderEntry(entry: MirrorEntry): string {
 </article>`;
 }
 
+/** The keys before the current one, each with what it is still good for. */
+function renderEarlierKeys(history: KeyHistory): string {
+  const items = [
+    ...history.retired.map(
+      (r) =>
+        `<li>previous key <span class="fpr">${esc(spacedFingerprint(r.fingerprint))}</span> (${link(sitePaths.earlierKey(r.fingerprint), 'key')}), retired on ${esc(isoSeconds(r.retiredAt))}: ` +
+        (r.leadsToCurrent
+          ? r.chain.length === 1
+            ? 'it certified the current key. '
+            : `it certified <code>${esc(r.successor)}</code>, and each rotation since certified the next key, up to the current one. `
+          : `it certified <code>${esc(r.successor)}</code>, but no unbroken line of rotations leads from it to the current key. `) +
+        'Its signatures count for what it signed until then.</li>',
+    ),
+    ...history.revoked
+      .filter((r) => r.fingerprint !== history.current.fingerprint)
+      .map(
+        (r) =>
+          `<li><b>REVOKED</b> key <span class="fpr">${esc(spacedFingerprint(r.fingerprint))}</span> (${link(sitePaths.earlierKey(r.fingerprint), 'key')}), revoked on ${esc(isoSeconds(r.revokedAt))} (${esc(r.reason)}): ` +
+          'do not trust anything signed by it alone.</li>',
+      ),
+  ];
+  if (items.length === 0) return '';
+  return `<p>Tocsin's key has changed. Advisories accepted before a change carry the signature of the key in use then:</p>
+<ul>${items.join('\n')}</ul>`;
+}
+
 /** index.html: readable with no JavaScript, latest advisories first, and how to check them. */
-export function renderIndexPage(entries: MirrorEntry[], config: MirrorConfig, fingerprint: string): string {
+export function renderIndexPage(entries: MirrorEntry[], config: MirrorConfig, history: KeyHistory): string {
+  const fingerprint = history.current.fingerprint;
+  const earlier = [...history.retired.map((r) => r.fingerprint), ...history.revoked.map((r) => r.fingerprint)].filter((f) => f !== fingerprint);
+  // gpg is given revoked keys too, so that it warns about their signatures; sq only the keys that count.
+  const earlierFiles = earlier.map((f) => ` ${sitePaths.earlierKey(f)}`).join('');
   const sorted = [...entries].sort(newestFirst);
   const example = sorted[0] ? sitePaths.document(sorted[0].id, latestOf(sorted[0]).archived.record.revision) : sitePaths.document('ACME-2026-0001', 1);
   const exampleName = example.split('/').pop()!;
@@ -73,18 +105,19 @@ export function renderIndexPage(entries: MirrorEntry[], config: MirrorConfig, fi
 </head>
 <body>
 <h1>${esc(config.publisher.name)} security advisories</h1>
-<p>Every advisory here was signed by its publishers and then by tocsin. Tocsin's key fingerprint:</p>
+<p>Every advisory here was signed by its publishers and then by tocsin. Tocsin's current key fingerprint:</p>
 <p class="fpr">${esc(spacedFingerprint(fingerprint))}</p>
-<p>Compare it with the fingerprint you received through another channel before trusting anything on this page.
+${renderEarlierKeys(history)}
+<p>Compare the fingerprint with the one you received through another channel before trusting anything on this page.
 ${link(sitePaths.broadcasterKey, 'Tocsin\'s public key')} &middot; ${link(sitePaths.verify, 'verify a notice in your browser')} &middot;
 ${link(sitePaths.atom, 'Atom feed')} &middot; ${link(sitePaths.providerMetadata, 'CSAF provider metadata')}</p>
 <h2>How to verify</h2>
-<pre>gpg --show-keys --fingerprint broadcaster.asc   # must show the fingerprint above
-gpg --import broadcaster.asc
-gpg --verify ${esc(exampleName)}.asc ${esc(exampleName)}
+<pre>gpg --show-keys --fingerprint broadcaster.asc${esc(earlierFiles)}   # must show the fingerprint${earlier.length > 0 ? 's' : ''} above
+gpg --import broadcaster.asc${esc(earlierFiles)}
+gpg --verify ${esc(exampleName)}.asc ${esc(exampleName)}${earlier.length > 0 ? '   # then check which key made the "Good signature": see above' : ''}
 sha256sum -c ${esc(exampleName)}.sha256
 # or with Sequoia:
-sq verify --signer-cert broadcaster.asc --detached ${esc(exampleName)}.asc ${esc(exampleName)}</pre>
+sq verify${['broadcaster.asc', ...history.retired.map((r) => sitePaths.earlierKey(r.fingerprint))].map((f) => ` --signer-cert ${esc(f)}`).join('')} --detached ${esc(exampleName)}.asc ${esc(exampleName)}</pre>
 <p>Only the signed document is vouched for. This page, the CSAF and OSV renderings and the feeds repeat it for convenience;
 CSAF and OSV files carry tocsin's own signature.</p>
 <h2>Advisories (${sorted.length})</h2>

@@ -10,6 +10,8 @@ export const sitePaths = {
   verify: 'verify.html',
   atom: 'feed.atom',
   broadcasterKey: 'broadcaster.asc',
+  /** An earlier broadcaster key (retired by a rotation, or revoked), for checking what it signed. */
+  earlierKey: (fingerprint: string) => `keys/${fingerprint}.asc`,
   revisionDir: (id: string, revision: number) => `advisories/${id}/${revision}`,
   document: (id: string, revision: number) => `advisories/${id}/${revision}/${id}.json`,
   publisherSignature: (id: string, revision: number, n: number) => `advisories/${id}/${revision}/${id}.json.publisher-${n}.asc`,

@@ -3,7 +3,9 @@
  * from file:// too). It recognises what a reader pastes the way `tocsin verify` does: a webhook
  * body or an advisory from the API (document + signature), a cleartext-signed block copied from
  * Slack, Mastodon or anywhere, or a bare document with its detached signature. It checks the
- * signature against the key embedded in the page, with openpgp.js, and sends nothing anywhere.
+ * signature against the keys embedded in the page, with openpgp.js, and sends nothing anywhere.
+ * Which key made a good signature decides the verdict: the current key is valid, a previous key
+ * only for what it signed before it was retired, a revoked key never.
  */
 export const VERIFY_SCRIPT = String.raw`(function () {
   'use strict';
@@ -42,29 +44,87 @@ export const VERIFY_SCRIPT = String.raw`(function () {
     return ref[1] + ' revision ' + ref[2] + (title ? ': ' + title[1] : '');
   }
 
-  async function check(input, key) {
+  function when(iso) { return iso.replace(/\.\d{3}Z$/, 'Z'); }
+
+  /** The keys listed on the page. A revoked key loses its revocation here so that its signatures
+   *  can still be checked: its role, not openpgp.js, decides what such a signature is worth. */
+  async function loadKeys() {
+    var sections = document.querySelectorAll('section.key');
+    var keys = [];
+    for (var i = 0; i < sections.length; i++) {
+      var s = sections[i];
+      var key = await openpgp.readKey({ armoredKey: s.querySelector('pre.armored').textContent });
+      if (s.dataset.role === 'revoked') key.revocationSignatures = [];
+      keys.push({ key: key, role: s.dataset.role, fingerprint: s.dataset.fingerprint, data: s.dataset });
+    }
+    return keys;
+  }
+
+  /** What one good signature by a known key is worth: rank 0 best; 3 is not valid at all. */
+  function judge(known, created, current) {
+    var fpr = known.fingerprint, d = known.data;
+    if (known.role === 'current') return { rank: 0, verdict: 'valid', headline: 'VALID \u2014 signed by the current broadcaster key ' + fpr, details: '' };
+    if (known.role === 'previous') {
+      var retired = new Date(d.retiredAt);
+      if (created && created > retired) {
+        return { rank: 3, verdict: 'invalid', headline: 'INVALID \u2014 signed by the previous broadcaster key ' + fpr + ' after it was retired on ' + when(d.retiredAt),
+          details: 'Tocsin stopped signing with that key then, so this signature was not made by tocsin. ' };
+      }
+      var chain = d.chain ? d.chain.split(' ') : [];
+      var link = d.leadsToCurrent !== 'true'
+        ? 'it certified ' + chain[0] + ', but no unbroken line of rotations leads from it to the current key ' + current
+        : chain.length === 1 ? 'the current key ' + current + ' is certified by it'
+        : 'it certified ' + chain[0] + ', and each rotation since certified the next key, up to the current key ' + current;
+      return { rank: 1, verdict: 'valid', headline: 'VALID \u2014 signed by the previous broadcaster key ' + fpr + ' (retired on ' + when(d.retiredAt) + '; ' + link + ')',
+        details: 'This notice was signed before tocsin changed keys. ' };
+    }
+    var soft = d.soft === 'true' && created && created < new Date(d.revokedAt);
+    return { rank: 2, verdict: 'revoked',
+      headline: 'NOT VALID \u2014 signed by the REVOKED broadcaster key ' + fpr + ' (revoked on ' + when(d.revokedAt) + ': ' + d.reason + ')',
+      details: soft
+        ? 'The revocation says the key was not compromised, and this signature is older than it: the notice was probably genuine when sent, but get a copy signed by the current key ' + current + ' before acting on it. '
+        : 'A revoked key may be in other hands: do not trust this notice. Get the advisory signed by the current key ' + current + '. ' };
+  }
+
+  async function check(input, keys) {
+    var verificationKeys = keys.map(function (k) { return k.key; });
     var result, signed;
     if (input.kind === 'detached') {
       var signature = await openpgp.readSignature({ armoredSignature: input.signature });
       var message = await openpgp.createMessage({ binary: new TextEncoder().encode(input.document) });
-      result = await openpgp.verify({ message: message, signature: signature, verificationKeys: key, format: 'binary' });
+      result = await openpgp.verify({ message: message, signature: signature, verificationKeys: verificationKeys, format: 'binary' });
       signed = input.document;
     } else {
       var cleartext = await openpgp.readCleartextMessage({ cleartextMessage: input.cleartext });
-      result = await openpgp.verify({ message: cleartext, verificationKeys: key });
+      result = await openpgp.verify({ message: cleartext, verificationKeys: verificationKeys });
       signed = result.data;
     }
-    var problems = [];
+    var current = keys[0].fingerprint;
+    var problems = [], judged = [];
     for (var i = 0; i < result.signatures.length; i++) {
+      var sig = result.signatures[i];
+      var known = keys.find(function (k) { return k.key.getKeys(sig.keyID).length > 0; });
+      if (!known) { problems.push('a signature by key ' + sig.keyID.toHex().toUpperCase() + ', which is not a tocsin broadcaster key'); continue; }
+      var packet = (await sig.signature).packets[0];
+      var created = packet && packet.created;
       try {
-        await result.signatures[i].verified;
-        var packet = (await result.signatures[i].signature).packets[0];
-        return { ok: true, text: signed, created: packet && packet.created };
+        await sig.verified;
       } catch (e) {
-        problems.push(e && e.message ? e.message : String(e));
+        var expires = await known.key.getExpirationTime().catch(function () { return null; });
+        problems.push(expires instanceof Date && created && created > expires
+          ? 'signed by ' + known.fingerprint + ' after that key expired on ' + expires.toISOString()
+          : 'the signature by ' + known.fingerprint + ' does not match: ' + (e && e.message ? e.message : String(e)));
+        continue;
       }
+      var j = judge(known, created, current);
+      j.created = created;
+      if (j.rank === 3) problems.push(j.headline.replace(/^INVALID \u2014 /, ''));
+      else judged.push(j);
     }
-    return { ok: false, problems: problems.length > 0 ? problems : ['no signature found'] };
+    judged.sort(function (a, b) { return a.rank - b.rank; });
+    if (judged.length === 0) return { ok: false, problems: problems.length > 0 ? problems : ['no signature found'] };
+    var others = judged.slice(1).map(function (j) { return j.headline; });
+    return { ok: true, best: judged[0], others: others, text: signed };
   }
 
   function show(verdict, headline, details, signed) {
@@ -81,21 +141,23 @@ export const VERIFY_SCRIPT = String.raw`(function () {
     show('checking', 'Checking...', '', '');
     var input = recognise($('notice').value, $('signature').value);
     if (!input) {
-      show('invalid', 'INVALID: nothing to check', 'Paste a webhook body, a cleartext-signed notice (from -----BEGIN PGP SIGNED MESSAGE----- to -----END PGP SIGNATURE-----), or a document with its signature in the second box.', '');
+      show('invalid', 'INVALID \u2014 nothing to check', 'Paste a webhook body, a cleartext-signed notice (from -----BEGIN PGP SIGNED MESSAGE----- to -----END PGP SIGNATURE-----), or a document with its signature in the second box.', '');
       return;
     }
     try {
-      var key = await openpgp.readKey({ armoredKey: $('tocsin-key').textContent });
-      var verdict = await check(input, key);
+      var verdict = await check(input, await loadKeys());
       if (verdict.ok) {
-        show('valid', 'VALID: signed by tocsin key ' + key.getFingerprint().toUpperCase(),
-          'Read as: ' + input.form + '. Advisory: ' + describe(verdict.text) +
-          (verdict.created ? '. Signed at ' + verdict.created.toISOString() : '') + '. Only the text below is vouched for.', verdict.text);
+        var best = verdict.best;
+        show(best.verdict, best.headline,
+          best.details + 'Read as: ' + input.form + '. Advisory: ' + describe(verdict.text) +
+          (best.created ? '. Signed at ' + best.created.toISOString() : '') +
+          (verdict.others.length > 0 ? '. It also carries: ' + verdict.others.join('; ') : '') +
+          (best.verdict === 'valid' ? '. Only the text below is vouched for.' : '.'), best.verdict === 'valid' ? verdict.text : '');
       } else {
-        show('invalid', 'INVALID: the signature does not match', 'Read as: ' + input.form + '. ' + verdict.problems.join('; '), '');
+        show('invalid', 'INVALID \u2014 the signature does not match', 'Read as: ' + input.form + '. ' + verdict.problems.join('; '), '');
       }
     } catch (e) {
-      show('invalid', 'INVALID: could not be checked', (e && e.message) ? e.message : String(e), '');
+      show('invalid', 'INVALID \u2014 could not be checked', (e && e.message) ? e.message : String(e), '');
     }
   }
 

@@ -3,6 +3,7 @@ import * as openpgp from 'openpgp';
 import { writeFileDurable } from '../storage/durable-file';
 import { armorPrivateKey, broadcasterKeyPaths, generateBroadcasterKey, loadBroadcasterKey } from './broadcaster-key';
 import { unusableReason } from './broadcaster-keys';
+import { retiredKeyPaths } from './key-history';
 import { parseTransition, signTransition, type SignedTransition } from './key-transition';
 
 export interface RotateOptions {
@@ -86,6 +87,12 @@ export async function rotateBroadcasterKey(options: RotateOptions): Promise<Rota
   if (oldRevocation !== null) await writeFileDurable(paths.previousRevocation, oldRevocation, 0o600);
   await writeFileDurable(paths.transition, transition.text, 0o644);
   await writeFileDurable(paths.transitionSignature, transition.signature, 0o644);
+  // previous.* and transition.json hold only the last rotation; the mirror's verify page needs
+  // every retired key and the statement linking it to its successor, so they are kept here too.
+  const retired = retiredKeyPaths(options.keysDir, old.fingerprint);
+  await writeFileDurable(retired.publicKey, old.armoredPublicKey, 0o644);
+  await writeFileDurable(retired.transition, transition.text, 0o644);
+  await writeFileDurable(retired.transitionSignature, transition.signature, 0o644);
   await writeFileDurable(paths.privateKey, await armorPrivateKey(certified, options.passphrase), 0o600);
   await writeFileDurable(paths.publicKey, certified.toPublic().armor(), 0o644);
   await writeFileDurable(paths.revocation, generated.revocationCertificate, 0o600);

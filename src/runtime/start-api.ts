@@ -10,6 +10,7 @@ import { createMetricsCollector } from '../metrics/collect-metrics';
 import { answerClientErrors, answerUnmetExpectations } from '../http/client-error';
 import { BroadcasterKeyMissingError, createBroadcasterKey, loadBroadcasterKey, type BroadcasterKey } from '../pgp/broadcaster-key';
 import { createBroadcasterKeys, type BroadcasterKeys } from '../pgp/broadcaster-keys';
+import { readKeyHistory } from '../pgp/key-history';
 import { keyReadiness } from '../pgp/key-readiness';
 import { openPublisherRegistry } from '../publishers/publisher-registry';
 import { requiredSignatures } from '../publish/signature-policy';
@@ -113,7 +114,10 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
   // The API process owns TOCSIN_DATA_DIR, so it keeps the mirror there current: after each
   // acceptance, once the answer is on its way (schedule() only sets a timer).
   const mirror = config.mirror.auto
-    ? createMirrorRebuilder(async () => buildMirror({ archive, broadcaster: (await keys.snapshot()).current, config: config.mirror, outDir: config.mirror.dir }), log)
+    ? createMirrorRebuilder(async () => {
+        const { current } = await keys.snapshot();
+        return buildMirror({ archive, broadcaster: current, keyHistory: await readKeyHistory(config.keysDir, current), config: config.mirror, outDir: config.mirror.dir });
+      }, log)
     : null;
   const holds = createHoldStore(config.dataDir);
   const intake = createAdvisoryIntake({

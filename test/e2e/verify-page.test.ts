@@ -1,26 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack';
 import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { launchChromium, oneCharChanged, openVerifyPage as openPage, verdictFor, type PageWatch } from '../support/verify-page-browser';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
-
-/** The system's Chromium (Debian package `chromium`); no browser is ever downloaded. */
-const CHROMIUM = '/usr/bin/chromium';
-
-/** Changes exactly one character of `text`, inside the first occurrence of `within`. */
-function oneCharChanged(text: string, within: string): string {
-  const at = text.indexOf(within);
-  if (at < 0) throw new Error(`"${within}" is not in the text`);
-  const i = at + within.length - 1;
-  const changed = `${text.slice(0, i)}${text[i] === 'x' ? 'y' : 'x'}${text.slice(i + 1)}`;
-  if (changed.length !== text.length || changed === text) throw new Error('not a one-character change');
-  return changed;
-}
 
 /**
  * verify.html from the mirror, opened from disk (file://) in headless Chromium with every
@@ -36,8 +23,7 @@ describe('verify.html in a browser', () => {
   let webhookBody: string;
   let slackNotice: string;
   let site: string;
-  const offSite: string[] = [];
-  const pageErrors: string[] = [];
+  const watch: PageWatch = { offSite: [], errors: [] };
 
   beforeAll(async () => {
     publisher = await createGpgPublisher('sec@example.org');
@@ -61,7 +47,7 @@ describe('verify.html in a browser', () => {
 
     await tocsin.api.mirror!.idle();
     site = tocsin.config.mirror.dir;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -71,43 +57,11 @@ describe('verify.html in a browser', () => {
     await publisher?.dispose();
   });
 
-  async function openVerifyPage(): Promise<Page> {
-    const context = await browser.newContext({ offline: true });
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith('file:')) return route.continue();
-      offSite.push(url);
-      return route.abort();
-    });
-    const page = await context.newPage();
-    page.on('request', (r) => {
-      if (!r.url().startsWith('file:')) offSite.push(r.url());
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
-    });
-    await page.goto(pathToFileURL(path.join(site, 'verify.html')).href);
-    await page.waitForSelector('#ready[data-ready="true"]', { state: 'attached' });
-    return page;
-  }
-
-  async function verdictFor(page: Page, notice: string, signature = ''): Promise<{ verdict: string; headline: string; details: string; signed: string }> {
-    await page.fill('#notice', notice);
-    await page.fill('#signature', signature);
-    await page.click('#check');
-    await page.waitForSelector('#verdict[data-verdict="valid"], #verdict[data-verdict="invalid"]', { state: 'attached' });
-    return {
-      verdict: (await page.locator('#verdict').getAttribute('data-verdict'))!,
-      headline: (await page.locator('#headline').textContent())!,
-      details: (await page.locator('#details').textContent())!,
-      signed: (await page.locator('#signed-text').textContent())!,
-    };
-  }
+  const openVerifyPage = () => openPage(browser, site, watch);
 
   afterEach(() => {
     // The page makes no request beyond its own file, and nothing went wrong in it (CSP included).
-    const [requests, errors] = [offSite.splice(0), pageErrors.splice(0)];
+    const [requests, errors] = [watch.offSite.splice(0), watch.errors.splice(0)];
     expect(requests).toEqual([]);
     expect(errors).toEqual([]);
   });
@@ -116,7 +70,7 @@ describe('verify.html in a browser', () => {
     const page = await openVerifyPage();
     const good = await verdictFor(page, webhookBody);
     expect(good.verdict).toBe('valid');
-    expect(good.headline).toBe(`VALID: signed by tocsin key ${tocsin.api.broadcaster.fingerprint}`);
+    expect(good.headline).toBe(`VALID — signed by the current broadcaster key ${tocsin.api.broadcaster.fingerprint}`);
     expect(good.details).toContain(`${id} revision 1: Remote code execution in acme-server <2.3.1 & "friends"`);
     expect(good.signed).toBe(JSON.parse(webhookBody).document);
 

@@ -6,7 +6,7 @@ import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { createGpgPublisher, gpgVerify, runTool, sqVerify, type GpgPublisher } from '../support/gpg';
 import { csafConformance, unexpectedWarnings } from '../support/csaf-conformance';
 import { mirrorValidators, schemaErrors } from '../support/mirror-schemas';
-import { publishSampleArchive } from '../support/mirror-publish';
+import { mirrorKeys, publishSampleArchive } from '../support/mirror-publish';
 import { siteDigest, siteFiles } from '../support/site-tree';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 
@@ -234,7 +234,7 @@ describe('the static mirror', () => {
 
   it('rebuilds to identical bytes from the same archive', async () => {
     const before = await siteDigest(site);
-    const result = await buildMirror({ archive: createAdvisoryArchive(tocsin.config.dataDir), broadcaster: tocsin.api.broadcaster, config: tocsin.config.mirror, outDir: site });
+    const result = await buildMirror({ archive: createAdvisoryArchive(tocsin.config.dataDir), ...(await mirrorKeys(tocsin)), config: tocsin.config.mirror, outDir: site });
     expect(result).toMatchObject({ advisories: 3, revisions: 4, skipped: [] });
     expect(await siteDigest(site)).toEqual(before);
   });
@@ -257,16 +257,17 @@ describe('the static mirror', () => {
       }
     })();
     const archive = createAdvisoryArchive(tocsin.config.dataDir);
+    const keys = await mirrorKeys(tocsin);
     for (let i = 0; i < 5; i += 1) {
       // A different base URL each time, so every rebuild really replaces every page.
       const config = { ...tocsin.config.mirror, baseUrl: `${BASE}/${i}` };
-      await buildMirror({ archive, broadcaster: tocsin.api.broadcaster, config, outDir: site });
+      await buildMirror({ archive, ...keys, config, outDir: site });
     }
     stop = true;
     await reader;
     expect(problems).toEqual([]);
     expect(reads).toBeGreaterThan(5);
-    await buildMirror({ archive, broadcaster: tocsin.api.broadcaster, config: tocsin.config.mirror, outDir: site });
+    await buildMirror({ archive, ...keys, config: tocsin.config.mirror, outDir: site });
   });
 
   it('re-signs what changed when a new revision is accepted, and reuses nothing stale; a skipped revision number stays conformant', async () => {

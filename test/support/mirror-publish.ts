@@ -1,3 +1,4 @@
+import { readKeyHistory } from '../../src/pgp/key-history';
 import { documentText, sampleAdvisory, uniqueId } from './advisory-fixture';
 import type { GpgPublisher } from './gpg';
 import type { Tocsin } from './tocsin-harness';
@@ -41,4 +42,10 @@ export async function publishSampleArchive(tocsin: Tocsin, lead: GpgPublisher, s
     [second],
   );
   return { first, second: second_, note };
+}
+
+/** What a mirror build of this tocsin signs with and knows, read as the API and the CLI read it. */
+export async function mirrorKeys(tocsin: Tocsin) {
+  const broadcaster = tocsin.api.broadcaster;
+  return { broadcaster, keyHistory: await readKeyHistory(tocsin.config.keysDir, broadcaster) };
 }
