@@ -3,6 +3,7 @@ import { createRestAPIClient, type mastodon } from 'masto';
 import type { Dispatcher } from 'undici';
 import { createGuardedDispatcher } from '../net/guarded-dispatcher';
 import { originOf } from '../net/origin';
+import type { ResolveHost } from '../net/resolve-host';
 import type { MastodonNoticePayload } from '../notices/mastodon-notice';
 import type { RecipientOf } from '../recipients/recipient';
 import type { Channel, DeliveryReceipt, Notice } from './channel';
@@ -16,6 +17,8 @@ export type MastodonTarget = Pick<RecipientOf<'mastodon'>, 'id' | 'type' | 'inst
 export interface MastodonChannelOptions {
   timeoutMs: number;
   allowPrivateTargets: boolean;
+  /** How the instance's host is resolved at each connection (see RuntimeDeps). */
+  resolveHost: ResolveHost;
   /** How long an instance's status limits are trusted before asking again. Default one hour. */
   limitsTtlMs?: number;
   visibility?: 'public' | 'unlisted';
@@ -34,6 +37,7 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
   const dispatcher: Dispatcher = createGuardedDispatcher({
     allowPrivate: options.allowPrivateTargets,
     connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
+    resolveHost: options.resolveHost,
   });
   const limitsTtlMs = options.limitsTtlMs ?? 3_600_000;
   const knownLimits = new Map<string, { limits: StatusLimits; until: number }>();

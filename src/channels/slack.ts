@@ -12,6 +12,7 @@ import { fetch as undiciFetch, type Dispatcher, type RequestInit as UndiciReques
 import { networkFailure } from '../delivery/public-delivery-view';
 import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
 import { originOf } from '../net/origin';
+import type { ResolveHost } from '../net/resolve-host';
 import type { SlackNoticePayload } from '../notices/slack-notice';
 import type { RecipientOf } from '../recipients/recipient';
 import type { Channel, DeliveryReceipt, Notice } from './channel';
@@ -24,6 +25,8 @@ export interface SlackChannelOptions {
   /** Bound on one chat.postMessage call, connect to answer. */
   timeoutMs: number;
   allowPrivateTargets: boolean;
+  /** How the API host is resolved at each connection (see RuntimeDeps). */
+  resolveHost: ResolveHost;
 }
 
 /**
@@ -54,6 +57,7 @@ export function createSlackChannel(options: SlackChannelOptions): Channel<SlackT
   const dispatcher: Dispatcher = createGuardedDispatcher({
     allowPrivate: options.allowPrivateTargets,
     connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
+    resolveHost: options.resolveHost,
   });
   // Slack's client takes any WHATWG fetch; this one connects only where the address guard allows.
   const guardedFetch = ((url, init) => undiciFetch(url, { ...(init as UndiciRequestInit), dispatcher })) as FetchFunction;

@@ -1,6 +1,7 @@
 import { forAnyRecipient } from '../../src/channels/channel';
 import { generateWebhookSecret } from '../../src/channels/standard-webhooks';
 import { createWebhookChannel } from '../../src/channels/webhook';
+import { systemResolveHost } from '../../src/net/resolve-host';
 import { startReceiver } from '../support/webhook-receiver';
 import { channelContract, type PeerMode } from './channel-contract';
 
@@ -20,7 +21,7 @@ channelContract('webhook', async () => {
         return { status: 429, headers: { 'Retry-After': '30' } };
     }
   });
-  const channel = forAnyRecipient('webhook', createWebhookChannel({ timeoutMs: 2_000, allowPrivateTargets: true, userAgent: 'contract' }));
+  const channel = forAnyRecipient('webhook', createWebhookChannel({ timeoutMs: 2_000, allowPrivateTargets: true, userAgent: 'contract', resolveHost: systemResolveHost }));
   return {
     channel,
     recipient: { id: 'rcpt_contract', type: 'webhook', url: receiver.url(), secret: generateWebhookSecret(), created_at: new Date().toISOString() },

@@ -3,6 +3,7 @@ import { WebAPIPlatformError, WebAPIRateLimitedError } from '@slack/web-api';
 import type { Notice } from '../../src/channels/channel';
 import { PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from '../../src/channels/delivery-errors';
 import { createSlackChannel, type SlackTarget } from '../../src/channels/slack';
+import { systemResolveHost } from '../../src/net/resolve-host';
 import { startFakeSlack, type FakeSlack, type SlackScript } from '../support/fake-slack';
 
 /** The Slack channel on its own against the fake Web API: how each failure is typed for the queue. */
@@ -28,7 +29,7 @@ describe('Slack channel transport', () => {
     return f;
   }
   function channel(allowPrivateTargets = true, timeoutMs = 2_000) {
-    const c = createSlackChannel({ timeoutMs, allowPrivateTargets });
+    const c = createSlackChannel({ timeoutMs, allowPrivateTargets, resolveHost: systemResolveHost });
     closers.push(() => c.close());
     return c;
   }
