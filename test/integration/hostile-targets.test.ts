@@ -130,8 +130,10 @@ describe('hostile webhook targets', () => {
       } finally {
         dialled.stop();
       }
-      const { summary, deliveries } = (await tocsin.call('GET', `/v1/advisories/${advisory}/deliveries`)).json;
+      // The full reason is for the operator; the public read only says the address was refused.
+      const { summary, deliveries } = (await tocsin.admin('GET', `/v1/advisories/${advisory}/deliveries`)).json;
       expect(summary).toEqual({ pending: 0, delivered: 0, retrying: 0, failed: 1 });
+      expect((await tocsin.call('GET', `/v1/advisories/${advisory}/deliveries`)).json.deliveries[0].last_error).toBe('destination address not allowed');
       // Failed at the first attempt, with no retry scheduled: a permanent failure, saying why.
       expect(deliveries).toEqual([
         expect.objectContaining({
