@@ -28,7 +28,7 @@ interface ChannelSetup {
 }
 
 /** Builds each enabled channel from typed config: no channel reads the environment itself. */
-function setUpChannel(name: ChannelName, config: Config): ChannelSetup {
+function setUpChannel(name: ChannelName, config: Config, log: Logger): ChannelSetup {
   switch (name) {
     case 'webhook':
       return {
@@ -38,13 +38,13 @@ function setUpChannel(name: ChannelName, config: Config): ChannelSetup {
       };
     case 'slack':
       return {
-        channel: forAnyRecipient('slack', createSlackChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets })),
+        channel: forAnyRecipient('slack', createSlackChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, log })),
         concurrency: config.channels.slackConcurrency,
         maxAttempts: config.channels.maxAttempts,
       };
     case 'mastodon':
       return {
-        channel: forAnyRecipient('mastodon', createMastodonChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets })),
+        channel: forAnyRecipient('mastodon', createMastodonChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, log })),
         concurrency: config.channels.mastodonConcurrency,
         maxAttempts: config.channels.maxAttempts,
       };
@@ -80,7 +80,7 @@ export async function startWorkers(config: Config, log: Logger, only?: readonly 
   const running: { close: () => Promise<void> }[] = [];
   const started: ChannelName[] = [];
   for (const name of enabledChannels(config).filter((c) => !only || only.includes(c))) {
-    const setup = setUpChannel(name, config);
+    const setup = setUpChannel(name, config, log);
     const queue = new Queue(name, { connection, prefix: config.prefix }) as DeliveryQueue;
     const worker = await startDeliveryWorker({
       channel: setup.channel,

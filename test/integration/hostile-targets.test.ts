@@ -87,7 +87,7 @@ describe('hostile webhook targets', () => {
     });
     afterAll(() => target?.close());
 
-    const notice = { ref: { id: 'X-1', revision: 1 }, messageId: 'msg_rebinding', payload: '{}' };
+    const notice = { ref: { id: 'X-1', revision: 1 }, messageId: 'msg_rebinding', payload: '{}', acceptedAt: new Date().toISOString() };
     const secret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
 
     it('enrols a name that answers a public address, then refuses it at connect time when it answers loopback', async () => {
