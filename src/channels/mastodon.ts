@@ -10,7 +10,7 @@ import type { Channel, DeliveryReceipt, Notice, RetryAttempt } from './channel';
 import { PermanentDeliveryError } from './delivery-errors';
 import { createLookupWarner } from './lookup-warnings';
 import { classifyMastodonError } from './mastodon-errors';
-import { findPostedThread } from './mastodon-posted-thread';
+import { findPostedThread, type PostedThreadQuery } from './mastodon-posted-thread';
 import { planThread, ThreadDoesNotFitError, type StatusLimits } from './mastodon-thread';
 
 /** What a Mastodon send needs of a recipient: the account tocsin posts as. */
@@ -81,18 +81,12 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
     return limits;
   }
 
-  async function postedPart(
-    client: mastodon.rest.Client,
-    payload: MastodonNoticePayload,
-    posts: string[],
-    sinceMs: number,
-    recipient: MastodonTarget,
-    signal: AbortSignal,
-  ): Promise<mastodon.v1.Status[]> {
+  /** What an earlier attempt posted of the thread; nothing when the lookup fails, so that all is posted. */
+  async function postedPart(client: mastodon.rest.Client, notice: Notice, recipient: MastodonTarget, query: PostedThreadQuery): Promise<mastodon.v1.Status[]> {
     try {
-      return await findPostedThread(client, { spoilerText: payload.spoiler_text, posts, sinceMs, signal });
+      return await findPostedThread(client, query);
     } catch (err) {
-      warnLookupFailed(recipient.id, classifyMastodonError(err, 'reading the account\'s statuses').message);
+      warnLookupFailed(recipient.id, classifyMastodonError(err, "reading the account's statuses").message, notice.ref);
       return [];
     }
   }
@@ -113,7 +107,8 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
       // Acceptance is no later than the first attempt, so this errs towards looking. A notice stored
       // before it carried its acceptance time counts as old.
       const sinceMs = Date.parse(notice.acceptedAt) || 0;
-      const posted = retry && Date.now() - sinceMs > idempotencyTrustMs ? await postedPart(client, payload, posts, sinceMs, recipient, signal) : [];
+      const keysMayBeForgotten = retry !== undefined && Date.now() - sinceMs > idempotencyTrustMs;
+      const posted = keysMayBeForgotten ? await postedPart(client, notice, recipient, { spoilerText: payload.spoiler_text, posts, sinceMs, signal }) : [];
       if (posted.length === posts.length) {
         return { detail: `found ${posts.length} status${posts.length === 1 ? '' : 'es'} already posted, first ${statusLink(posted[0])}; not posted again` };
       }

@@ -105,7 +105,7 @@ export function createSlackChannel(options: SlackChannelOptions): Channel<SlackT
           sinceMs: Date.parse(notice.acceptedAt) || 0,
           deadlineMs: options.timeoutMs,
         }).catch((err: unknown) => {
-          warnLookupFailed(recipient.id, err instanceof HistoryLookupError ? err.reason : String(err));
+          warnLookupFailed(recipient.id, err instanceof HistoryLookupError ? err.reason : String(err), notice.ref);
           return null;
         });
         if (ts !== null) return { detail: `found already posted to ${recipient.channel_id} at ts ${ts}; not posted again` };

@@ -121,7 +121,7 @@ describe('Mastodon retry lookup', () => {
     expect(f.statuses).toHaveLength(3);
     expect(f.lookups).toHaveLength(2);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]![0]).toMatchObject({ channel: 'mastodon', recipient: 'rcpt_lookup' });
+    expect(warnings[0]![0]).toMatchObject({ channel: 'mastodon', recipient: 'rcpt_lookup', advisory: 'CONTRACT-1', revision: 1 });
     expect(String((warnings[0]![0] as { reason: string }).reason)).toMatch(/403/);
     expect(JSON.stringify(warnings)).not.toContain(TOKEN);
   });

@@ -112,7 +112,7 @@ describe('Slack retry lookup', () => {
     expect(f.messagesIn(CHANNEL)).toHaveLength(3);
     expect(lookups(f)).toHaveLength(2);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]![0]).toMatchObject({ channel: 'slack', recipient: 'rcpt_lookup', reason: 'missing_scope' });
+    expect(warnings[0]![0]).toMatchObject({ channel: 'slack', recipient: 'rcpt_lookup', reason: 'missing_scope', advisory: 'CONTRACT-1', revision: 1 });
     expect(JSON.stringify(warnings)).not.toContain(TOKEN);
   });
 
