@@ -29,7 +29,7 @@ interface ChannelSetup {
 }
 
 /** Builds each enabled channel from typed config: no channel reads the environment itself. */
-function setUpChannel(name: ChannelName, config: Config, deps: RuntimeDeps): ChannelSetup {
+function setUpChannel(name: ChannelName, config: Config, deps: RuntimeDeps, log: Logger): ChannelSetup {
   switch (name) {
     case 'webhook':
       return {
@@ -39,13 +39,13 @@ function setUpChannel(name: ChannelName, config: Config, deps: RuntimeDeps): Cha
       };
     case 'slack':
       return {
-        channel: forAnyRecipient('slack', createSlackChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, resolveHost: deps.resolveHost })),
+        channel: forAnyRecipient('slack', createSlackChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, resolveHost: deps.resolveHost, log })),
         concurrency: config.channels.slackConcurrency,
         maxAttempts: config.channels.maxAttempts,
       };
     case 'mastodon':
       return {
-        channel: forAnyRecipient('mastodon', createMastodonChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, resolveHost: deps.resolveHost })),
+        channel: forAnyRecipient('mastodon', createMastodonChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, resolveHost: deps.resolveHost, log })),
         concurrency: config.channels.mastodonConcurrency,
         maxAttempts: config.channels.maxAttempts,
       };
@@ -81,7 +81,7 @@ export async function startWorkers(config: Config, log: Logger, deps: RuntimeDep
   const running: { close: () => Promise<void> }[] = [];
   const started: ChannelName[] = [];
   for (const name of enabledChannels(config).filter((c) => !only || only.includes(c))) {
-    const setup = setUpChannel(name, config, deps);
+    const setup = setUpChannel(name, config, deps, log);
     const queue = new Queue(name, { connection, prefix: config.prefix }) as DeliveryQueue;
     const worker = await startDeliveryWorker({
       channel: setup.channel,

@@ -25,7 +25,7 @@ channelContract('webhook', async () => {
   return {
     channel,
     recipient: { id: 'rcpt_contract', type: 'webhook', url: receiver.url(), secret: generateWebhookSecret(), created_at: new Date().toISOString() },
-    notice: { ref: { id: 'C-1', revision: 1 }, messageId: 'msg_contract', payload: '{"document":"x","signature":"y"}' },
+    notice: { ref: { id: 'C-1', revision: 1 }, messageId: 'msg_contract', payload: '{"document":"x","signature":"y"}', acceptedAt: new Date().toISOString() },
     setMode: (m) => {
       mode = m;
     },

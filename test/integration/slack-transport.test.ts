@@ -20,6 +20,7 @@ describe('Slack channel transport', () => {
     ref: { id: 'ACME-1', revision: 1 },
     messageId: 'msg_test',
     payload: JSON.stringify({ text: 'CRITICAL advisory', blocks: [{ type: 'header', text: { type: 'plain_text', text: 'x', emoji: false } }], metadata: { event_type: 'tocsin_notice', event_payload: { message_id: 'msg_test', advisory: 'ACME-1', revision: 1 } } }),
+    acceptedAt: new Date().toISOString(),
   };
   const target = (api_url: string): SlackTarget => ({ id: 'rcpt_1', type: 'slack', channel_id: 'C0TEST01', token: TOKEN, api_url });
 
