@@ -42,8 +42,10 @@ describe('README documents every contract', () => {
     // Read by `tocsin sign` alone (src/cli.ts), not by the service's schema.
     const readOutsideSchema = ['TOCSIN_SIGN_PASSPHRASE'];
     expect(read.length).toBeGreaterThan(30);
-    expect(read.filter((v) => !documented.has(v))).toEqual([]);
-    expect([...documented].filter((v) => !read.includes(v) && !readOutsideSchema.includes(v))).toEqual([]);
+    expect({
+      undocumented: read.filter((v) => !documented.has(v)),
+      documentedButNotRead: [...documented].filter((v) => !read.includes(v) && !readOutsideSchema.includes(v)),
+    }).toEqual({ undocumented: [], documentedButNotRead: [] });
   });
 
   it('every HTTP route, with its method and path, in "HTTP API" (and no route that does not exist)', () => {
@@ -59,19 +61,20 @@ describe('README documents every contract', () => {
     const app = createApp(deps);
     const mounted = mountedRouters(deps).flatMap(([mountPath, ...handlers]) => handlers.filter((h): h is Router => 'stack' in h).map((r) => ({ mountPath, router: r })));
     // A router mounted outside mountedRouters() would be missed here: refuse to pass silently.
-    expect(app.router.stack.filter((l) => 'stack' in l.handle).length).toBe(mounted.length);
+    const outside = app.router.stack.filter((l) => 'stack' in l.handle).length - mounted.length;
+    expect({ routersMountedOutsideMountedRouters: outside }).toEqual({ routersMountedOutsideMountedRouters: 0 });
     const routes = [...routesOf(app.router, '/'), ...mounted.flatMap(({ mountPath, router }) => routesOf(router, mountPath))];
     expect(routes.length).toBeGreaterThan(20);
 
     // `:name` in express is `:name` or `<name>` in the README; a query (`[?revision=N]`) may follow.
     const api = section('HTTP API');
     const pattern = (route: string) => escape(route).replace(/:(\w+)/g, '(?::$1|<$1>)');
-    expect(routes.filter((r) => !new RegExp(`(?<![\\w-])${pattern(r)}(?![\\w/.-])`).test(api))).toEqual([]);
+    const undocumented = routes.filter((r) => !new RegExp(`(?<![\\w-])${pattern(r)}(?![\\w/.-])`).test(api));
 
     const shape = (route: string) => route.replace(/(:\w+|<\w+>)/g, '{}');
     const known = new Set(routes.map(shape));
     const named = [...README.matchAll(/(?<![\w-])(GET|POST|PUT|PATCH|DELETE) (\/[^\s`[?),]*)/g)].map((m) => `${m[1]} ${m[2]}`);
-    expect([...new Set(named)].filter((r) => !known.has(shape(r)))).toEqual([]);
+    expect({ undocumented, documentedButNotServed: [...new Set(named)].filter((r) => !known.has(shape(r))) }).toEqual({ undocumented: [], documentedButNotServed: [] });
   });
 
   /** Every command by its words after `tocsin`, with its long options. */
@@ -88,16 +91,16 @@ describe('README documents every contract', () => {
     expect(all.length).toBeGreaterThan(15);
     expect(options.length).toBeGreaterThan(25);
     const mentions = (words: string[]) => new RegExp(`tocsin ${escape(words.join(' '))}(?![\\w-])`);
-    expect(all.filter(({ words }) => !lines.some((l) => mentions(words).test(l))).map(({ words }) => `tocsin ${words.join(' ')}`)).toEqual([]);
+    const undocumentedCommands = all.filter(({ words }) => !lines.some((l) => mentions(words).test(l))).map(({ words }) => `tocsin ${words.join(' ')}`);
     const optionOn = (long: string) => new RegExp(`(?<![\\w-])${escape(long)}(?![\\w-])`);
-    expect(
-      options.filter(({ words, long }) => !lines.some((l) => mentions(words).test(l) && optionOn(long).test(l))).map(({ words, long }) => `tocsin ${words.join(' ')} ${long}`),
-    ).toEqual([]);
+    const undocumentedOptions = options
+      .filter(({ words, long }) => !lines.some((l) => mentions(words).test(l) && optionOn(long).test(l)))
+      .map(({ words, long }) => `tocsin ${words.join(' ')} ${long}`);
 
     // The other way: each `tocsin ...` in inline code or a code block names a command and its options.
     const invocations = [...README.matchAll(/`(?:[A-Z_]+=\S+ )*(tocsin [^`\n]*)`|^\s*(?:[A-Z_]+=\S+ )*(tocsin [^\n#]*)/gm)].map((m) => (m[1] ?? m[2])!.trim());
     expect(invocations.length).toBeGreaterThan(20);
-    const unknown = invocations.flatMap((text) => {
+    const documentedButNotRegistered = invocations.flatMap((text) => {
       const tokens = text.split(/\s+/).slice(1);
       let command: Command = program;
       for (let sub = command.commands.find((c) => c.name() === tokens[0]); sub; sub = command.commands.find((c) => c.name() === tokens[0])) {
@@ -108,7 +111,7 @@ describe('README documents every contract', () => {
       const longs = new Set(command.options.map((o) => o.long));
       return [...text.matchAll(/(?<![\w-])--[a-z][\w-]*/g)].filter((m) => !longs.has(m[0])).map((m) => `${text}: no option ${m[0]}`);
     });
-    expect(unknown).toEqual([]);
+    expect({ undocumentedCommands, undocumentedOptions, documentedButNotRegistered }).toEqual({ undocumentedCommands: [], undocumentedOptions: [], documentedButNotRegistered: [] });
   });
 
   it('every header and top-level body field of a webhook request, in "Receiving webhooks"', async () => {
@@ -129,8 +132,10 @@ describe('README documents every contract', () => {
     expect(headers.length).toBeGreaterThanOrEqual(4);
     expect(fields.length).toBeGreaterThan(10);
     const webhooks = section('Receiving webhooks (distribution partners)');
-    expect(headers.filter((h) => !new RegExp(`\`${escape(h)}[\`:]`, 'i').test(webhooks))).toEqual([]);
-    expect(fields.filter((f) => !webhooks.includes(`"${f}":`))).toEqual([]);
+    expect({
+      undocumentedHeaders: headers.filter((h) => !new RegExp(`\`${escape(h)}[\`:]`, 'i').test(webhooks)),
+      undocumentedFields: fields.filter((f) => !webhooks.includes(`"${f}":`)),
+    }).toEqual({ undocumentedHeaders: [], undocumentedFields: [] });
   });
 
   it('every in-page link to an anchor that exists', () => {
@@ -149,6 +154,6 @@ describe('README documents every contract', () => {
     }
     const links = [...README.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
     expect(links.length).toBeGreaterThanOrEqual(3);
-    expect(links.filter((l) => !anchors.has(l))).toEqual([]);
+    expect({ linksToMissingAnchors: links.filter((l) => !anchors.has(l)) }).toEqual({ linksToMissingAnchors: [] });
   });
 });
