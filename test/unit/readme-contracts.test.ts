@@ -18,11 +18,18 @@ import { startReceiver } from '../support/webhook-receiver';
 const README = readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
 const lines = README.split('\n');
 
+/** Whether each line is inside a ``` block, where `# ...` is a shell comment, not a heading. */
+const inCode: boolean[] = [];
+for (let fenced = false, i = 0; i < lines.length; i++) {
+  if (lines[i]!.startsWith('```')) fenced = !fenced;
+  inCode.push(fenced);
+}
+
 /** From the `## title` heading to the next heading of level 2 or 1. */
 function section(title: string): string {
   const start = lines.indexOf(`## ${title}`);
   if (start < 0) throw new Error(`README has no section "## ${title}"`);
-  const end = lines.findIndex((l, i) => i > start && /^##? /.test(l));
+  const end = lines.findIndex((l, i) => i > start && !inCode[i] && /^##? /.test(l));
   return lines.slice(start, end < 0 ? undefined : end).join('\n');
 }
 
@@ -139,12 +146,10 @@ describe('README documents every contract', () => {
   });
 
   it('every in-page link to an anchor that exists', () => {
-    let inCode = false;
     const slugs = new Map<string, number>();
     const anchors = new Set<string>();
-    for (const line of lines) {
-      if (line.startsWith('```')) inCode = !inCode;
-      const heading = !inCode && /^#{1,6} (.+)$/.exec(line);
+    for (const [i, line] of lines.entries()) {
+      const heading = !inCode[i] && /^#{1,6} (.+)$/.exec(line);
       if (!heading) continue;
       // GitHub's rule: lowercase, drop punctuation but - and _, spaces to -, -1, -2... for repeats.
       const slug = heading[1]!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/ /g, '-');
