@@ -16,7 +16,7 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
  * Every environment variable tocsin reads. This is the only place that touches `process.env`:
  * the parsed {@link Config} is passed to whatever needs it.
  */
-const envSchema = z.object({
+export const envSchema = z.object({
   /** HTTP port of the API. Default 8080. */
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Address the API listens on. Default 0.0.0.0 (all interfaces). */
