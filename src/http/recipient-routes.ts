@@ -89,6 +89,16 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
     handle(() => ({ status: 200, body: { recipients: deps.recipients.list().map(publicView) } })),
   );
 
+  // Where the 201's Location points.
+  router.get(
+    '/:id',
+    handle((req) => {
+      const recipient = deps.recipients.get(String(req.params.id));
+      if (!recipient) throw new HttpError(404, 'not_found', `no recipient ${String(req.params.id)}`);
+      return { status: 200, body: publicView(recipient) };
+    }),
+  );
+
   router.delete(
     '/:id',
     handle(async (req) => {

@@ -1,3 +1,4 @@
+import { systemResolveHost } from '../../src/net/resolve-host';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -80,7 +81,8 @@ describe('README documents every contract', () => {
 
     const shape = (route: string) => route.replace(/(:\w+|<\w+>)/g, '{}');
     const known = new Set(routes.map(shape));
-    const named = [...README.matchAll(/(?<![\w-])(GET|POST|PUT|PATCH|DELETE) (\/[^\s`[?),]*)/g)].map((m) => `${m[1]} ${m[2]}`);
+    // `/api/…` paths are the Mastodon API that tocsin calls, not routes it serves.
+    const named = [...README.matchAll(/(?<![\w-])(GET|POST|PUT|PATCH|DELETE) (\/[^\s`[?),]*)/g)].map((m) => `${m[1]} ${m[2]}`).filter((r) => !/^\w+ \/api\//.test(r));
     expect({ undocumented, documentedButNotServed: [...new Set(named)].filter((r) => !known.has(shape(r))) }).toEqual({ undocumented: [], documentedButNotServed: [] });
   });
 
@@ -123,7 +125,7 @@ describe('README documents every contract', () => {
 
   it('every header and top-level body field of a webhook request, in "Receiving webhooks"', async () => {
     const receiver = await startReceiver();
-    const channel = createWebhookChannel({ timeoutMs: 10_000, allowPrivateTargets: true, userAgent: 'tocsin/test' });
+    const channel = createWebhookChannel({ timeoutMs: 10_000, allowPrivateTargets: true, userAgent: 'tocsin/test', resolveHost: systemResolveHost });
     try {
       const recipient = { id: 'rcpt_readme', type: 'webhook' as const, url: receiver.url(), secret: generateWebhookSecret() };
       await channel.send(await contractNotice('webhook'), recipient, new AbortController().signal);
