@@ -94,7 +94,7 @@ export const envSchema = z.object({
   TOCSIN_KEY_EMAIL: z.string().email().default('tocsin@localhost.invalid'),
   /** Public base URL of this service, used in notices. Default http://localhost:PORT. */
   TOCSIN_PUBLIC_URL: httpUrl().optional(),
-  /** Notice templates (email.txt, email.html, slack.txt, mastodon.txt). Default: templates/ of the package. */
+  /** Notice templates (the files of templates/, each overridable; see README "Templates"). Default: templates/ of the package. */
   TOCSIN_TEMPLATES_DIR: z.string().min(1).optional(),
   /**
    * The two-person rule: comma-separated SCOPE:M (SCOPE `all` or a severity, meaning that severity
