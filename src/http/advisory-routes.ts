@@ -92,10 +92,13 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
       const id = advisoryIdSchema.safeParse(req.params.id);
       if (!id.success) throw new HttpError(404, 'not_found', 'no such advisory');
       const asked = req.query.revision;
-      const revision = asked === undefined ? undefined : Number(asked);
-      if (revision !== undefined && !(Number.isInteger(revision) && revision >= 1)) {
-        throw new HttpError(400, 'invalid_submission', 'revision must be an integer of at least 1', [{ field: 'revision', message: 'must be an integer of at least 1' }]);
+      // Digits only: Number() would also read "1e0", "0x1", "+1" and " 1" as revision 1, and
+      // count a signature sent with a malformed query.
+      if (asked !== undefined && !(typeof asked === 'string' && /^[1-9][0-9]{0,6}$/.test(asked))) {
+        const message = 'must be a whole number of at least 1, in decimal digits only';
+        throw new HttpError(400, 'invalid_submission', `revision ${message}`, [{ field: 'revision', message }]);
       }
+      const revision = asked === undefined ? undefined : Number(asked);
       const parsed = signaturesSchema.safeParse(req.body);
       if (!parsed.success) {
         throw new HttpError(400, 'invalid_submission', 'the body must be {"signatures": ["<armored signature>", ...]}', fieldProblems(parsed.error));
