@@ -11,7 +11,7 @@ export async function readEnrolableKey(armored: string, now = new Date()): Promi
   // openpgp.js reads the first armored block and skips any text around it: a second key pasted
   // after the first, or anything else, would be dropped without a word.
   const text = armored.trim();
-  const blocks = text.match(/^-----BEGIN PGP /gm)?.length ?? 0;
+  const blocks = Math.max(text.split('-----BEGIN PGP ').length, text.split('-----END PGP ').length) - 1;
   if (blocks > 1) throw new InvalidPublisherKeyError(`holds ${blocks} armored blocks: enrol one key at a time`);
   if (blocks === 1 && !(text.startsWith('-----BEGIN PGP ') && /\n-----END PGP [A-Z ]+-----$/.test(text))) {
     throw new InvalidPublisherKeyError('holds text before or after its armored block: send exactly what gpg --export --armor writes');

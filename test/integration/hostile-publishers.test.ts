@@ -124,6 +124,7 @@ describe('hostile input to the publishers admin API', () => {
           ['a key with its armor lines cut off', newcomer.armoredPublicKey.split('\n').filter((l) => !l.startsWith('-----')).join('\n'), /not an armored OpenPGP key/],
           ['two keys in one armored block', oneBlock, /one key at a time/],
           ['two armored keys, one after the other', `${newcomer.armoredPublicKey}${weak.armoredPublicKey}`, /one key at a time/],
+          ['a second key whose armor lines are indented', `${newcomer.armoredPublicKey}${weak.armoredPublicKey.replace(/^-----/gm, '  -----')}`, /one key at a time/],
           ['the same key pasted twice', `${newcomer.armoredPublicKey}\n${newcomer.armoredPublicKey}`, /one key at a time/],
           ['a secret key after the public key', `${newcomer.armoredPublicKey}${secret}`, /one key at a time/],
           ['a fingerprint instead of a key', newcomer.fingerprint, /not an armored OpenPGP key/],
