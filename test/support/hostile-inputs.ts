@@ -41,6 +41,12 @@ export function tokenSoup(rng: Rng): string {
  * encoded dot segments and separators, names of things that are not advisories, or plain ids.
  */
 export function oddSegment(rng: Rng): string {
+  const segment = pickSegment(rng);
+  // A lone "." (or "%2e") is no id at all: a URL parser drops it, leaving the parent route.
+  return /^(\.|%2e)$/i.test(segment) ? `${segment}x` : segment;
+}
+
+function pickSegment(rng: Rng): string {
   switch (rng.int(0, 6)) {
     case 0:
       return [...rng.bytes(rng.int(1, 60))].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
