@@ -1,5 +1,5 @@
 import { BODY_LIMIT_BYTES } from '../../src/http/json-body';
-import { fuzz, type Rng } from '../support/fuzz';
+import { fuzz } from '../support/fuzz';
 import { createGpgPublisher, runTool, type GpgPublisher } from '../support/gpg';
 import { withGpgHome } from '../support/gpg-keys';
 import { codeOf, DEEP, fieldsOf, randomBody, withInvalidUtf8 } from '../support/hostile-inputs';
@@ -145,17 +145,17 @@ describe('hostile input to the publishers admin API', () => {
     const bad = ['\t', ' ', ',', ';', '"', '/', '\\', ':', '<', '(', '=', '\u0001', '\u001f', '\u007f', '\u00a0', '\u00e9', '\u00ff'];
 
     /** A request that would be accepted but for its X-Tocsin-Actor lines: an enrolment or a removal. */
-    function request(rng: Rng, actorLines: readonly string[]): Buffer {
+    function request(kind: 'enrol' | 'remove', actorLines: readonly string[]): Buffer {
       const auth = ['Connection: close', `Authorization: Bearer ${ADMIN_TOKEN}`, ...actorLines];
-      if (rng.bool()) {
+      if (kind === 'enrol') {
         const body = Buffer.from(keyBody(newcomer.armoredPublicKey));
         return rawRequest('POST', '/v1/publishers', [...auth, 'Content-Type: application/json', `Content-Length: ${body.length}`], body);
       }
       return rawRequest('DELETE', `/v1/publishers/${rig.publisher.fingerprint}`, auth);
     }
 
-    async function expectActorRefused(rng: Rng, actorLines: readonly string[], what: string, statuses: readonly number[] = [400]) {
-      const exchange = await rawExchange(rig.tocsin.api.port, request(rng, actorLines));
+    async function expectActorRefused(kind: 'enrol' | 'remove', actorLines: readonly string[], what: string, statuses: readonly number[] = [400]) {
+      const exchange = await rawExchange(rig.tocsin.api.port, request(kind, actorLines));
       const res = exchange.responses[0];
       if (!res) throw new Error(`${what}: no HTTP answer, got ${JSON.stringify(exchange.raw.slice(0, 200))}`);
       const answer = { status: res.status, contentType: res.headers['content-type'] ?? '', body: res.body };
@@ -177,9 +177,7 @@ describe('hostile input to the publishers admin API', () => {
       ['UTF-8 bytes', [Buffer.from('X-Tocsin-Actor: zoë').toString('latin1')]],
       ['an armored key', [`X-Tocsin-Actor: -----BEGIN PGP PUBLIC KEY BLOCK-----`]],
     ])('refuses %s with 400 naming the header', async (what, lines) => {
-      await fuzz(`actor: ${what}`, 2, async (rng) => {
-        await expectActorRefused(rng, lines, what);
-      });
+      for (const kind of ['enrol', 'remove'] as const) await expectActorRefused(kind, lines, `${kind}: ${what}`);
     });
 
     it.each([
@@ -188,11 +186,11 @@ describe('hostile input to the publishers admin API', () => {
       ['an empty one, then alice', ['X-Tocsin-Actor:', 'X-Tocsin-Actor: alice']],
       ['in two spellings', ['x-tocsin-actor: alice', 'X-TOCSIN-ACTOR: bob']],
     ])('refuses the header twice (%s) with 400 duplicate_header', async (what, lines) => {
-      await fuzz(`actor twice: ${what}`, 2, async (rng) => {
-        const answer = await expectActorRefused(rng, lines, what);
+      for (const kind of ['enrol', 'remove'] as const) {
+        const answer = await expectActorRefused(kind, lines, `${kind}: ${what}`);
         expect(codeOf(answer)).toBe('duplicate_header');
         expect(JSON.parse(answer.body).error.message).toMatch(/x-tocsin-actor/i);
-      });
+      }
     });
 
     it.each([
@@ -202,9 +200,7 @@ describe('hostile input to the publishers admin API', () => {
       ['a folded continuation line', ['X-Tocsin-Actor: alice', ' bob']],
       ['20 KiB (over the header limit)', [`X-Tocsin-Actor: ${'a'.repeat(20 * 1024)}`]],
     ])('refuses %s before express sees it', async (what, lines) => {
-      await fuzz(`actor framing: ${what}`, 2, async (rng) => {
-        await expectActorRefused(rng, lines, what, [400, 431]);
-      });
+      for (const kind of ['enrol', 'remove'] as const) await expectActorRefused(kind, lines, `${kind}: ${what}`, [400, 431]);
     });
 
     it('refuses any actor with one byte it may not hold', async () => {
@@ -213,7 +209,7 @@ describe('hostile input to the publishers admin API', () => {
         const at = rng.int(1, name.length - 1);
         const actor = `${name.slice(0, at)}${rng.pick(bad)}${name.slice(at)}`;
         expect(ACTOR.test(actor)).toBe(false);
-        await expectActorRefused(rng, [`X-Tocsin-Actor: ${actor}`], `actor ${JSON.stringify(actor)} (case ${i})`);
+        await expectActorRefused(rng.pick(['enrol', 'remove'] as const), [`X-Tocsin-Actor: ${actor}`], `actor ${JSON.stringify(actor)} (case ${i})`);
       });
     });
   });
