@@ -1,8 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
+import { bearerChecker } from './bearer-token';
 import { HttpError } from './http-error';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** Requests that presented the admin token, for routes that show admins more than the public. */
 const admitted = new WeakSet<Request>();
@@ -17,15 +15,12 @@ export const isAdminRequest = (req: Request): boolean => admitted.has(req);
  * @example app.use('/v1/recipients', adminAuth(config.adminToken))
  */
 export function adminAuth(token: string | undefined): RequestHandler {
-  const expected = token === undefined ? null : digest(token);
+  const matches = token === undefined ? null : bearerChecker(token);
   return (req, res, next) => {
-    if (expected === null) {
+    if (matches === null) {
       return next(new HttpError(403, 'admin_disabled', 'the admin API is off: set TOCSIN_ADMIN_TOKEN to turn it on'));
     }
-    // The scheme is case-insensitive and may be followed by several spaces (RFC 9110 11.4); the
-    // token itself must match exactly: whitespace inside it is never trimmed away.
-    const match = /^bearer +(.+)$/i.exec(req.headers.authorization ?? '');
-    if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
+    if (!matches(req.headers.authorization)) {
       res.set('WWW-Authenticate', 'Bearer realm="tocsin-admin"');
       return next(new HttpError(401, 'unauthorized', 'missing or wrong admin bearer token'));
     }

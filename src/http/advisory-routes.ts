@@ -10,7 +10,7 @@ import { loadRevisionView } from '../delivery/dead-letters';
 import { publicDeliveryView } from '../delivery/public-delivery-view';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
 import type { HoldStore } from '../storage/hold-store';
-import { fieldProblems } from '../util/zod-fields';
+import { fieldProblems, revisionQuery } from '../util/zod-fields';
 import { isAdminRequest, optionalAdminAuth } from './admin-auth';
 import { handle, HttpError, type Reply } from './http-error';
 import { BODY_LIMIT_BYTES, jsonBody } from './json-body';
@@ -50,6 +50,14 @@ export interface AdvisoryRouteDeps {
 export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
   const router = Router();
 
+  /** `?revision=N`, if given; 400 naming `revision` when it is not plain decimal digits. */
+  function revisionOf(req: Request, code = 'invalid_query'): number | undefined {
+    if (req.query.revision === undefined) return undefined;
+    const parsed = revisionQuery.safeParse(req.query.revision);
+    if (!parsed.success) throw new HttpError(400, code, 'invalid revision', fieldProblems(parsed.error, 'revision'));
+    return parsed.data;
+  }
+
   /**
    * The revision asked for (`?revision=N`), or the latest accepted; 404 when there is none.
    * `orHeld` also finds revisions that are held, waiting for signatures.
@@ -59,12 +67,9 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
     if (!id.success) throw new HttpError(404, 'not_found', 'no such advisory');
     const revisions = await deps.archive.revisions(id.data);
     const held = orHeld ? await deps.holds.revisions(id.data) : [];
-    const asked = req.query.revision;
-    if (asked !== undefined) {
-      const n = Number(asked);
-      if (!Number.isInteger(n) || !(revisions.includes(n) || held.includes(n))) {
-        throw new HttpError(404, 'not_found', `${id.data} has no revision ${String(asked)}`);
-      }
+    const n = revisionOf(req);
+    if (n !== undefined) {
+      if (!(revisions.includes(n) || held.includes(n))) throw new HttpError(404, 'not_found', `${id.data} has no revision ${n}`);
       return { id: id.data, revision: n };
     }
     const latest = revisions.at(-1) ?? held.at(-1);
@@ -95,11 +100,7 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
     handle(async (req) => {
       const id = advisoryIdSchema.safeParse(req.params.id);
       if (!id.success) throw new HttpError(404, 'not_found', 'no such advisory');
-      const asked = req.query.revision;
-      const revision = asked === undefined ? undefined : Number(asked);
-      if (revision !== undefined && !(Number.isInteger(revision) && revision >= 1)) {
-        throw new HttpError(400, 'invalid_submission', 'revision must be an integer of at least 1', [{ field: 'revision', message: 'must be an integer of at least 1' }]);
-      }
+      const revision = revisionOf(req, 'invalid_submission');
       const parsed = signaturesSchema.safeParse(req.body);
       if (!parsed.success) {
         throw new HttpError(400, 'invalid_submission', 'the body must be {"signatures": ["<armored signature>", ...]}', fieldProblems(parsed.error));

@@ -5,7 +5,7 @@ import { advisoryIdSchema } from '../advisory/schema';
 import { channelNames } from '../channels/channel';
 import { listDeadLetters, type DeliveryViewDeps } from '../delivery/dead-letters';
 import { NotReplayableError, UnknownDeliveryError, type DeliveryReplayer } from '../queue/replay-deliveries';
-import { fieldProblems } from '../util/zod-fields';
+import { fieldProblems, revisionQuery } from '../util/zod-fields';
 import { handle, HttpError } from './http-error';
 import { jsonBody } from './json-body';
 
@@ -18,7 +18,7 @@ const listQuerySchema = z
     state: z.literal('failed', { message: 'only failed deliveries are listed here; GET /v1/advisories/:id/deliveries shows every state' }).default('failed'),
     channel: z.enum(channelNames).optional(),
     advisory: advisoryIdSchema.optional(),
-    revision: z.coerce.number().int().positive().optional(),
+    revision: revisionQuery.optional(),
   })
   .refine((q) => q.revision === undefined || q.advisory !== undefined, { path: ['revision'], message: 'needs advisory' });
 

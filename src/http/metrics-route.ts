@@ -1,17 +1,14 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus-text';
+import { bearerChecker } from './bearer-token';
 import { handle, HttpError } from './http-error';
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-/** Lets every request through when no token is configured; otherwise wants `Bearer <token>`. */
+/** Lets every request through when no token is configured; otherwise wants `Bearer <token>`, read as the admin API reads its own. */
 function optionalBearer(token: string | undefined): RequestHandler {
-  const expected = token === undefined ? null : digest(token);
+  const matches = token === undefined ? null : bearerChecker(token);
   return (req, res, next) => {
-    if (expected === null) return next();
-    const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
+    if (matches === null) return next();
+    if (!matches(req.headers.authorization)) {
       res.set('WWW-Authenticate', 'Bearer realm="tocsin-metrics"');
       return next(new HttpError(401, 'unauthorized', 'missing or wrong metrics bearer token'));
     }

@@ -8,6 +8,14 @@ import { InvalidPublisherKeyError } from './publisher-errors';
  * or with no key able to sign.
  */
 export async function readEnrolableKey(armored: string, now = new Date()): Promise<openpgp.PublicKey> {
+  // openpgp.js reads the first armored block and skips any text around it: a second key pasted
+  // after the first, or anything else, would be dropped without a word.
+  const text = armored.trim();
+  const blocks = Math.max(text.split('-----BEGIN PGP ').length, text.split('-----END PGP ').length) - 1;
+  if (blocks > 1) throw new InvalidPublisherKeyError(`holds ${blocks} armored blocks: enrol one key at a time`);
+  if (blocks === 1 && !(text.startsWith('-----BEGIN PGP ') && /\n-----END PGP [A-Z ]+-----$/.test(text))) {
+    throw new InvalidPublisherKeyError('holds text before or after its armored block: send exactly what gpg --export --armor writes');
+  }
   let keys: (openpgp.PublicKey | openpgp.PrivateKey)[];
   try {
     keys = await openpgp.readKeys({ armoredKeys: armored });
@@ -28,8 +36,9 @@ export async function readEnrolableKey(armored: string, now = new Date()): Promi
   }
   try {
     await key.getSigningKey(undefined, now);
-  } catch {
-    throw new InvalidPublisherKeyError('has no valid key or subkey that can sign: a publisher must be able to sign advisories');
+  } catch (err) {
+    // openpgp.js's reason says what is wrong when it is not the usage: e.g. an RSA key too short.
+    throw new InvalidPublisherKeyError(`has no valid key or subkey that can sign (${(err as Error).message}): a publisher must be able to sign advisories`);
   }
   return key as openpgp.PublicKey;
 }

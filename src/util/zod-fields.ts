@@ -36,3 +36,12 @@ export function httpUrl(max = 2048) {
       }
     }, 'must be an absolute http(s) URL');
 }
+
+/**
+ * `?revision=N`: decimal digits only. Number() would also read `1e0`, `0x1`, `+1` and ` 1` as 1,
+ * so a malformed query could still name (and, on the signatures route, change) a revision.
+ */
+export const revisionQuery = z
+  .string()
+  .regex(/^[1-9][0-9]{0,6}$/, 'must be a whole number of at least 1, in decimal digits only')
+  .transform(Number);

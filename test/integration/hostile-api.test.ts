@@ -1,6 +1,7 @@
 import { BODY_LIMIT_BYTES } from '../../src/http/json-body';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { fuzz, type Rng } from '../support/fuzz';
+import { fieldsOf, inBatches, oddSegment, randomBody, withInvalidUtf8 } from '../support/hostile-inputs';
 import { runTool } from '../support/gpg';
 import { send, startHostileRig, type Answer, type HostileRig } from '../support/hostile-rig';
 import { ADMIN_TOKEN } from '../support/tocsin-harness';
@@ -30,53 +31,16 @@ describe('hostile input over the API', () => {
     await rig.unchanged(what);
   }
 
-  /** The fields a 400 named. */
-  const fieldsOf = (answer: Answer): string[] => ((JSON.parse(answer.body) as { error: { fields?: { field: string }[] } }).error.fields ?? []).map((f) => f.field);
-
   async function signedBody(doc: Record<string, unknown> | string) {
     const document = typeof doc === 'string' ? doc : documentText(doc);
     return JSON.stringify({ document, signatures: [await rig.publisher.sign(document)] });
-  }
-
-  /** Runs `fn` over `items`, `width` at a time: gpg signing is the slow part. */
-  async function inBatches<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>) {
-    for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
-  }
-
-  /** Any JSON value, nested a little: the shapes a confused or hostile client might send. */
-  function randomJson(rng: Rng, depth = 0): unknown {
-    switch (rng.int(0, depth >= 3 ? 4 : 6)) {
-      case 0:
-        return null;
-      case 1:
-        return rng.bool();
-      case 2:
-        return rng.pick([0, -1, 1.5, 1e308, -0, 2 ** 53 + 1, 1_000_001]);
-      case 3:
-        return rng.bytes(rng.int(0, 40)).toString('latin1');
-      case 4:
-        return rng.pick(['', 'x', '\u0000', '\ud800', '-----BEGIN PGP SIGNATURE-----', '__proto__', 'A'.repeat(5000), '\u{1F4A3}', 'webhook', 'http://127.0.0.1:9/']);
-      case 5:
-        return Array.from({ length: rng.int(0, 5) }, () => randomJson(rng, depth + 1));
-      default:
-        return Object.fromEntries(
-          Array.from({ length: rng.int(0, 5) }, () => [rng.pick(['document', 'signatures', 'type', 'url', 'address', '__proto__', 'constructor', rng.bytes(4).toString('hex')]), randomJson(rng, depth + 1)]),
-        );
-    }
-  }
-
-  /** Bytes that are JSON-ish without being JSON: the parser's corners. */
-  function tokenSoup(rng: Rng): string {
-    const tokens = ['{', '}', '[', ']', ':', ',', '"', '"document"', '"signatures"', 'null', 'true', '1e999', '-', '0', '\\u', '\\', ' ', '\n', '"\\ud800"', '/*', '\ufeff'];
-    return Array.from({ length: rng.int(0, 200) }, () => rng.pick(tokens)).join('');
   }
 
   describe('POST /v1/advisories', () => {
     it('refuses random bytes, JSON-ish soup and random JSON values, whatever the content type', async () => {
       const types = ['application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', ''];
       await fuzz('advisories: random bodies', 300, async (rng, i) => {
-        const kind = i % 3;
-        const body = kind === 0 ? rng.bytes(rng.int(0, 4096)) : kind === 1 ? tokenSoup(rng) : JSON.stringify(randomJson(rng));
+        const body = randomBody(rng, i, undefined, 4096);
         const type = rng.pick(types);
         await expectHarmless(await submit(body, type ? { 'content-type': type } : {}), `random body ${i} as "${type}"`);
       });
@@ -250,13 +214,10 @@ describe('hostile input over the API', () => {
     it('refuses a body that is not valid UTF-8 with 400, wherever the bad bytes are', async () => {
       const document = documentText(sampleAdvisory({ id: uniqueId('UTF8') }));
       const whole = Buffer.from(JSON.stringify({ document, signatures: [await rig.publisher.sign(document)] }));
-      const invalid = [[0x80], [0xff], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xfe, 0xff]];
       await fuzz('advisories: invalid UTF-8', 120, async (rng, i) => {
-        const at = rng.int(0, whole.length);
-        const bytes = Buffer.from(rng.pick(invalid));
-        const body = Buffer.concat([whole.subarray(0, at), bytes, whole.subarray(at)]);
+        const { body, what } = withInvalidUtf8(rng, whole);
         const answer = await submit(body);
-        await expectHarmless(answer, `${bytes.toString('hex')} at byte ${at} (case ${i})`, [400]);
+        await expectHarmless(answer, `${what} (case ${i})`, [400]);
         expect(JSON.parse(answer.body).error).toMatchObject({ code: 'malformed_json', message: expect.stringMatching(/UTF-8/) });
       });
     });
@@ -336,31 +297,13 @@ describe('hostile input over the API', () => {
 
   describe('GET routes with odd ids and queries', () => {
     it('answers 4xx with the error shape for any id, encoded or not', async () => {
-      const odd = (rng: Rng): string => {
-        switch (rng.int(0, 6)) {
-          case 0:
-            return [...rng.bytes(rng.int(1, 60))].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
-          case 1:
-            return rng.pick(['%', '%Z', '%E0%A4%A', '%ff', '%C0%AF', '%ED%A0%80', '%00', '%2e%2e', '%2e%2e%2f%2e%2e', '%2F..%2F..%2Fetc%2Fpasswd']);
-          case 2:
-            return 'A'.repeat(rng.int(129, 8000));
-          case 3:
-            return encodeURIComponent(rng.bytes(rng.int(1, 40)).toString('utf8'));
-          case 4:
-            return `ACME-${rng.int(0, 99)}${rng.pick(['%20', '%0a', '%09', '+', ';', ',', '@'])}`;
-          case 5:
-            return encodeURIComponent(rng.pick(['__proto__', 'constructor', 'toString', 'recipients.jsonl', 'advisories']));
-          default:
-            return rng.pick(['ACME-2026-0001', 'NOPE-1', 'a'.repeat(128)]);
-        }
-      };
       const query = (rng: Rng): string =>
         rng.pick(['', '?revision=0', '?revision=-1', '?revision=1.5', '?revision=1e999', '?revision=NaN', '?revision=1&revision=2', '?revision[a]=1', '?revision=%ff', '?revision=%', `?revision=${'9'.repeat(400)}`, '?revision=0x1']);
       await fuzz('GET odd ids', 300, async (rng, i) => {
-        const route = `/v1/advisories/${odd(rng)}${rng.bool() ? '/deliveries' : ''}${query(rng)}`;
-        // The client resolves `%2e%2e` as a dot-segment (WHATWG URL), so `/v1/advisories/%2e%2e/deliveries`
+        const route = `/v1/advisories/${oddSegment(rng)}${rng.bool() ? '/deliveries' : ''}${query(rng)}`;
+        // The client resolves `..` and `%2e%2e` as a dot-segment (WHATWG URL), so `/v1/advisories/%2e%2e/deliveries`
         // is sent as `/v1/deliveries`: an admin route, where 401 without the token is the right answer.
-        const climbs = /^\/v1\/advisories\/%2e%2e\/deliveries/i.test(route);
+        const climbs = /^\/v1\/advisories\/(\.|%2e){2}\/deliveries/i.test(route);
         await expectHarmless(await send(url(route), 'GET', undefined), `GET ${route.slice(0, 200)} (case ${i})`, climbs ? [401] : [400, 404]);
       });
     });
@@ -393,8 +336,7 @@ describe('hostile input over the API', () => {
 
     it('refuses random bytes, soup and random JSON values', async () => {
       await fuzz('recipients: random bodies', 200, async (rng, i) => {
-        const kind = i % 3;
-        const body = kind === 0 ? rng.bytes(rng.int(0, 2048)) : kind === 1 ? tokenSoup(rng) : JSON.stringify(randomJson(rng));
+        const body = randomBody(rng, i);
         await expectHarmless(await enrol(body), `random recipient body ${i}`);
       });
     });

@@ -155,6 +155,22 @@ describe('POST /v1/advisories', () => {
     expect(form.status).toBe(415);
   });
 
+  it('reads ?revision=N in decimal digits only: 400 naming revision otherwise, on every route that takes it', async () => {
+    const doc = sampleAdvisory({ id: uniqueId() });
+    expect((await tocsin.call('POST', '/v1/advisories', await signed(doc))).status).toBe(202);
+    const id = doc.id as string;
+    expect((await tocsin.call('GET', `/v1/advisories/${id}?revision=1`)).status).toBe(200);
+    expect((await tocsin.call('GET', `/v1/advisories/${id}?revision=2`)).status).toBe(404);
+    for (const odd of ['1e0', '0x1', '+1', '%201', '01', '1.0', '0', '1&revision=1']) {
+      for (const route of [`/v1/advisories/${id}?revision=${odd}`, `/v1/advisories/${id}/deliveries?revision=${odd}`]) {
+        const r = await tocsin.call('GET', route);
+        expect({ route, status: r.status, code: r.json.error?.code, field: r.json.error?.fields?.[0]?.field }).toEqual({ route, status: 400, code: 'invalid_query', field: 'revision' });
+      }
+      const dead = await tocsin.admin('GET', `/v1/deliveries?advisory=${id}&revision=${odd}`);
+      expect({ odd, status: dead.status, field: dead.json.error?.fields?.[0]?.field }).toEqual({ odd, status: 400, field: 'revision' });
+    }
+  });
+
   it('answers 404 for an unknown advisory and lists accepted ones newest first', async () => {
     expect((await tocsin.call('GET', '/v1/advisories/NOPE-1')).status).toBe(404);
     expect((await tocsin.call('GET', '/v1/advisories/..%2F..%2Fetc')).status).toBe(404);

@@ -27,10 +27,21 @@ export interface GpgPublisher {
   dispose(): Promise<void>;
 }
 
-export async function createGpgPublisher(email = 'publisher@example.org', expiry = '1y'): Promise<GpgPublisher> {
+/** How {@link createGpgPublisher} makes the key; the defaults make a key that may publish. */
+export interface GpgKeyOptions {
+  /** gpg's algorithm name, e.g. `rsa1024` for a key too weak to enrol. Default `ed25519`. */
+  algo?: string;
+  /** gpg's usage, e.g. `cert` for a key that cannot sign. Default `sign`. */
+  usage?: string;
+  /** Make the key as if it were this time (gpg's `--faked-system-time`, e.g. `20200101T000000`). */
+  createdAt?: string;
+}
+
+export async function createGpgPublisher(email = 'publisher@example.org', expiry = '1y', options: GpgKeyOptions = {}): Promise<GpgPublisher> {
   const home = await mkdtemp(path.join(tmpdir(), 'gpg-'));
   const gpg = (...args: string[]) => run('gpg', ['--homedir', home, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args]);
-  await gpg('--quick-gen-key', `Test Publisher <${email}>`, 'ed25519', 'sign', expiry);
+  const faked = options.createdAt ? ['--faked-system-time', `${options.createdAt}!`] : [];
+  await gpg(...faked, '--quick-gen-key', `Test Publisher <${email}>`, options.algo ?? 'ed25519', options.usage ?? 'sign', expiry);
   const { stdout: colons } = await gpg('--with-colons', '--list-keys', email);
   const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(colons)?.[1];
   if (!fingerprint) throw new Error(`gpg made no key: ${colons}`);
