@@ -52,6 +52,10 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
   const states = await ctx.states.getMany(ctx.channelName, ref, ids);
   const todo = ids.filter((_, i) => (states[i]?.state ?? 'pending') === 'pending');
   const directory = await ctx.recipients.getMany(todo);
+  // A batch that runs again (its worker died mid-run, or recovery queued it anew after Redis lost
+  // it) may already have reached some of its pending recipients: a channel that cannot de-duplicate
+  // by id looks for its earlier post first, as on a retry.
+  const rerun = job.attemptsMade > 0 || job.stalledCounter > 0 || job.data.recovered === true ? { attempt: 1 } : undefined;
 
   let updates = new Map<string, DeliveryState>();
   let retries: { recipient: string; delay: number }[] = [];
@@ -88,7 +92,7 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
           observe(id, 0, { outcome: 'failed', error: 'recipient was removed', reason: 'recipient_removed' });
         } else {
           try {
-            const receipt = await ctx.channel.send(notice, recipient, signal);
+            const receipt = await ctx.channel.send(notice, recipient, signal, rerun);
             updates.set(id, { state: 'delivered', attempts: 1, updated_at: now(), detail: receipt.detail });
             observe(id, 1, { outcome: 'delivered', detail: receipt.detail });
             delivered += 1;

@@ -25,11 +25,13 @@ export interface Notice {
 
 /**
  * Given to a send when an earlier attempt of the same delivery may have reached the peer although
- * it failed (its answer lost to a timeout, a reset or a 5xx): every retry, and an operator's
- * replay. Absent on a delivery's first attempt, which has nothing to look for.
+ * it failed (its answer lost to a timeout, a reset or a 5xx): every retry, an operator's replay,
+ * and a first attempt made by a batch that runs again (after a worker died mid-batch, or Redis
+ * lost it and recovery queued it anew). Absent on an ordinary first attempt, which has nothing to
+ * look for.
  */
 export interface RetryAttempt {
-  /** The attempt this send makes: 2 for the first retry. A replay counts again from 1. */
+  /** The attempt this send makes: 2 for the first retry; 1 for a batch that runs again. A replay counts again from 1. */
   attempt: number;
 }
 

@@ -21,9 +21,10 @@ const BATCH_ATTEMPTS = 25;
 /**
  * Queues one revision for every channel: renders and stores each channel's signed notice once, then one
  * batch job per `batchSize` recipients. Idempotent: job ids are deterministic, so running it
- * again (recovery after a crash or a Redis loss) does not queue the same batch twice.
+ * again (recovery after a crash or a Redis loss) does not queue the same batch twice. Recovery
+ * says `recovered`, so the batches know an earlier copy may have sent some of their notices.
  */
-export async function enqueueAdvisory(deps: EnqueueDeps, archived: ArchivedAdvisory, audience: Audience): Promise<void> {
+export async function enqueueAdvisory(deps: EnqueueDeps, archived: ArchivedAdvisory, audience: Audience, options: { recovered?: boolean } = {}): Promise<void> {
   const ref = { id: archived.record.id, revision: archived.record.revision };
   const keys = redisKeys(deps.prefix);
   const notices = await deps.render(archived, audience);
@@ -36,7 +37,7 @@ export async function enqueueAdvisory(deps: EnqueueDeps, archived: ArchivedAdvis
     for (let i = 0; i * deps.batchSize < recipients.length; i++) {
       jobs.push({
         name: 'batch' as const,
-        data: { ref, recipients: recipients.slice(i * deps.batchSize, (i + 1) * deps.batchSize) },
+        data: { ref, recipients: recipients.slice(i * deps.batchSize, (i + 1) * deps.batchSize), ...(options.recovered ? { recovered: true as const } : {}) },
         opts: {
           jobId: jobIds.batch(ref, i),
           attempts: BATCH_ATTEMPTS,

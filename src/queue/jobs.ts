@@ -3,10 +3,11 @@ import type { AdvisoryRef } from '../advisory/record';
 /**
  * Every job a channel queue carries, names tied to payloads. The first attempt for many
  * recipients is one `batch` job; a recipient that fails gets its own `retry` job, whose attempts
- * and backoff BullMQ schedules.
+ * and backoff BullMQ schedules. A batch is `recovered` when recovery queued it again: an earlier
+ * copy, lost with Redis, may have reached some recipients already.
  */
 export type DeliveryJob =
-  | { name: 'batch'; data: { ref: AdvisoryRef; recipients: string[] } }
+  | { name: 'batch'; data: { ref: AdvisoryRef; recipients: string[]; recovered?: true } }
   | { name: 'retry'; data: { ref: AdvisoryRef; recipient: string; firstAttempt?: number; replay?: ReplayGeneration } };
 
 /**

@@ -111,6 +111,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   };
   const enqueue = (archived: Parameters<typeof enqueueAdvisory>[1], audience: Parameters<typeof enqueueAdvisory>[2]) =>
     enqueueAdvisory(enqueueDeps, archived, audience);
+  const requeue: typeof enqueue = (archived, audience) => enqueueAdvisory(enqueueDeps, archived, audience, { recovered: true });
 
   // The API process owns TOCSIN_DATA_DIR, so it keeps the mirror there current: after each
   // acceptance, once the answer is on its way (schedule() only sets a timer).
@@ -141,7 +142,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     prefix: config.prefix,
     states,
     recipients,
-    enqueue,
+    enqueue: requeue,
     queues,
     batchSize: config.fanoutBatchSize,
     maxAttempts,

@@ -6,6 +6,7 @@ import { runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { startFakeSlack, type FakeSlack, type FakeSlackOptions, type SlackCall, type SlackScript } from '../support/fake-slack';
 import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { deleteRedisPrefix } from '../support/redis-prefix';
 import { gpgVerifyCleartext, sqVerifyCleartext } from '../support/gpg-cleartext';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 
@@ -230,6 +231,31 @@ describe('Slack channel', () => {
     // One lookup, by the retry; the first attempt posted without looking.
     expect(fake.historyCalls.filter((c) => c.token === token)).toHaveLength(1);
     expect(fake.historyCalls.find((c) => c.token === token)!.at).toBeGreaterThan(fake.calls[0]!.at);
+  });
+
+  it('does not post twice when Redis loses a half-sent fan-out: the batch recovery queues again looks first', async () => {
+    // One channel is delivered; the other keeps failing, so the revision stays unsettled and
+    // recovery must rebuild it from the archive once Redis has lost everything.
+    const token = 'xoxb-rebatch-5555';
+    const fake = await fakeSlack((_, call) => (call.args.channel === 'C0REBAT02' ? { ok: false, error: 'internal_error' } : { ok: true }));
+    const delivered = await addSlack(fake, 'C0REBAT01', token);
+    await addSlack(fake, 'C0REBAT02', token);
+    const id = await publish();
+    await settled(id, delivered, 'delivered');
+    expect(fake.messagesIn('C0REBAT01')).toHaveLength(1);
+    expect(fake.historyCalls.filter((c) => c.args.channel === 'C0REBAT01')).toHaveLength(0);
+
+    await deleteRedisPrefix(tocsin.config.redisUrl, tocsin.config.prefix);
+    await tocsin.api.maintain();
+    const again = await eventually(async () => {
+      const d = (await tocsin.admin('GET', `/v1/advisories/${id}/deliveries`)).json.deliveries.find((x: { recipient: string }) => x.recipient === delivered);
+      return d?.state === 'delivered' && /^found already posted/.test(d.detail ?? '') ? d : undefined;
+    }, 20_000, 'the recovered batch found the earlier post');
+    expect(again.detail).toMatch(/^found already posted to C0REBAT01 at ts \d+\.\d+; not posted again$/);
+    expect(fake.messagesIn('C0REBAT01')).toHaveLength(1);
+    expect(fake.historyCalls.filter((c) => c.args.channel === 'C0REBAT01').length).toBeGreaterThanOrEqual(1);
+    // The failing one goes on failing and retrying, unharmed by the lookup.
+    expect(fake.calls.filter((c) => c.args.channel === 'C0REBAT02').length).toBeGreaterThanOrEqual(2);
   });
 
   it('still delivers when the token may not read the history: the retry posts again, as at-least-once', async () => {
