@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+/**
+ * Extends the lease while this owner holds it. A key that is gone (Redis restarted empty, or the
+ * lease ran out while nobody else wanted it) is taken back at once, so the window in which
+ * another process could take it is as short as the renewal period, not the whole critical section.
+ */
+const RENEW = `
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+
+/** Deletes the key only for its owner: a lease that ran out must not free its successor's lock. */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+export interface RedisLockOptions {
+  /** How long a lease lasts unless renewed: a holder that dies frees the lock after this. Default 30 s. */
+  ttlMs?: number;
+  /** The longest wait between two tries of a waiting caller (it starts at 25 ms and doubles). Default 1 s. */
+  maxPollMs?: number;
+  /** Where waiting for another process, and losing a lease, are said. */
+  log?: Logger;
+}
+
+/** One holding of the lock. */
+export interface Lease {
+  readonly token: string;
+  /** Extends the lease by the lock's ttl; false when another owner holds the lock now. */
+  renew(): Promise<boolean>;
+  /** Deletes the lock if this lease still owns it; true when it did. */
+  release(): Promise<boolean>;
+}
+
+/**
+ * A lock shared by every process that uses one Redis key: `SET key token NX PX ttl`, renewed
+ * while held, released by compare-and-delete. It is a lease, not a proof of exclusion: a holder
+ * stalled for longer than the ttl, or a Redis that loses its data, lets a second holder in. What
+ * it guards must stay safe then, only less efficient (see the reconciler and the replayer).
+ */
+export function createRedisLock(redis: Redis, key: string, options: RedisLockOptions = {}) {
+  const ttlMs = options.ttlMs ?? 30_000;
+  const maxPollMs = options.maxPollMs ?? 1_000;
+
+  /** One try; null when another owner holds the lock. */
+  async function tryAcquire(): Promise<Lease | null> {
+    const token = randomBytes(16).toString('hex');
+    if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return null;
+    return {
+      token,
+      renew: async () => (await redis.eval(RENEW, 1, key, token, ttlMs)) === 1,
+      release: async () => (await redis.eval(RELEASE, 1, key, token)) === 1,
+    };
+  }
+
+  /** Waits until the lock is free, however long; rejects when Redis does not answer. */
+  async function acquire(): Promise<Lease> {
+    let delay = 25;
+    for (let told = false; ; told = true) {
+      const lease = await tryAcquire();
+      if (lease) return lease;
+      if (!told) options.log?.info({ lock: key }, 'another tocsin process holds the lock: waiting for it');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, maxPollMs);
+    }
+  }
+
+  /** Runs `fn` holding the lock, renewing it every third of the ttl, and releases it after. */
+  async function run<T>(fn: () => Promise<T>): Promise<T> {
+    const lease = await acquire();
+    const renewal = setInterval(() => {
+      lease
+        .renew()
+        .then((held) => {
+          if (!held) options.log?.warn({ lock: key }, 'lost the lock to another process (this holder stalled longer than its ttl)');
+        })
+        .catch((err: unknown) => options.log?.warn({ lock: key, err: (err as Error).message }, 'could not renew the lock'));
+    }, ttlMs / 3);
+    renewal.unref();
+    try {
+      return await fn();
+    } finally {
+      clearInterval(renewal);
+      // Redis down: the lease runs out by itself.
+      await lease.release().catch(() => false);
+    }
+  }
+
+  return { tryAcquire, acquire, run };
+}
+export type RedisLock = ReturnType<typeof createRedisLock>;
