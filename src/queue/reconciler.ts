@@ -161,6 +161,11 @@ export function createReconciler(deps: ReconcilerDeps) {
      * could mark a revision settled again between the replay's removal and its queued job.
      */
     exclusive,
+    /**
+     * Resolves once the pass or replay running now (and any queued behind it) is over: a process
+     * that stops waits for it, so its lock is released rather than left to run out.
+     */
+    idle: (): Promise<void> => tail.then(() => undefined),
   };
 }
 

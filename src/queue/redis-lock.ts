@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -21,8 +23,53 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/** Hands a dead holder's lease to a new owner, if it is still that holder's. */
+const TAKE_OVER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`;
+
+/**
+ * Where a pid means something: the host name and, on Linux, the pid namespace, so that two
+ * containers sharing a host name (host networking) never judge each other's pids.
+ */
+const HOST = `${hostname()}/${pidNamespace()}`;
+
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return 'unknown';
+  }
+}
+/** Every lease this process holds now, of any lock: the others with its pid are a former process's. */
+const heldHere = new Set<string>();
+
+/**
+ * True when the lease names a process of this host that is gone: a process restarted after a
+ * crash need not wait out its predecessor's lease. A holder on another host is never judged.
+ */
+function holderIsGone(value: string): boolean {
+  const [host, pidText] = value.split(' ');
+  const pid = Number(pidText);
+  if (host !== HOST || !Number.isInteger(pid) || pid <= 0) return false;
+  // Our own pid but not our lease: a process before us that had the same pid.
+  if (pid === process.pid) return !heldHere.has(value);
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 export interface RedisLockOptions {
-  /** How long a lease lasts unless renewed: a holder that dies frees the lock after this. Default 30 s. */
+  /**
+   * How long a lease lasts unless renewed: a holder that dies frees the lock after this, and a
+   * holder stalled this long loses it. Default 10 s.
+   */
   ttlMs?: number;
   /** The longest wait between two tries of a waiting caller (it starts at 25 ms and doubles). Default 1 s. */
   maxPollMs?: number;
@@ -41,22 +88,35 @@ export interface Lease {
 
 /**
  * A lock shared by every process that uses one Redis key: `SET key token NX PX ttl`, renewed
- * while held, released by compare-and-delete. It is a lease, not a proof of exclusion: a holder
+ * while held, released by compare-and-delete. A holder that dies frees it when its lease runs
+ * out, or at once for a process of the same host. It is a lease, not a proof of exclusion: a holder
  * stalled for longer than the ttl, or a Redis that loses its data, lets a second holder in. What
  * it guards must stay safe then, only less efficient (see the reconciler and the replayer).
  */
 export function createRedisLock(redis: Redis, key: string, options: RedisLockOptions = {}) {
-  const ttlMs = options.ttlMs ?? 30_000;
+  const ttlMs = options.ttlMs ?? 10_000;
   const maxPollMs = options.maxPollMs ?? 1_000;
 
-  /** One try; null when another owner holds the lock. */
+  /**
+   * One try; null when another live owner holds the lock. The value names the holder (host,
+   * pid, a random part), so that a process of the same host can tell a dead holder's lease.
+   */
   async function tryAcquire(): Promise<Lease | null> {
-    const token = randomBytes(16).toString('hex');
-    if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return null;
+    const token = `${HOST} ${process.pid} ${randomBytes(12).toString('hex')}`;
+    if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') {
+      const holder = await redis.get(key);
+      if (holder === null || !holderIsGone(holder)) return null;
+      if ((await redis.eval(TAKE_OVER, 1, key, holder, token, ttlMs)) !== 1) return null;
+      options.log?.info({ lock: key }, 'took over the lock from a process of this host that is gone');
+    }
+    heldHere.add(token);
     return {
       token,
       renew: async () => (await redis.eval(RENEW, 1, key, token, ttlMs)) === 1,
-      release: async () => (await redis.eval(RELEASE, 1, key, token)) === 1,
+      release: async () => {
+        heldHere.delete(token);
+        return (await redis.eval(RELEASE, 1, key, token)) === 1;
+      },
     };
   }
 

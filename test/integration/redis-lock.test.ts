@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { createRedisLock } from '../../src/queue/redis-lock';
 import { eventually } from '../support/eventually';
@@ -107,6 +110,31 @@ describe('a Redis lock shared by processes', () => {
       expect(successor).not.toBeNull();
       expect(await lease.renew()).toBe(false);
       expect(await p.b.get(p.key)).toBe(successor!.token);
+    } finally {
+      await p.close();
+    }
+  });
+
+  it("takes over at once a lease of a process of this host that is gone, never another host's", async () => {
+    const p = twoProcesses();
+    const here = `${hostname()}/${readlinkSync('/proc/self/ns/pid')}`;
+    try {
+      // A process that held the lock and was killed: its pid is free again.
+      const { pid } = spawnSync(process.execPath, ['-e', '']);
+      await p.a.set(p.key, `${here} ${pid} 0123abcd`, 'PX', 60_000);
+      const lease = await createRedisLock(p.b, p.key).tryAcquire();
+      expect(lease).not.toBeNull();
+      expect(await p.b.get(p.key)).toBe(lease!.token);
+      expect(await p.b.pttl(p.key)).toBeLessThanOrEqual(10_000);
+
+      // This process's parent is alive; a holder on another host, or in another pid namespace
+      // under the same host name, can only be waited out.
+      const elsewhere = [`elsewhere.example/${readlinkSync('/proc/self/ns/pid')} ${pid} 0123abcd`, `${hostname()}/pid:[1] ${pid} 0123abcd`];
+      for (const holder of [`${here} ${process.ppid} 0123abcd`, ...elsewhere]) {
+        await p.a.set(p.key, holder, 'PX', 60_000);
+        expect(await createRedisLock(p.b, p.key).tryAcquire()).toBeNull();
+        expect(await p.b.get(p.key)).toBe(holder);
+      }
     } finally {
       await p.close();
     }
