@@ -51,7 +51,8 @@ function config(): Config {
   return loadConfig(process.env);
 }
 
-const program = new Command()
+/** Every command and option; exported so that a test can compare them with the README. */
+export const program = new Command()
   .name('tocsin')
   .description('Out-of-band emergency advisory broadcaster')
   .showHelpAfterError();
@@ -185,19 +186,22 @@ mirror
   .option('--from <dir>', 'the built mirror (default: TOCSIN_MIRROR_DIR, or TOCSIN_DATA_DIR/mirror)')
   .action((targets: string[], opts: { from?: string }) => mirrorPush(config(), targets, opts.from));
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(2);
-  }
-  if (err instanceof RedisUnreachableError) {
-    console.error(`tocsin: ${err.message}`);
+// Imported (by a test), it only builds the program; run as the bin, it parses argv.
+if (require.main === module) {
+  program.parseAsync(process.argv).catch((err: unknown) => {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    if (err instanceof RedisUnreachableError) {
+      console.error(`tocsin: ${err.message}`);
+      process.exit(1);
+    }
+    if (err instanceof CliFailure) {
+      console.error(err.message);
+      process.exit(err.exitCode);
+    }
+    console.error(`tocsin: ${(err as Error).message ?? String(err)}`);
     process.exit(1);
-  }
-  if (err instanceof CliFailure) {
-    console.error(err.message);
-    process.exit(err.exitCode);
-  }
-  console.error(`tocsin: ${(err as Error).message ?? String(err)}`);
-  process.exit(1);
-});
+  });
+}

@@ -16,7 +16,7 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
  * Every environment variable tocsin reads. This is the only place that touches `process.env`:
  * the parsed {@link Config} is passed to whatever needs it.
  */
-const envSchema = z.object({
+export const envSchema = z.object({
   /** HTTP port of the API. Default 8080. */
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Address the API listens on. Default 0.0.0.0 (all interfaces). */
@@ -94,7 +94,7 @@ const envSchema = z.object({
   TOCSIN_KEY_EMAIL: z.string().email().default('tocsin@localhost.invalid'),
   /** Public base URL of this service, used in notices. Default http://localhost:PORT. */
   TOCSIN_PUBLIC_URL: httpUrl().optional(),
-  /** Notice templates (email.txt, email.html, slack.txt, mastodon.txt). Default: templates/ of the package. */
+  /** Notice templates (the files of templates/, each overridable; see README "Templates"). Default: templates/ of the package. */
   TOCSIN_TEMPLATES_DIR: z.string().min(1).optional(),
   /**
    * The two-person rule: comma-separated SCOPE:M (SCOPE `all` or a severity, meaning that severity

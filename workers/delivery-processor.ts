@@ -145,7 +145,8 @@ export async function processRetry(ctx: DeliveryContext, job: Job<DeliveryJobDat
     return 'recipient removed';
   }
   try {
-    const receipt = await ctx.channel.send(notice, recipient, signal);
+    // Every run of a retry job may follow an attempt that reached the peer and lost its answer.
+    const receipt = await ctx.channel.send(notice, recipient, signal, { attempt });
     await write({ state: 'delivered', attempts: attempt, updated_at: now(), detail: receipt.detail });
     observe(attempt, { outcome: 'delivered', detail: receipt.detail });
     return receipt.detail;

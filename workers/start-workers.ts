@@ -10,6 +10,7 @@ import { CONNECTIONS_PER_ORIGIN } from '../src/net/guarded-dispatcher';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import type { Recipient } from '../src/recipients/recipient';
 import { connectRedis, createRedis } from '../src/runtime/redis-connection';
+import { systemRuntimeDeps, type RuntimeDeps } from '../src/runtime/runtime-deps';
 import { createDeliveryMetricsRecorder } from '../src/metrics/delivery-metrics';
 import { createDeliveryObserver } from './delivery-observer';
 import { startDeliveryWorker } from './delivery-worker';
@@ -28,23 +29,23 @@ interface ChannelSetup {
 }
 
 /** Builds each enabled channel from typed config: no channel reads the environment itself. */
-function setUpChannel(name: ChannelName, config: Config): ChannelSetup {
+function setUpChannel(name: ChannelName, config: Config, deps: RuntimeDeps, log: Logger): ChannelSetup {
   switch (name) {
     case 'webhook':
       return {
-        channel: forAnyRecipient('webhook', createWebhookChannel({ timeoutMs: config.webhook.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, userAgent: USER_AGENT })),
+        channel: forAnyRecipient('webhook', createWebhookChannel({ timeoutMs: config.webhook.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, userAgent: USER_AGENT, resolveHost: deps.resolveHost })),
         concurrency: config.webhook.concurrency,
         maxAttempts: config.webhook.maxAttempts,
       };
     case 'slack':
       return {
-        channel: forAnyRecipient('slack', createSlackChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets })),
+        channel: forAnyRecipient('slack', createSlackChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, resolveHost: deps.resolveHost, log })),
         concurrency: config.channels.slackConcurrency,
         maxAttempts: config.channels.maxAttempts,
       };
     case 'mastodon':
       return {
-        channel: forAnyRecipient('mastodon', createMastodonChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets })),
+        channel: forAnyRecipient('mastodon', createMastodonChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, resolveHost: deps.resolveHost, log })),
         concurrency: config.channels.mastodonConcurrency,
         maxAttempts: config.channels.maxAttempts,
       };
@@ -69,7 +70,7 @@ function setUpChannel(name: ChannelName, config: Config): ChannelSetup {
 }
 
 /** Starts one worker pool per enabled channel, each on its own queue. */
-export async function startWorkers(config: Config, log: Logger, only?: readonly ChannelName[]): Promise<RunningWorkers> {
+export async function startWorkers(config: Config, log: Logger, deps: RuntimeDeps = systemRuntimeDeps, only?: readonly ChannelName[]): Promise<RunningWorkers> {
   const connection = createRedis(config.redisUrl, 'worker');
   connection.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   await connectRedis(connection, config.redisUrl);
@@ -80,7 +81,7 @@ export async function startWorkers(config: Config, log: Logger, only?: readonly 
   const running: { close: () => Promise<void> }[] = [];
   const started: ChannelName[] = [];
   for (const name of enabledChannels(config).filter((c) => !only || only.includes(c))) {
-    const setup = setUpChannel(name, config);
+    const setup = setUpChannel(name, config, deps, log);
     const queue = new Queue(name, { connection, prefix: config.prefix }) as DeliveryQueue;
     const worker = await startDeliveryWorker({
       channel: setup.channel,

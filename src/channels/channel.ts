@@ -16,6 +16,21 @@ export interface Notice {
   messageId: string;
   /** The channel-specific rendering, already carrying tocsin's signature. */
   payload: string;
+  /**
+   * When tocsin accepted the revision (ISO 8601): no attempt to send the notice is older, so a
+   * channel looking for an earlier post of it need not look further back.
+   */
+  acceptedAt: string;
+}
+
+/**
+ * Given to a send when an earlier attempt of the same delivery may have reached the peer although
+ * it failed (its answer lost to a timeout, a reset or a 5xx): every retry, and an operator's
+ * replay. Absent on a delivery's first attempt, which has nothing to look for.
+ */
+export interface RetryAttempt {
+  /** The attempt this send makes: 2 for the first retry. A replay counts again from 1. */
+  attempt: number;
 }
 
 /** What a successful send reports, for the delivery record. */
@@ -30,7 +45,11 @@ export interface DeliveryReceipt {
  */
 export interface Channel<R> {
   readonly name: ChannelName;
-  send(notice: Notice, recipient: R, signal: AbortSignal): Promise<DeliveryReceipt>;
+  /**
+   * A channel whose peer cannot de-duplicate on `notice.messageId` by itself may, given `retry`,
+   * look for its own earlier post first and report it rather than post again.
+   */
+  send(notice: Notice, recipient: R, signal: AbortSignal, retry?: RetryAttempt): Promise<DeliveryReceipt>;
   /**
    * The host a send to this recipient talks to, as a URL origin (`https://host:port`): the unit a
    * circuit breaker tracks, so that one dead host costs a few probes rather than a timeout per
@@ -47,9 +66,9 @@ export interface Channel<R> {
 export function forAnyRecipient<N extends ChannelName>(name: N, channel: Channel<RecipientOf<N>>): Channel<Recipient> {
   return {
     name,
-    async send(notice, recipient, signal) {
+    async send(notice, recipient, signal, retry) {
       if (recipient.type !== name) throw new PermanentDeliveryError(`a ${recipient.type} recipient cannot receive ${name} notices`);
-      return channel.send(notice, recipient as RecipientOf<N>, signal);
+      return channel.send(notice, recipient as RecipientOf<N>, signal, retry);
     },
     destination: (recipient) => (recipient.type === name ? channel.destination(recipient as RecipientOf<N>) : null),
     close: () => channel.close(),

@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createRestAPIClient, type mastodon } from 'masto';
+import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { createGuardedDispatcher } from '../net/guarded-dispatcher';
 import { originOf } from '../net/origin';
+import type { ResolveHost } from '../net/resolve-host';
 import type { MastodonNoticePayload } from '../notices/mastodon-notice';
 import type { RecipientOf } from '../recipients/recipient';
-import type { Channel, DeliveryReceipt, Notice } from './channel';
+import type { Channel, DeliveryReceipt, Notice, RetryAttempt } from './channel';
 import { PermanentDeliveryError } from './delivery-errors';
+import { createLookupWarner } from './lookup-warnings';
 import { classifyMastodonError } from './mastodon-errors';
+import { findPostedThread, type PostedThreadQuery } from './mastodon-posted-thread';
 import { planThread, ThreadDoesNotFitError, type StatusLimits } from './mastodon-thread';
 
 /** What a Mastodon send needs of a recipient: the account tocsin posts as. */
@@ -16,9 +20,19 @@ export type MastodonTarget = Pick<RecipientOf<'mastodon'>, 'id' | 'type' | 'inst
 export interface MastodonChannelOptions {
   timeoutMs: number;
   allowPrivateTargets: boolean;
+  /** How the instance's host is resolved at each connection (see RuntimeDeps). */
+  resolveHost: ResolveHost;
   /** How long an instance's status limits are trusted before asking again. Default one hour. */
   limitsTtlMs?: number;
   visibility?: 'public' | 'unlisted';
+  /**
+   * How long after a notice was accepted a retry still trusts the instance to remember the
+   * Idempotency-Keys of earlier attempts (Mastodon keeps them for an hour). A later retry first
+   * looks for the thread among the account's own statuses. Default 50 minutes.
+   */
+  idempotencyTrustMs?: number;
+  /** Told once per recipient and reason when that lookup failed and the retry posted anyway. Default: silent. */
+  log?: Pick<Logger, 'warn'>;
 }
 
 /** Mastodon's own default, for an instance too old to say. */
@@ -29,14 +43,20 @@ const DEFAULT_LIMITS: StatusLimits = { maxCharacters: 500, charactersReservedPer
  * Idempotency-Key derived from the notice, the recipient, its place in the thread and its text:
  * Mastodon answers a repeated key with the status it already made (for an hour), so a retry after
  * a partial thread walks the posted part again without duplicating it and continues from there.
+ * A retry later than that, when the keys may be forgotten, first looks for the thread among the
+ * account's recent statuses and posts only what is missing; if the lookup fails, it posts as
+ * before (a duplicate beats silence).
  */
 export function createMastodonChannel(options: MastodonChannelOptions): Channel<MastodonTarget> {
   const dispatcher: Dispatcher = createGuardedDispatcher({
     allowPrivate: options.allowPrivateTargets,
     connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
+    resolveHost: options.resolveHost,
   });
   const limitsTtlMs = options.limitsTtlMs ?? 3_600_000;
   const knownLimits = new Map<string, { limits: StatusLimits; until: number }>();
+  const idempotencyTrustMs = options.idempotencyTrustMs ?? 50 * 60_000;
+  const warnLookupFailed = createLookupWarner(options.log, 'mastodon');
 
   function clientFor(recipient: MastodonTarget): mastodon.rest.Client {
     return createRestAPIClient({
@@ -65,9 +85,19 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
     return limits;
   }
 
+  /** What an earlier attempt posted of the thread; nothing when the lookup fails, so that all is posted. */
+  async function postedPart(client: mastodon.rest.Client, notice: Notice, recipient: MastodonTarget, query: PostedThreadQuery): Promise<mastodon.v1.Status[]> {
+    try {
+      return await findPostedThread(client, query);
+    } catch (err) {
+      warnLookupFailed(recipient.id, classifyMastodonError(err, "reading the account's statuses").message, notice.ref);
+      return [];
+    }
+  }
+
   return {
     name: 'mastodon',
-    async send(notice: Notice, recipient: MastodonTarget, signal: AbortSignal): Promise<DeliveryReceipt> {
+    async send(notice: Notice, recipient: MastodonTarget, signal: AbortSignal, retry?: RetryAttempt): Promise<DeliveryReceipt> {
       const payload = JSON.parse(notice.payload) as MastodonNoticePayload;
       const client = clientFor(recipient);
       const limits = await limitsOf(client, recipient.instance_url, signal);
@@ -80,9 +110,18 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
         }
         throw err;
       }
-      let previous: mastodon.v1.Status | undefined;
-      let first: mastodon.v1.Status | undefined;
+      // Acceptance is no later than the first attempt, so this errs towards looking. A notice stored
+      // before it carried its acceptance time counts as old.
+      const sinceMs = Date.parse(notice.acceptedAt) || 0;
+      const keysMayBeForgotten = retry !== undefined && Date.now() - sinceMs > idempotencyTrustMs;
+      const posted = keysMayBeForgotten ? await postedPart(client, notice, recipient, { spoilerText: payload.spoiler_text, posts, sinceMs, signal }) : [];
+      if (posted.length === posts.length) {
+        return { detail: `found ${posts.length} status${posts.length === 1 ? '' : 'es'} already posted, first ${statusLink(posted[0])}; not posted again` };
+      }
+      let previous: mastodon.v1.Status | undefined = posted.at(-1);
+      let first: mastodon.v1.Status | undefined = posted[0];
       for (const [index, text] of posts.entries()) {
+        if (index < posted.length) continue;
         const key = idempotencyKey(notice.messageId, recipient.id, index, text);
         try {
           previous = await client.v1.statuses.create(
@@ -100,7 +139,8 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
         }
         first ??= previous;
       }
-      return { detail: `posted ${posts.length} status${posts.length === 1 ? '' : 'es'}, first ${first?.url ?? first?.uri ?? first?.id ?? '?'}` };
+      const found = posted.length > 0 ? ` (${posted.length} found already posted)` : '';
+      return { detail: `posted ${posts.length} status${posts.length === 1 ? '' : 'es'}${found}, first ${statusLink(first)}` };
     },
     destination: (recipient) => originOf(recipient.instance_url),
     async close() {
@@ -108,6 +148,10 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
       await dispatcher.close();
     },
   };
+}
+
+function statusLink(status: mastodon.v1.Status | undefined): string {
+  return status?.url ?? status?.uri ?? status?.id ?? '?';
 }
 
 function positive(n: unknown): number | undefined {

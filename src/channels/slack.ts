@@ -8,22 +8,30 @@ import {
   type FetchFunction,
   type Logger,
 } from '@slack/web-api';
+import type { Logger as PinoLogger } from 'pino';
 import { fetch as undiciFetch, type Dispatcher, type RequestInit as UndiciRequestInit } from 'undici';
 import { networkFailure } from '../delivery/public-delivery-view';
 import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
 import { originOf } from '../net/origin';
+import type { ResolveHost } from '../net/resolve-host';
 import type { SlackNoticePayload } from '../notices/slack-notice';
 import type { RecipientOf } from '../recipients/recipient';
-import type { Channel, DeliveryReceipt, Notice } from './channel';
+import type { Channel, DeliveryReceipt, Notice, RetryAttempt } from './channel';
 import { DestinationUnavailableError, PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from './delivery-errors';
+import { createLookupWarner } from './lookup-warnings';
+import { findPostedNotice, HistoryLookupError } from './slack-history';
 
 /** What a Slack send needs of a recipient. */
 export type SlackTarget = Pick<RecipientOf<'slack'>, 'id' | 'type' | 'channel_id' | 'token' | 'api_url'>;
 
 export interface SlackChannelOptions {
-  /** Bound on one chat.postMessage call, connect to answer. */
+  /** Bound on one Web API call (chat.postMessage, or a page of conversations.history), connect to answer. */
   timeoutMs: number;
   allowPrivateTargets: boolean;
+  /** How the API host is resolved at each connection (see RuntimeDeps). */
+  resolveHost: ResolveHost;
+  /** Told once per recipient and reason when a retry could not read the history and posted anyway. Default: silent. */
+  log?: Pick<PinoLogger, 'warn'>;
 }
 
 /**
@@ -49,15 +57,22 @@ const PERMANENT_ERRORS = new Set([
  * Slack over the Web API, with one WebClient per workspace token and API base (slack.com,
  * GovSlack, or a test server). The client never retries nor waits out a rate limit itself:
  * retries and their schedule belong to the queue.
+ *
+ * chat.postMessage takes no idempotency key, so a retry first reads the channel's history since
+ * the notice was accepted for a message carrying the notice's id in its metadata, and reports
+ * that one rather than post again. A lookup that fails for any reason (a token without
+ * `channels:history`, say) posts anyway: a duplicate beats silence.
  */
 export function createSlackChannel(options: SlackChannelOptions): Channel<SlackTarget> {
   const dispatcher: Dispatcher = createGuardedDispatcher({
     allowPrivate: options.allowPrivateTargets,
     connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
+    resolveHost: options.resolveHost,
   });
   // Slack's client takes any WHATWG fetch; this one connects only where the address guard allows.
   const guardedFetch = ((url, init) => undiciFetch(url, { ...(init as UndiciRequestInit), dispatcher })) as FetchFunction;
   const clients = new Map<string, WebClient>();
+  const warnLookupFailed = createLookupWarner(options.log, 'slack');
 
   function clientFor(recipient: SlackTarget): WebClient {
     const key = `${recipient.api_url}\n${recipient.token}`;
@@ -80,13 +95,29 @@ export function createSlackChannel(options: SlackChannelOptions): Channel<SlackT
 
   return {
     name: 'slack',
-    async send(notice: Notice, recipient: SlackTarget, signal: AbortSignal): Promise<DeliveryReceipt> {
+    async send(notice: Notice, recipient: SlackTarget, signal: AbortSignal, retry?: RetryAttempt): Promise<DeliveryReceipt> {
       // The Web API client takes no per-call signal; its timeout bounds the call instead. Waiting
       // for the real answer beats abandoning it: a message Slack accepted must not be re-sent.
       if (signal.aborted) throw new TransientDeliveryError('delivery was cancelled before it started', { cause: signal.reason, failure: { kind: 'cancelled' } });
       const payload = JSON.parse(notice.payload) as SlackNoticePayload;
+      const client = clientFor(recipient);
+      if (retry) {
+        const ts = await findPostedNotice(client, {
+          channelId: recipient.channel_id,
+          eventType: payload.metadata.event_type,
+          messageId: notice.messageId,
+          // A notice stored before it carried its acceptance time: read back as far as the bounds allow.
+          sinceMs: Date.parse(notice.acceptedAt) || 0,
+          deadlineMs: options.timeoutMs,
+        }).catch((err: unknown) => {
+          warnLookupFailed(recipient.id, err instanceof HistoryLookupError ? err.reason : String(err), notice.ref);
+          return null;
+        });
+        if (ts !== null) return { detail: `found already posted to ${recipient.channel_id} at ts ${ts}; not posted again` };
+        if (signal.aborted) throw new TransientDeliveryError('delivery was cancelled before it posted', { cause: signal.reason });
+      }
       try {
-        const answer = await clientFor(recipient).chat.postMessage({
+        const answer = await client.chat.postMessage({
           channel: recipient.channel_id,
           text: payload.text,
           blocks: payload.blocks,

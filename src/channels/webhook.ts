@@ -17,8 +17,8 @@ export interface WebhookChannelOptions {
   timeoutMs: number;
   allowPrivateTargets: boolean;
   userAgent: string;
-  /** How host names are resolved (default: the system resolver); tests answer as DNS would. */
-  resolveHost?: ResolveHost;
+  /** How host names are resolved at each connection (see RuntimeDeps). */
+  resolveHost: ResolveHost;
 }
 
 /**
@@ -29,7 +29,7 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
   const dispatcher: Dispatcher = createGuardedDispatcher({
     allowPrivate: options.allowPrivateTargets,
     connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
-    ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
+    resolveHost: options.resolveHost,
   });
 
   return {

@@ -1,4 +1,4 @@
-import type { Channel, DeliveryReceipt, Notice } from '../channels/channel';
+import type { Channel, DeliveryReceipt, Notice, RetryAttempt } from '../channels/channel';
 import { DestinationUnavailableError, PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from '../channels/delivery-errors';
 
 export interface CircuitBreakerOptions {
@@ -166,12 +166,12 @@ export function withCircuitBreaker<R>(channel: Channel<R>, breaker: CircuitBreak
     name: channel.name,
     destination: (recipient) => channel.destination(recipient),
     close: () => channel.close(),
-    async send(notice: Notice, recipient: R, signal: AbortSignal): Promise<DeliveryReceipt> {
+    async send(notice: Notice, recipient: R, signal: AbortSignal, retry?: RetryAttempt): Promise<DeliveryReceipt> {
       const destination = channel.destination(recipient);
-      if (destination === null) return channel.send(notice, recipient, signal);
+      if (destination === null) return channel.send(notice, recipient, signal, retry);
       const pass = breaker.admit(destination);
       try {
-        const receipt = await channel.send(notice, recipient, signal);
+        const receipt = await channel.send(notice, recipient, signal, retry);
         breaker.settle(pass, 'alive');
         return receipt;
       } catch (err) {

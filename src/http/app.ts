@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { adminAuth } from './admin-auth';
 import { advisoryRoutes, type AdvisoryRouteDeps } from './advisory-routes';
@@ -24,6 +24,23 @@ export interface AppDeps extends AdvisoryRouteDeps, RecipientRouteDeps, Publishe
   metricsToken: string | undefined;
 }
 
+/**
+ * The API's routers, each with its mount path and the guards before it, in the order createApp
+ * mounts them. Apart from createApp so that a test can list every route with its full path:
+ * express keeps no documented record of where a router was mounted.
+ */
+export function mountedRouters(deps: AppDeps): [mountPath: string, ...handlers: RequestHandler[]][] {
+  return [
+    ['/', keyRoutes(deps)],
+    ['/', metricsRoute(deps.metrics, deps.metricsToken)],
+    ['/v1/advisories', advisoryRoutes(deps)],
+    ['/v1/recipients', adminAuth(deps.adminToken), recipientRoutes(deps)],
+    ['/v1/publishers', adminAuth(deps.adminToken), publisherRoutes(deps)],
+    ['/v1/deliveries', adminAuth(deps.adminToken), deliveryRoutes({ archive: deps.archive, states: deps.deliveries, replayer: deps.replayer })],
+    ['/v1/unsubscribe', unsubscribeRoutes(deps)],
+  ];
+}
+
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -44,13 +61,7 @@ export function createApp(deps: AppDeps): Express {
       return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'degraded', problems, warnings } };
     }),
   );
-  app.use(keyRoutes(deps));
-  app.use(metricsRoute(deps.metrics, deps.metricsToken));
-  app.use('/v1/advisories', advisoryRoutes(deps));
-  app.use('/v1/recipients', adminAuth(deps.adminToken), recipientRoutes(deps));
-  app.use('/v1/publishers', adminAuth(deps.adminToken), publisherRoutes(deps));
-  app.use('/v1/deliveries', adminAuth(deps.adminToken), deliveryRoutes({ archive: deps.archive, states: deps.deliveries, replayer: deps.replayer }));
-  app.use('/v1/unsubscribe', unsubscribeRoutes(deps));
+  for (const [mountPath, ...handlers] of mountedRouters(deps)) app.use(mountPath, ...handlers);
   app.use((req, _res, next) => next(new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(deps.log));
   return app;

@@ -33,6 +33,14 @@ function actorOf(req: Request): string {
   return actor as string;
 }
 
+function fingerprintParam(req: Request): string {
+  const fingerprint = String(req.params.fingerprint).toUpperCase();
+  if (!FINGERPRINT.test(fingerprint)) {
+    throw new HttpError(400, 'invalid_fingerprint', 'the fingerprint must be 40 (or 64) hex digits, without spaces', [{ field: 'fingerprint', message: 'must be 40 or 64 hex digits' }]);
+  }
+  return fingerprint;
+}
+
 /** Admin: enrol, list and remove publisher keys; every change is written to the audit log first. */
 export function publisherRoutes(deps: PublisherRouteDeps): Router {
   const router = Router();
@@ -64,14 +72,22 @@ export function publisherRoutes(deps: PublisherRouteDeps): Router {
     }),
   );
 
+  // Where the 201's Location points.
+  router.get(
+    '/:fingerprint',
+    handle(async (req) => {
+      const fingerprint = fingerprintParam(req);
+      const publisher = (await deps.publishers.list()).find((p) => p.fingerprint === fingerprint);
+      if (!publisher) throw new HttpError(404, 'not_found', `no enrolled publisher ${fingerprint}`);
+      return { status: 200, body: publisher };
+    }),
+  );
+
   router.delete(
     '/:fingerprint',
     handle(async (req) => {
       const actor = actorOf(req);
-      const fingerprint = String(req.params.fingerprint).toUpperCase();
-      if (!FINGERPRINT.test(fingerprint)) {
-        throw new HttpError(400, 'invalid_fingerprint', 'the fingerprint must be 40 (or 64) hex digits, without spaces', [{ field: 'fingerprint', message: 'must be 40 or 64 hex digits' }]);
-      }
+      const fingerprint = fingerprintParam(req);
       const audit = await deps.publishers.remove(fingerprint, actor);
       return { status: 200, body: { fingerprint, removed: true, audit } };
     }),

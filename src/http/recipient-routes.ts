@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import type { ChannelName } from '../channels/channel';
 import { generateWebhookSecret } from '../channels/standard-webhooks';
+import type { ResolveHost } from '../net/resolve-host';
 import { targetUrlProblem } from '../net/target-check';
 import {
   createRecipientSchema,
@@ -19,6 +20,8 @@ import { jsonBody } from './json-body';
 export interface RecipientRouteDeps {
   recipients: RecipientStore;
   allowPrivateTargets: boolean;
+  /** Resolves a target's host for the enrolment check: the resolver the workers connect with (see RuntimeDeps). */
+  resolveHost: ResolveHost;
   /** Channels this installation can deliver over (email needs SMTP relays configured). */
   enabledChannels: readonly ChannelName[];
 }
@@ -61,7 +64,7 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
         throw new HttpError(400, 'channel_disabled', `the ${input.type} channel is off${hint}`, [{ field: 'type', message: `the ${input.type} channel is off${hint}` }]);
       }
       const target = recipientTargetUrl(input);
-      const problem = target ? await targetUrlProblem(target.url, deps.allowPrivateTargets) : null;
+      const problem = target ? await targetUrlProblem(target.url, deps.allowPrivateTargets, deps.resolveHost) : null;
       if (target && problem) {
         throw new HttpError(400, 'forbidden_target', `${target.field}: ${problem}`, [{ field: target.field, message: problem }]);
       }
@@ -84,6 +87,16 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
   router.get(
     '/',
     handle(() => ({ status: 200, body: { recipients: deps.recipients.list().map(publicView) } })),
+  );
+
+  // Where the 201's Location points.
+  router.get(
+    '/:id',
+    handle((req) => {
+      const recipient = deps.recipients.get(String(req.params.id));
+      if (!recipient) throw new HttpError(404, 'not_found', `no recipient ${String(req.params.id)}`);
+      return { status: 200, body: publicView(recipient) };
+    }),
   );
 
   router.delete(

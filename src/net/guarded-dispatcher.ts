@@ -1,7 +1,7 @@
 import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector } from 'undici';
 import { isForbiddenAddress } from './address-policy';
-import { systemResolveHost, type ResolveHost, type ResolvedAddress } from './resolve-host';
+import type { ResolveHost, ResolvedAddress } from './resolve-host';
 
 export class ForbiddenAddressError extends Error {
   readonly code = 'ERR_TOCSIN_FORBIDDEN_ADDRESS';
@@ -16,7 +16,7 @@ export class ForbiddenAddressError extends Error {
  * connects to exactly the addresses checked here, so a name that resolves differently a moment
  * later (DNS rebinding) gains nothing.
  */
-export function guardedLookup(allowPrivate: boolean, resolveHost: ResolveHost = systemResolveHost): LookupFunction {
+export function guardedLookup(allowPrivate: boolean, resolveHost: ResolveHost): LookupFunction {
   return (hostname, options, callback) => {
     const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
     Promise.resolve(hostname).then(resolveHost).then(
@@ -40,8 +40,8 @@ export const CONNECTIONS_PER_ORIGIN = 4;
 export interface GuardedDispatcherOptions {
   allowPrivate: boolean;
   connectTimeoutMs: number;
-  /** How host names are resolved (default: the system resolver). */
-  resolveHost?: ResolveHost;
+  /** How host names are resolved: the runtime's resolver (see RuntimeDeps), the one enrolment checks with. */
+  resolveHost: ResolveHost;
 }
 
 /**

@@ -7,8 +7,9 @@ export interface ResolvedAddress {
 }
 
 /**
- * Resolves a host name to every address it has. The address guard takes one as an option so that
- * tests can answer as a rebinding DNS server would, without asking real DNS.
+ * Resolves a host name to every address it has. The runtime passes one (see RuntimeDeps) to both
+ * the enrolment check and the address guard, so that a test can answer as a rebinding DNS server
+ * would, through the running service, without asking real DNS.
  */
 export type ResolveHost = (hostname: string) => Promise<ResolvedAddress[]>;
 

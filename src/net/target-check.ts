@@ -1,12 +1,13 @@
 import { isIP } from 'node:net';
 import { isForbiddenAddress } from './address-policy';
-import { systemResolveHost, type ResolveHost } from './resolve-host';
+import type { ResolveHost } from './resolve-host';
 
 /**
  * Why a webhook URL may not be enrolled, or null when it may. Checked at enrolment for a clear
- * 400, and again at every connection (see guarded-dispatcher) since DNS answers change.
+ * 400, and again at every connection (see guarded-dispatcher) since DNS answers change; both ask
+ * the same `resolveHost`, the runtime's (see RuntimeDeps).
  */
-export async function targetUrlProblem(rawUrl: string, allowPrivate: boolean, resolveHost: ResolveHost = systemResolveHost): Promise<string | null> {
+export async function targetUrlProblem(rawUrl: string, allowPrivate: boolean, resolveHost: ResolveHost): Promise<string | null> {
   let url: URL;
   try {
     url = new URL(rawUrl);

@@ -41,5 +41,5 @@ export async function renderEmailNotice(archived: ArchivedAdvisory, ctx: RenderC
     body,
     subject: `[${record.severity.toUpperCase()}] ${record.id} revision ${record.revision}: ${record.title}`,
   };
-  return { ref: { id: record.id, revision: record.revision }, messageId: messageIdFor(archived), payload: JSON.stringify(payload) };
+  return { ref: { id: record.id, revision: record.revision }, messageId: messageIdFor(archived), payload: JSON.stringify(payload), acceptedAt: record.accepted_at };
 }

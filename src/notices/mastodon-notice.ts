@@ -47,5 +47,10 @@ export async function renderMastodonNotice(archived: ArchivedAdvisory, ctx: Rend
     // openpgp.js writes the signed lines with CRLF; cleartext signatures do not see line endings.
     cleartext: (await signCleartext(signedText, ctx.broadcaster.signingKeys)).replace(/\r\n/g, '\n').trimEnd(),
   };
-  return { ref: { id: archived.record.id, revision: archived.record.revision }, messageId: messageIdFor(archived), payload: JSON.stringify(payload) };
+  return {
+    ref: { id: archived.record.id, revision: archived.record.revision },
+    messageId: messageIdFor(archived),
+    payload: JSON.stringify(payload),
+    acceptedAt: archived.record.accepted_at,
+  };
 }

@@ -76,7 +76,7 @@ export async function renderSlackNotice(archived: ArchivedAdvisory, ctx: RenderC
     blocks,
     metadata: { event_type: 'tocsin_notice', event_payload: { message_id: messageId, advisory: id, revision } },
   };
-  return { ref: { id, revision }, messageId, payload: JSON.stringify(payload) };
+  return { ref: { id, revision }, messageId, payload: JSON.stringify(payload), acceptedAt: archived.record.accepted_at };
 }
 
 function plain(text: string): PlainText {

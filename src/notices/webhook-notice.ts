@@ -60,5 +60,5 @@ export async function renderWebhookNotice(archived: ArchivedAdvisory, ctx: Rende
     key_url: `${publicUrl}/v1/keys/broadcaster.asc`,
     ...(transition ? { key_transition: { url: transitionUrl(publicUrl), statement: transition.text, signature: transition.signature } } : {}),
   };
-  return { ref: { id: record.id, revision: record.revision }, messageId: messageIdFor(archived), payload: JSON.stringify(body) };
+  return { ref: { id: record.id, revision: record.revision }, messageId: messageIdFor(archived), payload: JSON.stringify(body), acceptedAt: record.accepted_at };
 }

@@ -24,6 +24,7 @@ import { createDeliveryReplayer } from '../queue/replay-deliveries';
 import { openRecipientStore } from '../recipients/recipient-store';
 import { createAdvisoryArchive } from '../storage/advisory-archive';
 import { connectRedis, createRedis } from './redis-connection';
+import { systemRuntimeDeps, type RuntimeDeps } from './runtime-deps';
 import { buildMirror } from '../mirror/build-mirror';
 import { createMirrorRebuilder, type MirrorRebuilder } from '../mirror/mirror-rebuilder';
 
@@ -62,7 +63,7 @@ export async function ensureBroadcasterKey(config: Config, log: Logger): Promise
   return key;
 }
 
-export async function startApi(config: Config, log: Logger): Promise<RunningApi> {
+export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = systemRuntimeDeps): Promise<RunningApi> {
   const redis = createRedis(config.redisUrl, 'client');
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   await connectRedis(redis, config.redisUrl);
@@ -171,6 +172,7 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
     replayer,
     recipients,
     allowPrivateTargets: config.allowPrivateTargets,
+    resolveHost: deps.resolveHost,
     enabledChannels: enabledChannels(config),
     metrics: createMetricsCollector({ archive, redis, queues, prefix: config.prefix }),
     metricsToken: config.metricsToken,

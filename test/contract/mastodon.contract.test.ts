@@ -1,5 +1,6 @@
 import { forAnyRecipient } from '../../src/channels/channel';
 import { createMastodonChannel } from '../../src/channels/mastodon';
+import { systemResolveHost } from '../../src/net/resolve-host';
 import { startFakeMastodon } from '../support/fake-mastodon';
 import { channelContract, type PeerMode } from './channel-contract';
 import { contractNotice } from './contract-notice';
@@ -24,7 +25,7 @@ channelContract('mastodon', async () => {
       }
     },
   });
-  const channel = forAnyRecipient('mastodon', createMastodonChannel({ timeoutMs: 5_000, allowPrivateTargets: true }));
+  const channel = forAnyRecipient('mastodon', createMastodonChannel({ timeoutMs: 5_000, allowPrivateTargets: true, resolveHost: systemResolveHost }));
   return {
     channel,
     recipient: { id: 'rcpt_contract', type: 'mastodon', instance_url: instance.url, access_token: token, created_at: '' },

@@ -1,5 +1,6 @@
 import { forAnyRecipient } from '../../src/channels/channel';
 import { createSlackChannel } from '../../src/channels/slack';
+import { systemResolveHost } from '../../src/net/resolve-host';
 import { startFakeSlack, type SlackAnswer } from '../support/fake-slack';
 import { channelContract, type PeerMode } from './channel-contract';
 import { contractNotice } from './contract-notice';
@@ -17,7 +18,7 @@ channelContract('slack', async () => {
     if (mode === 'accept') accepted += 1;
     return answers[mode];
   });
-  const channel = forAnyRecipient('slack', createSlackChannel({ timeoutMs: 5_000, allowPrivateTargets: true }));
+  const channel = forAnyRecipient('slack', createSlackChannel({ timeoutMs: 5_000, allowPrivateTargets: true, resolveHost: systemResolveHost }));
   return {
     channel,
     recipient: { id: 'rcpt_contract', type: 'slack', channel_id: 'C0CONTRACT', token: 'xoxb-contract-0000', api_url: slack.apiUrl, created_at: '' },

@@ -1,6 +1,7 @@
 import { forAnyRecipient } from '../../src/channels/channel';
 import { generateWebhookSecret } from '../../src/channels/standard-webhooks';
 import { createWebhookChannel } from '../../src/channels/webhook';
+import { systemResolveHost } from '../../src/net/resolve-host';
 import { startReceiver } from '../support/webhook-receiver';
 import { channelContract, type PeerMode } from './channel-contract';
 
@@ -20,11 +21,11 @@ channelContract('webhook', async () => {
         return { status: 429, headers: { 'Retry-After': '30' } };
     }
   });
-  const channel = forAnyRecipient('webhook', createWebhookChannel({ timeoutMs: 2_000, allowPrivateTargets: true, userAgent: 'contract' }));
+  const channel = forAnyRecipient('webhook', createWebhookChannel({ timeoutMs: 2_000, allowPrivateTargets: true, userAgent: 'contract', resolveHost: systemResolveHost }));
   return {
     channel,
     recipient: { id: 'rcpt_contract', type: 'webhook', url: receiver.url(), secret: generateWebhookSecret(), created_at: new Date().toISOString() },
-    notice: { ref: { id: 'C-1', revision: 1 }, messageId: 'msg_contract', payload: '{"document":"x","signature":"y"}' },
+    notice: { ref: { id: 'C-1', revision: 1 }, messageId: 'msg_contract', payload: '{"document":"x","signature":"y"}', acceptedAt: new Date().toISOString() },
     setMode: (m) => {
       mode = m;
     },

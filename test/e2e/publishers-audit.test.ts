@@ -123,6 +123,13 @@ describe('publisher enrolment through the admin API and CLI, and the audit log b
     // The same through the API directly, then a key dropped in by hand and one deleted by hand.
     const viaApi = await tocsin.call('POST', '/v1/publishers', { key: newcomer.armoredPublicKey }, admin('carol'));
     expect(viaApi.status).toBe(201);
+    // The 201's Location answers with the same publisher; a bad fingerprint is 400, an unknown one 404.
+    const located = await tocsin.call('GET', viaApi.headers.get('location')!, undefined, admin());
+    expect(located.status).toBe(200);
+    expect(located.json).toEqual(expect.objectContaining({ fingerprint: newcomer.fingerprint, status: 'valid' }));
+    expect((await tocsin.call('GET', `/v1/publishers/${newcomer.fingerprint.toLowerCase()}`, undefined, admin())).json.fingerprint).toBe(newcomer.fingerprint);
+    expect((await tocsin.call('GET', '/v1/publishers/not-a-fingerprint', undefined, admin())).json.error.code).toBe('invalid_fingerprint');
+    expect((await tocsin.call('GET', `/v1/publishers/${'0'.repeat(40)}`, undefined, admin())).status).toBe(404);
     await rm(path.join(tocsin.config.keysDir, 'publishers', `${newcomer.fingerprint}.asc`));
     await tocsin.api.maintain();
     expect((await publishAs(newcomer)).status).toBe(401);

@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { createGuardedDispatcher, ForbiddenAddressError } from '../../src/net/guarded-dispatcher';
+import { systemResolveHost } from '../../src/net/resolve-host';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /** Walks an error's causes: undici may wrap what the connector reported. */
@@ -20,7 +21,7 @@ describe('guarded dispatcher', () => {
   afterAll(() => target.close());
 
   it.each(['127.0.0.1', '[::ffff:127.0.0.1]', 'localhost'])('refuses to connect to %s and sends nothing', async (host) => {
-    const dispatcher = createGuardedDispatcher({ allowPrivate: false, connectTimeoutMs: 2_000 });
+    const dispatcher = createGuardedDispatcher({ allowPrivate: false, connectTimeoutMs: 2_000, resolveHost: systemResolveHost });
     try {
       const port = new URL(target.url()).port;
       const err = await request(`http://${host}:${port}/x`, { method: 'POST', body: '{}', dispatcher }).then(() => null, (e: unknown) => e);
@@ -32,7 +33,7 @@ describe('guarded dispatcher', () => {
   });
 
   it('connects when private targets are allowed', async () => {
-    const dispatcher = createGuardedDispatcher({ allowPrivate: true, connectTimeoutMs: 2_000 });
+    const dispatcher = createGuardedDispatcher({ allowPrivate: true, connectTimeoutMs: 2_000, resolveHost: systemResolveHost });
     try {
       const r = await request(target.url('/ok'), { method: 'POST', body: '{}', dispatcher });
       await r.body.dump();

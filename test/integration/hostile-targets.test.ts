@@ -2,35 +2,43 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { PermanentDeliveryError } from '../../src/channels/delivery-errors';
-import { createWebhookChannel } from '../../src/channels/webhook';
 import { createGuardedDispatcher } from '../../src/net/guarded-dispatcher';
 import type { ResolveHost } from '../../src/net/resolve-host';
-import { targetUrlProblem } from '../../src/net/target-check';
+import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
+import { isLoopback, watchConnectionAttempts } from '../support/connection-attempts';
+import { eventually } from '../support/eventually';
+import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /**
- * A resolver that answers as scripted, one answer per call, and fails when asked more often than
- * scripted: the stand-in for a DNS server an attacker controls. No real name is ever resolved.
+ * A DNS server an attacker controls: each name answers whatever the test last set for it, and
+ * every question is recorded. A name with no answer set does not resolve; no real name is ever
+ * resolved.
  */
-function scriptedResolver(script: readonly string[][]) {
-  const calls: { host: string; answer: string[] }[] = [];
-  const resolve: ResolveHost = async (host) => {
-    const answer = script[calls.length];
-    if (!answer) throw Object.assign(new Error(`resolver asked ${calls.length + 1} times for ${host}; scripted ${script.length}`), { code: 'ENOTFOUND' });
-    calls.push({ host, answer });
+function attackerDns() {
+  const zone = new Map<string, string[]>();
+  const asked: { host: string; answer: string[] }[] = [];
+  const resolveHost: ResolveHost = async (host) => {
+    const answer = zone.get(host);
+    if (!answer) throw Object.assign(new Error(`no answer set for ${host}`), { code: 'ENOTFOUND' });
+    asked.push({ host, answer });
     return answer.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   };
-  return { resolve, calls };
+  return {
+    resolveHost,
+    answer: (host: string, addresses: string[]) => zone.set(host, addresses),
+    askedFor: (host: string) => asked.filter((a) => a.host === host).map((a) => a.answer),
+  };
 }
 
 /**
- * A public address, given only to the enrolment check (which never connects). Documentation
- * ranges such as 203.0.113.0/24 are on tocsin's forbidden list themselves, so they cannot stand
- * for "public" here.
+ * Public addresses, given only to the enrolment check (which resolves and never connects).
+ * Documentation ranges such as 203.0.113.0/24 are on tocsin's forbidden list themselves, so they
+ * cannot stand for "public" here.
  */
 const PUBLIC = '93.184.215.14';
+const PUBLIC_V6 = '2606:2800:21f:cb07:6820:80da:af6b:8b2c';
 
 describe('hostile webhook targets', () => {
   describe('enrolment with private targets refused', () => {
@@ -80,61 +88,115 @@ describe('hostile webhook targets', () => {
     });
   });
 
-  describe('DNS rebinding', () => {
+  describe('DNS rebinding, through the running service', () => {
+    // One resolver for the API's enrolment check and the workers' connections, as in production;
+    // TOCSIN_ALLOW_PRIVATE_TARGETS unset, as in production.
+    const dns = attackerDns();
+    let publisher: GpgPublisher;
+    let tocsin: Tocsin;
     let target: Receiver;
     beforeAll(async () => {
+      publisher = await createGpgPublisher('sec@example.org');
       target = await startReceiver();
+      tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], resolveHost: dns.resolveHost, env: { TOCSIN_ALLOW_PRIVATE_TARGETS: undefined } });
     });
-    afterAll(() => target?.close());
+    afterAll(async () => {
+      await tocsin?.close();
+      await target?.close();
+      await publisher?.dispose();
+    });
 
-    const notice = { ref: { id: 'X-1', revision: 1 }, messageId: 'msg_rebinding', payload: '{}' };
-    const secret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+    const recipientCount = async () => ((await tocsin.admin('GET', '/v1/recipients')).json.recipients as unknown[]).length;
 
-    it('enrols a name that answers a public address, then refuses it at connect time when it answers loopback', async () => {
-      const port = new URL(target.url()).port;
-      const url = `http://partner.invalid:${port}/hook`;
-      // The attacker's DNS answers a public address while the name is being enrolled, and
-      // 127.0.0.1 from then on. The public answer can only reach the enrolment check, which
-      // resolves and never connects: whatever breaks, no connection can go off this machine.
-      let enrolling = true;
-      const calls: { host: string; answer: string }[] = [];
-      const rebinding: ResolveHost = async (host) => {
-        const address = enrolling ? PUBLIC : '127.0.0.1';
-        calls.push({ host, answer: address });
-        return [{ address, family: 4 }];
-      };
-      expect(await targetUrlProblem(url, false, rebinding)).toBeNull();
-      enrolling = false;
-
-      const channel = createWebhookChannel({ timeoutMs: 2_000, allowPrivateTargets: false, userAgent: 'test', resolveHost: rebinding });
+    it('enrols a name answering a public address, then refuses it at connect when it answers loopback: failed for good, nothing dialled', async () => {
+      expect(tocsin.config.allowPrivateTargets).toBe(false);
+      const host = 'rebind.partner.invalid';
+      const port = Number(new URL(target.url()).port);
+      const dialled = watchConnectionAttempts();
+      let advisory: string;
+      let recipient: string;
       try {
-        const send = channel.send(notice, { id: 'rcpt_rebound', type: 'webhook', url, secret }, new AbortController().signal);
-        await expect(send).rejects.toBeInstanceOf(PermanentDeliveryError);
-        await expect(send).rejects.toThrow(/partner\.invalid resolves to 127\.0\.0\.1/);
+        // The public answer is given only while enrolling: the enrolment check resolves and never
+        // connects, and no advisory exists yet for a worker to send, so nothing can dial it.
+        dns.answer(host, [PUBLIC]);
+        recipient = (await tocsin.addWebhook(`http://${host}:${port}/hook`)).id;
+        dns.answer(host, ['127.0.0.1']);
+
+        const document = documentText(sampleAdvisory({ id: uniqueId('REBIND') }));
+        const accepted = await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] });
+        expect(accepted.status).toBe(202);
+        advisory = accepted.json.id as string;
+        await eventually(async () => (await tocsin.call('GET', `/v1/advisories/${advisory}/deliveries`)).json.summary.failed === 1, 30_000, 'the delivery failed');
       } finally {
-        await channel.close();
+        dialled.stop();
       }
-      expect(calls).toEqual([
-        { host: 'partner.invalid', answer: PUBLIC },
-        { host: 'partner.invalid', answer: '127.0.0.1' },
+      // The full reason is for the operator; the public read only says the address was refused.
+      const { summary, deliveries } = (await tocsin.admin('GET', `/v1/advisories/${advisory}/deliveries`)).json;
+      expect(summary).toEqual({ pending: 0, delivered: 0, retrying: 0, failed: 1 });
+      expect((await tocsin.call('GET', `/v1/advisories/${advisory}/deliveries`)).json.deliveries[0].last_error).toBe('destination address not allowed');
+      // Failed at the first attempt, with no retry scheduled: a permanent failure, saying why.
+      expect(deliveries).toEqual([
+        expect.objectContaining({
+          recipient,
+          state: 'failed',
+          attempts: 1,
+          last_error: expect.stringContaining('rebind.partner.invalid resolves to 127.0.0.1, which is a loopback, private, link-local or reserved address'),
+        }),
       ]);
+      expect(deliveries[0].next_attempt_at).toBeUndefined();
+      // Enrolment saw the public answer, the worker's connection the loopback one, from the same resolver.
+      expect(dns.askedFor(host)).toEqual([[PUBLIC], ['127.0.0.1']]);
+      // Refused at lookup, before any socket was dialled: not even a TCP handshake with the
+      // receiver, and nothing in the whole process dialled anything off loopback.
       expect(target.requests).toHaveLength(0);
+      expect(dialled.attempts.filter((a) => a.port === port)).toEqual([]);
+      expect(dialled.attempts.filter((a) => !isLoopback(a.address))).toEqual([]);
+      // The watch saw this test's own calls to the API, so its silence about the rest is evidence.
+      expect(dialled.attempts).toContainEqual({ address: '127.0.0.1', port: tocsin.api.port });
     });
 
-    it('refuses at enrolment a name with any private answer among public ones', async () => {
-      const dns = scriptedResolver([[PUBLIC, '127.0.0.1']]);
-      expect(await targetUrlProblem('http://partner.invalid/hook', false, dns.resolve)).toMatch(/resolves to 127\.0\.0\.1/);
+    it.each([
+      ['webhook', 'url', (host: string) => ({ type: 'webhook', url: `https://${host}/hook` })],
+      ['slack', 'api_url', (host: string) => ({ type: 'slack', channel_id: 'C0123456', token: 'xoxb-0123456789', api_url: `https://${host}/api/` })],
+      ['mastodon', 'instance_url', (host: string) => ({ type: 'mastodon', instance_url: `https://${host}`, access_token: 'token-0123456789' })],
+    ])('refuses a %s whose %s answers a private address at enrolment, with 400 naming the field', async (type, field, body) => {
+      const host = `${type}.private.partner.invalid`;
+      dns.answer(host, ['127.0.0.1']);
+      const before = await recipientCount();
+      const r = await tocsin.admin('POST', '/v1/recipients', body(host));
+      expect(r.status).toBe(400);
+      expect(r.json.error).toMatchObject({ code: 'forbidden_target', fields: [{ field, message: `${host} resolves to 127.0.0.1, a loopback, private, link-local or reserved address` }] });
+      expect(dns.askedFor(host)).toEqual([['127.0.0.1']]);
+      expect(await recipientCount()).toBe(before);
     });
 
+    it.each([
+      [[PUBLIC, '127.0.0.1'], '127.0.0.1'],
+      [[PUBLIC_V6, PUBLIC, '169.254.169.254'], '169.254.169.254'],
+      [[PUBLIC, PUBLIC_V6, 'fd00::1'], 'fd00::1'],
+      [[PUBLIC, '::ffff:10.0.0.1'], '::ffff:10.0.0.1'],
+    ])('refuses at enrolment a name answering %j: one private address among public ones is enough', async (answer, bad) => {
+      const host = `mixed-${answer.length}-${bad.replace(/[.:]/g, '-')}.partner.invalid`;
+      dns.answer(host, answer);
+      const before = await recipientCount();
+      const r = await tocsin.admin('POST', '/v1/recipients', { type: 'webhook', url: `https://${host}/hook` });
+      expect(r.status).toBe(400);
+      expect(r.json.error.fields).toEqual([{ field: 'url', message: `${host} resolves to ${bad}, a loopback, private, link-local or reserved address` }]);
+      expect(await recipientCount()).toBe(before);
+    });
+  });
+
+  describe('each connection', () => {
     it('connects to exactly the address the lookup answered, resolving once per connection', async () => {
-      // Two loopback listeners on one port; the name alternates between them on every lookup.
+      // Two loopback listeners on one port; the name answers one, then the other, per connection.
       const { servers, port, reachedOn } = await listenOnBoth(['127.0.0.2', '127.0.0.3']);
-      const script = Array.from({ length: 6 }, (_, i) => [i % 2 === 0 ? '127.0.0.2' : '127.0.0.3']);
-      const dns = scriptedResolver(script);
+      const script = Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? '127.0.0.2' : '127.0.0.3'));
+      const dns = attackerDns();
       try {
-        for (let i = 0; i < script.length; i++) {
+        for (const [i, address] of script.entries()) {
+          dns.answer('partner.invalid', [address]);
           // A fresh dispatcher for each request, so each is a new connection and a new lookup.
-          const dispatcher = createGuardedDispatcher({ allowPrivate: true, connectTimeoutMs: 2_000, resolveHost: dns.resolve });
+          const dispatcher = createGuardedDispatcher({ allowPrivate: true, connectTimeoutMs: 2_000, resolveHost: dns.resolveHost });
           try {
             const r = await request(`http://partner.invalid:${port}/n${i}`, { method: 'POST', body: '{}', dispatcher });
             await r.body.dump();
@@ -149,8 +211,8 @@ describe('hostile webhook targets', () => {
           await new Promise((r) => s.close(r));
         }
       }
-      expect(dns.calls.map((c) => c.answer[0])).toEqual(script.map((a) => a[0]));
-      expect(reachedOn).toEqual(script.map((a, i) => ({ path: `/n${i}`, local: a[0] })));
+      expect(dns.askedFor('partner.invalid')).toEqual(script.map((a) => [a]));
+      expect(reachedOn).toEqual(script.map((local, i) => ({ path: `/n${i}`, local })));
     });
   });
 });

@@ -136,8 +136,10 @@ describe('mastodon channel', () => {
     const d = await settled(id, recipient);
     expect(d).toMatchObject({ state: 'delivered', attempts: 2 });
     const thread = fake.statuses;
-    // The retry replayed the two statuses that exist and posted only the rest.
+    // The retry replayed the two statuses that exist and posted only the rest; within the keys'
+    // hour it had no need to read the account's statuses first.
     expect(fake.replays).toBe(2);
+    expect(fake.lookups).toHaveLength(0);
     expect(fake.posts.length).toBe(thread.length + 2);
     expect(new Set(thread.map((s) => s._text)).size).toBe(thread.length);
     thread.forEach((s, i) => expect(s.in_reply_to_id).toBe(i === 0 ? null : thread[i - 1]!.id));

@@ -9,6 +9,7 @@ import { DestinationUnavailableError, TransientDeliveryError } from '../../src/c
 import { createMastodonChannel } from '../../src/channels/mastodon';
 import { createSlackChannel } from '../../src/channels/slack';
 import { createWebhookChannel } from '../../src/channels/webhook';
+import { systemResolveHost } from '../../src/net/resolve-host';
 import { contractNotice } from '../contract/contract-notice';
 import { runCli } from '../support/cli';
 import { startSilentPeer, type SilentPeer } from '../support/silent-peer';
@@ -50,7 +51,7 @@ describe('outbound timeouts', () => {
       notice = await contractNotice('webhook');
     });
     function channel() {
-      const c = createWebhookChannel({ timeoutMs: TIMEOUT_MS, allowPrivateTargets: true, userAgent: 'test' });
+      const c = createWebhookChannel({ timeoutMs: TIMEOUT_MS, allowPrivateTargets: true, userAgent: 'test', resolveHost: systemResolveHost });
       closers.push(() => c.close());
       return c;
     }
@@ -90,7 +91,7 @@ describe('outbound timeouts', () => {
       notice = await contractNotice('mastodon');
     });
     function channel() {
-      const c = createMastodonChannel({ timeoutMs: TIMEOUT_MS, allowPrivateTargets: true });
+      const c = createMastodonChannel({ timeoutMs: TIMEOUT_MS, allowPrivateTargets: true, resolveHost: systemResolveHost });
       closers.push(() => c.close());
       return c;
     }
@@ -133,7 +134,7 @@ describe('outbound timeouts', () => {
   describe('slack', () => {
     it('types a Slack that never answers as the destination being unavailable', async () => {
       const hung = await peer();
-      const c = createSlackChannel({ timeoutMs: TIMEOUT_MS, allowPrivateTargets: true });
+      const c = createSlackChannel({ timeoutMs: TIMEOUT_MS, allowPrivateTargets: true, resolveHost: systemResolveHost });
       closers.push(() => c.close());
       const notice = await contractNotice('slack');
       const { err, ms } = await failure(() => c.send(notice, { id: 'rcpt_1', type: 'slack', channel_id: 'C0TEST01', token: 'xoxb-0123456789', api_url: `http://127.0.0.1:${hung.port}/api/` }, signal()));

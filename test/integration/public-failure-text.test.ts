@@ -7,7 +7,7 @@ import { createMastodonChannel } from '../../src/channels/mastodon';
 import { createSlackChannel } from '../../src/channels/slack';
 import { createWebhookChannel, type WebhookTarget } from '../../src/channels/webhook';
 import { describeFailure, failureOf } from '../../src/delivery/public-delivery-view';
-import type { ResolveHost } from '../../src/net/resolve-host';
+import { systemResolveHost, type ResolveHost } from '../../src/net/resolve-host';
 import { contractNotice } from '../contract/contract-notice';
 import { startFakeMastodon } from '../support/fake-mastodon';
 import { startFakeSlack } from '../support/fake-slack';
@@ -51,7 +51,7 @@ describe('what a failed send says, to the admin and to the public', () => {
         timeoutMs: options.timeoutMs ?? 5_000,
         allowPrivateTargets: options.allowPrivate ?? true,
         userAgent: 'tocsin-test',
-        ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
+        resolveHost: options.resolveHost ?? systemResolveHost,
       });
       closers.push(() => channel.close());
       return channel;
@@ -175,7 +175,7 @@ describe('what a failed send says, to the admin and to the public', () => {
     it('platform codes are shown only when they are codes; an unreachable API is only unreachable', async () => {
       const fake = await startFakeSlack((n) => (n === 0 ? { ok: false, error: 'channel_not_found' } : { ok: false, error: 'see https://ops:pw@partner.example:8443/ C0SECRET42' }));
       closers.push(() => fake.close());
-      const channel = createSlackChannel({ timeoutMs: 5_000, allowPrivateTargets: true });
+      const channel = createSlackChannel({ timeoutMs: 5_000, allowPrivateTargets: true, resolveHost: systemResolveHost });
       closers.push(() => channel.close());
       const target = { id: 'rcpt_s', type: 'slack' as const, channel_id: 'C0SECRET42', token: 'xoxb-1234-5678-abcdefghijkl', api_url: fake.apiUrl };
       const missing = await failure(() => channel.send(notice, target, never));
@@ -200,7 +200,7 @@ describe('what a failed send says, to the admin and to the public', () => {
     it('a refused token and an instance that is down', async () => {
       const instance = await startFakeMastodon({ maxCharacters: 20_000, tokens: ['good-token'] });
       closers.push(() => instance.close());
-      const channel = createMastodonChannel({ timeoutMs: 5_000, allowPrivateTargets: true });
+      const channel = createMastodonChannel({ timeoutMs: 5_000, allowPrivateTargets: true, resolveHost: systemResolveHost });
       closers.push(() => channel.close());
       const target = { id: 'rcpt_m', type: 'mastodon' as const, instance_url: instance.url, access_token: 'revoked-token-xyz' };
       const refused = await failure(() => channel.send(notice, target, never));

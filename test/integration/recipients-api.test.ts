@@ -67,6 +67,18 @@ describe('admin API: /v1/recipients', () => {
       expect(unknown.json.error.fields[0].field).toBe('type');
     });
 
+    it('answers GET at the Location of a 201, without the secret, and 404 for an unknown id', async () => {
+      const created = await tocsin.admin('POST', '/v1/recipients', { type: 'webhook', url: 'http://127.0.0.1:9/located' });
+      const location = created.headers.get('location')!;
+      expect(location).toBe(`/v1/recipients/${created.json.id}`);
+      const read = await tocsin.admin('GET', location);
+      expect(read.status).toBe(200);
+      expect(read.json).toEqual(expect.objectContaining({ id: created.json.id, type: 'webhook', url: 'http://127.0.0.1:9/located' }));
+      expect(read.text).not.toContain((created.json.secret as string).slice(6));
+      expect((await tocsin.call('GET', location)).status).toBe(401);
+      expect((await tocsin.admin('GET', '/v1/recipients/rcpt_00000000000000000000')).status).toBe(404);
+    });
+
     it('deletes a recipient, and 404s the second time', async () => {
       const { id } = await tocsin.addWebhook('http://127.0.0.1:9/c');
       expect((await tocsin.admin('DELETE', `/v1/recipients/${id}`)).status).toBe(204);

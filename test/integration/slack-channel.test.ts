@@ -4,7 +4,7 @@ import path from 'node:path';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
-import { startFakeSlack, type FakeSlack, type SlackCall, type SlackScript } from '../support/fake-slack';
+import { startFakeSlack, type FakeSlack, type FakeSlackOptions, type SlackCall, type SlackScript } from '../support/fake-slack';
 import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
 import { gpgVerifyCleartext, sqVerifyCleartext } from '../support/gpg-cleartext';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
@@ -48,8 +48,8 @@ describe('Slack channel', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  async function fakeSlack(script?: SlackScript): Promise<FakeSlack> {
-    const f = await startFakeSlack(script);
+  async function fakeSlack(script?: SlackScript, options?: FakeSlackOptions): Promise<FakeSlack> {
+    const f = await startFakeSlack(script, options);
     fakes.push(f);
     return f;
   }
@@ -68,10 +68,11 @@ describe('Slack channel', () => {
     return answer.json.id as string;
   }
 
+  /** The operator's view: `detail` and the full `last_error` are not in the public read. */
   async function settled(id: string, recipient: string, state: 'delivered' | 'failed') {
     return eventually(async () => {
-      const r = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
-      const d = (r.json.deliveries as { recipient: string; state: string; attempts: number; last_error?: string }[]).find((x) => x.recipient === recipient);
+      const r = await tocsin.admin('GET', `/v1/advisories/${id}/deliveries`);
+      const d = (r.json.deliveries as { recipient: string; state: string; attempts: number; last_error?: string; detail?: string }[]).find((x) => x.recipient === recipient);
       return d?.state === state ? d : undefined;
     }, 15_000, `${state} state`);
   }
@@ -95,6 +96,8 @@ describe('Slack channel', () => {
       expect(blocks[0].text.text).toContain('Remote code execution in acme-server');
       expect(JSON.parse(call.args.metadata!).event_payload).toMatchObject({ advisory: id, revision: 1 });
 
+      // A first attempt posts without reading the history first.
+      expect(fake.historyCalls.filter((c) => c.token === token)).toHaveLength(0);
       const history = await fake.history(channel);
       expect(history.messages).toHaveLength(1);
       const notice = copiedNotice(history.messages[0]);
@@ -212,6 +215,33 @@ describe('Slack channel', () => {
     expect(d.attempts).toBe(2);
     expect(fake.calls).toHaveLength(2);
     expect((await fake.history('C0FIVE01')).messages).toHaveLength(1);
+  });
+
+  it('does not post twice when Slack posted but answered 500: the retry finds the message in the history', async () => {
+    const token = 'xoxb-lost-answer-8888';
+    const fake = await fakeSlack((n) => (n === 0 ? { status: 500, commit: true } : { ok: true }));
+    const rcpt = await addSlack(fake, 'C0LOST01', token);
+    const id = await publish();
+    const d = await settled(id, rcpt, 'delivered');
+    expect(d.attempts).toBe(2);
+    expect(d.detail).toMatch(/^found already posted to C0LOST01 at ts \d+\.\d+; not posted again$/);
+    expect(postsTo(fake, token)).toHaveLength(1);
+    expect(fake.messagesIn('C0LOST01')).toHaveLength(1);
+    // One lookup, by the retry; the first attempt posted without looking.
+    expect(fake.historyCalls.filter((c) => c.token === token)).toHaveLength(1);
+    expect(fake.historyCalls.find((c) => c.token === token)!.at).toBeGreaterThan(fake.calls[0]!.at);
+  });
+
+  it('still delivers when the token may not read the history: the retry posts again, as at-least-once', async () => {
+    const token = 'xoxb-chat-write-only-9999';
+    const fake = await fakeSlack((n) => (n === 0 ? { status: 500, commit: true } : { ok: true }), { withoutHistoryScope: [token] });
+    const rcpt = await addSlack(fake, 'C0NOSC01', token);
+    const id = await publish();
+    const d = await settled(id, rcpt, 'delivered');
+    expect(d.attempts).toBe(2);
+    expect(d.detail).toMatch(/^posted to C0NOSC01/);
+    expect(fake.historyCalls.filter((c) => c.token === token)).toHaveLength(1);
+    expect(fake.messagesIn('C0NOSC01')).toHaveLength(2);
   });
 
   it('fails at once, without a retry, on invalid_auth, channel_not_found and not_in_channel', async () => {

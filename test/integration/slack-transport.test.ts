@@ -3,6 +3,7 @@ import { WebAPIPlatformError, WebAPIRateLimitedError } from '@slack/web-api';
 import type { Notice } from '../../src/channels/channel';
 import { PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from '../../src/channels/delivery-errors';
 import { createSlackChannel, type SlackTarget } from '../../src/channels/slack';
+import { systemResolveHost } from '../../src/net/resolve-host';
 import { startFakeSlack, type FakeSlack, type SlackScript } from '../support/fake-slack';
 
 /** The Slack channel on its own against the fake Web API: how each failure is typed for the queue. */
@@ -19,6 +20,7 @@ describe('Slack channel transport', () => {
     ref: { id: 'ACME-1', revision: 1 },
     messageId: 'msg_test',
     payload: JSON.stringify({ text: 'CRITICAL advisory', blocks: [{ type: 'header', text: { type: 'plain_text', text: 'x', emoji: false } }], metadata: { event_type: 'tocsin_notice', event_payload: { message_id: 'msg_test', advisory: 'ACME-1', revision: 1 } } }),
+    acceptedAt: new Date().toISOString(),
   };
   const target = (api_url: string): SlackTarget => ({ id: 'rcpt_1', type: 'slack', channel_id: 'C0TEST01', token: TOKEN, api_url });
 
@@ -28,7 +30,7 @@ describe('Slack channel transport', () => {
     return f;
   }
   function channel(allowPrivateTargets = true, timeoutMs = 2_000) {
-    const c = createSlackChannel({ timeoutMs, allowPrivateTargets });
+    const c = createSlackChannel({ timeoutMs, allowPrivateTargets, resolveHost: systemResolveHost });
     closers.push(() => c.close());
     return c;
   }

@@ -1,5 +1,6 @@
 import { PermanentDeliveryError } from '../../src/channels/delivery-errors';
 import { createWebhookChannel } from '../../src/channels/webhook';
+import { systemResolveHost } from '../../src/net/resolve-host';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /**
@@ -8,8 +9,8 @@ import { startReceiver, type Receiver } from '../support/webhook-receiver';
  */
 describe('webhook channel address guard', () => {
   let target: Receiver;
-  const channel = createWebhookChannel({ timeoutMs: 2_000, allowPrivateTargets: false, userAgent: 'test' });
-  const notice = { ref: { id: 'X-1', revision: 1 }, messageId: 'msg_test', payload: '{}' };
+  const channel = createWebhookChannel({ timeoutMs: 2_000, allowPrivateTargets: false, userAgent: 'test', resolveHost: systemResolveHost });
+  const notice = { ref: { id: 'X-1', revision: 1 }, messageId: 'msg_test', payload: '{}', acceptedAt: new Date().toISOString() };
   const secret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
 
   beforeAll(async () => {

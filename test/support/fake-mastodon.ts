@@ -41,7 +41,16 @@ export type PostScript = (n: number, req: PostRequest) => { status: number; head
 export interface FakeMastodonOptions {
   maxCharacters?: number;
   tokens?: string[];
+  /** Tokens granted only `write:statuses`: verify_credentials answers them 403. */
+  withoutReadScope?: string[];
   onPost?: PostScript;
+}
+
+/** A GET of the account endpoints a retry's lookup uses, as the fake received it. */
+export interface LookupRequest {
+  at: number;
+  path: string;
+  query: Record<string, string>;
 }
 
 const RESERVED_PER_URL = 23;
@@ -102,7 +111,8 @@ export function mastodonLength(text: string, spoiler: string): number {
 /**
  * A Mastodon instance on loopback, following its documented REST API closely enough for tocsin's
  * channel and for reading a thread back: instance limits, posting with Bearer tokens and
- * Idempotency-Key, statuses and their context, and the errors Mastodon answers with.
+ * Idempotency-Key, statuses and their context, the account's credentials and its statuses (newest
+ * first, `limit` up to 40, `max_id`), and the errors Mastodon answers with. One account, id 1.
  */
 export async function startFakeMastodon(options: FakeMastodonOptions = {}) {
   const maxCharacters = options.maxCharacters ?? 500;
@@ -112,6 +122,8 @@ export async function startFakeMastodon(options: FakeMastodonOptions = {}) {
   const byId = new Map<string, FakeStatus>();
   const idempotent = new Map<string, string>();
   const posts: PostRequest[] = [];
+  const lookups: LookupRequest[] = [];
+  const withoutRead = new Set(options.withoutReadScope ?? []);
   let replays = 0;
   let nextId = 110_000_000_000_000_000n;
 
@@ -139,6 +151,21 @@ export async function startFakeMastodon(options: FakeMastodonOptions = {}) {
       }
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       const authorised = token !== undefined && tokens.has(token);
+      if (req.method === 'GET' && url.pathname === '/api/v1/accounts/verify_credentials') {
+        lookups.push({ at: Date.now(), path: url.pathname, query: Object.fromEntries(url.searchParams) });
+        if (!authorised) return answer(401, { error: 'The access token is invalid' });
+        if (withoutRead.has(token)) return answer(403, { error: 'This action is outside the authorized scopes' });
+        return answer(200, { ...account(), source: { privacy: 'public', sensitive: false, language: 'en', note: '', fields: [] } });
+      }
+      const accountStatuses = /^\/api\/v1\/accounts\/([^/]+)\/statuses$/.exec(url.pathname);
+      if (req.method === 'GET' && accountStatuses) {
+        lookups.push({ at: Date.now(), path: url.pathname, query: Object.fromEntries(url.searchParams) });
+        if (accountStatuses[1] !== '1') return answer(404, { error: 'Record not found' });
+        const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 20) || 20, 1), 40);
+        const maxId = url.searchParams.get('max_id');
+        const page = [...statuses].reverse().filter((s) => !maxId || BigInt(s.id) < BigInt(maxId)).slice(0, limit);
+        return answer(200, page);
+      }
       const status = /^\/api\/v1\/statuses\/(\d+)(\/context)?$/.exec(url.pathname);
       if (req.method === 'GET' && status) {
         const found = byId.get(status[1]!);
@@ -218,10 +245,36 @@ export async function startFakeMastodon(options: FakeMastodonOptions = {}) {
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  function account() {
+    return {
+      id: '1',
+      username: 'tocsin',
+      acct: 'tocsin',
+      display_name: 'tocsin',
+      locked: false,
+      bot: true,
+      created_at: '2025-01-01T00:00:00.000Z',
+      note: '',
+      url: `${base}/@tocsin`,
+      avatar: '',
+      header: '',
+      followers_count: 0,
+      following_count: 0,
+      statuses_count: statuses.length,
+      last_status_at: null,
+      emojis: [],
+      fields: [],
+    };
+  }
+
   return {
     url: base,
     statuses,
     posts,
+    /** GETs of verify_credentials and of the account's statuses, in arrival order. */
+    lookups,
+    /** Mastodon remembers an Idempotency-Key for an hour; this is that hour passing. */
+    forgetIdempotencyKeys: () => idempotent.clear(),
     get replays() {
       return replays;
     },

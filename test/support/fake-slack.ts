@@ -16,9 +16,24 @@ export interface SlackCall {
   at: number;
 }
 
-/** How the fake answers the n-th chat.postMessage (0-based). Default: ok. */
-export type SlackAnswer = { ok: true } | { ok: false; error: string } | { status: 429; retryAfter: number } | { status: 500 } | { hang: true };
+/**
+ * How the fake answers the n-th chat.postMessage (0-based). Default: ok. `commit` posts the
+ * message anyway and then fails: the answer lost on the way back, the case a retry must not repeat.
+ */
+export type SlackAnswer =
+  | { ok: true }
+  | { ok: false; error: string }
+  | { status: 429; retryAfter: number }
+  | { status: 500; commit?: boolean }
+  | { hang: true; commit?: boolean };
 export type SlackScript = (n: number, call: SlackCall) => SlackAnswer;
+
+export interface FakeSlackOptions {
+  /** Tokens granted only `chat:write`: conversations.history answers them `missing_scope`. */
+  withoutHistoryScope?: string[];
+  /** conversations.history answers HTTP 500 while chat.postMessage works. */
+  historyDown?: boolean;
+}
 
 const escapeStored = (s: string) => s.replace(/&(?!amp;|lt;|gt;)/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -36,14 +51,40 @@ function escapeStrings(node: unknown): unknown {
  * A Slack Web API on loopback that behaves as Slack documents it: POST /api/METHOD with a form or
  * JSON body and `Authorization: Bearer TOKEN`; HTTP 200 with `{ok: true, ...}` or
  * `{ok: false, error}`; HTTP 429 with Retry-After; HTTP 500 when told to fail. Posted messages are
- * stored and served back by conversations.history, newest first, as a Slack client reads them.
+ * stored, stamped `ts` by the clock as Slack does, and served back by conversations.history:
+ * newest first, only those after `oldest`, `limit` per page with `response_metadata.next_cursor`,
+ * message `metadata` only when `include_all_metadata` is true, and `missing_scope` (with `needed`
+ * and `provided`) for a token without `channels:history`.
  */
-export async function startFakeSlack(script: SlackScript = () => ({ ok: true })) {
+export async function startFakeSlack(script: SlackScript = () => ({ ok: true }), options: FakeSlackOptions = {}) {
   const calls: SlackCall[] = [];
+  const historyCalls: SlackCall[] = [];
   const arrivals = createCountWaiter(() => calls.length, 'fake Slack posts');
   const history = new Map<string, Record<string, unknown>[]>();
+  const withoutHistory = new Set(options.withoutHistoryScope ?? []);
   let posts = 0;
-  let clock = 1_700_000_000;
+  let sequence = 0;
+
+  // Seconds since the epoch, then a per-message sequence: unique, ordered, and as old as the post.
+  const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++sequence % 1_000_000).padStart(6, '0')}`;
+
+  function readHistory(call: SlackCall): Record<string, unknown> {
+    if (!call.token) return { ok: false, error: 'not_authed' };
+    if (withoutHistory.has(call.token)) return { ok: false, error: 'missing_scope', needed: 'channels:history,groups:history,mpim:history,im:history', provided: 'chat:write' };
+    const { channel = '', oldest = '0', limit = '100', cursor = '', include_all_metadata: withMetadata = 'false' } = call.args;
+    const newestFirst = [...(history.get(channel) ?? [])].reverse().filter((m) => Number(m.ts) > Number(oldest));
+    const from = cursor ? Number(Buffer.from(cursor, 'base64').toString('utf8').replace(/^offset:/, '')) : 0;
+    const size = Math.max(1, Math.min(Number(limit) || 100, 999));
+    const page = newestFirst.slice(from, from + size).map(({ metadata, ...rest }) => (withMetadata === 'true' && metadata ? { ...rest, metadata } : rest));
+    const more = from + size < newestFirst.length;
+    return {
+      ok: true,
+      messages: page,
+      has_more: more,
+      pin_count: 0,
+      response_metadata: { next_cursor: more ? Buffer.from(`offset:${from + size}`).toString('base64') : '' },
+    };
+  }
 
   const answer = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
@@ -69,7 +110,9 @@ export async function startFakeSlack(script: SlackScript = () => ({ ok: true }))
       const call: SlackCall = { method, headers: req.headers, raw, args, token: bearer ?? args.token, at: Date.now() };
 
       if (method === 'conversations.history') {
-        answer(res, 200, { ok: true, messages: [...(history.get(args.channel ?? '') ?? [])].reverse(), has_more: false });
+        historyCalls.push(call);
+        if (options.historyDown) answer(res, 500, { ok: false, error: 'internal_error' });
+        else answer(res, 200, readHistory(call));
         return;
       }
       if (method !== 'chat.postMessage') {
@@ -78,6 +121,21 @@ export async function startFakeSlack(script: SlackScript = () => ({ ok: true }))
       }
       calls.push(call);
       const scripted = script(posts++, call);
+      const post = () => {
+        const channel = args.channel ?? '';
+        const message: Record<string, unknown> = {
+          type: 'message',
+          subtype: 'bot_message',
+          bot_id: 'B0FAKE',
+          ts: nextTs(),
+          text: args.text ?? '',
+          ...(args.blocks ? { blocks: escapeStrings(JSON.parse(args.blocks)) } : {}),
+          ...(args.metadata ? { metadata: JSON.parse(args.metadata) as unknown } : {}),
+        };
+        history.set(channel, [...(history.get(channel) ?? []), message]);
+        return { channel, message };
+      };
+      if (call.token && 'commit' in scripted && scripted.commit) post();
       if ('hang' in scripted) {
         // Never answers: the connection stays open until the fake closes.
       } else if (!call.token) answer(res, 200, { ok: false, error: 'not_authed' });
@@ -85,18 +143,8 @@ export async function startFakeSlack(script: SlackScript = () => ({ ok: true }))
       else if ('status' in scripted) answer(res, 500, { ok: false, error: 'internal_error' });
       else if (!scripted.ok) answer(res, 200, { ok: false, error: scripted.error });
       else {
-        const channel = args.channel ?? '';
-        const ts = `${clock++}.000100`;
-        const message: Record<string, unknown> = {
-          type: 'message',
-          subtype: 'bot_message',
-          bot_id: 'B0FAKE',
-          ts,
-          text: args.text ?? '',
-          ...(args.blocks ? { blocks: escapeStrings(JSON.parse(args.blocks)) } : {}),
-        };
-        history.set(channel, [...(history.get(channel) ?? []), message]);
-        answer(res, 200, { ok: true, channel, ts, message });
+        const { channel, message } = post();
+        answer(res, 200, { ok: true, channel, ts: message.ts, message });
       }
       arrivals.notify();
     });
@@ -110,6 +158,10 @@ export async function startFakeSlack(script: SlackScript = () => ({ ok: true }))
     apiUrl: `http://127.0.0.1:${port}/api/`,
     /** chat.postMessage calls, in arrival order. */
     calls,
+    /** conversations.history calls, in arrival order (the fake's own `history()` reads included). */
+    historyCalls,
+    /** Messages stored in a channel, oldest first, whatever the answers to their posts were. */
+    messagesIn: (channel: string): readonly Record<string, unknown>[] => history.get(channel) ?? [],
     /** What conversations.history answers for a channel, fetched over HTTP as a client would. */
     async history(channel: string, token = 'xoxb-reader-0000'): Promise<Record<string, any>> {
       const r = await fetch(`http://127.0.0.1:${port}/api/conversations.history`, {

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { deleteRedisPrefix } from './redis-prefix';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/log';
+import type { ResolveHost } from '../../src/net/resolve-host';
+import { systemRuntimeDeps, type RuntimeDeps } from '../../src/runtime/runtime-deps';
 import { startApi, type RunningApi } from '../../src/runtime/start-api';
 import { startWorkers, type RunningWorkers } from '../../workers/start-workers';
 
@@ -13,9 +15,12 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export interface HarnessOptions {
   /** Armored public keys to enrol as publishers before start. */
   publishers?: string[];
-  env?: Record<string, string>;
+  /** Environment over the harness defaults; `undefined` unsets a default (e.g. TOCSIN_ALLOW_PRIVATE_TARGETS). */
+  env?: Record<string, string | undefined>;
   /** Start the delivery workers too (default true). */
   workers?: boolean;
+  /** Answers the host-name lookups of both the API and the workers, as a DNS server would (default: the system resolver). */
+  resolveHost?: ResolveHost;
 }
 
 /**
@@ -47,8 +52,9 @@ export async function startTocsin(options: HarnessOptions = {}) {
     ...options.env,
   });
   const log = createLogger(config.logLevel);
-  const api: RunningApi = await startApi(config, log);
-  const workers: RunningWorkers | null = options.workers === false ? null : await startWorkers(config, log);
+  const deps: RuntimeDeps = options.resolveHost ? { resolveHost: options.resolveHost } : systemRuntimeDeps;
+  const api: RunningApi = await startApi(config, log, deps);
+  const workers: RunningWorkers | null = options.workers === false ? null : await startWorkers(config, log, deps);
   const url = `http://127.0.0.1:${api.port}`;
 
   async function call(method: string, p: string, body?: unknown, headers: Record<string, string> = {}) {

@@ -164,7 +164,7 @@ describe('circuit breaker', () => {
 });
 
 describe('withCircuitBreaker', () => {
-  const notice: Notice = { ref: { id: 'A-1', revision: 1 }, messageId: 'msg_1', payload: '{}' };
+  const notice: Notice = { ref: { id: 'A-1', revision: 1 }, messageId: 'msg_1', payload: '{}', acceptedAt: new Date().toISOString() };
 
   /** A stand-in peer behind the Channel interface: each send throws the next scripted error. */
   function channelThrowing(errors: (Error | null)[]) {

@@ -1,4 +1,4 @@
-import { statusHtmlToText } from '../../src/cli/inputs/mastodon-html';
+import { statusHtmlToText } from '../../src/notices/mastodon-html';
 import { countCharacters, planThread, splitSignedBlock } from '../../src/channels/mastodon-thread';
 import { neutraliseMentions } from '../../src/notices/mastodon-text';
 

@@ -1,5 +1,5 @@
 import type { InputParser } from '../notice-input';
-import { statusHtmlToText } from './mastodon-html';
+import { statusHtmlToText } from '../../notices/mastodon-html';
 
 /** The parts of a Mastodon Status entity that put a thread back together. */
 interface StatusLike {

@@ -1,0 +1,17 @@
+import { systemResolveHost, type ResolveHost } from '../net/resolve-host';
+
+/**
+ * What the running service takes from its host besides its config, handed to `startApi` and
+ * `startWorkers` (never read from the environment nor set on a module) so that one stand-in, such
+ * as a test's scripted DNS, reaches every place that uses it.
+ */
+export interface RuntimeDeps {
+  /**
+   * Resolves recipient host names: for the enrolment check in the API and for every connection
+   * the webhook, Slack and Mastodon channels open. Default: the system resolver.
+   */
+  resolveHost: ResolveHost;
+}
+
+/** The real thing: names resolved by the operating system. */
+export const systemRuntimeDeps: RuntimeDeps = { resolveHost: systemResolveHost };
