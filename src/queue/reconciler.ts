@@ -1,13 +1,15 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { channelNames, type ChannelName } from '../channels/channel';
-import { SETTLED_MARK, settledMarkFrom } from '../delivery/dead-letters';
+import { SETTLED_MARK, settledMarkFrom, type SettledMark } from '../delivery/dead-letters';
 import type { DeliveryState, DeliveryStateStore } from '../delivery/delivery-state';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
 import type { RecipientStore } from '../recipients/recipient-store';
 import type { DeliveryQueues } from './delivery-queues';
 import { jobIds, retryJob } from './jobs';
+import { createRedisLock } from './redis-lock';
 import { redisKeys } from './redis-keys';
 
 export { SETTLED_MARK };
@@ -37,12 +39,18 @@ export interface ReconcilerDeps {
  */
 export function createReconciler(deps: ReconcilerDeps) {
   const keys = redisKeys(deps.prefix);
+  // Several API processes may share one Redis prefix (two `tocsin serve`, a blue/green restart).
+  const lock = createRedisLock(deps.redis, keys.recoveryLock, { log: deps.log });
   let running: Promise<number> | null = null;
   let tail: Promise<unknown> = Promise.resolve();
 
-  /** Runs `fn` while no pass runs, and holds passes off until it is done. */
+  /**
+   * Runs `fn` while no pass runs, in this process or any other on the same prefix, and holds
+   * passes off until it is done. In-process callers queue here rather than all polling Redis.
+   */
   function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = tail.then(fn, fn);
+    const locked = () => lock.run(fn);
+    const run = tail.then(locked, locked);
     tail = run.catch(() => undefined);
     return run;
   }
@@ -92,6 +100,27 @@ export function createReconciler(deps: ReconcilerDeps) {
     return cleared;
   }
 
+  /**
+   * Writes the settled mark, then reads the states again and takes the mark back if one moved:
+   * a replay in another process that got in while this one's lock lapsed (Redis restarted, or
+   * this process stalled past the lock's ttl) may have written `retrying` after the first read.
+   * The replay removes the mark again after writing, which covers the other order. A state Redis
+   * no longer has is no change: a Redis that just lost its data must not unsettle the revision.
+   */
+  async function settle(ref: AdvisoryRef, audience: Audience, mark: SettledMark): Promise<void> {
+    await deps.archive.mark(ref, SETTLED_MARK, mark);
+    const now = await statesOf(ref, audience);
+    const moved = Object.entries(mark.deliveries ?? {}).some(([channel, kept]) =>
+      Object.entries(kept).some(([id, state]) => {
+        const current = now.get(channel as ChannelName)?.get(id);
+        return current !== undefined && !isDeepStrictEqual(current, state);
+      }),
+    );
+    if (!moved) return;
+    await deps.archive.unmark(ref, SETTLED_MARK);
+    deps.log.warn({ advisory: ref.id, revision: ref.revision }, 'a delivery changed while the revision was being marked settled: left unsettled for the next pass');
+  }
+
   async function pass(): Promise<number> {
     // Recipients first: jobs queued into a Redis that lost them would find nobody to deliver to.
     await deps.recipients.syncToRedis(deps.redis);
@@ -105,7 +134,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         const states = await statesOf(record, audience);
         const mark = settledMarkFrom(states, audience);
         if (mark) {
-          await deps.archive.mark(record, SETTLED_MARK, mark);
+          await settle(record, audience, mark);
           continue;
         }
         await restoreLostRetries(record, states);
@@ -132,6 +161,11 @@ export function createReconciler(deps: ReconcilerDeps) {
      * could mark a revision settled again between the replay's removal and its queued job.
      */
     exclusive,
+    /**
+     * Resolves once the pass or replay running now (and any queued behind it) is over: a process
+     * that stops waits for it, so its lock is released rather than left to run out.
+     */
+    idle: (): Promise<void> => tail.then(() => undefined),
   };
 }
 

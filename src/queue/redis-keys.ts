@@ -18,6 +18,8 @@ export function redisKeys(prefix: string) {
     deliveries: (channel: ChannelName, r: AdvisoryRef) => `${prefix}:deliveries:${channel}:${ref(r)}`,
     /** Set once every channel's jobs for a revision are queued. */
     enqueued: (r: AdvisoryRef) => `${prefix}:enqueued:${ref(r)}`,
+    /** The lock that keeps recovery passes and replays of every API process apart (see redis-lock.ts). */
+    recoveryLock: `${prefix}:recovery-lock`,
     /** Hash: "<channel>:<event>" -> count of delivery outcomes, written by every worker process. */
     metricsDeliveries: `${prefix}:metrics:deliveries`,
     /** Sorted set per channel: "<id>:<revision>" scored by the epoch ms of its first successful delivery. */

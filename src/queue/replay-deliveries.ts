@@ -175,6 +175,9 @@ export function createDeliveryReplayer(deps: ReplayDeps) {
         replayed_at: at,
       });
     }
+    // Again, now that `retrying` is written: a pass in another process that got in while the
+    // lock lapsed (see redis-lock.ts) may have settled the revision from the states before.
+    await deps.archive.unmark(ref, SETTLED_MARK);
     deps.log.info({ advisory: ref.id, revision: ref.revision, deliveries: replayed.length }, 'replaying failed deliveries');
     return replayed.map((r) => ({ advisory: ref.id, revision: ref.revision, channel: r.channel, recipient: r.recipient, replay: r.generation }));
   }

@@ -247,6 +247,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
       await mirror?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await reconciler.idle();
       await Promise.all(Object.values(queues).map((q) => q.close()));
       await recipients.close();
       await publishers.close();
