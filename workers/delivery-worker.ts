@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AdvisoryRef } from '../src/advisory/record';
@@ -8,9 +8,10 @@ import type { DeliveryObserver } from '../src/delivery/delivery-outcome';
 import { createDeliveryStateStore } from '../src/delivery/delivery-state';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import { BACKOFF_TYPE, type DeliveryJobData, type DeliveryJobName } from '../src/queue/jobs';
+import { NoticeMissingError } from '../src/queue/notice-missing-error';
 import { redisKeys } from '../src/queue/redis-keys';
 import type { Recipient } from '../src/recipients/recipient';
-import { createRecipientDirectory } from '../src/recipients/recipient-store';
+import { createRecipientDirectory, RecipientsNotLoadedError } from '../src/recipients/recipient-store';
 import { createKeyedSemaphore } from '../src/util/keyed-semaphore';
 import { createSemaphore } from '../src/util/semaphore';
 import { processBatch, processRetry, type DeliveryContext } from './delivery-processor';
@@ -37,6 +38,16 @@ export interface DeliveryWorkerOptions {
   observe: DeliveryObserver;
 }
 
+/**
+ * Runs of one job that may wait for recovery without counting as attempts (hours at the default
+ * backoff): recovery restores what is missing within a minute of Redis answering, so a job still
+ * waiting after this many is told apart by using up its attempts as any other failure would.
+ */
+const MAX_RECOVERY_WAITS = 2_000;
+
+/** What a job cannot run without until recovery has rebuilt a Redis that lost its data. */
+const awaitsRecovery = (err: unknown) => err instanceof NoticeMissingError || err instanceof RecipientsNotLoadedError;
+
 /** Notices change only with a new revision, so each is read from Redis once per process. */
 function createNoticeCache(redis: Redis, prefix: string, channel: ChannelName) {
   const keys = redisKeys(prefix);
@@ -46,7 +57,7 @@ function createNoticeCache(redis: Redis, prefix: string, channel: ChannelName) {
     let hit = cache.get(key);
     if (!hit) {
       hit = redis.get(key).then((raw) => {
-        if (raw === null) throw new Error(`no ${channel} notice stored for ${ref.id} revision ${ref.revision}`);
+        if (raw === null) throw new NoticeMissingError(channel, ref);
         return JSON.parse(raw) as Notice;
       });
       hit.catch(() => cache.delete(key));
@@ -90,10 +101,19 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
 
   const worker: DeliveryWorker = new Worker(
     channel.name,
-    async (job, _token, signal) => {
+    async (job, token, signal) => {
       const abort = signal ?? new AbortController().signal;
-      if (job.name === 'batch') return processBatch(ctx, job as Job<DeliveryJobData<'batch'>>, abort);
-      if (job.name === 'retry') return processRetry(ctx, job as Job<DeliveryJobData<'retry'>>, abort);
+      try {
+        if (job.name === 'batch') return await processBatch(ctx, job as Job<DeliveryJobData<'batch'>>, abort);
+        if (job.name === 'retry') return await processRetry(ctx, job as Job<DeliveryJobData<'retry'>>, abort);
+      } catch (err) {
+        if (!awaitsRecovery(err) || token === undefined || job.attemptsStarted - job.attemptsMade > MAX_RECOVERY_WAITS) throw err;
+        // Redis lost what the job needs and recovery will restore it from the archive: waiting
+        // for it must not use up the recipients' attempts, as a thrown error would.
+        await job.moveToDelayed(Date.now() + backoffDelay(options.policy, 2), token);
+        ctx.log.warn({ advisory: job.data.ref.id, revision: job.data.ref.revision, job: job.id, err: (err as Error).message }, 'delivery job waits for recovery');
+        throw new DelayedError((err as Error).message);
+      }
       throw new Error(`unknown job name ${String(job.name)}`);
     },
     {

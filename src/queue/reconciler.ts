@@ -70,7 +70,11 @@ export function createReconciler(deps: ReconcilerDeps) {
         // A replayed delivery's job has an id of its own generation.
         const replay = state.replays ? { generation: state.replays, at: state.replayed_at ?? new Date().toISOString() } : undefined;
         const jobId = replay ? jobIds.replay(ref, recipient, replay.generation) : jobIds.retry(ref, recipient);
-        if ((await deps.queues[channel].getJobState(jobId)) !== 'unknown') continue;
+        // A job that failed while its delivery still says `retrying` ended without recording an
+        // outcome (an error outside the send used up its attempts): as good as lost.
+        const jobState = await deps.queues[channel].getJobState(jobId);
+        if (jobState === 'failed') await deps.queues[channel].remove(jobId);
+        else if (jobState !== 'unknown') continue;
         const maxAttempts = deps.maxAttempts(channel);
         const delay = Math.max(0, Date.parse(state.next_attempt_at ?? '') - Date.now()) || 0;
         const job = retryJob(ref, recipient, { delay, maxAttempts, firstAttempt: Math.min(state.attempts + 1, maxAttempts), ...(replay ? { replay } : {}) });

@@ -4,8 +4,8 @@ import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { SETTLED_MARK } from '../../src/queue/reconciler';
 import { createDeliveryStateStore } from '../../src/delivery/delivery-state';
 import { Redis } from 'ioredis';
-import { Queue } from 'bullmq';
-import { jobIds } from '../../src/queue/jobs';
+import { Queue, Worker } from 'bullmq';
+import { jobIds, retryJob } from '../../src/queue/jobs';
 import { startWorkers } from '../../workers/start-workers';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
@@ -127,6 +127,95 @@ describe('recovery from the durable archive', () => {
       expect(partner.requests.filter((r) => r.path === '/orphan' && r.body.includes(id))).toHaveLength(1);
     } finally {
       await workers.close();
+    }
+  });
+
+  it('lets a job that finds its notice and recipients gone wait for recovery, without using up attempts', async () => {
+    const recipient = await tocsin.addWebhook(partner.url('/waited'));
+    const id = uniqueId();
+    const ref = { id, revision: 1 };
+    const document = documentText(sampleAdvisory({ id }));
+    expect((await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] })).status).toBe(202);
+    // Redis restarts empty, and a batch that was in flight queues a retry job into it: the job
+    // exists, but the notice and the recipient directory it needs are gone until recovery runs.
+    await loseRedisState(tocsin);
+    const queue = new Queue('webhook', { connection: { url: tocsin.config.redisUrl }, prefix: tocsin.config.prefix });
+    const workers = await startWorkers(tocsin.config, createLogger('silent'));
+    try {
+      const lost = retryJob(ref, recipient.id, { delay: 0, maxAttempts: 3 });
+      await queue.add('retry', lost.data, lost.opts);
+      // It has run and been put back several times; not one of those runs counted as an attempt.
+      const waiting = await eventually(async () => {
+        const job = await queue.getJob(jobIds.retry(ref, recipient.id));
+        return job && job.attemptsStarted >= 4 ? job : undefined;
+      }, 30_000, 'the job ran and waited a few times');
+      expect(waiting.attemptsMade).toBe(0);
+      expect(partner.requests.filter((r) => r.path === '/waited')).toHaveLength(0);
+
+      await tocsin.api.reconcile();
+      const mine = await eventually(async () => {
+        const r = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
+        const d = (r.json.deliveries as { recipient: string; state: string; attempts: number }[]).find((x) => x.recipient === recipient.id);
+        return d?.state === 'delivered' ? d : undefined;
+      }, 20_000, 'delivered once recovery restored the notice');
+      expect(mine.attempts).toBe(1);
+    } finally {
+      await workers.close();
+      await queue.close();
+    }
+  });
+
+  it('gives a recipient left "retrying" whose retry job failed without recording why its job back', async () => {
+    const recipient = await tocsin.addWebhook(partner.url('/revived'));
+    const id = uniqueId();
+    const ref = { id, revision: 1 };
+    const document = documentText(sampleAdvisory({ id }));
+    expect((await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] })).status).toBe(202);
+    const redis = new Redis(tocsin.config.redisUrl);
+    const queue = new Queue('webhook', { connection: { url: tocsin.config.redisUrl }, prefix: tocsin.config.prefix });
+    try {
+      // A retry job that failed for good on an error outside the send (its state still says retrying).
+      await createDeliveryStateStore(redis, tocsin.config.prefix).write(
+        'webhook',
+        ref,
+        new Map([[recipient.id, { state: 'retrying' as const, attempts: 2, updated_at: new Date().toISOString(), last_error: 'HTTP 500' }]]),
+      );
+      const spent = retryJob(ref, recipient.id, { delay: 0, maxAttempts: 3 });
+      const job = await queue.add('retry', spent.data, { ...spent.opts, attempts: 1 });
+      const token = 'recovery-test-token';
+      const taker = new Worker('webhook', null, { connection: { url: tocsin.config.redisUrl }, prefix: tocsin.config.prefix, autorun: false });
+      try {
+        // Drain what the batch left ahead of it: only the retry job matters here.
+        let taken = await taker.getNextJob(token);
+        while (taken && taken.id !== job.id) {
+          await taken.moveToDelayed(Date.now() + 60_000, token);
+          taken = await taker.getNextJob(token);
+        }
+        expect(taken?.id).toBe(job.id);
+        await taken!.moveToFailed(new Error('no webhook notice stored'), token);
+      } finally {
+        await taker.close();
+      }
+      expect(await queue.getJobState(job.id!)).toBe('failed');
+    } finally {
+      redis.disconnect();
+    }
+    try {
+      await tocsin.api.reconcile();
+      expect(await queue.getJobState(jobIds.retry(ref, recipient.id))).not.toBe('failed');
+      const workers = await startWorkers(tocsin.config, createLogger('silent'));
+      try {
+        const mine = await eventually(async () => {
+          const r = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
+          const d = (r.json.deliveries as { recipient: string; state: string; attempts: number }[]).find((x) => x.recipient === recipient.id);
+          return d?.state === 'delivered' ? d : undefined;
+        }, 20_000, 'the revived job delivered');
+        expect(mine.attempts).toBeGreaterThanOrEqual(1);
+      } finally {
+        await workers.close();
+      }
+    } finally {
+      await queue.close();
     }
   });
 });
