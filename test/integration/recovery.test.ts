@@ -158,7 +158,9 @@ describe('recovery from the durable archive', () => {
         const d = (r.json.deliveries as { recipient: string; state: string; attempts: number }[]).find((x) => x.recipient === recipient.id);
         return d?.state === 'delivered' ? d : undefined;
       }, 20_000, 'delivered once recovery restored the notice');
-      expect(mine.attempts).toBe(1);
+      // By the batch recovery queued again (attempt 1) or by the waiting job (attempt 2, the
+      // attempt it was queued for), whichever ran first: never a count inflated by the waits.
+      expect([1, 2]).toContain(mine.attempts);
     } finally {
       await workers.close();
       await queue.close();
