@@ -15,10 +15,15 @@ export interface DetachedVerification {
   problems: string[];
 }
 
-/** Settles each signature openpgp.js reports: valid, by a key we were not given, or bad. */
+/**
+ * Settles each signature openpgp.js reports: valid, by a key we were not given, or bad. A block
+ * that holds no signature packet at all (openpgp.js skips packets it cannot parse) is refused by
+ * name too, so that a refusal always says which signature failed.
+ */
 async function judge(signatures: openpgp.VerifyMessageResult['signatures'], keys: readonly openpgp.PublicKey[]) {
   const valid: ValidSignature[] = [];
   const problems: string[] = [];
+  if (signatures.length === 0) problems.push('holds no readable signature packet');
   for (const sig of signatures) {
     const signer = keys.find((k) => k.getKeys(sig.keyID).length > 0);
     if (!signer) {

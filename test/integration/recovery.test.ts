@@ -23,6 +23,14 @@ describe('recovery from the durable archive', () => {
   let tocsin: Tocsin;
   let partner: Receiver;
 
+  /** Waits until `recipient`'s delivery of `id` is `delivered`, and resolves to it. */
+  const deliveredTo = (id: string, recipient: string, what: string) =>
+    eventually(async () => {
+      const r = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
+      const d = (r.json.deliveries as { recipient: string; state: string; attempts: number }[]).find((x) => x.recipient === recipient);
+      return d?.state === 'delivered' ? d : undefined;
+    }, 20_000, what);
+
   beforeAll(async () => {
     publisher = await createGpgPublisher('sec@example.org');
     tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], workers: false });
@@ -117,11 +125,7 @@ describe('recovery from the durable archive', () => {
 
     const workers = await startWorkers(tocsin.config, createLogger('silent'));
     try {
-      const deliveries = await eventually(async () => {
-        const r = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
-        const mine = (r.json.deliveries as { recipient: string; state: string }[]).find((d) => d.recipient === recipient.id);
-        return mine?.state === 'delivered' ? mine : undefined;
-      });
+      const deliveries = await deliveredTo(id, recipient.id, 'the re-created job delivered');
       // The re-created job goes on counting from the attempts already made.
       expect(deliveries).toMatchObject({ state: 'delivered', attempts: 4 });
       expect(partner.requests.filter((r) => r.path === '/orphan' && r.body.includes(id))).toHaveLength(1);
@@ -153,11 +157,7 @@ describe('recovery from the durable archive', () => {
       expect(partner.requests.filter((r) => r.path === '/waited')).toHaveLength(0);
 
       await tocsin.api.reconcile();
-      const mine = await eventually(async () => {
-        const r = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
-        const d = (r.json.deliveries as { recipient: string; state: string; attempts: number }[]).find((x) => x.recipient === recipient.id);
-        return d?.state === 'delivered' ? d : undefined;
-      }, 20_000, 'delivered once recovery restored the notice');
+      const mine = await deliveredTo(id, recipient.id, 'delivered once recovery restored the notice');
       // By the batch recovery queued again (attempt 1) or by the waiting job (attempt 2, the
       // attempt it was queued for), whichever ran first: never a count inflated by the waits.
       expect([1, 2]).toContain(mine.attempts);
@@ -207,11 +207,7 @@ describe('recovery from the durable archive', () => {
       expect(await queue.getJobState(jobIds.retry(ref, recipient.id))).not.toBe('failed');
       const workers = await startWorkers(tocsin.config, createLogger('silent'));
       try {
-        const mine = await eventually(async () => {
-          const r = await tocsin.call('GET', `/v1/advisories/${id}/deliveries`);
-          const d = (r.json.deliveries as { recipient: string; state: string; attempts: number }[]).find((x) => x.recipient === recipient.id);
-          return d?.state === 'delivered' ? d : undefined;
-        }, 20_000, 'the revived job delivered');
+        const mine = await deliveredTo(id, recipient.id, 'the revived job delivered');
         expect(mine.attempts).toBeGreaterThanOrEqual(1);
       } finally {
         await workers.close();
