@@ -1,7 +1,7 @@
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRecord, AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
-import { createDirOnce, fsyncDir, numberedEntries, readOptional, writeFileDurable } from './durable-file';
+import { createDirOnce, fsyncDir, numberedEntries, readOptional, visibleEntries, writeFileDurable } from './durable-file';
 
 /** The recipients an advisory revision was accepted for, per channel. */
 export type Audience = Record<string, string[]>;
@@ -91,13 +91,7 @@ export function createAdvisoryArchive(dataDir: string): AdvisoryArchive {
     revisions,
 
     async records() {
-      let ids: string[];
-      try {
-        ids = (await readdir(root)).filter((n) => !n.startsWith('.'));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-        throw err;
-      }
+      const ids = await visibleEntries(root);
       const out: AdvisoryRecord[] = [];
       for (const id of ids) {
         for (const revision of await revisions(id)) {

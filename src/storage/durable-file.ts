@@ -79,14 +79,17 @@ export async function readOptional(file: string): Promise<string | null> {
   }
 }
 
-/** The numbered entries of `dir` (revision directories), ascending; none when `dir` does not exist. */
-export async function numberedEntries(dir: string): Promise<number[]> {
-  let names: string[];
+/** The names in `dir` but hidden ones (a half-written `.incoming-…`); none when `dir` does not exist. */
+export async function visibleEntries(dir: string): Promise<string[]> {
   try {
-    names = await readdir(dir);
+    return (await readdir(dir)).filter((n) => !n.startsWith('.'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  return names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+}
+
+/** The numbered entries of `dir` (revision directories), ascending; none when `dir` does not exist. */
+export async function numberedEntries(dir: string): Promise<number[]> {
+  return (await visibleEntries(dir)).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
 }

@@ -1,8 +1,8 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRecord, AdvisoryRef } from '../advisory/record';
 import { RevisionExistsError } from './advisory-archive';
-import { createDirOnce, fsyncDir, numberedEntries, readOptional, writeFileDurable } from './durable-file';
+import { createDirOnce, fsyncDir, numberedEntries, readOptional, visibleEntries, writeFileDurable } from './durable-file';
 
 /** What tocsin knows about a submission waiting for more publishers' signatures. */
 export interface HoldInfo extends Pick<AdvisoryRecord, 'id' | 'revision' | 'kind' | 'title' | 'severity' | 'sha256'> {
@@ -90,13 +90,7 @@ export function createHoldStore(dataDir: string): HoldStore {
     revisions: (id) => numberedEntries(path.join(root, id)),
 
     async open() {
-      let ids: string[];
-      try {
-        ids = (await readdir(root)).filter((n) => !n.startsWith('.'));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-        throw err;
-      }
+      const ids = await visibleEntries(root);
       const out: HoldInfo[] = [];
       for (const id of ids) {
         for (const revision of await numberedEntries(path.join(root, id))) {

@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ArchivedAdvisory } from '../../src/advisory/record';
 import type { ChannelName } from '../../src/channels/channel';
 import { parseEmailInput } from '../../src/cli/inputs/email-input';
 import { parseSlackInput } from '../../src/cli/inputs/slack-input';
@@ -13,12 +11,11 @@ import { defaultTemplatesDir, noticeRenderers } from '../../src/notices/render-n
 import type { WebhookBody } from '../../src/notices/webhook-notice';
 import { createBroadcasterKey } from '../../src/pgp/broadcaster-key';
 import { createBroadcasterKeys, type BroadcasterSigner } from '../../src/pgp/broadcaster-keys';
-import { signDetached } from '../../src/pgp/detached';
 import { rotateBroadcasterKey } from '../../src/pgp/key-rotation';
-import { documentText, sampleAdvisory } from '../support/advisory-fixture';
 import { sqVerify } from '../support/gpg';
 import { sqVerifyCleartext } from '../support/gpg-cleartext';
 import { gpgVerifyWith } from '../support/gpg-keys';
+import { archivedSample } from '../contract/contract-notice';
 
 const PUBLIC_URL = 'http://127.0.0.1:1';
 
@@ -32,23 +29,7 @@ interface Signed {
 }
 
 async function renderSigned(channel: ChannelName, signer: BroadcasterSigner): Promise<Signed> {
-  const document = documentText(sampleAdvisory({ id: 'ROTATION-1' }));
-  const archived: ArchivedAdvisory = {
-    record: {
-      id: 'ROTATION-1',
-      revision: 1,
-      kind: 'advisory',
-      title: 'Remote code execution in acme-server',
-      severity: 'critical',
-      sha256: createHash('sha256').update(document).digest('hex'),
-      accepted_at: new Date().toISOString(),
-      publishers: [],
-      broadcaster_fingerprint: signer.fingerprint,
-    },
-    document,
-    publisherSignatures: [],
-    broadcasterSignature: await signDetached(Buffer.from(document), signer.signingKeys),
-  };
+  const archived = await archivedSample('ROTATION-1', signer.fingerprint, signer.signingKeys);
   const notice = await noticeRenderers[channel]!(archived, { broadcaster: signer, publicUrl: PUBLIC_URL, templatesDir: defaultTemplatesDir() });
   const payload: unknown = JSON.parse(notice.payload);
   switch (channel) {
