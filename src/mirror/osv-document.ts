@@ -1,6 +1,7 @@
 import type { MirrorConfig } from '../config';
 import { firstOf, latestOf, utc, type MirrorEntry } from './mirror-entry';
 import { absolute, csafPath, sitePaths } from './site-paths';
+import { asUri } from './uri';
 
 /** purl types whose packages OSV names an ecosystem for (distributions need a release, so are left out). */
 const ECOSYSTEMS: Record<string, string> = {
@@ -105,7 +106,9 @@ export function renderOsv(entry: MirrorEntry, config: MirrorConfig): Record<stri
     references: [
       { type: 'ADVISORY', url: documentUrl },
       { type: 'ADVISORY', url: absolute(config.baseUrl, csafPath(entry)) },
-      ...doc.references.map((url) => ({ type: 'WEB', url })),
+      // The same RFC 3986 form as the CSAF rendering: OSV's schema also wants a URI, which a raw
+      // WHATWG-accepted URL with a space or non-ASCII is not.
+      ...doc.references.map((url) => ({ type: 'WEB', url: asUri(url) })),
     ],
     database_specific: {
       source: 'tocsin',
