@@ -69,9 +69,30 @@ export async function publish(file: string, sigFiles: string[], url: string, tok
   }
 }
 
+/**
+ * The keys a reader trusts, armored (as `broadcaster.asc`) or binary (as WKD serves them and
+ * `gpg --export` writes them). A key that cannot be read is a setup problem, exit 2: exit 1 is kept
+ * for a signature that does not verify.
+ */
+async function readVerificationKeys(keyFile: string): Promise<openpgp.PublicKey[]> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(keyFile);
+  } catch (err) {
+    throw new CliFailure(`cannot read the key file ${keyFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
+  }
+  const armored = /^\s*-----BEGIN PGP /.test(bytes.subarray(0, 64).toString('latin1'));
+  try {
+    const keys = armored ? await openpgp.readKeys({ armoredKeys: bytes.toString('utf8') }) : await openpgp.readKeys({ binaryKeys: bytes });
+    return keys.map((k) => k.toPublic());
+  } catch (err) {
+    throw new CliFailure(`${keyFile} holds no OpenPGP public key, armored or binary, that can be read (${(err as Error).message})`, 2);
+  }
+}
+
 export async function verify(file: string, options: { key?: string; sig?: string; transition?: string[] }, config: Config): Promise<void> {
   const keyFile = options.key ?? path.join(config.keysDir, 'broadcaster.asc');
-  const given = await openpgp.readKeys({ armoredKeys: await readFile(keyFile, 'utf8') });
+  const given = await readVerificationKeys(keyFile);
   const input = await readSignedInput(file, options.sig);
   const transitions: TransitionInput[] = await Promise.all(
     (options.transition ?? []).map(async (t) => ({ statement: await readFile(t, 'utf8'), signature: await readFile(`${t}.asc`, 'utf8'), source: t })),

@@ -10,6 +10,7 @@ import { eventually } from '../support/eventually';
 import { createGpgPublisher, gpgVerify, type GpgPublisher } from '../support/gpg';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
+import { wkdHash } from '../../src/pgp/wkd';
 
 
 describe('the tocsin CLI, as a security team and a partner use it', () => {
@@ -113,6 +114,21 @@ describe('the tocsin CLI, as a security team and a partner use it', () => {
     const bare = await runCli(['verify', docFile, '--key', keyFile]);
     expect(bare.code).toBe(0);
     expect(bare.stdout).toContain(`advisory: ${id} revision 1`);
+
+    // The binary key tocsin's own WKD serves (the form `gpg --export` writes) is read as well.
+    const wkd = await fetch(new URL(`/.well-known/openpgpkey/hu/${wkdHash('tocsin')}?l=tocsin`, tocsin.url));
+    expect(wkd.status).toBe(200);
+    const binaryKeyFile = path.join(dir, 'broadcaster.gpg');
+    await writeFile(binaryKeyFile, Buffer.from(await wkd.arrayBuffer()));
+    const byBinaryKey = await runCli(['verify', apiFile, '--key', binaryKeyFile]);
+    expect(byBinaryKey.stderr).toBe('');
+    expect(byBinaryKey.code).toBe(0);
+    // A key file that holds no key is a usage problem (2), never "bad signature" (1).
+    const notAKey = path.join(dir, 'not-a-key.gpg');
+    await writeFile(notAKey, Buffer.from('garbage, not a key'));
+    const unreadable = await runCli(['verify', apiFile, '--key', notAKey]);
+    expect({ code: unreadable.code, stderr: unreadable.stderr }).toMatchObject({ code: 2, stderr: expect.stringContaining('holds no OpenPGP public key') });
+    expect((await runCli(['verify', apiFile, '--key', path.join(dir, 'missing.asc')])).code).toBe(2);
   });
 
   it('rejects a publish the server refuses with a non-zero exit', async () => {
