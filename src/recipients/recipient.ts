@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { httpUrl } from '../util/zod-fields';
-import { webhookSecretPattern } from '../channels/standard-webhooks';
+import { isWebhookSecret } from '../channels/standard-webhooks';
 
 
 const description = z.string().max(200).optional();
@@ -11,7 +11,7 @@ export const createRecipientSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('webhook'),
     url: httpUrl(),
-    secret: z.string().regex(webhookSecretPattern, 'must be "whsec_" followed by base64 of 24 to 64 bytes').optional(),
+    secret: z.string().refine(isWebhookSecret, 'must be "whsec_" followed by base64 of 24 to 64 bytes').optional(),
     description,
   }),
   z.strictObject({

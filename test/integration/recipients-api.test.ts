@@ -62,6 +62,11 @@ describe('admin API: /v1/recipients', () => {
       const r = await tocsin.admin('POST', '/v1/recipients', { type: 'webhook', url: 'ftp://x', secret: 'hunter2' });
       expect(r.status).toBe(400);
       expect(r.json.error.fields.map((f: { field: string }) => f.field).sort()).toEqual(['secret', 'url']);
+      // Standard Webhooks secrets are 24 to 64 bytes: 66 fits the base64 pattern but not the range.
+      for (const bytes of [23, 66]) {
+        const outOfRange = await tocsin.admin('POST', '/v1/recipients', { type: 'webhook', url: 'http://127.0.0.1:9/c', secret: `whsec_${Buffer.alloc(bytes, 9).toString('base64')}` });
+        expect({ status: outOfRange.status, fields: outOfRange.json.error?.fields }).toEqual({ status: 400, fields: [{ field: 'secret', message: 'must be "whsec_" followed by base64 of 24 to 64 bytes' }] });
+      }
       const unknown = await tocsin.admin('POST', '/v1/recipients', { type: 'pigeon' });
       expect(unknown.status).toBe(400);
       expect(unknown.json.error.fields[0].field).toBe('type');
