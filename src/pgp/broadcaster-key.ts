@@ -1,11 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as openpgp from 'openpgp';
-import { writeFileDurable } from '../storage/durable-file';
+import { ensureDir, PUBLIC_FILE_MODE, writeFileDurable } from '../storage/durable-file';
 
-/** Where the broadcaster's keys live under the keys directory. */
+/**
+ * Where the broadcaster's keys live under the keys directory. Everything under `private/` is 0600
+ * in a 0700 directory; the public keys and statements are 0644, as the API, WKD and the mirror
+ * publish them anyway.
+ */
 export function broadcasterKeyPaths(keysDir: string) {
   return {
+    privateDir: path.join(keysDir, 'private'),
     publicKey: path.join(keysDir, 'broadcaster.asc'),
     privateKey: path.join(keysDir, 'private', 'broadcaster.key.asc'),
     revocation: path.join(keysDir, 'private', 'broadcaster-revocation.asc'),
@@ -82,9 +87,10 @@ export async function armorPrivateKey(privateKey: openpgp.PrivateKey, passphrase
 export async function createBroadcasterKey(options: CreateKeyOptions): Promise<BroadcasterKey> {
   const paths = broadcasterKeyPaths(options.keysDir);
   const generated = await generateBroadcasterKey([{ name: options.name ?? 'tocsin broadcaster', email: options.email }], options.expiresDays);
-  await writeFileDurable(paths.privateKey, await armorPrivateKey(generated.privateKey, options.passphrase), 0o600);
-  await writeFileDurable(paths.revocation, generated.revocationCertificate, 0o600);
-  await writeFileDurable(paths.publicKey, generated.privateKey.toPublic().armor(), 0o644);
+  await ensureDir(paths.privateDir);
+  await writeFileDurable(paths.privateKey, await armorPrivateKey(generated.privateKey, options.passphrase));
+  await writeFileDurable(paths.revocation, generated.revocationCertificate);
+  await writeFileDurable(paths.publicKey, generated.privateKey.toPublic().armor(), PUBLIC_FILE_MODE);
   return loadBroadcasterKey(options.keysDir, options.passphrase);
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as openpgp from 'openpgp';
 import { broadcasterKeyPaths, loadBroadcasterKey, loadKeyPair, type BroadcasterKey } from './broadcaster-key';
 import { parseTransition, type SignedTransition } from './key-transition';
+import { deleteRetiredPrivateKey } from './previous-key-deletion';
 
 /** Everything the keys directory says at one moment, read together. */
 export interface KeySnapshot {
@@ -52,6 +53,13 @@ export interface BroadcasterKeys {
   /** The keys to sign with now; throws {@link BroadcasterKeyUnusableError} when the current key cannot. */
   signer(now?: Date): Promise<BroadcasterSigner>;
   health(now?: Date): Promise<KeyHealth>;
+  /**
+   * Deletes the previous private key when the last rotation's overlap has ended (see
+   * deleteRetiredPrivateKey); resolves to its fingerprint, or null when there was none to delete.
+   * `signer` does it too, the first time it finds the overlap over; the API's maintenance pass
+   * calls this so that it happens when nothing is published as well.
+   */
+  deleteRetiredKey(now?: Date): Promise<string | null>;
 }
 
 /** Why a key cannot sign at `now` (revoked, expired, no valid self-signature), or null. */
@@ -140,8 +148,15 @@ export function createBroadcasterKeys(keysDir: string, passphrase: string | unde
     }
   }
 
+  async function deleteRetiredKey(now = new Date()): Promise<string | null> {
+    const keys = await snapshot();
+    if (!keys.previous || !keys.transition) return null;
+    return deleteRetiredPrivateKey(keysDir, keys.transition.statement, now);
+  }
+
   return {
     snapshot,
+    deleteRetiredKey,
     cached() {
       if (!good) throw new Error('the broadcaster keys have not been read yet');
       return good;
@@ -157,6 +172,9 @@ export function createBroadcasterKeys(keysDir: string, passphrase: string | unde
         if (now < until && (await unusableReason(keys.previous.publicKey, now)) === null) {
           signers.push(keys.previous);
           overlapUntil = until;
+        } else if (now >= until) {
+          // Signing goes on without it either way; a failure here is retried, and logged, by the maintenance pass.
+          await deleteRetiredPrivateKey(keysDir, keys.transition.statement, now).catch(() => null);
         }
       }
       return {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
-import { writeFileDurable } from '../storage/durable-file';
+import { ensureDir, PUBLIC_FILE_MODE, writeFileDurable } from '../storage/durable-file';
 import { armorPrivateKey, broadcasterKeyPaths, generateBroadcasterKey, loadBroadcasterKey } from './broadcaster-key';
 import { unusableReason } from './broadcaster-keys';
 import { retiredKeyPaths } from './key-history';
@@ -82,20 +82,22 @@ export async function rotateBroadcasterKey(options: RotateOptions): Promise<Rota
   const oldPrivateArmored = await readFile(paths.privateKey, 'utf8');
   const oldRevocation = await readFile(paths.revocation, 'utf8').catch(() => null);
   const dropped = running ? running.old_fingerprint : null;
-  await writeFileDurable(paths.previousPrivateKey, oldPrivateArmored, 0o600);
-  await writeFileDurable(paths.previousPublicKey, old.armoredPublicKey, 0o644);
-  if (oldRevocation !== null) await writeFileDurable(paths.previousRevocation, oldRevocation, 0o600);
-  await writeFileDurable(paths.transition, transition.text, 0o644);
-  await writeFileDurable(paths.transitionSignature, transition.signature, 0o644);
+  // Private files get the default 0600, and their directory is tightened to 0700 first.
+  await ensureDir(paths.privateDir);
+  await writeFileDurable(paths.previousPrivateKey, oldPrivateArmored);
+  await writeFileDurable(paths.previousPublicKey, old.armoredPublicKey, PUBLIC_FILE_MODE);
+  if (oldRevocation !== null) await writeFileDurable(paths.previousRevocation, oldRevocation);
+  await writeFileDurable(paths.transition, transition.text, PUBLIC_FILE_MODE);
+  await writeFileDurable(paths.transitionSignature, transition.signature, PUBLIC_FILE_MODE);
   // previous.* and transition.json hold only the last rotation; the mirror's verify page needs
   // every retired key and the statement linking it to its successor, so they are kept here too.
   const retired = retiredKeyPaths(options.keysDir, old.fingerprint);
-  await writeFileDurable(retired.publicKey, old.armoredPublicKey, 0o644);
-  await writeFileDurable(retired.transition, transition.text, 0o644);
-  await writeFileDurable(retired.transitionSignature, transition.signature, 0o644);
-  await writeFileDurable(paths.privateKey, await armorPrivateKey(certified, options.passphrase), 0o600);
-  await writeFileDurable(paths.publicKey, certified.toPublic().armor(), 0o644);
-  await writeFileDurable(paths.revocation, generated.revocationCertificate, 0o600);
+  await writeFileDurable(retired.publicKey, old.armoredPublicKey, PUBLIC_FILE_MODE);
+  await writeFileDurable(retired.transition, transition.text, PUBLIC_FILE_MODE);
+  await writeFileDurable(retired.transitionSignature, transition.signature, PUBLIC_FILE_MODE);
+  await writeFileDurable(paths.privateKey, await armorPrivateKey(certified, options.passphrase));
+  await writeFileDurable(paths.publicKey, certified.toPublic().armor(), PUBLIC_FILE_MODE);
+  await writeFileDurable(paths.revocation, generated.revocationCertificate);
 
   return {
     oldFingerprint: old.fingerprint,

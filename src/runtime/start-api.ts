@@ -207,6 +207,11 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     const current = (await keys.snapshot()).current.fingerprint;
     if (current !== announced) log.info({ from: announced, to: current }, 'broadcaster key changed');
     announced = current;
+    const deleted = await keys.deleteRetiredKey().catch((err: unknown) => {
+      log.warn({ err: (err as Error).message }, 'could not delete the previous broadcaster private key; will try again');
+      return null;
+    });
+    if (deleted) log.info({ fingerprint: deleted }, "the previous broadcaster key's overlap has ended: its private key is deleted");
     reportKeyHealth();
     await intake.expireHolds();
     await reconciler.run();

@@ -1,7 +1,7 @@
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRecord, AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
-import { createDirOnce, fsyncDir, numberedEntries, readOptional, visibleEntries, writeFileDurable } from './durable-file';
+import { createDirOnce, ensureDir, fsyncDir, numberedEntries, readOptional, visibleEntries, writeFileDurable } from './durable-file';
 
 /** The recipients an advisory revision was accepted for, per channel. */
 export type Audience = Record<string, string[]>;
@@ -52,7 +52,9 @@ export function createAdvisoryArchive(dataDir: string): AdvisoryArchive {
     async store(entry, audience) {
       const idDir = path.join(root, entry.record.id);
       const idDirIsNew = (await revisions(entry.record.id)).length === 0;
-      await mkdir(idDir, { recursive: true });
+      // Made or tightened on every write, so an older installation's 0755 directories close too.
+      await ensureDir(root);
+      await ensureDir(idDir);
       const created = await createDirOnce(dirOf(entry.record), {
         [FILES.document]: entry.document,
         [FILES.publisherSignatures]: JSON.stringify(entry.publisherSignatures, null, 2),

@@ -1,5 +1,6 @@
 import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { PRIVATE_FILE_MODE } from './durable-file';
 
 /**
  * An append-only JSON-lines file. Appends that arrive while a write is in flight are grouped into
@@ -21,7 +22,9 @@ export function createAppendLog<T>(file: string): AppendLog<T> {
   /** Opens for appending, first cutting off a torn last line so the next entry starts clean. */
   async function openRepaired(): Promise<FileHandle> {
     await mkdir(path.dirname(file), { recursive: true });
-    const h = await open(file, 'a+', 0o600);
+    const h = await open(file, 'a+', PRIVATE_FILE_MODE);
+    // The mode applies only to a new file: one that an older tocsin (or a umask) left readable is tightened.
+    await h.chmod(PRIVATE_FILE_MODE);
     const { size } = await h.stat();
     if (size > 0) {
       const text = (await readFile(file)).toString('utf8');

@@ -1,8 +1,8 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRecord, AdvisoryRef } from '../advisory/record';
 import { RevisionExistsError } from './advisory-archive';
-import { createDirOnce, fsyncDir, numberedEntries, readOptional, visibleEntries, writeFileDurable } from './durable-file';
+import { createDirOnce, ensureDir, fsyncDir, numberedEntries, readOptional, visibleEntries, writeFileDurable } from './durable-file';
 
 /** What tocsin knows about a submission waiting for more publishers' signatures. */
 export interface HoldInfo extends Pick<AdvisoryRecord, 'id' | 'revision' | 'kind' | 'title' | 'severity' | 'sha256'> {
@@ -75,7 +75,9 @@ export function createHoldStore(dataDir: string): HoldStore {
   return {
     async create(held) {
       const idDir = path.join(root, held.hold.id);
-      await mkdir(idDir, { recursive: true });
+      // Made or tightened on every write, so an older installation's 0755 directories close too.
+      await ensureDir(root);
+      await ensureDir(idDir);
       const created = await createDirOnce(dirOf(held.hold), {
         [FILES.document]: held.document,
         [FILES.signatures]: JSON.stringify(held.signatures, null, 2),

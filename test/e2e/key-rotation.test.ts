@@ -1,7 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { WebhookBody } from '../../src/notices/webhook-notice';
+import { broadcasterKeyPaths } from '../../src/pgp/broadcaster-key';
 import { wkdAddress } from '../../src/pgp/wkd';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { runCli } from '../support/cli';
@@ -11,6 +12,7 @@ import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 const keyId = (fingerprint: string) => fingerprint.slice(-16);
+const exists = (file: string) => access(file).then(() => true, () => false);
 
 /**
  * A rotation as an operator runs it (`tocsin keys rotate` against a running API) and as a
@@ -126,6 +128,8 @@ describe('broadcaster key rotation', () => {
 
     const ready = await tocsin.call('GET', '/readyz');
     expect(ready.status).toBe(200);
+    // The old key signs until the overlap ends, so its private key is still there.
+    expect(await exists(broadcasterKeyPaths(cliEnv.TOCSIN_KEYS_DIR!).previousPrivateKey)).toBe(true);
   });
 
   it('refuses a second rotation while the overlap runs, unless forced', async () => {
@@ -146,6 +150,11 @@ describe('broadcaster key rotation', () => {
 
     const { raw, body } = await publishAndReceive();
     expect(body.signer_fingerprints).toEqual([fpr.c]);
+    // B's overlap is over: the running API deleted its private key when it signed, no restart
+    // needed, and keeps its public key for verify pages and the key history.
+    const keyPaths = broadcasterKeyPaths(cliEnv.TOCSIN_KEYS_DIR!);
+    expect(await exists(keyPaths.previousPrivateKey)).toBe(false);
+    expect(await exists(keyPaths.previousPublicKey)).toBe(true);
     expect(JSON.parse(body.key_transition!.statement)).toMatchObject({ old_fingerprint: fpr.b, new_fingerprint: fpr.c });
     // The old keys alone no longer verify a notice, with either tool...
     expect((await sqVerify(keys.a!, body.document, body.signature)).ok).toBe(false);

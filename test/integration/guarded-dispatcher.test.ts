@@ -32,6 +32,17 @@ describe('guarded dispatcher', () => {
     }
   });
 
+  // Through the resolver seam, as a hostile DNS answer would give them: refused at lookup, before any connection.
+  it.each(['::ffff:0:7f00:1', '64:ff9b:1::a00:1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '::10.0.0.1'])('refuses a name that resolves to %s', async (address) => {
+    const dispatcher = createGuardedDispatcher({ allowPrivate: false, connectTimeoutMs: 2_000, resolveHost: async () => [{ address, family: 6 }] });
+    try {
+      const err = await request('http://partner.test:8080/x', { method: 'POST', body: '{}', dispatcher }).then(() => null, (e: unknown) => e);
+      expect(findForbidden(err)).toMatchObject({ host: 'partner.test', address });
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
   it('connects when private targets are allowed', async () => {
     const dispatcher = createGuardedDispatcher({ allowPrivate: true, connectTimeoutMs: 2_000, resolveHost: systemResolveHost });
     try {
