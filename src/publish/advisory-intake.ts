@@ -115,6 +115,12 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
 
   const now = deps.now ?? (() => new Date());
 
+  /** Signatures of the wrong form (text mode, too many packets) are a bad request, refused before any is verified. */
+  async function refuseMalformed(signatures: readonly string[]) {
+    const problems = await deps.keyring().formProblems(signatures);
+    if (problems.length > 0) throw new InvalidSubmissionError(problems);
+  }
+
   /**
    * Verifies each signature on its own, so that the caller learns which publisher made which, and
    * keeps one signature per publisher: a publisher signing twice still counts once.
@@ -238,6 +244,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
       if (bytes.toString('utf8') !== submission.document) {
         throw new InvalidSubmissionError([{ field: 'document', message: 'contains unpaired UTF-16 surrogates: it cannot be the bytes that were signed' }]);
       }
+      await refuseMalformed(submission.signatures);
       const verification = await verifyEach(bytes, submission.signatures);
       if (verification.accepted.length === 0) throw new UnauthenticatedSubmissionError(verification.problems);
 
@@ -294,6 +301,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
      * stored bytes. Without `revision`, the latest held one.
      */
     async addSignatures(id: string, revision: number | undefined, signatures: string[]): Promise<IntakeResult> {
+      await refuseMalformed(signatures);
       return withIdLock(id, async () => {
         const rev = revision ?? (await deps.holds.revisions(id)).at(-1) ?? (await deps.archive.revisions(id)).at(-1);
         if (rev === undefined) throw new NoSuchSubmissionError(`no advisory ${id} is held or accepted`);

@@ -1,5 +1,5 @@
 import * as openpgp from 'openpgp';
-import { unusableReason } from '../pgp/publisher-keyring';
+import { sharedKeyIdReason, unusableReason } from '../pgp/publisher-keyring';
 import { InvalidPublisherKeyError } from './publisher-errors';
 
 /**
@@ -41,4 +41,14 @@ export async function readEnrolableKey(armored: string, now = new Date()): Promi
     throw new InvalidPublisherKeyError(`has no valid key or subkey that can sign (${(err as Error).message}): a publisher must be able to sign advisories`);
   }
   return key as openpgp.PublicKey;
+}
+
+/**
+ * Refuses a key that shares a key id or fingerprint (primary or subkey) with an enrolled one: a
+ * copy of a publisher's key carried as a subkey of another would make that publisher's
+ * signatures ambiguous. Run under the registry's lock, against the keyring in force.
+ */
+export function refuseSharedKeyIds(key: openpgp.PublicKey, enrolled: readonly openpgp.PublicKey[]): void {
+  const shared = sharedKeyIdReason(key, enrolled);
+  if (shared) throw new InvalidPublisherKeyError(shared);
 }

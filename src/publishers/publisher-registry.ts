@@ -6,7 +6,7 @@ import { loadPublisherKeyring, unusableReason, type PublisherKeyring } from '../
 import { fsyncDir, writeFileDurable } from '../storage/durable-file';
 import type { AuditEntry } from './audit-chain';
 import { openAuditLog, type AuditLog } from './audit-log';
-import { readEnrolableKey } from './enrolment-checks';
+import { readEnrolableKey, refuseSharedKeyIds } from './enrolment-checks';
 import { PublisherAlreadyEnrolledError, PublisherNotEnrolledError } from './publisher-errors';
 
 /** The actor named in the audit log for key files that appeared or vanished without the API. */
@@ -95,6 +95,7 @@ export async function openPublisherRegistry(options: { dir: string; dataDir: str
       const fingerprint = key.getFingerprint().toUpperCase();
       return exclusive(async () => {
         if (current.files.has(fingerprint)) throw new PublisherAlreadyEnrolledError(fingerprint);
+        refuseSharedKeyIds(key, current.keys);
         const entry = await audit.record(actor, 'enrol', fingerprint);
         try {
           await writeFileDurable(path.join(dir, `${fingerprint}.asc`), key.armor());

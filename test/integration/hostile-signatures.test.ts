@@ -1,6 +1,10 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as openpgp from 'openpgp';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { fuzz } from '../support/fuzz';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { createGpgPublisher, runTool, type GpgPublisher } from '../support/gpg';
 import { DEEP, fieldsOf, oddSegment, randomBody, withInvalidUtf8 } from '../support/hostile-inputs';
 import { send, startHostileRig, type Answer, type HostileRig } from '../support/hostile-rig';
 
@@ -134,6 +138,25 @@ describe('hostile input to POST /v1/advisories/:id/signatures', () => {
     expect(again.status).toBe(202);
     await rig.unchanged("alice's second signature");
     await expectStillHeld("alice's second signature");
+  });
+
+  it("refuses bob's text-mode signature and a block of copies of his real one with 400 naming it, before verifying", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'textmode-'));
+    try {
+      await writeFile(path.join(dir, 'doc'), document);
+      const r = await runTool('gpg', ['--homedir', bob.home, '--batch', '--textmode', '--armor', '--detach-sign', '--local-user', bob.fingerprint, '--output', path.join(dir, 'doc.asc'), path.join(dir, 'doc')]);
+      if (r.code !== 0) throw new Error(r.stderr);
+      const textMode = await sign(signatures(await readFile(path.join(dir, 'doc.asc'), 'utf8')));
+      await expectHarmless(textMode, "bob's text-mode signature", [400]);
+      expect(fieldsOf(textMode)).toEqual(['signatures[0]']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const packet = (await openpgp.readSignature({ armoredSignature: bobsSignature })).write() as Uint8Array;
+    const flood = openpgp.armor(openpgp.enums.armor.signature, Buffer.concat(Array.from({ length: 300 }, () => packet)));
+    const answer = await sign(signatures(bobsSignature, flood));
+    await expectHarmless(answer, "bob's signature and 300 copies of it", [400]);
+    expect(JSON.parse(answer.body).error.fields).toEqual([{ field: 'signatures[1]', message: expect.stringMatching(/^holds 300 packets: /) }]);
   });
 
   it("refuses bob's real signature sent with an odd id or revision, naming the revision", async () => {
