@@ -15,7 +15,7 @@ import type { MirrorEntry } from './mirror-entry';
 import { renderOsv } from './osv-document';
 import { replaceDirectory } from './replace-dir';
 import { SiteFiles } from './site-files';
-import { csafPath, sitePaths } from './site-paths';
+import { csafFileName, csafOwners, csafPath, sitePaths } from './site-paths';
 import { openpgpBrowserBuild, renderVerifyPage } from './verify-page';
 
 export interface BuildMirrorOptions {
@@ -100,16 +100,15 @@ export async function buildMirror(options: BuildMirrorOptions): Promise<BuildRes
   const sign = (relative: string, bytes: Buffer) => signReusing(options.outDir, relative, bytes, broadcaster);
 
   // CSAF names its files by lowercased id: two ids differing only in case would share one.
-  const csafOwners = new Map<string, string>();
+  const owners = csafOwners(entries);
   const rendered: MirrorEntry[] = [];
   for (const entry of entries) {
     for (const { archived } of entry.revisions) addRevision(files, archived);
-    const owner = csafOwners.get(csafPath(entry));
-    if (owner) {
-      skipped.push(`${entry.id}: its CSAF file name is already taken by ${owner}`);
+    const owner = owners.get(csafFileName(entry.id));
+    if (owner !== entry.id) {
+      skipped.push(`${entry.id}: its CSAF file name is already taken by ${owner ?? 'another advisory'}, accepted earlier`);
       continue;
     }
-    csafOwners.set(csafPath(entry), entry.id);
     rendered.push(entry);
     const csaf = Buffer.from(json(renderCsaf(entry, config)));
     files.addWithHashes(csafPath(entry), csaf);

@@ -32,6 +32,20 @@ export function csafFileName(trackingId: string): string {
   return `${trackingId.toLowerCase().replace(/[^+\-a-z0-9]+/g, '_')}.json`;
 }
 
+/**
+ * Which id owns each CSAF file name that several ids share (ids differing only in case, or in
+ * `.` and `_`): the one accepted first, ties by id in code-point order. So a later id can never
+ * take over an earlier one's CSAF and OSV files, whatever their sort order. Intake refuses such
+ * ids; this guards archives from before it did.
+ */
+export function csafOwners(entries: readonly MirrorEntry[]): Map<string, string> {
+  const acceptedAt = (e: MirrorEntry) => firstOf(e).archived.record.accepted_at;
+  const byAcceptance = [...entries].sort((a, b) => acceptedAt(a).localeCompare(acceptedAt(b)) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const owners = new Map<string, string>();
+  for (const e of byAcceptance) if (!owners.has(csafFileName(e.id))) owners.set(csafFileName(e.id), e.id);
+  return owners;
+}
+
 /** The year folder comes from the initial release date, so a later revision never moves the file. */
 export function csafRelativePath(entry: MirrorEntry): string {
   const year = new Date(firstOf(entry).archived.record.accepted_at).getUTCFullYear();
