@@ -23,6 +23,8 @@ export interface AdvisoryArchive {
   get(ref: AdvisoryRef): Promise<ArchivedAdvisory | null>;
   audience(ref: AdvisoryRef): Promise<Audience>;
   revisions(id: string): Promise<number[]>;
+  /** Every id with at least one archived revision, in no particular order. */
+  ids(): Promise<string[]>;
   /** Every archived revision's record, oldest acceptance first. */
   records(): Promise<AdvisoryRecord[]>;
   /** Writes a small marker file in a revision's directory (e.g. that delivery finished). */
@@ -91,6 +93,12 @@ export function createAdvisoryArchive(dataDir: string): AdvisoryArchive {
     },
 
     revisions,
+
+    async ids() {
+      const out: string[] = [];
+      for (const id of await visibleEntries(root)) if ((await revisions(id)).length > 0) out.push(id);
+      return out;
+    },
 
     async records() {
       const ids = await visibleEntries(root);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRecord, AdvisoryRef } from '../advisory/record';
 import { RevisionExistsError } from './advisory-archive';
@@ -46,10 +46,14 @@ export interface HoldStore {
   open(): Promise<HoldInfo[]>;
   setSignatures(ref: AdvisoryRef, signatures: HeldSignature[]): Promise<void>;
   settle(ref: AdvisoryRef, outcome: HoldOutcome): Promise<void>;
+  /**
+   * Moves an expired hold out of the way, to `held/<id>/<revision>.expired-<ms>/`, so that its
+   * revision number can be held again; its files stay, for the record.
+   */
+  retire(ref: AdvisoryRef): Promise<void>;
 }
 
 const FILES = { hold: 'hold.json', document: 'document.json', signatures: 'signatures.json', outcome: 'outcome.json' };
-
 
 export function createHoldStore(dataDir: string): HoldStore {
   const root = path.join(dataDir, 'held');
@@ -109,6 +113,11 @@ export function createHoldStore(dataDir: string): HoldStore {
 
     async settle(ref, outcome) {
       await writeFileDurable(path.join(dirOf(ref), FILES.outcome), JSON.stringify(outcome));
+    },
+
+    async retire(ref) {
+      await rename(dirOf(ref), `${dirOf(ref)}.expired-${Date.now()}`);
+      await fsyncDir(path.join(root, ref.id));
     },
   };
 }
