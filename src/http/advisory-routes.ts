@@ -43,7 +43,7 @@ export interface AdvisoryRouteDeps {
   archive: AdvisoryArchive;
   holds: HoldStore;
   deliveries: DeliveryStateStore;
-  /** With it, `GET /:id/deliveries` shows an admin the full error text (see optionalAdminAuth). */
+  /** With it, `GET /:id/deliveries` shows an admin the full error text and `GET /:id` held revisions (see optionalAdminAuth). */
   adminToken: string | undefined;
 }
 
@@ -124,11 +124,15 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
 
   router.get(
     '/:id',
+    optionalAdminAuth(deps.adminToken),
     handle(async (req) => {
-      const ref = await resolveRef(req, true);
+      // To the public a held revision does not exist: who signed it, and that it waits, is the
+      // publishers' business until it is accepted.
+      const admin = isAdminRequest(req);
+      const ref = await resolveRef(req, admin);
       const archived = await deps.archive.get(ref);
       if (!archived) {
-        // Held: its state only. Its text is signed by too few publishers to be shown as tocsin's.
+        // Held, for an admin: its state only. Its text is signed by too few publishers to be shown as tocsin's.
         const hold = await deps.intake.holdStatus(ref);
         if (hold) return { status: 200, body: hold };
         throw new HttpError(404, 'not_found', `no advisory ${ref.id}`);

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import type { Logger } from 'pino';
 import { BroadcasterKeyUnusableError } from '../pgp/broadcaster-keys';
 import {
+  AdvisoryIdCollisionError,
   HoldExpiredError,
   InvalidSubmissionError,
   NoSuchSubmissionError,
@@ -18,11 +19,15 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly fields: FieldProblem[] = [],
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: Record<string, unknown> },
   ) {
     super(message, options);
     this.name = 'HttpError';
+    this.details = options?.details ?? {};
   }
+
+  /** More members of the error body beside `code`, `message` and `fields` (e.g. `expected_revision`). */
+  readonly details: Record<string, unknown>;
 }
 
 /** What a handler returns: the router writes it. */
@@ -60,7 +65,8 @@ export function toHttpError(err: unknown): HttpError {
     });
     return new HttpError(401, 'unauthenticated', err.message, fields);
   }
-  if (err instanceof RevisionConflictError) return new HttpError(409, 'revision_conflict', err.message);
+  if (err instanceof RevisionConflictError) return new HttpError(409, 'revision_conflict', err.message, [], { details: { expected_revision: err.expectedRevision } });
+  if (err instanceof AdvisoryIdCollisionError) return new HttpError(409, 'id_conflict', err.message, [{ field: 'document.id', message: err.message }]);
   if (err instanceof HoldExpiredError) return new HttpError(410, 'hold_expired', err.message);
   if (err instanceof NoSuchSubmissionError) return new HttpError(404, 'not_found', err.message);
   if (err instanceof InvalidPublisherKeyError) return new HttpError(400, 'invalid_key', `key: ${err.message}`, [{ field: 'key', message: err.message }]);
@@ -102,8 +108,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     const http = toHttpError(err);
     if (http.status >= 500) log.error({ err, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) return res.end();
-    const body: { error: { code: string; message: string; fields?: FieldProblem[] } } = {
-      error: { code: http.code, message: http.message },
+    const body: { error: { code: string; message: string; fields?: FieldProblem[] } & Record<string, unknown> } = {
+      error: { ...http.details, code: http.code, message: http.message },
     };
     if (http.fields.length > 0) body.error.fields = http.fields;
     res.status(http.status).json(body);

@@ -11,13 +11,14 @@ import type { HeldSignature, HeldSubmission, HoldStore } from '../storage/hold-s
 import {
   HoldExpiredError,
   InvalidSubmissionError,
-  NoSuchSubmissionError,
   RevisionConflictError,
   UnauthenticatedSubmissionError,
 } from './intake-errors';
 import type { Severity } from '../advisory/schema';
 import { channelNames } from '../channels/channel';
+import { csafFileName } from '../mirror/site-paths';
 import { fieldProblems } from '../util/zod-fields';
+import { createRevisionRules } from './revision-rules';
 
 export interface Submission {
   /** The exact text that was signed. */
@@ -85,14 +86,18 @@ export interface IntakeDeps {
 export function createAdvisoryIntake(deps: IntakeDeps) {
   const locks = new Map<string, Promise<unknown>>();
 
-  /** Submissions for one id run one at a time, so revision order checks cannot race. */
+  /**
+   * Submissions for one id run one at a time, so revision order checks cannot race. Ids that share
+   * a CSAF file name share the lock too, so that two of them cannot both pass the name check.
+   */
   function withIdLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prior = locks.get(id) ?? Promise.resolve();
+    const key = csafFileName(id);
+    const prior = locks.get(key) ?? Promise.resolve();
     const run = prior.then(fn, fn);
     const tail = run.catch(() => undefined);
-    locks.set(id, tail);
+    locks.set(key, tail);
     void tail.then(() => {
-      if (locks.get(id) === tail) locks.delete(id);
+      if (locks.get(key) === tail) locks.delete(key);
     });
     return run;
   }
@@ -114,6 +119,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
   }
 
   const now = deps.now ?? (() => new Date());
+  const rules = createRevisionRules({ archive: deps.archive, holds: deps.holds, signaturesRequired: deps.signaturesRequired, now });
 
   /** Signatures of the wrong form (text mode, too many packets) are a bad request, refused before any is verified. */
   async function refuseMalformed(signatures: readonly string[]) {
@@ -189,8 +195,8 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
     throw new HoldExpiredError(id, revision, expires_at);
   }
 
-  function status(held: HeldSubmission, signatures: HeldSignature[]): HoldStatus {
-    const required = deps.signaturesRequired(held.hold.severity);
+  async function status(held: HeldSubmission, signatures: HeldSignature[]): Promise<HoldStatus> {
+    const required = await rules.required(held.hold.id, held.hold.revision, held.hold.severity);
     const publishers = [...new Set(signatures.map((s) => s.fingerprint))];
     return {
       id: held.hold.id,
@@ -206,29 +212,28 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
   }
 
   /**
-   * Adds signatures to a held submission, under its id lock. Every stored signature is checked
-   * again against the keyring in force now, so a publisher removed meanwhile no longer counts;
-   * once enough distinct publishers have signed, it is accepted exactly once.
+   * Adds signatures, already verified over the held bytes, to a held submission, under its id
+   * lock. Every stored signature is checked again against the keyring in force now, so a
+   * publisher removed meanwhile no longer counts; once enough distinct publishers have signed, it
+   * is accepted exactly once.
    */
-  async function addToHold(held: HeldSubmission, signatures: readonly string[]): Promise<IntakeResult> {
+  async function addToHold(held: HeldSubmission, fresh: readonly HeldSignature[]): Promise<IntakeResult> {
     const ref = { id: held.hold.id, revision: held.hold.revision };
     const archived = await deps.archive.get(ref);
     if (archived) return duplicateOrConflict(archived, held.hold.sha256);
     if (expired(held)) return refuseExpired(held);
     const bytes = Buffer.from(held.document, 'utf8');
-    const fresh = await verifyEach(bytes, signatures);
-    if (signatures.length > 0 && fresh.accepted.length === 0) throw new UnauthenticatedSubmissionError(fresh.problems);
     const still = await verifyEach(bytes, held.signatures.map((s) => s.signature));
     const merged = held.signatures.filter((s) => still.accepted.some((a) => a.fingerprint === s.fingerprint));
-    for (const s of fresh.accepted) if (!merged.some((m) => m.fingerprint === s.fingerprint)) merged.push(s);
+    for (const s of fresh) if (!merged.some((m) => m.fingerprint === s.fingerprint)) merged.push(s);
 
-    const state = status(held, merged);
+    const state = await status(held, merged);
     if (state.missing > 0) {
       await deps.holds.setSignatures(ref, merged);
       deps.log.info({ advisory: ref.id, revision: ref.revision, publishers: state.publishers, missing: state.missing }, 'held advisory still awaits signatures');
       return { outcome: 'held', hold: state };
     }
-    const latest = (await deps.archive.revisions(ref.id)).at(-1) ?? 0;
+    const latest = await rules.latestAccepted(ref.id);
     if (latest >= ref.revision) {
       throw new RevisionConflictError(`${ref.id} revision ${ref.revision} was held, and revision ${latest} has been accepted since: it will not be sent`, latest);
     }
@@ -254,23 +259,31 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
 
       return withIdLock(doc.id, async () => {
         const ref = { id: doc.id, revision: doc.revision };
+        const latest = await rules.latestAccepted(doc.id);
         const existing = await deps.archive.get(ref);
-        if (existing) return duplicateOrConflict(existing, sha256);
-        const latest = (await deps.archive.revisions(doc.id)).at(-1) ?? 0;
-        if (latest >= doc.revision) {
-          throw new RevisionConflictError(`revision ${doc.revision} of ${doc.id} is not newer than the latest, ${latest}`, latest);
-        }
-        const held = await deps.holds.get(ref);
-        if (held) {
+        if (existing) return duplicateOrConflict(existing, sha256, latest);
+        const waiting = await rules.openHold(doc.id);
+        if (waiting?.hold.revision === doc.revision) {
           // The same document again, perhaps with another publisher's signature: it joins the hold.
-          if (held.hold.sha256 !== sha256) {
-            throw new RevisionConflictError(`${doc.id} revision ${doc.revision} is already held with other content: publish a new revision`, latest);
+          if (waiting.hold.sha256 !== sha256) {
+            throw new RevisionConflictError(`${doc.id} revision ${doc.revision} is already waiting for signatures with other content: sign that document, or let it expire`, latest, doc.revision);
           }
-          return addToHold(held, submission.signatures);
+          return addToHold(waiting, verification.accepted);
         }
-        const required = deps.signaturesRequired(doc.severity);
-        if (publishers.length >= required) return accept(doc, submission.document, sha256, submission.signatures, publishers);
+        await rules.checkNext(doc.id, doc.revision, waiting);
+        if (latest === 0) await rules.checkCsafName(doc.id);
+        const required = await rules.required(doc.id, doc.revision, doc.severity);
+        // Only the signatures that verified are archived and shown as the publishers'.
+        if (publishers.length >= required) return accept(doc, submission.document, sha256, verification.accepted.map((v) => v.signature), publishers);
 
+        // A hold that expired at this revision number gives the number back.
+        const stale = await deps.holds.get(ref);
+        if (stale) {
+          if (!stale.outcome) await refuseExpired(stale).catch((err: unknown) => {
+            if (!(err instanceof HoldExpiredError)) throw err;
+          });
+          await deps.holds.retire(ref);
+        }
         const receivedAt = now();
         const hold = {
           hold: {
@@ -286,11 +299,9 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
           await deps.holds.create(hold);
         } catch (err) {
           if (!(err instanceof RevisionExistsError)) throw err;
-          const other = await deps.holds.get(ref);
-          if (other?.hold.sha256 === sha256) return addToHold(other, submission.signatures);
-          throw new RevisionConflictError(`${doc.id} revision ${doc.revision} is already held with other content: publish a new revision`, latest);
+          throw new RevisionConflictError(`${doc.id} revision ${doc.revision} was held by another submission meanwhile: submit again`, latest, doc.revision);
         }
-        const view = status({ ...hold, outcome: null }, hold.signatures);
+        const view = await status({ ...hold, outcome: null }, hold.signatures);
         deps.log.warn({ advisory: doc.id, revision: doc.revision, severity: doc.severity, publishers, required }, 'advisory held: it needs more publishers\' signatures before it is sent');
         return { outcome: 'held', hold: view };
       });
@@ -298,19 +309,24 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
 
     /**
      * `POST /v1/advisories/:id/signatures`: more publishers' signatures over a held submission's
-     * stored bytes. Without `revision`, the latest held one.
+     * stored bytes. Without `revision`, the latest revision held or accepted. The signatures are
+     * the only authentication, so until one verifies over that revision's bytes the answer is the
+     * same 401 whether the id is held, accepted, expired or unknown: it must not tell anyone that
+     * an advisory is waiting.
      */
     async addSignatures(id: string, revision: number | undefined, signatures: string[]): Promise<IntakeResult> {
       await refuseMalformed(signatures);
       return withIdLock(id, async () => {
-        const rev = revision ?? (await deps.holds.revisions(id)).at(-1) ?? (await deps.archive.revisions(id)).at(-1);
-        if (rev === undefined) throw new NoSuchSubmissionError(`no advisory ${id} is held or accepted`);
+        const rev = revision ?? Math.max((await deps.holds.revisions(id)).at(-1) ?? 0, await rules.latestAccepted(id));
         const ref = { id, revision: rev };
-        const held = await deps.holds.get(ref);
-        if (held) return addToHold(held, signatures);
         const archived = await deps.archive.get(ref);
-        if (archived) return { outcome: 'duplicate', record: archived.record, delivery: 'queued' };
-        throw new NoSuchSubmissionError(`${id} has no revision ${rev} held or accepted`);
+        const held = archived ? null : await deps.holds.get(ref);
+        const document = archived?.document ?? held?.document;
+        // Verifying even when there is nothing to verify against spends the same work either way.
+        const fresh = await verifyEach(Buffer.from(document ?? '', 'utf8'), signatures);
+        if (fresh.accepted.length > 0 && archived) return { outcome: 'duplicate', record: archived.record, delivery: 'queued' };
+        if (fresh.accepted.length > 0 && held) return addToHold(held, fresh.accepted);
+        throw new UnauthenticatedSubmissionError([`signatures: none verifies with an enrolled publisher key over a held or accepted revision of ${id} (POST the document with them to /v1/advisories to learn why each fails)`]);
       });
     },
 
@@ -341,10 +357,10 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
   };
 }
 
-function duplicateOrConflict(existing: ArchivedAdvisory, sha256: string): IntakeResult {
+function duplicateOrConflict(existing: ArchivedAdvisory, sha256: string, latest = existing.record.revision): IntakeResult {
   if (existing.record.sha256 === sha256) return { outcome: 'duplicate', record: existing.record, delivery: 'queued' };
   const { id, revision } = existing.record;
-  throw new RevisionConflictError(`${id} revision ${revision} already exists with other content: publish a new revision`, revision);
+  throw new RevisionConflictError(`${id} revision ${revision} already exists with other content: publish revision ${latest + 1}`, latest);
 }
 
 function parseDocument(text: string): AdvisoryDocument {

@@ -20,18 +20,33 @@ export class UnauthenticatedSubmissionError extends Error {
   }
 }
 
-/** This id and revision already exist with other content, or the revision is not the newest. */
+/**
+ * This id and revision already exist with other content, or the revision is not the one this id
+ * takes next: resubmit as `expectedRevision` (the latest accepted plus one, or the revision that
+ * is waiting for signatures).
+ */
 export class RevisionConflictError extends Error {
-  constructor(message: string, readonly latestRevision: number) {
+  constructor(message: string, readonly latestRevision: number, readonly expectedRevision: number = latestRevision + 1) {
     super(message);
     this.name = 'RevisionConflictError';
   }
 }
 
-/** The submission waited for its missing signatures past its expiry: publish it as a new revision. */
+/**
+ * Another advisory id, accepted or waiting for signatures, has the same CSAF file name (ids that
+ * differ only in case, or in `.` and `_`): the mirror could serve only one of them. Choose another id.
+ */
+export class AdvisoryIdCollisionError extends Error {
+  constructor(readonly id: string, readonly existingId: string, readonly fileName: string) {
+    super(`${id} would share the CSAF file name ${fileName} with the existing advisory ${existingId}: choose an id that differs by more than case, "." or "_"`);
+    this.name = 'AdvisoryIdCollisionError';
+  }
+}
+
+/** The submission waited for its missing signatures past its expiry: submit it again, as the same revision. */
 export class HoldExpiredError extends Error {
   constructor(readonly id: string, readonly revision: number, readonly expiredAt: string) {
-    super(`${id} revision ${revision} waited for signatures until ${expiredAt} and expired: sign and submit it again as a new revision`);
+    super(`${id} revision ${revision} waited for signatures until ${expiredAt} and expired: sign it and submit it again as revision ${revision} (an expired revision gives its number back)`);
     this.name = 'HoldExpiredError';
   }
 }

@@ -38,3 +38,13 @@ export function parseSignaturePolicy(text: string): SignatureRule[] | string {
 export function requiredSignatures(rules: readonly SignatureRule[], severity: Severity): number {
   return rules.filter((r) => rank(severity) >= rank(r.scope)).reduce((m, r) => Math.max(m, r.required), 1);
 }
+
+/**
+ * How many distinct publishers must sign a revision: what its own severity needs, and at least
+ * what each earlier accepted revision of the same id needs under the same policy. A correction
+ * cannot lower the bar, or one publisher could "withdraw" a critical advisory accepted with two
+ * signatures by a revision of severity `none`.
+ */
+export function requiredForRevision(required: (severity: Severity) => number, severity: Severity, earlier: readonly Severity[]): number {
+  return earlier.reduce((m, s) => Math.max(m, required(s)), required(severity));
+}

@@ -52,20 +52,28 @@ describe('POST /v1/advisories', () => {
     expect((await tocsin.call('POST', '/v1/advisories', await signed(sampleAdvisory({ id })))).status).toBe(202);
     const changed = await tocsin.call('POST', '/v1/advisories', await signed(sampleAdvisory({ id, title: 'Something else' })));
     expect(changed.status).toBe(409);
-    expect(changed.json.error.code).toBe('revision_conflict');
+    expect(changed.json.error).toMatchObject({ code: 'revision_conflict', expected_revision: 2 });
   });
 
-  it('answers 409 when the revision is not newer than the latest', async () => {
+  it('takes revision 1 first and then each one exactly one higher, so that no one can squat the revisions above: 409 naming the expected one', async () => {
     const id = uniqueId();
-    expect((await tocsin.call('POST', '/v1/advisories', await signed(sampleAdvisory({ id, revision: 3 })))).status).toBe(202);
-    const older = await tocsin.call('POST', '/v1/advisories', await signed(sampleAdvisory({ id, revision: 2 })));
-    expect(older.status).toBe(409);
-    expect(older.json.error.message).toMatch(/not newer than the latest, 3/);
-    const newer = await tocsin.call('POST', '/v1/advisories', await signed(sampleAdvisory({ id, revision: 4 })));
-    expect(newer.status).toBe(202);
+    const refused = async (revision: number, expected: number) => {
+      const r = await tocsin.call('POST', '/v1/advisories', await signed(sampleAdvisory({ id, revision, title: `Revision ${revision}` })));
+      expect({ revision, status: r.status, error: r.json.error }).toEqual({
+        revision,
+        status: 409,
+        error: { code: 'revision_conflict', expected_revision: expected, message: expect.stringMatching(new RegExp(`(must be|publish revision) ${expected}\\b`)) },
+      });
+    };
+    await refused(3, 1);
+    expect((await tocsin.call('POST', '/v1/advisories', await signed(sampleAdvisory({ id })))).status).toBe(202);
+    await refused(1_000_000, 2);
+    await refused(3, 2);
+    expect((await tocsin.call('POST', '/v1/advisories', await signed(sampleAdvisory({ id, revision: 2, title: 'Corrected' })))).status).toBe(202);
+    await refused(1, 3);
     const latest = await tocsin.call('GET', `/v1/advisories/${id}`);
-    expect(latest.json.revision).toBe(4);
-    expect(latest.json.revisions).toEqual([3, 4]);
+    expect(latest.json.revision).toBe(2);
+    expect(latest.json.revisions).toEqual([1, 2]);
   });
 
   it('answers 401 for a signature by a key that is not enrolled', async () => {
@@ -89,11 +97,15 @@ describe('POST /v1/advisories', () => {
     expect(appended.status).toBe(401);
   });
 
-  it('accepts when one of several signatures is good, and names the bad ones only on failure', async () => {
+  it('accepts when one of several signatures is good, names the bad ones only on failure, and keeps only the good one', async () => {
     const document = documentText(sampleAdvisory({ id: uniqueId() }));
-    const r = await tocsin.call('POST', '/v1/advisories', { document, signatures: ['not a signature', await outsider.sign(document), await publisher.sign(document)] });
+    const good = await publisher.sign(document);
+    const r = await tocsin.call('POST', '/v1/advisories', { document, signatures: ['not a signature', await outsider.sign(document), good, await publisher.sign(`${document} `)] });
     expect(r.status).toBe(202);
     expect(r.json.publishers).toEqual([publisher.fingerprint]);
+    // Only the signature that verified is archived and shown as a publisher's.
+    const shown = await tocsin.call('GET', `/v1/advisories/${r.json.id as string}`);
+    expect(shown.json.publisher_signatures).toEqual([good]);
   });
 
   it('answers 400 naming each bad field of a signed but invalid document', async () => {

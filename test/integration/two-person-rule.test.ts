@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WebhookBody } from '../../src/notices/webhook-notice';
 import { createLogger } from '../../src/log';
@@ -58,7 +58,7 @@ describe('two-person rule', () => {
     const mirrored = path.join(tocsin.config.mirror.dir, 'advisories', id, '1', `${id}.json`);
     await tocsin.api.mirror!.idle();
     await expect(readFile(mirrored, 'utf8')).rejects.toThrow(/ENOENT/);
-    const shown = await tocsin.call('GET', `/v1/advisories/${id}`);
+    const shown = await tocsin.admin('GET', `/v1/advisories/${id}`);
     expect(shown.json).toMatchObject({ status: 'awaiting_signatures', missing: 1 });
     expect(shown.json.document).toBeUndefined();
 
@@ -146,6 +146,89 @@ describe('two-person rule', () => {
     }
   });
 
+  it('asks a revision for at least the signatures an earlier accepted revision needed: one publisher cannot withdraw a critical advisory', async () => {
+    const id = uniqueId('DOWNGRADE');
+    const first = documentText(sampleAdvisory({ id }));
+    const accepted = await tocsin.call('POST', '/v1/advisories', { document: first, signatures: [await alice.sign(first), await bob.sign(first)] });
+    expect(accepted.json).toMatchObject({ id, revision: 1, status: 'accepted' });
+    await eventually(async () => bodiesFor(id).length === 1, 15_000, 'revision 1 to arrive');
+
+    const withdrawal = documentText(sampleAdvisory({ id, revision: 2, severity: 'none', title: 'Withdrawn: no vulnerability', mitigations: [{ text: 'Re-enable the plugin loader.' }] }));
+    const held = await tocsin.call('POST', '/v1/advisories', { document: withdrawal, signatures: [await alice.sign(withdrawal)] });
+    expect(held.status).toBe(202);
+    expect(held.json).toMatchObject({ id, revision: 2, status: 'awaiting_signatures', required: 2, missing: 1, publishers: [alice.fingerprint] });
+    expect((await tocsin.admin('GET', `/v1/advisories/${id}?revision=2`)).json).toMatchObject({ status: 'awaiting_signatures', required: 2, missing: 1 });
+    expect(await tocsin.api.reconcile()).toBe(0);
+    await canaryDelivered();
+    expect(bodiesFor(id)).toHaveLength(1);
+    expect((await tocsin.call('GET', `/v1/advisories/${id}`)).json).toMatchObject({ revision: 1, severity: 'critical', revisions: [1] });
+
+    const done = await tocsin.call('POST', `/v1/advisories/${id}/signatures`, { signatures: [await bob.sign(withdrawal)] });
+    expect(done.json).toMatchObject({ id, revision: 2, status: 'accepted', severity: 'none' });
+    await eventually(async () => bodiesFor(id).length === 2, 15_000, 'revision 2 to arrive with both signatures');
+  });
+
+  it('takes one revision at a time: while one waits for signatures another is refused, naming the waiting one', async () => {
+    const id = uniqueId('ORDER');
+    const first = documentText(sampleAdvisory({ id }));
+    expect((await tocsin.call('POST', '/v1/advisories', { document: first, signatures: [await alice.sign(first)] })).json.status).toBe('awaiting_signatures');
+    for (const revision of [2, 1_000_000]) {
+      const next = documentText(sampleAdvisory({ id, revision }));
+      const r = await tocsin.call('POST', '/v1/advisories', { document: next, signatures: [await alice.sign(next), await bob.sign(next)] });
+      expect({ revision, status: r.status, code: r.json.error?.code, expected: r.json.error?.expected_revision }).toEqual({ revision, status: 409, code: 'revision_conflict', expected: 1 });
+      expect(r.json.error.message).toMatch(new RegExp(`${id} revision 1 is waiting for signatures`));
+    }
+    expect((await tocsin.call('POST', `/v1/advisories/${id}/signatures`, { signatures: [await bob.sign(first)] })).json.status).toBe('accepted');
+    const second = documentText(sampleAdvisory({ id, revision: 2, title: 'Corrected' }));
+    const r = await tocsin.call('POST', '/v1/advisories', { document: second, signatures: [await alice.sign(second), await bob.sign(second)] });
+    expect(r.json).toMatchObject({ revision: 2, status: 'accepted' });
+  });
+
+  it('shows a held advisory only to an admin: anyone else gets exactly the answer an unknown id gets', async () => {
+    const held = uniqueId('SECRET');
+    const unknown = uniqueId('SECRET');
+    const document = documentText(sampleAdvisory({ id: held }));
+    expect((await tocsin.call('POST', '/v1/advisories', { document, signatures: [await alice.sign(document)] })).json.status).toBe('awaiting_signatures');
+    // An accepted advisory whose revision 2 waits, beside one that has only revision 1.
+    const [public1, public2] = [uniqueId('OPEN'), uniqueId('OPEN')];
+    for (const id of [public1, public2]) {
+      const r1 = documentText(sampleAdvisory({ id, severity: 'high' }));
+      expect((await tocsin.call('POST', '/v1/advisories', { document: r1, signatures: [await alice.sign(r1)] })).json.status).toBe('accepted');
+    }
+    const r2 = documentText(sampleAdvisory({ id: public1, revision: 2 }));
+    expect((await tocsin.call('POST', '/v1/advisories', { document: r2, signatures: [await alice.sign(r2)] })).json.status).toBe('awaiting_signatures');
+
+    const answer = (r: { status: number; text: string }, id: string) => ({ status: r.status, body: r.text.replaceAll(id, '<ID>') });
+    const sameAsUnknown = async (path: string, send: (id: string) => Promise<{ status: number; text: string }>, known: string, stranger: string) => {
+      expect({ path, ...answer(await send(known), known) }).toEqual({ path, ...answer(await send(stranger), stranger) });
+    };
+    await sameAsUnknown('GET /:id', (id) => tocsin.call('GET', `/v1/advisories/${id}`), held, unknown);
+    await sameAsUnknown('GET /:id?revision=1', (id) => tocsin.call('GET', `/v1/advisories/${id}?revision=1`), held, unknown);
+    await sameAsUnknown('GET /:id?revision=2', (id) => tocsin.call('GET', `/v1/advisories/${id}?revision=2`), public1, public2);
+    // Signatures that verify over nothing held: an enrolled publisher's over other bytes, an outsider's, junk.
+    const other = documentText(sampleAdvisory({ id: held, title: 'Not the held one' }));
+    const mallory = await createGpgPublisher('mallory@example.org');
+    try {
+      for (const signatures of [[await bob.sign(other)], [await mallory.sign(document)], ['not a signature']]) {
+        for (const query of ['', '?revision=1', '?revision=2']) {
+          const send = (id: string) => tocsin.call('POST', `/v1/advisories/${id}/signatures${query}`, { signatures });
+          await sameAsUnknown(`POST /:id/signatures${query}`, send, held, unknown);
+          await sameAsUnknown(`POST /:id/signatures${query} (accepted id)`, send, public1, public2);
+          expect((await send(held)).status).toBe(401);
+        }
+      }
+    } finally {
+      await mallory.dispose();
+    }
+
+    // The admin sees the holds, and they are untouched.
+    expect((await tocsin.admin('GET', `/v1/advisories/${held}`)).json).toMatchObject({ status: 'awaiting_signatures', missing: 1, publishers: [alice.fingerprint] });
+    expect((await tocsin.admin('GET', `/v1/advisories/${public1}?revision=2`)).json).toMatchObject({ status: 'awaiting_signatures', missing: 1 });
+    // A co-signer's own signature is answered with the state it changed.
+    const done = await tocsin.call('POST', `/v1/advisories/${held}/signatures`, { signatures: [await bob.sign(document)] });
+    expect(done.json).toMatchObject({ id: held, status: 'accepted' });
+  });
+
   it('keeps a held advisory through an API restart, never sends it by recovery, and completes it after', async () => {
     const id = uniqueId('RESTART');
     const document = documentText(sampleAdvisory({ id }));
@@ -158,7 +241,7 @@ describe('two-person rule', () => {
       expect(await api.reconcile()).toBe(0);
       await canaryDelivered(base);
       expect(bodiesFor(id)).toHaveLength(0);
-      const shown = await (await fetch(`${base}/v1/advisories/${id}`)).json();
+      const shown = await (await fetch(`${base}/v1/advisories/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
       expect(shown).toMatchObject({ status: 'awaiting_signatures', missing: 1, publishers: [bob.fingerprint] });
 
       const done = await fetch(`${base}/v1/advisories/${id}/signatures?revision=1`, {
@@ -197,14 +280,39 @@ describe('two-person rule: expiry', () => {
     expect(held.json).toMatchObject({ status: 'awaiting_signatures', required: 2 });
     expect(Date.parse(held.json.expires_at) - Date.parse(held.json.received_at)).toBe(3_600);
 
-    await eventually(async () => (await tocsin.call('GET', `/v1/advisories/${id}`)).json.status === 'expired', 15_000, 'the hold to expire');
+    await eventually(async () => (await tocsin.admin('GET', `/v1/advisories/${id}`)).json.status === 'expired', 15_000, 'the hold to expire');
+    // Only a co-signer learns that it expired: signatures that verify over nothing get the 401 anyone gets.
+    const stranger = await tocsin.call('POST', `/v1/advisories/${id}/signatures`, { signatures: [await bob.sign(`${document} `)] });
+    expect(stranger.status).toBe(401);
+    expect(stranger.json.error.code).toBe('unauthenticated');
     const late = await tocsin.call('POST', `/v1/advisories/${id}/signatures`, { signatures: [await bob.sign(document)] });
     expect(late.status).toBe(410);
     expect(late.json.error.code).toBe('hold_expired');
-    expect(late.json.error.message).toMatch(/new revision/);
+    expect(late.json.error.message).toMatch(/submit it again as revision 1/);
     const outcome = JSON.parse(await readFile(path.join(tocsin.config.dataDir, 'held', id, '1', 'outcome.json'), 'utf8'));
     expect(outcome.state).toBe('expired');
     expect(await tocsin.api.reconcile()).toBe(0);
     expect((await tocsin.call('GET', `/v1/advisories/${id}/deliveries`)).status).toBe(404);
+  });
+
+  it('gives an expired revision its number back: the same revision can wait again, from its first signature', async () => {
+    const id = uniqueId('AGAIN');
+    const document = documentText(sampleAdvisory({ id, severity: 'low' }));
+    const first = await tocsin.call('POST', '/v1/advisories', { document, signatures: [await alice.sign(document)] });
+    expect(first.json).toMatchObject({ revision: 1, status: 'awaiting_signatures' });
+    await eventually(async () => (await tocsin.admin('GET', `/v1/advisories/${id}`)).json.status === 'expired', 15_000, 'the hold to expire');
+
+    // Bob submits it again: a fresh hold, counting only him, with a new expiry.
+    const again = await tocsin.call('POST', '/v1/advisories', { document, signatures: [await bob.sign(document)] });
+    expect(again.status).toBe(202);
+    expect(again.json).toMatchObject({ revision: 1, status: 'awaiting_signatures', missing: 1, publishers: [bob.fingerprint] });
+    expect(Date.parse(again.json.received_at)).toBeGreaterThan(Date.parse(first.json.expires_at));
+    // The expiry stays on record beside it.
+    const [retired] = (await readdir(path.join(tocsin.config.dataDir, 'held', id))).filter((n) => n.startsWith('1.expired-'));
+    expect(JSON.parse(await readFile(path.join(tocsin.config.dataDir, 'held', id, retired!, 'outcome.json'), 'utf8')).state).toBe('expired');
+
+    const done = await tocsin.call('POST', `/v1/advisories/${id}/signatures`, { signatures: [await alice.sign(document)] });
+    expect(done.status).toBe(202);
+    expect(done.json).toMatchObject({ id, revision: 1, status: 'accepted' });
   });
 });

@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '../../src/config';
-import { parseSignaturePolicy, requiredSignatures, type SignatureRule } from '../../src/publish/signature-policy';
+import { parseSignaturePolicy, requiredForRevision, requiredSignatures, type SignatureRule } from '../../src/publish/signature-policy';
 import type { Severity } from '../../src/advisory/schema';
 
 function rules(text: string): SignatureRule[] {
@@ -32,5 +32,15 @@ describe('the two-person policy', () => {
     expect(loadConfig({}).holdMs).toBe(72 * 3_600_000);
     expect(loadConfig({ TOCSIN_HOLD_HOURS: '0.5' }).holdMs).toBe(1_800_000);
     expect(() => loadConfig({ TOCSIN_HOLD_HOURS: '0' })).toThrow(/TOCSIN_HOLD_HOURS/);
+  });
+});
+
+describe('the signatures a revision needs', () => {
+  const critical2 = (s: Severity) => requiredSignatures(rules('critical:2'), s);
+  it('are its own severity\'s, and never fewer than an earlier accepted revision\'s', () => {
+    expect(requiredForRevision(critical2, 'none', [])).toBe(1);
+    expect(requiredForRevision(critical2, 'critical', ['low'])).toBe(2);
+    expect(requiredForRevision(critical2, 'none', ['critical'])).toBe(2);
+    expect(requiredForRevision(critical2, 'none', ['high', 'critical', 'none'])).toBe(2);
   });
 });
