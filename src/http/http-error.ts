@@ -109,7 +109,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (http.status >= 500) log.error({ err, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) return res.end();
     const body: { error: { code: string; message: string; fields?: FieldProblem[] } & Record<string, unknown> } = {
-      error: { ...http.details, code: http.code, message: http.message },
+      error: { code: http.code, message: http.message, ...http.details },
     };
     if (http.fields.length > 0) body.error.fields = http.fields;
     res.status(http.status).json(body);
