@@ -39,7 +39,6 @@ export function createRevisionRules(deps: RevisionRulesDeps) {
   return {
     latestAccepted,
     openHold,
-    isOpen: open,
 
     /**
      * Refuses a new revision that is not the latest accepted plus one (the first is 1), or any
