@@ -8,6 +8,12 @@ export interface ValidSignature {
   created: Date | null;
   /** Uppercase hex key id of the key or subkey that made the signature. */
   keyID: string;
+  /**
+   * Detached signatures only: the armored block to keep as this signer's. The block as given when
+   * every packet in it verified; otherwise a block of just the packets that did, so that a packet
+   * that did not verify is never archived or republished beside a good one.
+   */
+  kept?: string;
 }
 
 export interface DetachedVerification {
@@ -106,14 +112,16 @@ export async function signatureFormProblems(armoredSignatures: readonly string[]
 /** Verifies one signature packet with one key, as of `date`; throws why it does not verify. */
 type PacketCheck = (packet: openpgp.SignaturePacket, key: openpgp.PublicKey, date: Date) => Promise<void>;
 
-const one = (packet: openpgp.SignaturePacket) => {
+/** A signature of these packets alone. */
+const signatureOf = (packets: readonly openpgp.SignaturePacket[]) => {
   const list = new openpgp.PacketList<openpgp.SignaturePacket>();
-  list.push(packet);
+  list.push(...packets);
   return new openpgp.Signature(list);
 };
 
+
 async function checkWith(message: openpgp.Message<Uint8Array | string>, packet: openpgp.SignaturePacket, key: openpgp.PublicKey, date: Date, format: 'binary' | 'utf8') {
-  const result = await openpgp.verify({ message, signature: one(packet), verificationKeys: [key], date, format });
+  const result = await openpgp.verify({ message, signature: signatureOf([packet]), verificationKeys: [key], date, format });
   const [sig] = result.signatures;
   if (!sig) throw new Error(`is a signature of type 0x${(packet.signatureType ?? 0).toString(16).padStart(2, '0')}, not one over a document`);
   await sig.verified;
@@ -128,6 +136,7 @@ async function checkWith(message: openpgp.Message<Uint8Array | string>, packet: 
  */
 async function judge(packets: readonly openpgp.SignaturePacket[], keys: readonly openpgp.PublicKey[], check: PacketCheck, rules: VerifyRules) {
   const valid: ValidSignature[] = [];
+  const validPackets: openpgp.SignaturePacket[] = [];
   const problems: string[] = [];
   if (packets.length === 0) problems.push('holds no readable signature packet');
   const now = rules.now ?? new Date();
@@ -149,9 +158,12 @@ async function judge(packets: readonly openpgp.SignaturePacket[], keys: readonly
     const validAt = packet.created && packet.created > now ? packet.created : now;
     const outcome = await firstValid(packet, candidates, check, latest, rules.signingKeyValidNow ? validAt : null);
     if (typeof outcome === 'string') problems.push(outcome);
-    else valid.push(outcome);
+    else {
+      valid.push(outcome);
+      validPackets.push(packet);
+    }
   }
-  return { valid, problems };
+  return { valid, problems, validPackets };
 }
 
 /** The first candidate key the packet verifies with; else the most telling reason. */
@@ -215,7 +227,8 @@ export async function verifyDetached(data: Uint8Array, armoredSignatures: readon
       continue;
     }
     const checked = await judge(signature.packets, keys, check, rules);
-    valid.push(...checked.valid);
+    const kept = checked.problems.length === 0 ? armored : signatureOf(checked.validPackets).armor();
+    valid.push(...checked.valid.map((v) => ({ ...v, kept })));
     problems.push(...checked.problems.map((p) => `${where}: ${p}`));
   }
   return { valid, problems, text: Buffer.from(data).toString('utf8') };

@@ -139,7 +139,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
       const result = await keyring.verify(bytes, [signature]);
       problems.push(...result.problems.map((p) => p.replace(/^signatures\[0\]/, `signatures[${index}]`)));
       for (const v of result.valid) {
-        if (!accepted.some((a) => a.fingerprint === v.fingerprint)) accepted.push({ fingerprint: v.fingerprint, signature, added_at: now().toISOString() });
+        if (!accepted.some((a) => a.fingerprint === v.fingerprint)) accepted.push({ fingerprint: v.fingerprint, signature: v.kept ?? signature, added_at: now().toISOString() });
       }
     }
     return { accepted, problems };

@@ -1,5 +1,6 @@
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import * as openpgp from 'openpgp';
+import { createGpgPublisher, gpgVerify, type GpgPublisher } from '../support/gpg';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 
 /** Every answer of POST /v1/advisories, against real Redis, real gpg signatures. */
@@ -106,6 +107,21 @@ describe('POST /v1/advisories', () => {
     // Only the signature that verified is archived and shown as a publisher's.
     const shown = await tocsin.call('GET', `/v1/advisories/${r.json.id as string}`);
     expect(shown.json.publisher_signatures).toEqual([good]);
+  });
+
+  it('keeps of a block that mixes a good packet with one it cannot verify only the good packet', async () => {
+    const document = documentText(sampleAdvisory({ id: uniqueId() }));
+    const packetsOf = async (armored: string) => (await openpgp.unarmor(armored)).data as Uint8Array;
+    const [good, foreign] = await Promise.all([publisher.sign(document), outsider.sign(document)]);
+    const mixed = openpgp.armor(openpgp.enums.armor.signature, Buffer.concat([await packetsOf(foreign), await packetsOf(good)]));
+    const r = await tocsin.call('POST', '/v1/advisories', { document, signatures: [mixed] });
+    expect(r.status).toBe(202);
+    const [kept, ...more] = (await tocsin.call('GET', `/v1/advisories/${r.json.id as string}`)).json.publisher_signatures as string[];
+    expect(more).toEqual([]);
+    // One packet, the publisher's: gpg verifies it with their key alone and exits 0 (a foreign
+    // packet beside it would make gpg exit 2, "Can't check signature: No public key").
+    expect((await openpgp.readSignature({ armoredSignature: kept! })).packets.map((p) => p.issuerKeyID.toHex().toUpperCase())).toEqual([publisher.fingerprint.slice(-16)]);
+    expect(await gpgVerify(publisher.armoredPublicKey, document, kept!)).toMatchObject({ ok: true, fingerprint: publisher.fingerprint });
   });
 
   it('answers 400 naming each bad field of a signed but invalid document', async () => {
