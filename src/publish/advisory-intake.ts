@@ -18,6 +18,7 @@ import {
 import type { Severity } from '../advisory/schema';
 import { channelNames } from '../channels/channel';
 import { fieldProblems } from '../util/zod-fields';
+import { DUPLICATE_KEY, DuplicateKeyError, parseStrictJson } from '../util/strict-json';
 
 export interface Submission {
   /** The exact text that was signed. */
@@ -342,8 +343,9 @@ function duplicateOrConflict(existing: ArchivedAdvisory, sha256: string): Intake
 function parseDocument(text: string): AdvisoryDocument {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseStrictJson(text);
   } catch (err) {
+    if (err instanceof DuplicateKeyError) throw new InvalidSubmissionError([{ field: ['document', ...err.path].join('.'), message: DUPLICATE_KEY }]);
     throw new InvalidSubmissionError([{ field: 'document', message: `not valid JSON: ${(err as Error).message}` }]);
   }
   const parsed = advisoryDocumentSchema.safeParse(json);
