@@ -49,7 +49,9 @@ export function unsafeTextProblem(text: string, lines: TextLines): string | null
   const found = (lines === 'single' ? REFUSED_SINGLE_LINE : REFUSED_MULTI_LINE).exec(text);
   if (!found) return null;
   const codePoint = found[0].codePointAt(0) ?? 0;
-  return `${codePointName(codePoint)} (${kindOf(codePoint)}) at character ${found.index + 1} is not allowed: control, bidirectional-override and separator characters can make text read differently from what was written`;
+  // Counted in characters as a person counts them, not UTF-16 units: an emoji before it is one.
+  const position = [...text.slice(0, found.index)].length + 1;
+  return `${codePointName(codePoint)} (${kindOf(codePoint)}) at character ${position} is not allowed: control, bidirectional-override and separator characters can make text read differently from what was written`;
 }
 
 /**

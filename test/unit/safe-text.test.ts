@@ -21,7 +21,8 @@ describe('the rule for submitted text', () => {
       }
     }
     expect(unsafeTextProblem('a\r\nb', 'multi')).toMatch(/^U\+000D \(a carriage return/);
-    expect(unsafeTextProblem('fdp.exe\u202Etxt', 'single')).toMatch(/^U\+202E \(a bidirectional embedding or override\)/);
+    expect(unsafeTextProblem('fdp.exe\u202Etxt', 'single')).toMatch(/^U\+202E \(a bidirectional embedding or override\) at character 8 /);
+    expect(unsafeTextProblem('👩‍💻\u2066', 'single')).toMatch(/ at character 4 /);
   });
 
   it('allows line feed in multi-line text only, and tab everywhere', () => {
