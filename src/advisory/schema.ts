@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { httpUrl } from '../util/zod-fields';
+import { safeText, type TextLines } from '../util/safe-text';
 
 /**
  * Advisory ids end up in file names, URLs and queue job ids, so they are kept to a safe alphabet:
@@ -12,17 +13,20 @@ export const advisoryIdSchema = z
 /** A `\ud800` escape parses to half a character, which no channel can send as UTF-8. */
 const wellFormed = (s: string) => !/\p{Cs}/u.test(s);
 const WELL_FORMED = 'must not contain an unpaired UTF-16 surrogate (a lone \\ud800-\\udfff escape)';
-const plain = (max: number) => z.string().max(max).refine(wellFormed, WELL_FORMED);
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max).refine(wellFormed, WELL_FORMED);
-const httpsOrHttpUrl = httpUrl().refine(wellFormed, WELL_FORMED);
+/** Short values that are one line by nature: package coordinates, versions, a CVSS vector. */
+const plain = (max: number) => z.string().check(safeText('single')).max(max).refine(wellFormed, WELL_FORMED);
+/** Judged before trimming: what was signed is what is checked. */
+const text = (max: number, lines: TextLines) =>
+  z.string().check(safeText(lines)).trim().min(1, 'must not be empty').max(max).refine(wellFormed, WELL_FORMED);
+const httpsOrHttpUrl = httpUrl().check(safeText('single')).refine(wellFormed, WELL_FORMED);
 
 export const severities = ['critical', 'high', 'medium', 'low', 'none'] as const;
 export type Severity = (typeof severities)[number];
 
 const affectedSchema = z.strictObject({
-  product: text(200),
+  product: text(200, 'single'),
   /** A version range in the product's own notation, e.g. "<2.3.1" or ">=1.0 <1.4.2". */
-  versions: text(200),
+  versions: text(200, 'single'),
   /** Optional package coordinates, e.g. "pkg:npm/acme-server". */
   purl: plain(512).optional(),
   /** First fixed version, when one exists. */
@@ -33,14 +37,14 @@ const common = {
   id: advisoryIdSchema,
   /** Starts at 1; every correction is a new, higher revision. */
   revision: z.number().int().min(1).max(1_000_000),
-  title: text(300),
+  title: text(300, 'single'),
   severity: z.enum(severities),
-  summary: text(20_000),
+  summary: text(20_000, 'multi'),
   /** RFC 3339 time with an offset, e.g. 2026-11-24T12:00:00Z. */
   published: z.string().datetime({ offset: true }),
   affected: z.array(affectedSchema).min(1).max(500),
   cves: z.array(z.string().regex(/^CVE-\d{4}-\d{4,}$/, 'must look like CVE-2026-12345')).max(200),
-  mitigations: z.array(z.strictObject({ text: text(10_000) })).max(100),
+  mitigations: z.array(z.strictObject({ text: text(10_000, 'multi') })).max(100),
   references: z.array(httpsOrHttpUrl).max(200),
   /** Optional CVSS vector, e.g. "CVSS:3.1/AV:N/AC:L/...". */
   cvss: plain(200).optional(),

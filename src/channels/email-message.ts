@@ -1,6 +1,7 @@
 import addressparser from 'nodemailer/lib/addressparser';
-import { encodeWords, foldLines } from 'nodemailer/lib/mime-funcs';
+import { encodeWords } from 'nodemailer/lib/mime-funcs';
 import type { EmailPayload } from '../notices/email-notice';
+import { structuredHeader, unstructuredHeader } from './mail-header';
 
 /** A parsed From address: the header as written, and the bare address for the envelope. */
 export interface Sender {
@@ -36,19 +37,20 @@ export function messageIdHeader(noticeId: string, recipientId: string, domain: s
 
 /**
  * The whole message as it goes over SMTP: this recipient's header lines in front of the signed
- * body, which is byte for byte the same for everyone.
+ * body, which is byte for byte the same for everyone. Every header goes through mail-header, so
+ * no value (the subject holds the publisher's title) can add a header or end the header block.
  */
 export function buildEmailMessage(payload: EmailPayload, envelope: Envelope): string {
   const headers = [
-    `From: ${envelope.sender.header}`,
-    `To: ${envelope.to}`,
-    `Subject: ${encodeWords(payload.subject, 'Q', 52)}`,
-    `Date: ${envelope.date.toUTCString().replace(/GMT$/, '+0000')}`,
-    `Message-ID: ${messageIdHeader(envelope.noticeId, envelope.recipientId, envelope.sender.domain)}`,
+    structuredHeader('From', envelope.sender.header),
+    structuredHeader('To', envelope.to),
+    unstructuredHeader('Subject', payload.subject),
+    structuredHeader('Date', envelope.date.toUTCString().replace(/GMT$/, '+0000')),
+    structuredHeader('Message-ID', messageIdHeader(envelope.noticeId, envelope.recipientId, envelope.sender.domain)),
     'MIME-Version: 1.0',
-    `List-Unsubscribe: <${envelope.unsubscribeUrl}>`,
+    structuredHeader('List-Unsubscribe', `<${envelope.unsubscribeUrl}>`),
     'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
-    `Content-Type: ${payload.contentType}`,
+    structuredHeader('Content-Type', payload.contentType),
   ];
-  return `${headers.map((h) => foldLines(h, 76)).join('\r\n')}\r\n\r\n${payload.body}`;
+  return `${headers.join('\r\n')}\r\n\r\n${payload.body}`;
 }

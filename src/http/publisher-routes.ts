@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { FILESYSTEM_ACTOR, type PublisherRegistry } from '../publishers/publisher-registry';
+import { unsafeTextProblem } from '../util/safe-text';
 import { fieldProblems } from '../util/zod-fields';
 import { handle, HttpError } from './http-error';
 import { BODY_LIMIT_BYTES, jsonBody } from './json-body';
@@ -19,16 +20,19 @@ const enrolSchema = z.strictObject({
   key: z.string().min(1, 'must not be empty').max(BODY_LIMIT_BYTES),
 });
 
+/** Why an actor name is refused, or null. The text rule first, so a hidden character is named. */
+function actorProblem(actor: string | undefined): string | null {
+  if (actor === undefined) return 'is required: the name of the person making this change, for the audit log';
+  const unsafe = unsafeTextProblem(actor, 'single');
+  if (unsafe) return unsafe;
+  if (!ACTOR.test(actor)) return 'must be 1-64 of letters, digits, ".", "_", "@", "+" or "-", starting with a letter or digit';
+  if (actor.toLowerCase() === FILESYSTEM_ACTOR) return `"${FILESYSTEM_ACTOR}" is reserved for changes made in the keys directory by hand`;
+  return null;
+}
+
 function actorOf(req: Request): string {
   const actor = req.get(ACTOR_HEADER);
-  const problem =
-    actor === undefined
-      ? `is required: the name of the person making this change, for the audit log`
-      : !ACTOR.test(actor)
-        ? 'must be 1-64 of letters, digits, ".", "_", "@", "+" or "-", starting with a letter or digit'
-        : actor.toLowerCase() === FILESYSTEM_ACTOR
-          ? `"${FILESYSTEM_ACTOR}" is reserved for changes made in the keys directory by hand`
-          : null;
+  const problem = actorProblem(actor);
   if (problem) throw new HttpError(400, 'invalid_actor', `${ACTOR_HEADER} ${problem}`, [{ field: ACTOR_HEADER, message: problem }]);
   return actor as string;
 }

@@ -19,6 +19,7 @@ import { channelNames } from '../channels/channel';
 import { csafFileName } from '../mirror/site-paths';
 import { fieldProblems } from '../util/zod-fields';
 import { createRevisionRules } from './revision-rules';
+import { DUPLICATE_KEY, DuplicateKeyError, parseStrictJson } from '../util/strict-json';
 
 export interface Submission {
   /** The exact text that was signed. */
@@ -366,8 +367,9 @@ function duplicateOrConflict(existing: ArchivedAdvisory, sha256: string, latest 
 function parseDocument(text: string): AdvisoryDocument {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseStrictJson(text);
   } catch (err) {
+    if (err instanceof DuplicateKeyError) throw new InvalidSubmissionError([{ field: ['document', ...err.path].join('.'), message: DUPLICATE_KEY }]);
     throw new InvalidSubmissionError([{ field: 'document', message: `not valid JSON: ${(err as Error).message}` }]);
   }
   const parsed = advisoryDocumentSchema.safeParse(json);

@@ -1,6 +1,7 @@
 import * as openpgp from 'openpgp';
 import { sharedKeyIdReason, unusableReason } from '../pgp/publisher-keyring';
 import { InvalidPublisherKeyError } from './publisher-errors';
+import { unsafeTextProblem } from '../util/safe-text';
 
 /**
  * Reads one armored public key and refuses what could never publish: a secret key (its owner
@@ -39,6 +40,11 @@ export async function readEnrolableKey(armored: string, now = new Date()): Promi
   } catch (err) {
     // openpgp.js's reason says what is wrong when it is not the usage: e.g. an RSA key too short.
     throw new InvalidPublisherKeyError(`has no valid key or subkey that can sign (${(err as Error).message}): a publisher must be able to sign advisories`);
+  }
+  // User ids are shown wherever publishers are listed: they follow the rule for submitted text.
+  for (const [index, userId] of key.getUserIDs().entries()) {
+    const problem = unsafeTextProblem(userId, 'single');
+    if (problem) throw new InvalidPublisherKeyError(`its user id ${index + 1} breaks the rule for submitted text: ${problem}`);
   }
   return key as openpgp.PublicKey;
 }

@@ -2,15 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { httpUrl } from '../util/zod-fields';
 import { isWebhookSecret } from '../channels/standard-webhooks';
+import { safeText } from '../util/safe-text';
 
-
-const description = z.string().max(200).optional();
+/** A label shown in listings and logs: one line, under the rule for submitted text. */
+const description = z.string().check(safeText('single')).max(200).optional();
+/** Submitted URLs are shown back too; `new URL` would quietly drop a tab or line feed inside one. */
+const targetUrl = () => httpUrl().check(safeText('single'));
 
 /** The body of `POST /v1/recipients`, one shape per channel. */
 export const createRecipientSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('webhook'),
-    url: httpUrl(),
+    url: targetUrl(),
     secret: z.string().refine(isWebhookSecret, 'must be "whsec_" followed by base64 of 24 to 64 bytes').optional(),
     description,
   }),
@@ -24,13 +27,13 @@ export const createRecipientSchema = z.discriminatedUnion('type', [
     channel_id: z.string().regex(/^[CGD][A-Z0-9]{2,30}$/, 'must be a Slack channel id such as C0123456'),
     token: z.string().regex(/^xox[bp]-[A-Za-z0-9-]{8,}$/, 'must be a Slack bot or user token (xoxb-... or xoxp-...)'),
     /** Web API base, e.g. https://slack.com/api/ (GovSlack: https://slack-gov.com/api/). */
-    api_url: httpUrl().optional(),
+    api_url: targetUrl().optional(),
     description,
   }),
   z.strictObject({
     type: z.literal('mastodon'),
-    instance_url: httpUrl(),
-    access_token: z.string().min(8).max(512),
+    instance_url: targetUrl(),
+    access_token: z.string().check(safeText('single')).min(8).max(512),
     description,
   }),
 ]);
