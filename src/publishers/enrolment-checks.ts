@@ -1,5 +1,5 @@
 import * as openpgp from 'openpgp';
-import { sharedKeyIdReason, unusableReason } from '../pgp/publisher-keyring';
+import { PUBLISHER_CLOCK_SKEW_MS, sharedKeyIdReason, unusableReason } from '../pgp/publisher-keyring';
 import { InvalidPublisherKeyError } from './publisher-errors';
 import { unsafeTextProblem } from '../util/safe-text';
 
@@ -28,15 +28,25 @@ export async function readEnrolableKey(armored: string, now = new Date()): Promi
   if (key.isPrivate()) {
     throw new InvalidPublisherKeyError('is a secret key: send the public part only (gpg --export --armor FINGERPRINT), and consider that secret compromised');
   }
-  const unusable = await unusableReason(key, now);
+  // A key made on a machine whose clock runs a little fast is dated in tocsin's future, and would
+  // not be valid yet: it is judged as of its newest creation date, within the skew signatures get.
+  const latest = now.getTime() + PUBLISHER_CLOCK_SKEW_MS;
+  const created = key.getKeys().map((k) => k.getCreationTime().getTime());
+  if (key.getCreationTime().getTime() > latest) {
+    throw new InvalidPublisherKeyError(
+      `is dated ${key.getCreationTime().toISOString()}, more than ${PUBLISHER_CLOCK_SKEW_MS / 1000} s after tocsin's clock (${now.toISOString()}): check the clock of the machine that made it`,
+    );
+  }
+  const at = new Date(Math.min(latest, Math.max(now.getTime(), ...created)));
+  const unusable = await unusableReason(key, at);
   if (unusable) throw new InvalidPublisherKeyError(`is ${unusable}`);
   try {
-    await key.verifyPrimaryKey(now);
+    await key.verifyPrimaryKey(at);
   } catch (err) {
     throw new InvalidPublisherKeyError(`its self-signatures do not verify (${(err as Error).message})`);
   }
   try {
-    await key.getSigningKey(undefined, now);
+    await key.getSigningKey(undefined, at);
   } catch (err) {
     // openpgp.js's reason says what is wrong when it is not the usage: e.g. an RSA key too short.
     throw new InvalidPublisherKeyError(`has no valid key or subkey that can sign (${(err as Error).message}): a publisher must be able to sign advisories`);
