@@ -7,6 +7,8 @@
  * Which key made a good signature decides the verdict: the current key is valid, a previous key
  * only for what it signed before it was retired, a revoked key never.
  */
+import { MAX_PACKETS_PER_BLOCK } from '../pgp/detached';
+
 export const VERIFY_SCRIPT = String.raw`(function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
@@ -86,16 +88,23 @@ export const VERIFY_SCRIPT = String.raw`(function () {
         : 'A revoked key may be in other hands: do not trust this notice. Get the advisory signed by the current key ' + current + '. ' };
   }
 
+  // As tocsin verify and the API: a block holds one packet per signing key, and each packet costs
+  // a verification, so a pasted block of thousands is refused before any is checked.
+  var MAX_PACKETS = ${MAX_PACKETS_PER_BLOCK};
+  function tooMany(n) { return 'the signature block holds ' + n + ' packets: a tocsin signature holds at most ' + MAX_PACKETS + ' (one per key)'; }
+
   async function check(input, keys) {
     var verificationKeys = keys.map(function (k) { return k.key; });
     var result, signed;
     if (input.kind === 'detached') {
       var signature = await openpgp.readSignature({ armoredSignature: input.signature });
+      if (signature.packets.length > MAX_PACKETS) return { ok: false, problems: [tooMany(signature.packets.length)] };
       var message = await openpgp.createMessage({ binary: new TextEncoder().encode(input.document) });
       result = await openpgp.verify({ message: message, signature: signature, verificationKeys: verificationKeys, format: 'binary' });
       signed = input.document;
     } else {
       var cleartext = await openpgp.readCleartextMessage({ cleartextMessage: input.cleartext });
+      if (cleartext.signature.packets.length > MAX_PACKETS) return { ok: false, problems: [tooMany(cleartext.signature.packets.length)] };
       result = await openpgp.verify({ message: cleartext, verificationKeys: verificationKeys });
       signed = result.data;
     }

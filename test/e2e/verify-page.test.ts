@@ -1,3 +1,4 @@
+import * as openpgp from 'openpgp';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -103,6 +104,11 @@ describe('verify.html in a browser', () => {
     expect((await verdictFor(page, oneCharChanged(doc, '"severity": "critical"'), sig)).verdict).toBe('invalid');
     // A good signature, but not by tocsin's key: the page trusts only the key it shows.
     expect((await verdictFor(page, doc, publisherSig)).verdict).toBe('invalid');
+    // Tocsin's own good packet 300 times over: refused from its count, before 300 verifications.
+    const packets = (await openpgp.unarmor(sig)).data as Uint8Array;
+    const flood = openpgp.armor(openpgp.enums.armor.signature, Buffer.concat(Array.from({ length: 300 }, () => packets)));
+    const flooded = await verdictFor(page, doc, flood);
+    expect({ verdict: flooded.verdict, said: `${flooded.headline} ${flooded.details}` }).toMatchObject({ verdict: 'invalid', said: expect.stringContaining('holds 300 packets') });
 
     await page.fill('#notice', '');
     await page.fill('#signature', '');
