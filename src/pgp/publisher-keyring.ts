@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as openpgp from 'openpgp';
+import { unsafeTextProblem } from '../util/safe-text';
 import { signatureFormProblems, verifyDetached, type DetachedVerification, type VerifyRules } from './detached';
 
 /**
@@ -78,7 +79,10 @@ export async function loadPublisherKeyring(dir: string, options: PublisherKeyrin
     const armoredKeys = await readFile(path.join(dir, file), 'utf8');
     try {
       for (const key of await openpgp.readKeys({ armoredKeys })) {
+        const deceptive = key.getUserIDs().map((u) => unsafeTextProblem(u, 'single')).find((p) => p !== null);
         if (key.isPrivate()) refused.push({ file, reason: 'holds a private key: export the public key only (gpg --export --armor)' });
+        // Placed by hand or enrolled before the rule: its user id would be shown on notices all the same.
+        else if (deceptive) refused.push({ file, reason: `a user id breaks the rule for submitted text: ${deceptive}` });
         else read.push({ file, key: key as openpgp.PublicKey });
       }
     } catch (err) {

@@ -142,6 +142,14 @@ describe('publisher keyring: only enrolled, unexpired, unrevoked keys publish', 
     }
   });
 
+  it('refuses at load a key placed by hand whose user id breaks the rule for submitted text', async () => {
+    const { publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'Security \u202Emaet', email: 'sec@example.org' }], format: 'armored' });
+    await writeFile(path.join(dir, 'by-hand.asc'), publicKey);
+    const keyring = await loadPublisherKeyring(dir);
+    expect(keyring.keys).toEqual([]);
+    expect(keyring.refused).toEqual([{ file: 'by-hand.asc', reason: expect.stringMatching(/^a user id breaks the rule for submitted text: .*U\+202E/) }]);
+  });
+
   it(`accepts a signature dated up to ${PUBLISHER_CLOCK_SKEW_MS / 60_000} minutes ahead of tocsin's clock, and refuses one 6 minutes ahead`, async () => {
     const publisher = await createGpgPublisher('fast-clock@example.org');
     try {
