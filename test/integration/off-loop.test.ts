@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { defaultTemplatesDir } from '../../src/notices/render-notices';
 import { signDetached } from '../../src/pgp/detached';
 import { redisKeys } from '../../src/queue/redis-keys';
 import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
 import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { heavyAdvisory, heavyEmailTemplates } from '../support/heavy-render';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 
 /**
@@ -24,23 +23,6 @@ const STALL_BOUND_MS = 1_000;
 const ADVISORIES = 24;
 
 /**
- * An operator's email template that loops over the document's lists inside each other, printing
- * nothing: a legal template whose render takes as long as the document asks (affected × CVEs ×
- * references × mitigations passes), whatever the regular expressions of the renderers cost.
- */
-const NESTED_LOOPS = '{{#affected}}{{#cves}}{{#references}}{{#mitigations}}{{/mitigations}}{{/references}}{{/cves}}{{/affected}}';
-
-/** A valid advisory that makes {@link NESTED_LOOPS} run for seconds: 500 × 200 × 10 × 1 passes. */
-function heavyAdvisory(): Record<string, unknown> {
-  return sampleAdvisory({
-    id: uniqueId('HEAVY'),
-    affected: Array.from({ length: 500 }, (_, i) => ({ product: `acme-module-${i}`, versions: `<${i}.4.2` })),
-    cves: Array.from({ length: 200 }, (_, i) => `CVE-2026-${20000 + i}`),
-    references: Array.from({ length: 10 }, (_, i) => `https://example.org/advisories/heavy/${i}`),
-  });
-}
-
-/**
  * The API answers while notices render and while the mirror builds: that work runs in worker
  * threads, so no document can stall intake. Measured in the API's own process (the harness runs
  * it in this one): how long its event loop was held at a time, and how busy it was.
@@ -51,10 +33,7 @@ describe('work kept off the API\'s event loop', () => {
 
   beforeAll(async () => {
     publisher = await createGpgPublisher('heavy@example.org');
-    templates = await mkdtemp(path.join(tmpdir(), 'tocsin-templates-'));
-    await cp(defaultTemplatesDir(), templates, { recursive: true });
-    const email = path.join(templates, 'email.txt');
-    await writeFile(email, `${await readFile(email, 'utf8')}${NESTED_LOOPS}`);
+    templates = await heavyEmailTemplates();
   });
   afterAll(async () => {
     await publisher?.dispose();

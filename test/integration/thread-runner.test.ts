@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ThreadDeadlineError, ThreadExitedError } from '../../src/util/thread-errors';
 import { createThreadRunner, threadScript, type ThreadRunner } from '../../src/util/thread-runner';
+import { eventually } from '../support/eventually';
 
 /** The compiled serveThread, as a real thread script requires it (jest built dist/ first). */
 const SERVE_THREAD = threadScript(path.resolve(__dirname, '../../src/util'), 'serve-thread');
 
 /**
  * A thread script that misbehaves on request: it echoes, throws, hangs in a busy loop, or dies
- * from an uncaught error after answering nothing. A peer standing in for a renderer gone wrong.
+ * from an uncaught error, before answering or after. A peer standing in for a renderer gone wrong.
  */
 const UNRULY = `
 const { serveThread } = require(${JSON.stringify(SERVE_THREAD)});
@@ -18,6 +19,7 @@ serveThread(async (task) => {
   if (task === 'throw') { const err = new Error('the template is broken'); err.name = 'TemplateError'; throw err; }
   if (task === 'die') { setImmediate(() => { throw new Error('the thread fell over'); }); return new Promise(() => undefined); }
   if (task === 'exit') process.exit(3);
+  if (task === 'answer-then-die') setImmediate(() => { throw new Error('the thread fell over while idle'); });
   return { echo: task, thread: require('node:worker_threads').threadId };
 });
 `;
@@ -82,6 +84,12 @@ describe('a worker thread runner', () => {
     await expect(runner.run('exit')).rejects.toThrow(/exited with code 3/);
     const after = await runner.run('b');
     expect(after.thread).not.toBe(before.thread);
+  });
+
+  it('replaces a thread that died while idle, without the caller noticing', async () => {
+    const before = await runner.run('answer-then-die');
+    // A task sent as it dies may fail with it; a later one gets a fresh thread.
+    await eventually(() => runner.run('probe').then((r) => r.thread !== before.thread, () => false), 10_000, 'a fresh thread');
   });
 
   it('runs tasks one at a time: a task waiting behind a slow one does not spend its deadline waiting', async () => {
