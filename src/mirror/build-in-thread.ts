@@ -5,9 +5,10 @@ import { createThreadRunner, threadScript } from '../util/thread-runner';
 import type { BuildResult } from './build-mirror';
 
 /**
- * How long one rebuild may take: the whole archive is rendered and signed again, so this grows
- * with it; an hour of one core is far beyond any archive tocsin was measured with. Past it the
- * thread is replaced, the rebuild is logged as failed, and the next publish or restart tries again.
+ * How long one rebuild may take. A rebuild renders and signs the whole archive again, so it grows
+ * with the archive (24 revisions of 0.8 MB take seconds); an hour leaves room for archives
+ * hundreds of times larger while still freeing a thread that hangs. Past it the thread is
+ * replaced, the rebuild is logged as failed, and the next publish or restart tries again.
  */
 export const MIRROR_BUILD_DEADLINE_MS = 60 * 60_000;
 

@@ -45,6 +45,13 @@ describe('a worker thread runner', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('finds a thread script beside its caller in the built package, and under dist/ when the caller runs from src/', () => {
+    const repo = path.resolve(__dirname, '../..');
+    const built = path.join(repo, 'dist/src/notices/render-thread.js');
+    expect(threadScript(path.join(repo, 'dist/src/notices'), 'render-thread')).toBe(built);
+    expect(threadScript(path.join(repo, 'src/notices'), 'render-thread')).toBe(built);
+  });
+
   it('runs tasks in one long-lived thread, not on the caller\'s', async () => {
     const first = await runner.run('a');
     const second = await runner.run('b');
