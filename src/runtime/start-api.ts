@@ -10,7 +10,6 @@ import { createMetricsCollector } from '../metrics/collect-metrics';
 import { answerClientErrors, answerUnmetExpectations } from '../http/client-error';
 import { BroadcasterKeyMissingError, createBroadcasterKey, loadBroadcasterKey, type BroadcasterKey } from '../pgp/broadcaster-key';
 import { createBroadcasterKeys, type BroadcasterKeys } from '../pgp/broadcaster-keys';
-import { readKeyHistory } from '../pgp/key-history';
 import { keyReadiness } from '../pgp/key-readiness';
 import { openPublisherRegistry } from '../publishers/publisher-registry';
 import { requiredSignatures } from '../publish/signature-policy';
@@ -18,14 +17,14 @@ import { createHoldStore } from '../storage/hold-store';
 import { createAdvisoryIntake } from '../publish/advisory-intake';
 import { createDeliveryQueues } from '../queue/delivery-queues';
 import { enqueueAdvisory } from '../queue/enqueue-advisory';
-import { renderNotices } from '../notices/render-notices';
+import { createNoticeRenderThread } from '../notices/render-in-thread';
 import { createReconciler } from '../queue/reconciler';
 import { createDeliveryReplayer } from '../queue/replay-deliveries';
 import { openRecipientStore } from '../recipients/recipient-store';
 import { createAdvisoryArchive } from '../storage/advisory-archive';
 import { connectRedis, createRedis } from './redis-connection';
 import { systemRuntimeDeps, type RuntimeDeps } from './runtime-deps';
-import { buildMirror } from '../mirror/build-mirror';
+import { createMirrorBuildThread } from '../mirror/build-in-thread';
 import { createMirrorRebuilder, type MirrorRebuilder } from '../mirror/mirror-rebuilder';
 
 /** How often the API re-reads publisher keys, expires held submissions and reconciles Redis with the archive. */
@@ -100,27 +99,17 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   // While Redis is down the queues report errors; accepting goes on (archived, delivery pending).
   for (const queue of Object.values(queues)) queue.on('error', (err) => log.debug({ err: err.message, queue: queue.name }, 'queue error'));
   const states = createDeliveryStateStore(redis, config.prefix);
-  const enqueueDeps = {
-    redis,
-    queues,
-    prefix: config.prefix,
-    batchSize: config.fanoutBatchSize,
-    // The keys as they sign at render time: a rotation or revocation applies to the next notice.
-    render: async (archived: Parameters<typeof renderNotices>[0], audience: Parameters<typeof renderNotices>[1]) =>
-      renderNotices(archived, audience, { broadcaster: await keys.signer(), publicUrl: config.publicUrl, templatesDir: config.templatesDir }),
-  };
+  // Rendering, signing and mirror builds run in worker threads: no document stalls intake.
+  const notices = createNoticeRenderThread({ signer: () => keys.signer(), publicUrl: config.publicUrl, templatesDir: config.templatesDir });
+  const enqueueDeps = { redis, queues, prefix: config.prefix, batchSize: config.fanoutBatchSize, render: notices.render };
   const enqueue = (archived: Parameters<typeof enqueueAdvisory>[1], audience: Parameters<typeof enqueueAdvisory>[2]) =>
     enqueueAdvisory(enqueueDeps, archived, audience);
   const requeue: typeof enqueue = (archived, audience) => enqueueAdvisory(enqueueDeps, archived, audience, { recovered: true });
 
   // The API process owns TOCSIN_DATA_DIR, so it keeps the mirror there current: after each
   // acceptance, once the answer is on its way (schedule() only sets a timer).
-  const mirror = config.mirror.auto
-    ? createMirrorRebuilder(async () => {
-        const { current } = await keys.snapshot();
-        return buildMirror({ archive, broadcaster: current, keyHistory: await readKeyHistory(config.keysDir, current), config: config.mirror, outDir: config.mirror.dir });
-      }, log)
-    : null;
+  const mirrorBuild = config.mirror.auto ? createMirrorBuildThread({ keys, keysDir: config.keysDir, dataDir: config.dataDir, config: config.mirror }) : null;
+  const mirror = mirrorBuild ? createMirrorRebuilder(mirrorBuild.build, log) : null;
   const holds = createHoldStore(config.dataDir);
   const intake = createAdvisoryIntake({
     keyring: () => publishers.keyring(),
@@ -250,9 +239,12 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     async close() {
       clearInterval(timer);
       await mirror?.close();
+      await mirrorBuild?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await reconciler.idle();
+      // A render still running fails; its advisory is archived and the next start queues it.
+      await notices.close();
       await Promise.all(Object.values(queues).map((q) => q.close()));
       await recipients.close();
       await publishers.close();
