@@ -129,6 +129,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     // Recipients first: jobs queued into a Redis that lost them would find nobody to deliver to.
     await deps.recipients.syncToRedis(deps.redis);
     let queued = 0;
+    let failed = 0;
     for (const record of await deps.archive.records()) {
       if (await deps.archive.hasMark(record, SETTLED_MARK)) continue;
       const archived = await deps.archive.get(record);
@@ -145,10 +146,20 @@ export function createReconciler(deps: ReconcilerDeps) {
         if (!(await clearDeadBatches(record, audience, states))) continue;
         deps.log.warn({ advisory: record.id, revision: record.revision }, 'recovery found recipients pending with no batch job left');
       }
-      await deps.enqueue(archived, audience);
+      try {
+        await deps.enqueue(archived, audience);
+      } catch (err) {
+        // One revision that cannot be queued (its render timed out, say) must not hold back the
+        // revisions after it: it is tried again at the next pass. A Redis outage fails the
+        // pass earlier, at its first Redis call.
+        failed += 1;
+        deps.log.error({ advisory: record.id, revision: record.revision, err }, 'recovery could not queue an archived advisory: the next pass tries again');
+        continue;
+      }
       queued += 1;
       deps.log.info({ advisory: record.id, revision: record.revision }, 'recovery queued an archived advisory');
     }
+    if (failed > 0) deps.log.warn({ queued, failed }, 'recovery pass left revisions it could not queue');
     return queued;
   }
 

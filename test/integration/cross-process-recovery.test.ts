@@ -45,7 +45,7 @@ function capturedLog() {
  * its own Redis connection, archive handle, reconciler and replayer, hence its own in-process lock.
  * `archive` and `render` let a test hold it at one step.
  */
-async function apiProcess(tocsin: Tocsin, opts: { log: Logger; archive?: (real: AdvisoryArchive) => AdvisoryArchive; render?: () => Promise<void> }) {
+async function apiProcess(tocsin: Tocsin, opts: { log: Logger; archive?: (real: AdvisoryArchive) => AdvisoryArchive; render?: (archived: ArchivedAdvisory) => Promise<void> }) {
   const { config } = tocsin;
   const redis = new Redis(config.redisUrl);
   const archive = (opts.archive ?? ((a) => a))(createAdvisoryArchive(config.dataDir));
@@ -54,7 +54,7 @@ async function apiProcess(tocsin: Tocsin, opts: { log: Logger; archive?: (real: 
   const states = createDeliveryStateStore(redis, config.prefix);
   const keys = createBroadcasterKeys(config.keysDir, config.keyPassphrase);
   const render = async (archived: ArchivedAdvisory, audience: Audience) => {
-    await opts.render?.();
+    await opts.render?.(archived);
     return renderNotices(archived, audience, { broadcaster: await keys.signer(), publicUrl: config.publicUrl, templatesDir: config.templatesDir });
   };
   const maxAttempts = () => 3;
@@ -161,6 +161,31 @@ describe('recovery and replay in two API processes on one Redis prefix', () => {
       await workers.close();
     }
   }
+
+  it('goes on past a revision it cannot queue, so that one bad revision holds back none after it', async () => {
+    // Accepted first and sorting first: the pass meets it before the other, whichever order it reads.
+    const [bad, good] = [uniqueId('AAA-UNRENDERABLE'), uniqueId('ZZZ-AFTER')];
+    for (const id of [bad, good]) {
+      const document = documentText(sampleAdvisory({ id }));
+      expect((await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] })).status).toBe(202);
+    }
+    await loseRedis();
+    const recovering = await apiProcess(tocsin, {
+      log: capturedLog().log,
+      render: async (archived) => {
+        if (archived.record.id === bad) throw new Error('render timed out');
+      },
+    });
+    const redis = new Redis(tocsin.config.redisUrl);
+    try {
+      await recovering.reconciler.run();
+      const enqueued = (id: string) => redis.exists(redisKeys(tocsin.config.prefix).enqueued({ id, revision: 1 }));
+      expect({ bad: await enqueued(bad), good: await enqueued(good) }).toEqual({ bad: 0, good: 1 });
+    } finally {
+      redis.disconnect();
+      await recovering.close();
+    }
+  });
 
   it("holds one process's pass off while another process's replay runs", async () => {
     const id = await settledWithDeadLetter();
