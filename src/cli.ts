@@ -14,7 +14,7 @@ import { startWorkers } from '../workers/start-workers';
 
 /** Runs until SIGTERM or SIGINT, then closes what it started: in-flight jobs finish first. */
 async function runUntilSignal(config: Config, parts: { api: boolean; workers: boolean }): Promise<void> {
-  const log = createLogger(config.logLevel, { secrets: configSecrets(config) });
+  const log = createLogger(config.logLevel, { secrets: configSecrets(config), format: config.logFormat });
   const closers: (() => Promise<void>)[] = [];
   if (parts.api) closers.push((await startApi(config, log)).close);
   if (parts.workers) closers.push((await startWorkers(config, log)).close);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { channelNames, type ChannelName } from './channels/channel';
 import { defaultTemplatesDir } from './notices/render-notices';
+import { logFormats, type LogFormat } from './log';
 import { httpUrl } from './util/zod-fields';
 import { parseSignaturePolicy, type SignatureRule } from './publish/signature-policy';
 
@@ -130,6 +131,8 @@ export const envSchema = z.object({
   TOCSIN_CSAF_PUBLISHER_CATEGORY: z.enum(['coordinator', 'discoverer', 'other', 'translator', 'user', 'vendor']).default('vendor'),
   /** pino log level. Default info. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Log lines as JSON, or readable (pino-pretty). Default auto: readable when stdout is a terminal. */
+  TOCSIN_LOG_FORMAT: z.enum(logFormats).default('auto'),
 });
 
 /** Channels this configuration can deliver over: email needs relays. */
@@ -151,6 +154,7 @@ export interface Config {
   keyEmail: string;
   publicUrl: string;
   logLevel: string;
+  logFormat: LogFormat;
   templatesDir: string;
   webhook: {
     maxAttempts: number;
@@ -218,6 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keyEmail: e.TOCSIN_KEY_EMAIL,
     publicUrl,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.TOCSIN_LOG_FORMAT,
     templatesDir: e.TOCSIN_TEMPLATES_DIR ? path.resolve(e.TOCSIN_TEMPLATES_DIR) : defaultTemplatesDir(),
     webhook: {
       maxAttempts: e.TOCSIN_WEBHOOK_MAX_ATTEMPTS,

@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 import type { Config } from './config';
 
 /** Keys whose values are secrets wherever tocsin could log them: recipients, config, HTTP headers. */
@@ -30,12 +31,22 @@ const SECRET_SHAPES: { hint: RegExp; shape: RegExp; replacement: string }[] = [
 /** Secrets shorter than this are not searched for in lines: they would mangle ordinary words. */
 const MIN_SECRET_LENGTH = 6;
 
+/**
+ * How lines are written: `json`, one object per line, for files, pipes and log collectors;
+ * `pretty`, pino-pretty's readable lines, for a person at a terminal; `auto`, pretty when the
+ * lines go to stdout and stdout is a terminal, JSON otherwise.
+ */
+export const logFormats = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof logFormats)[number];
+
 export interface LoggerOptions {
   name?: string;
   /** Exact secret values (from {@link configSecrets}) that must never appear in a line. */
   secrets?: readonly string[];
   /** Where lines go. Default: stdout. */
   destination?: DestinationStream;
+  /** Default `json`. `auto` is pretty only when writing to stdout, and stdout is a terminal. */
+  format?: LogFormat;
 }
 
 /** Removes every secret shape and every known secret value from one serialised line. */
@@ -67,13 +78,30 @@ export function configSecrets(config: Config): string[] {
 }
 
 /**
- * Structured JSON logs, one object per line. Secrets are redacted by key, and every line is
- * scrubbed of secret shapes and of the configured secret values before it is written.
+ * Turns a JSON line into a readable one, then scrubs that. pino-pretty runs as a function,
+ * in-process, not as pino's worker-thread transport, which would print lines that
+ * {@link scrubLine} never saw. The readable text is what gets scrubbed, not the JSON before it:
+ * pino-pretty undoes JSON escaping, so `Bearer\tTOKEN` in JSON, which no shape matches, would
+ * be printed as `Bearer<tab>TOKEN`.
+ */
+function prettyLines(secrets: readonly string[], colorize: boolean): (line: string) => string {
+  const pretty = prettyFactory({ colorize, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname' });
+  return (line) => scrubLine(pretty(line), secrets);
+}
+
+/**
+ * Structured logs: JSON, one object per line, or readable lines for a terminal (see
+ * {@link LogFormat}). Either way secrets are redacted by key, and every line is scrubbed of
+ * secret shapes and of the configured secret values before it is written.
  */
 export function createLogger(level: string, options: LoggerOptions = {}): Logger {
   const destination = options.destination ?? pino.destination(1);
   const secrets = options.secrets ?? [];
-  const scrubbed: DestinationStream = { write: (line: string) => destination.write(scrubLine(line, secrets)) };
+  const toTerminal = options.destination === undefined && process.stdout.isTTY === true;
+  const format = options.format === 'auto' ? (toTerminal ? 'pretty' : 'json') : (options.format ?? 'json');
+  // Colours only where a terminal shows them: in a file they are escape codes.
+  const toText = format === 'pretty' ? prettyLines(secrets, toTerminal) : (line: string) => scrubLine(line, secrets);
+  const scrubbed: DestinationStream = { write: (line: string) => destination.write(toText(line)) };
   return pino(
     {
       name: options.name ?? 'tocsin',

@@ -15,7 +15,7 @@ import { isAdminRequest, optionalAdminAuth } from './admin-auth';
 import { handle, HttpError, type Reply } from './http-error';
 import { BODY_LIMIT_BYTES, jsonBody } from './json-body';
 
-const submissionSchema = z.strictObject({
+export const submissionSchema = z.strictObject({
   document: z.string().min(1, 'must not be empty').max(BODY_LIMIT_BYTES),
   signatures: z
     .array(z.string().min(1).max(64 * 1024))
@@ -23,7 +23,7 @@ const submissionSchema = z.strictObject({
     .max(MAX_SIGNATURES),
 });
 
-const signaturesSchema = submissionSchema.pick({ signatures: true });
+export const signaturesSchema = submissionSchema.pick({ signatures: true });
 
 /** The answer to a submission or to added signatures. */
 function intakeReply(result: IntakeResult): Reply {

@@ -8,6 +8,7 @@ import { errorHandler, handle, HttpError } from './http-error';
 import { keyRoutes, type KeyRouteDeps } from './key-routes';
 import { publisherRoutes, type PublisherRouteDeps } from './publisher-routes';
 import { metricsRoute } from './metrics-route';
+import { openApiRoutes } from './openapi-routes';
 import { recipientRoutes, type RecipientRouteDeps } from './recipient-routes';
 import { unsubscribeRoutes } from './unsubscribe-routes';
 
@@ -33,6 +34,7 @@ export function mountedRouters(deps: AppDeps): [mountPath: string, ...handlers: 
   return [
     ['/', keyRoutes(deps)],
     ['/', metricsRoute(deps.metrics, deps.metricsToken)],
+    ['/', openApiRoutes()],
     ['/v1/advisories', advisoryRoutes(deps)],
     ['/v1/recipients', adminAuth(deps.adminToken), recipientRoutes(deps)],
     ['/v1/publishers', adminAuth(deps.adminToken), publisherRoutes(deps)],

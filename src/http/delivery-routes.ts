@@ -13,7 +13,7 @@ export interface DeliveryRouteDeps extends DeliveryViewDeps {
   replayer: DeliveryReplayer;
 }
 
-const listQuerySchema = z
+export const listQuerySchema = z
   .strictObject({
     state: z.literal('failed', { message: 'only failed deliveries are listed here; GET /v1/advisories/:id/deliveries shows every state' }).default('failed'),
     channel: z.enum(channelNames).optional(),
@@ -22,7 +22,7 @@ const listQuerySchema = z
   })
   .refine((q) => q.revision === undefined || q.advisory !== undefined, { path: ['revision'], message: 'needs advisory' });
 
-const replaySchema = z
+export const replaySchema = z
   .strictObject({
     advisory: advisoryIdSchema.optional(),
     revision: z.number().int().positive().optional(),

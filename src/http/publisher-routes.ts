@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { FILESYSTEM_ACTOR, type PublisherRegistry } from '../publishers/publisher-registry';
-import { unsafeTextProblem } from '../util/safe-text';
+import { safeText } from '../util/safe-text';
 import { fieldProblems } from '../util/zod-fields';
 import { handle, HttpError } from './http-error';
 import { BODY_LIMIT_BYTES, jsonBody } from './json-body';
@@ -13,36 +13,39 @@ export interface PublisherRouteDeps {
 /** The header naming who makes a change: the admin token is shared, the audit log needs a name. */
 export const ACTOR_HEADER = 'X-Tocsin-Actor';
 const ACTOR = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$/;
-const FINGERPRINT = /^[0-9A-F]{40}([0-9A-F]{24})?$/;
 
-const enrolSchema = z.strictObject({
+/** The `X-Tocsin-Actor` header: who makes a change, in the audit log. */
+export const actorHeaderSchema = z
+  .string({ error: 'is required: the name of the person making this change, for the audit log' })
+  // The text rule first, so that a hidden character is named rather than called a bad name.
+  .check(safeText('single'))
+  .regex(ACTOR, 'must be 1-64 of letters, digits, ".", "_", "@", "+" or "-", starting with a letter or digit')
+  .refine((actor) => actor.toLowerCase() !== FILESYSTEM_ACTOR, `"${FILESYSTEM_ACTOR}" is reserved for changes made in the keys directory by hand`);
+
+/** The `:fingerprint` of a publisher route, in either case (it is compared upper-cased). */
+export const fingerprintParamSchema = z.string().regex(/^[0-9A-Fa-f]{40}([0-9A-Fa-f]{24})?$/, 'must be 40 or 64 hex digits');
+
+/** The body of `POST /v1/publishers`. */
+export const enrolSchema = z.strictObject({
   /** One armored OpenPGP public key, as `gpg --export --armor FINGERPRINT` writes it. */
   key: z.string().min(1, 'must not be empty').max(BODY_LIMIT_BYTES),
 });
 
-/** Why an actor name is refused, or null. The text rule first, so a hidden character is named. */
-function actorProblem(actor: string | undefined): string | null {
-  if (actor === undefined) return 'is required: the name of the person making this change, for the audit log';
-  const unsafe = unsafeTextProblem(actor, 'single');
-  if (unsafe) return unsafe;
-  if (!ACTOR.test(actor)) return 'must be 1-64 of letters, digits, ".", "_", "@", "+" or "-", starting with a letter or digit';
-  if (actor.toLowerCase() === FILESYSTEM_ACTOR) return `"${FILESYSTEM_ACTOR}" is reserved for changes made in the keys directory by hand`;
-  return null;
-}
-
 function actorOf(req: Request): string {
-  const actor = req.get(ACTOR_HEADER);
-  const problem = actorProblem(actor);
-  if (problem) throw new HttpError(400, 'invalid_actor', `${ACTOR_HEADER} ${problem}`, [{ field: ACTOR_HEADER, message: problem }]);
-  return actor as string;
+  const parsed = actorHeaderSchema.safeParse(req.get(ACTOR_HEADER));
+  if (!parsed.success) {
+    const problem = parsed.error.issues[0]!.message;
+    throw new HttpError(400, 'invalid_actor', `${ACTOR_HEADER} ${problem}`, [{ field: ACTOR_HEADER, message: problem }]);
+  }
+  return parsed.data;
 }
 
 function fingerprintParam(req: Request): string {
-  const fingerprint = String(req.params.fingerprint).toUpperCase();
-  if (!FINGERPRINT.test(fingerprint)) {
+  const parsed = fingerprintParamSchema.safeParse(String(req.params.fingerprint));
+  if (!parsed.success) {
     throw new HttpError(400, 'invalid_fingerprint', 'the fingerprint must be 40 (or 64) hex digits, without spaces', [{ field: 'fingerprint', message: 'must be 40 or 64 hex digits' }]);
   }
-  return fingerprint;
+  return parsed.data.toUpperCase();
 }
 
 /** Admin: enrol, list and remove publisher keys; every change is written to the audit log first. */

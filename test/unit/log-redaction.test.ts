@@ -1,10 +1,10 @@
 import { loadConfig } from '../../src/config';
-import { configSecrets, createLogger } from '../../src/log';
+import { configSecrets, createLogger, type LogFormat } from '../../src/log';
 
 /** A logger at trace level whose lines land in an array. */
-function capture(secrets: readonly string[] = []) {
+function capture(secrets: readonly string[] = [], format?: LogFormat) {
   const lines: string[] = [];
-  const log = createLogger('trace', { secrets, destination: { write: (s: string) => void lines.push(s) } });
+  const log = createLogger('trace', { secrets, destination: { write: (s: string) => void lines.push(s) }, ...(format ? { format } : {}) });
   return { log, lines, text: () => lines.join('') };
 }
 
@@ -65,5 +65,37 @@ describe('log redaction', () => {
       expect(text()).not.toContain(secret);
     }
     expect(text()).toContain('in a field');
+  });
+});
+
+describe('readable lines for a terminal (TOCSIN_LOG_FORMAT=pretty)', () => {
+  it('writes pino-pretty lines, not JSON', () => {
+    const { log, lines } = capture([], 'pretty');
+    log.info({ advisory: 'ACME-2026-0001', revision: 2 }, 'advisory accepted and archived');
+    expect(lines).toHaveLength(1);
+    expect(() => JSON.parse(lines[0]!)).toThrow();
+    expect(lines[0]).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO \(tocsin\): advisory accepted and archived\n/);
+    expect(lines[0]).toContain('advisory: "ACME-2026-0001"');
+  });
+
+  it('goes through every redaction layer: secret keys, secret shapes, configured secret values', () => {
+    const secrets = configSecrets(loadConfig({ TOCSIN_ADMIN_TOKEN: 'admin-token-pretty-path-0001' }));
+    const { log, text } = capture(secrets, 'pretty');
+    log.info({ recipient: { id: 'rcpt_1', secret: 'whsec_c2VjcmV0LXZhbHVlLTEyMzQ1Njc4OTAxMjM0', token: 'opaque-pretty-token-1' } }, 'a recipient');
+    log.warn({ err: new Error('connect to redis://:redis-pretty-pass@redis.internal:6379 failed') }, 'redis');
+    log.warn({ detail: 'token xoxb-1234-5678-prettyprettyx leaked' }, 'slack said admin-token-pretty-path-0001');
+    // JSON escapes the tab, so no shape matches the JSON line; pino-pretty prints it as a tab.
+    log.warn('echoed Authorization: Bearer\tpretty-bearer-value-9');
+    for (const secret of ['c2VjcmV0LXZhbHVlLTEyMzQ1Njc4OTAxMjM0', 'opaque-pretty-token-1', 'redis-pretty-pass', 'prettyprettyx', 'admin-token-pretty-path-0001', 'pretty-bearer-value-9']) {
+      expect({ secret, printed: text().includes(secret) }).toEqual({ secret, printed: false });
+    }
+    expect(text()).toContain('redis.internal:6379');
+    expect(text()).toContain('[redacted]');
+  });
+
+  it('is chosen by `auto` only for stdout on a terminal: a given destination gets JSON', () => {
+    const { log, lines } = capture([], 'auto');
+    log.info('to a file');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: 'to a file' });
   });
 });
