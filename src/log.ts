@@ -23,7 +23,8 @@ const REDACT_PATHS = [...SECRET_KEYS, ...SECRET_PARENTS.flatMap((parent) => SECR
  */
 const SECRET_SHAPES: { hint: RegExp; shape: RegExp; replacement: string }[] = [
   { hint: /@/, shape: /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"\\]+@/gi, replacement: '$1[redacted]@' },
-  { hint: /bearer/i, shape: /\b(bearer\s+)[A-Za-z0-9._~+/=-]+/gi, replacement: '$1[redacted]' },
+  // In a JSON line a tab or line break after "Bearer" is written escaped (`\t`), not as white space.
+  { hint: /bearer/i, shape: /\b(bearer(?:\s|\\[tnr])+)[A-Za-z0-9._~+/=-]+/gi, replacement: '$1[redacted]' },
   { hint: /xox/, shape: /\bxox[a-z]-[A-Za-z0-9-]+/g, replacement: 'xox-[redacted]' },
   { hint: /whsec_/, shape: /\bwhsec_[A-Za-z0-9+/=]+/g, replacement: 'whsec_[redacted]' },
 ];

@@ -36,10 +36,12 @@ describe('log redaction', () => {
     log.warn({ err: 'relay failed: smtps://mailer:hunter2-smtp@smtp.example.org:465 refused' }, 'send failed');
     log.warn({ err: new Error('connect to redis://:redis-pass-42@redis.internal:6379 failed') }, 'redis');
     log.warn({ detail: 'got Authorization: Bearer abcdef0123456789 back' }, 'echo');
+    // JSON writes the tab as `\t`: the shape must still see a bearer token behind it.
+    log.warn({ detail: 'got Authorization: Bearer\ttab-separated-bearer-7 back' }, 'echo');
     log.warn({ detail: 'token xoxb-1234-5678-abcdefghijkl leaked in a message' }, 'slack');
     log.warn({ detail: 'secret whsec_AAAABBBBCCCCDDDDEEEEFFFF0000111122223333 leaked' }, 'webhook');
     log.warn('message text with https://user:pw-in-message@host.example/ inside');
-    for (const secret of ['hunter2-smtp', 'redis-pass-42', 'abcdef0123456789', '1234-5678-abcdefghijkl', 'AAAABBBBCCCCDDDDEEEEFFFF0000111122223333', 'pw-in-message']) {
+    for (const secret of ['hunter2-smtp', 'redis-pass-42', 'abcdef0123456789', 'tab-separated-bearer-7', '1234-5678-abcdefghijkl', 'AAAABBBBCCCCDDDDEEEEFFFF0000111122223333', 'pw-in-message']) {
       expect(text()).not.toContain(secret);
     }
     // What is not a secret stays readable.
