@@ -12,7 +12,8 @@ import { createWebhookChannel } from '../../src/channels/webhook';
 import { systemResolveHost } from '../../src/net/resolve-host';
 import { contractNotice } from '../contract/contract-notice';
 import { runCli } from '../support/cli';
-import { startSilentPeer, type SilentPeer } from '../support/silent-peer';
+import { eventually } from '../support/eventually';
+import { startSilentPeer, type SilentPeer, type Trickle } from '../support/silent-peer';
 import { startReceiver } from '../support/webhook-receiver';
 
 const TIMEOUT_MS = 400;
@@ -30,7 +31,7 @@ describe('outbound timeouts', () => {
   afterEach(async () => {
     for (const close of closers.splice(0).reverse()) await close();
   });
-  async function peer(mode: 'hang' | 'reset' = 'hang'): Promise<SilentPeer> {
+  async function peer(mode: 'hang' | 'reset' | Trickle = 'hang'): Promise<SilentPeer> {
     const p = await startSilentPeer(mode);
     closers.push(() => p.close());
     return p;
@@ -50,8 +51,8 @@ describe('outbound timeouts', () => {
     beforeAll(async () => {
       notice = await contractNotice('webhook');
     });
-    function channel() {
-      const c = createWebhookChannel({ timeoutMs: TIMEOUT_MS, allowPrivateTargets: true, userAgent: 'test', resolveHost: systemResolveHost });
+    function channel(timeoutMs = TIMEOUT_MS) {
+      const c = createWebhookChannel({ timeoutMs, allowPrivateTargets: true, userAgent: 'test', resolveHost: systemResolveHost });
       closers.push(() => c.close());
       return c;
     }
@@ -65,6 +66,43 @@ describe('outbound timeouts', () => {
       expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
       expect(ms).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
       expect(hung.requests()).toBe(1);
+    });
+
+    // A trickle renews every idle timer (undici's headers and body timers, the socket's): only an
+    // overall deadline ends these sends, at TRICKLE_DEADLINE_MS rather than in hours or days.
+    const TRICKLE_DEADLINE_MS = 1_000;
+    const DRIP_MS = 100;
+
+    it('cuts off a partner that answers 200 and then trickles its body, keeping the 200', async () => {
+      const trickler = await peer({ answer: 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\n', drip: 'x', everyMs: DRIP_MS });
+      const started = Date.now();
+      const receipt = await channel(TRICKLE_DEADLINE_MS).send(notice, target(`http://127.0.0.1:${trickler.port}/hook`), signal());
+      const ms = Date.now() - started;
+      // The partner said 200: the notice reached it, whatever its body does after.
+      expect(receipt.detail).toBe('HTTP 200');
+      expect(ms).toBeGreaterThanOrEqual(TRICKLE_DEADLINE_MS - 50);
+      expect(ms).toBeLessThan(TRICKLE_DEADLINE_MS + MARGIN_MS);
+      // ...and its socket is dropped, not left to trickle on.
+      await eventually(async () => trickler.open() === 0, MARGIN_MS, 'the trickled connection closed');
+    });
+
+    it('cuts off a partner that trickles its headers, a byte at a time', async () => {
+      const trickler = await peer({ answer: 'HTTP/1.1 200 OK\r\n', drip: 'x-padding: 0\r\n', everyMs: DRIP_MS });
+      const { err, ms } = await failure(() => channel(TRICKLE_DEADLINE_MS).send(notice, target(`http://127.0.0.1:${trickler.port}/hook`), signal()));
+      expect(err).toBeInstanceOf(DestinationUnavailableError);
+      expect(err.message).toMatch(/timed out waiting for the partner/);
+      expect(ms).toBeLessThan(TRICKLE_DEADLINE_MS + MARGIN_MS);
+    });
+
+    it('cuts off a partner that keeps saying 102 Processing and never answers', async () => {
+      // Each 1xx answer renews undici's headers timer.
+      const processing = 'HTTP/1.1 102 Processing\r\n\r\n';
+      const trickler = await peer({ drip: processing, bytes: processing.length, everyMs: DRIP_MS });
+      const { err, ms } = await failure(() => channel(TRICKLE_DEADLINE_MS).send(notice, target(`http://127.0.0.1:${trickler.port}/hook`), signal()));
+      expect(err).toBeInstanceOf(DestinationUnavailableError);
+      expect(err.message).toMatch(/timed out waiting for the partner/);
+      expect(ms).toBeGreaterThanOrEqual(TRICKLE_DEADLINE_MS - 50);
+      expect(ms).toBeLessThan(TRICKLE_DEADLINE_MS + MARGIN_MS);
     });
 
     it('counts a dropped connection and a 5xx against the host, but not a 404 or a 429', async () => {
