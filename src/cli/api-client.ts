@@ -21,16 +21,25 @@ export interface ApiRequest {
 export async function callApi(target: ApiTarget, method: string, path: string, request: ApiRequest = {}): Promise<unknown> {
   if (request.admin && !target.token) throw new CliFailure("set TOCSIN_ADMIN_TOKEN to the server's admin token", 2);
   const endpoint = new URL(path, target.url);
-  const response = await fetch(endpoint, {
-    method,
-    headers: {
-      ...(request.admin ? { authorization: `Bearer ${target.token!}` } : {}),
-      ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
-    ...(request.signal ? { signal: request.signal } : {}),
-  });
-  const text = await response.text();
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(endpoint, {
+      method,
+      headers: {
+        ...(request.admin ? { authorization: `Bearer ${target.token!}` } : {}),
+        ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
+    text = await response.text();
+  } catch (err) {
+    if (request.signal?.aborted) throw err;
+    // fetch says only "fetch failed": the socket's code (ECONNREFUSED, ENOTFOUND) is in its cause.
+    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+    throw new CliFailure(`cannot reach ${endpoint.href}: ${String(cause?.code ?? cause?.message ?? (err as Error).message)}`);
+  }
   if (!response.ok) {
     console.error(text);
     throw new CliFailure(`${method} ${endpoint.href} answered ${response.status}`);

@@ -5,6 +5,7 @@ import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixt
 import { runCli } from '../support/cli';
 import { startFakeMastodon, type FakeMastodon } from '../support/fake-mastodon';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack';
+import { freePort } from '../support/free-port';
 import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { ADMIN_TOKEN, startTocsin, type Tocsin } from '../support/tocsin-harness';
@@ -150,7 +151,8 @@ describe('tocsin recipients and advisories, as operators use them', () => {
 
   it('--url wins over TOCSIN_URL, for the existing commands too', async () => {
     // TOCSIN_URL names a port nothing listens on: only --url can make these work.
-    const elsewhere = { ...env, TOCSIN_URL: 'http://127.0.0.1:9/' };
+    const down = `http://127.0.0.1:${await freePort()}/`;
+    const elsewhere = { ...env, TOCSIN_URL: down };
     const list = await runCli(['recipients', 'list', '--url', tocsin.url, '--json'], elsewhere);
     expect(list.code).toBe(0);
     const deadLetters = await runCli(['deliveries', 'list', '--failed', '--json', '--url', tocsin.url], elsewhere);
@@ -161,6 +163,7 @@ describe('tocsin recipients and advisories, as operators use them', () => {
     expect((JSON.parse(publishers.stdout) as { publishers: { fingerprint: string }[] }).publishers.map((p) => p.fingerprint)).toContain(publisher.fingerprint);
     const unreachable = await runCli(['recipients', 'list'], elsewhere);
     expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr.trim()).toBe(`cannot reach ${down}v1/recipients: ECONNREFUSED`);
   });
 
   it('lists advisories and shows one, whole or by revision', async () => {
