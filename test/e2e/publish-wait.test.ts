@@ -12,9 +12,20 @@ import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
+/** Children still running when a test ends (it failed): stopped, so that none outlives its test. */
+const running = new Set<ChildProcess>();
+function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.on('close', () => running.delete(child));
+  return child;
+}
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** The built CLI as a child whose output can be read while it runs, and signalled. */
 function startCli(args: string[], env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env } });
+  const child = track(spawn(process.execPath, [CLI, ...args], { env: { ...process.env, LOG_LEVEL: 'warn', ...env } }));
   const out = { stdout: '', stderr: '' };
   child.stdout!.on('data', (d: Buffer) => (out.stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()));
@@ -159,9 +170,9 @@ describe('tocsin publish --wait and deliveries watch', () => {
         const a = await signedAdvisory('WAITTTY');
         // `script` gives the CLI a pseudo-terminal, as an operator's shell does.
         const command = [process.execPath, CLI, 'publish', a.file, '--sig', a.sig, '--wait'].join(' ');
-        const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' } });
+        const child = track(spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env, LOG_LEVEL: 'warn' } }));
         let output = '';
-        child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+        child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
         const exited = once(child, 'close');
         // Polled every second: a second frame drawn over the first before the partner answers.
         await eventually(async () => partner.held() === 1 && output.includes('\x1b[2F'), 20_000, 'a redrawn frame');
@@ -202,6 +213,19 @@ describe('tocsin publish --wait and deliveries watch', () => {
       });
     } finally {
       await partner.close();
+    }
+  });
+
+  it('exits 4 at once when the two-person rule holds the advisory: there is nothing to follow yet', async () => {
+    const strict = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_REQUIRE_SIGNATURES: 'all:2' } });
+    try {
+      const a = await signedAdvisory('WAITHELD');
+      const r = await runCli(['publish', a.file, '--sig', a.sig, '--wait', '--url', strict.url]);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain(`${a.id} revision 1 is held by the two-person rule: 1 more signature(s) needed`);
+      expect(r.stdout).toBe('');
+    } finally {
+      await strict.close();
     }
   });
 
