@@ -2,12 +2,18 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config';
 import { configSecrets, createLogger } from './log';
-import { CliFailure, keysInit, publish, signFile, verify } from './cli/commands';
+import { CliFailure, keysInit, signFile, verify } from './cli/commands';
 import { auditVerify } from './cli/audit-commands';
 import { keysRevoke, keysRotate } from './cli/key-commands';
 import { mirrorBuild, mirrorPush } from './cli/mirror-commands';
 import { publishersAdd, publishersList, publishersRemove } from './cli/publisher-commands';
-import { listFailed, replayFailed, type ListOptions, type ReplayOptions } from './cli/deliveries-commands';
+import { listFailed, replayFailed, watchDeliveries, type ListOptions, type ReplayOptions } from './cli/deliveries-commands';
+import { advisoriesList, advisoriesShow } from './cli/advisory-commands';
+import { intervalOption, revisionOption } from './cli/cli-options';
+import { publishCommand } from './cli/publish-command';
+import { recipientsAdd, recipientsList, recipientsRemove, recipientsShow, secretFromFile, type AddOptions } from './cli/recipient-commands';
+import { serverUrl } from './cli/server-url';
+import { tocsinVersion } from './cli/version';
 import { RedisUnreachableError } from './runtime/redis-connection';
 import { startApi } from './runtime/start-api';
 import { startWorkers } from '../workers/start-workers';
@@ -51,11 +57,29 @@ function config(): Config {
   return loadConfig(process.env);
 }
 
+/** `--url`, else TOCSIN_URL. */
+function url(opts: { url?: string }): string {
+  return serverUrl(opts.url, () => config().serverUrl);
+}
+
+/** The admin API: the server, and the token from TOCSIN_ADMIN_TOKEN. */
+function admin(opts: { url?: string }) {
+  return { url: url(opts), token: config().adminToken };
+}
+
+const URL_HELP = 'the tocsin server, e.g. http://localhost:8080 (default: TOCSIN_URL)';
+/** Off a terminal, a progress line every 5 s: often enough to see it move, rarely enough for a log. */
+const DEFAULT_LINE_EVERY_MS = 5000;
+const INTERVAL_HELP = 'when output is not a terminal, seconds between two progress lines (default 5)';
+
 /** Every command and option; exported so that a test can compare them with the README. */
 export const program = new Command()
   .name('tocsin')
   .description('Out-of-band emergency advisory broadcaster')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .version(tocsinVersion(), '-V, --version', "print tocsin's version")
+  // A command line commander refuses is bad usage: exit 2, as for every other usage error.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 program.command('start').description('run the API and the delivery workers in one process').action(() => runUntilSignal(config(), { api: true, workers: true }));
 program.command('serve').description('run the API only').action(() => runUntilSignal(config(), { api: true, workers: false }));
@@ -97,9 +121,14 @@ program
   .description('submit a signed advisory to a tocsin server')
   .argument('<file>')
   .requiredOption('--sig <file.asc>', 'detached signature (repeat for several publishers)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-  .requiredOption('--url <url>', 'the tocsin server, e.g. http://localhost:8080')
+  .option('--url <url>', URL_HELP)
   .option('--timeout <seconds>', 'give up when the server has not answered within this many seconds', '30')
-  .action((file: string, opts: { sig: string[]; url: string; timeout: string }) => publish(file, opts.sig, opts.url, undefined, timeoutSeconds(opts.timeout)));
+  .option('--wait', 'after the 202, show the deliveries per channel live until no first attempt is pending; exit 3 unless all were delivered')
+  .option('--interval <seconds>', INTERVAL_HELP, intervalOption)
+  .option('--json', 'with --wait: print {submission, deliveries} as JSON at the end, the live progress on stderr')
+  .action((file: string, opts: { sig: string[]; url?: string; timeout: string; wait?: boolean; interval?: number; json?: boolean }) =>
+    publishCommand(file, { sig: opts.sig, url: url(opts), timeoutSeconds: timeoutSeconds(opts.timeout), wait: Boolean(opts.wait), json: Boolean(opts.json), lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS }),
+  );
 
 program
   .command('verify')
@@ -121,20 +150,23 @@ publishers
   .description('enrol the armored public key in FILE')
   .argument('<file>')
   .requiredOption('--actor <name>', 'who is making this change (recorded in the audit log)')
-  .requiredOption('--url <url>', 'the tocsin server, e.g. http://localhost:8080')
-  .action((file: string, opts: { actor: string; url: string }) => publishersAdd(file, opts.actor, opts.url, config().adminToken));
+  .option('--url <url>', URL_HELP)
+  .option('--json', "print the API's answer as JSON (as without it)")
+  .action((file: string, opts: { actor: string; url?: string }) => publishersAdd(file, opts.actor, url(opts), config().adminToken));
 publishers
   .command('remove')
   .description('remove the publisher with this fingerprint')
   .argument('<fingerprint>')
   .requiredOption('--actor <name>', 'who is making this change (recorded in the audit log)')
-  .requiredOption('--url <url>', 'the tocsin server, e.g. http://localhost:8080')
-  .action((fingerprint: string, opts: { actor: string; url: string }) => publishersRemove(fingerprint, opts.actor, opts.url, config().adminToken));
+  .option('--url <url>', URL_HELP)
+  .option('--json', "print the API's answer as JSON (as without it)")
+  .action((fingerprint: string, opts: { actor: string; url?: string }) => publishersRemove(fingerprint, opts.actor, url(opts), config().adminToken));
 publishers
   .command('list')
   .description('list the enrolled publishers and the audit head')
-  .requiredOption('--url <url>', 'the tocsin server, e.g. http://localhost:8080')
-  .action((opts: { url: string }) => publishersList(opts.url, config().adminToken));
+  .option('--url <url>', URL_HELP)
+  .option('--json', "print the API's answer as JSON")
+  .action((opts: { url?: string; json?: boolean }) => publishersList(url(opts), config().adminToken, { json: Boolean(opts.json) }));
 
 const audit = program.command('audit').description('the publisher audit log');
 audit
@@ -152,26 +184,111 @@ deliveries
   .command('list')
   .description('list failed deliveries')
   .option('--failed', 'failed deliveries (the only kind listed here: required)')
-  .requiredOption('--url <url>', 'the tocsin server, e.g. http://localhost:8080')
+  .option('--url <url>', URL_HELP)
   .option('--advisory <id>', 'only this advisory')
   .option('--revision <n>', 'only this revision (with --advisory)')
   .option('--channel <channel>', 'only webhook, email, slack or mastodon')
   .option('--json', 'print the API answer as JSON')
-  .action(async (opts: ListOptions & { failed?: boolean; url: string }) => {
+  .action(async (opts: ListOptions & { failed?: boolean; url?: string }) => {
     if (!opts.failed) throw new CliFailure('say --failed: only failed deliveries are listed (GET /v1/advisories/ID/deliveries shows every state)', 2);
-    await listFailed({ url: opts.url, token: config().adminToken }, opts);
+    await listFailed(admin(opts), opts);
   });
 deliveries
   .command('replay')
   .description('give failed deliveries a fresh retry schedule, with the same notice ids')
-  .requiredOption('--url <url>', 'the tocsin server, e.g. http://localhost:8080')
+  .option('--url <url>', URL_HELP)
   .option('--advisory <id>', "replay this advisory's failed deliveries")
   .option('--revision <n>', 'of this revision (default: the latest)')
   .option('--channel <channel>', 'only webhook, email, slack or mastodon')
   .option('--recipient <id>', 'only this recipient (repeat for several); each must be failed', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--all-failed', 'replay every failed delivery of every advisory')
   .option('--json', 'print the API answer as JSON')
-  .action((opts: ReplayOptions & { url: string }) => replayFailed({ url: opts.url, token: config().adminToken }, opts));
+  .action((opts: ReplayOptions & { url?: string }) => replayFailed(admin(opts), opts));
+deliveries
+  .command('watch')
+  .description("show an advisory's deliveries per channel live, as publish --wait does, until no first attempt is pending; exit 3 unless all were delivered")
+  .argument('<id>')
+  .option('--revision <n>', 'this revision (default: the latest)', revisionOption)
+  .option('--url <url>', URL_HELP)
+  .option('--interval <seconds>', INTERVAL_HELP, intervalOption)
+  .option('--json', "print the API's last answer as JSON at the end, the live progress on stderr")
+  .action((id: string, opts: { revision?: number; url?: string; interval?: number; json?: boolean }) =>
+    watchDeliveries(url(opts), id, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), json: Boolean(opts.json), lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS }),
+  );
+
+const recipients = program.command('recipients').description('enrol, list, show and remove recipients through the admin API (token from TOCSIN_ADMIN_TOKEN)');
+const add = recipients.command('add').description('enrol a recipient: webhook, email, slack or mastodon');
+/** The options every `recipients add TYPE` takes. */
+function addCommand(name: string, description: string) {
+  return add
+    .command(name)
+    .description(description)
+    .option('--description <text>', 'who this is, for the operators (up to 200 characters)')
+    .option('--url <url>', URL_HELP)
+    .option('--json', "print the API's answer as JSON");
+}
+addCommand('webhook', 'a partner endpoint; a secret is generated and printed once unless --secret-file gives one')
+  .argument('<url>', "the partner's https URL")
+  .option('--secret-file <file>', 'the whsec_... signing secret agreed with the partner (not on the command line: argv is visible in ps)')
+  .action(async (target: string, opts: AddOptions & { url?: string; secretFile?: string }) =>
+    recipientsAdd(admin(opts), { type: 'webhook', url: target, ...(opts.secretFile ? { secret: await secretFromFile(opts.secretFile, '--secret-file') } : {}) }, opts),
+  );
+addCommand('email', 'a mailbox (needs TOCSIN_SMTP_URLS on the server)')
+  .argument('<address>')
+  .action((address: string, opts: AddOptions & { url?: string }) => recipientsAdd(admin(opts), { type: 'email', address }, opts));
+addCommand('slack', 'a Slack channel, posted to with a bot token')
+  .argument('<channel-id>', 'e.g. C0123456')
+  .requiredOption('--token-file <file>', 'holds the xoxb-... token (not on the command line: argv is visible in ps)')
+  .option('--api-url <url>', 'the Web API base (default https://slack.com/api/; GovSlack: https://slack-gov.com/api/)')
+  .action(async (channelId: string, opts: AddOptions & { url?: string; tokenFile: string; apiUrl?: string }) =>
+    recipientsAdd(
+      admin(opts),
+      { type: 'slack', channel_id: channelId, token: await secretFromFile(opts.tokenFile, '--token-file'), ...(opts.apiUrl ? { api_url: opts.apiUrl } : {}) },
+      opts,
+    ),
+  );
+addCommand('mastodon', 'a Mastodon account, posted to with an access token')
+  .argument('<instance-url>', 'e.g. https://mastodon.example')
+  .requiredOption('--access-token-file <file>', 'holds the access token (not on the command line: argv is visible in ps)')
+  .action(async (instanceUrl: string, opts: AddOptions & { url?: string; accessTokenFile: string }) =>
+    recipientsAdd(admin(opts), { type: 'mastodon', instance_url: instanceUrl, access_token: await secretFromFile(opts.accessTokenFile, '--access-token-file') }, opts),
+  );
+recipients
+  .command('list')
+  .description('one line per recipient, secrets never shown')
+  .option('--url <url>', URL_HELP)
+  .option('--json', "print the API's answer as JSON")
+  .action((opts: { url?: string; json?: boolean }) => recipientsList(admin(opts), opts));
+recipients
+  .command('show')
+  .description('every field of one recipient, secrets never shown')
+  .argument('<id>')
+  .option('--url <url>', URL_HELP)
+  .option('--json', "print the API's answer as JSON")
+  .action((id: string, opts: { url?: string; json?: boolean }) => recipientsShow(admin(opts), id, opts));
+recipients
+  .command('remove')
+  .description('remove a recipient: it receives no further notices')
+  .argument('<id>')
+  .option('--url <url>', URL_HELP)
+  .option('--json', 'print {id, removed: true} as JSON')
+  .action((id: string, opts: { url?: string; json?: boolean }) => recipientsRemove(admin(opts), id, opts));
+
+const advisories = program.command('advisories').description('read accepted advisories (public API, no token)');
+advisories
+  .command('list')
+  .description('the latest revision of each advisory, newest first')
+  .option('--url <url>', URL_HELP)
+  .option('--json', "print the API's answer as JSON")
+  .action((opts: { url?: string; json?: boolean }) => advisoriesList({ url: url(opts) }, opts));
+advisories
+  .command('show')
+  .description('one advisory: its record, then the document exactly as signed')
+  .argument('<id>')
+  .option('--revision <n>', 'this revision (default: the latest)', revisionOption)
+  .option('--url <url>', URL_HELP)
+  .option('--json', "print the API's answer as JSON")
+  .action((id: string, opts: { url?: string; revision?: number; json?: boolean }) => advisoriesShow({ url: url(opts) }, id, opts));
 
 const mirror = program.command('mirror').description('the static mirror: advisories, CSAF, OSV, feeds, verify.html');
 mirror

@@ -35,6 +35,8 @@ export const envSchema = z.object({
   TOCSIN_KEY_PASSPHRASE: z.string().optional(),
   /** Bearer token for the admin API. Unset: the admin API is off. */
   TOCSIN_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The tocsin server the CLI's client commands talk to, e.g. https://tocsin.example.org; `--url` wins. Read by the CLI only. */
+  TOCSIN_URL: httpUrl().optional(),
   /** Bearer token for GET /metrics. Unset: /metrics is open, like the read API. */
   TOCSIN_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Allow webhook targets on loopback, private, link-local or metadata addresses. Default off. */
@@ -148,6 +150,8 @@ export interface Config {
   keysDir: string;
   keyPassphrase: string | undefined;
   adminToken: string | undefined;
+  /** TOCSIN_URL: where the CLI's client commands send their requests when `--url` is not given. */
+  serverUrl: string | undefined;
   metricsToken: string | undefined;
   allowPrivateTargets: boolean;
   prefix: string;
@@ -216,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keysDir: path.resolve(e.TOCSIN_KEYS_DIR),
     keyPassphrase: e.TOCSIN_KEY_PASSPHRASE,
     adminToken: e.TOCSIN_ADMIN_TOKEN,
+    serverUrl: e.TOCSIN_URL,
     metricsToken: e.TOCSIN_METRICS_TOKEN,
     allowPrivateTargets: e.TOCSIN_ALLOW_PRIVATE_TARGETS,
     prefix: e.TOCSIN_QUEUE_PREFIX,

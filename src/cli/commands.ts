@@ -9,7 +9,10 @@ import { describeSignedText } from './describe-signed-text';
 import { readSignedInput } from './notice-input';
 import { followTransitions, type TransitionInput } from './trusted-keys';
 
-/** Exit codes: 0 success, 1 the check failed or the server refused, 2 bad usage or setup. */
+/**
+ * Exit codes: 0 success, 1 the check failed or the server refused, 2 bad usage or setup, 3 some
+ * deliveries failed or wait for a retry, 4 held for more signatures, 130 interrupted (Ctrl-C).
+ */
 export class CliFailure extends Error {
   constructor(message: string, readonly exitCode = 1) {
     super(message);
@@ -41,32 +44,6 @@ export async function signFile(file: string, keyFile: string, passphrase: string
   const out = `${file}.asc`;
   await writeFile(out, await signDetached(await readFile(file), key));
   return out;
-}
-
-export async function publish(file: string, sigFiles: string[], url: string, token?: string, timeoutSeconds = 30): Promise<void> {
-  const document = await readFile(file, 'utf8');
-  const signatures = await Promise.all(sigFiles.map((s) => readFile(s, 'utf8')));
-  const endpoint = new URL('/v1/advisories', url);
-  // In an emergency a hung server must not hang the publisher too: say so, and let them retry.
-  const signal = AbortSignal.timeout(timeoutSeconds * 1000);
-  let body: string;
-  let response: Response;
-  try {
-    response = await fetch(endpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ document, signatures }),
-      signal,
-    });
-    body = await response.text();
-  } catch (err) {
-    if (signal.aborted) throw new CliFailure(`${endpoint.href} did not answer within ${timeoutSeconds} s; nothing is known to be accepted: publish again (a repeat is answered 200 "duplicate")`);
-    throw err;
-  }
-  console.log(body);
-  if (response.status !== 200 && response.status !== 202) {
-    throw new CliFailure(`${endpoint.href} answered ${response.status}`);
-  }
 }
 
 /**

@@ -1,6 +1,11 @@
 import type { DeadLetter } from '../delivery/dead-letters';
 import type { ReplayOutcome } from '../queue/replay-deliveries';
+import { callApi } from './api-client';
+import type { DeliveriesAnswer } from './broadcast-progress';
+import { concludeBroadcast, untilInterrupted, watchBroadcast } from './broadcast-watch';
+import { printJson, table } from './cli-output';
 import { CliFailure } from './commands';
+import { createProgressDisplay } from './progress-display';
 
 /** Where the admin API is and how to authenticate: the token comes from TOCSIN_ADMIN_TOKEN. */
 export interface AdminTarget {
@@ -20,26 +25,15 @@ export interface ReplayOptions extends ListOptions {
   allFailed?: boolean;
 }
 
-async function callAdmin(target: AdminTarget, method: string, path: string, body?: unknown): Promise<unknown> {
-  if (!target.token) throw new CliFailure('set TOCSIN_ADMIN_TOKEN to the admin API token of the server', 2);
-  const endpoint = new URL(path, target.url);
-  const response = await fetch(endpoint, {
-    method,
-    headers: { authorization: `Bearer ${target.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  if (!response.ok) {
-    // The server's error body names the offending fields: show it as it is.
-    console.error(text);
-    throw new CliFailure(`${method} ${endpoint.href} answered ${response.status}`);
-  }
-  return JSON.parse(text) as unknown;
+export interface WatchOptions {
+  revision?: number;
+  json?: boolean;
+  /** Off a terminal, a progress line at most this often. */
+  lineEveryMs: number;
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+function callAdmin(target: AdminTarget, method: string, path: string, body?: unknown): Promise<unknown> {
+  return callApi(target, method, path, { admin: true, ...(body !== undefined ? { body } : {}) });
 }
 
 /** `tocsin deliveries list --failed`: every dead letter, or those of one advisory or channel. */
@@ -50,7 +44,7 @@ export async function listFailed(target: AdminTarget, options: ListOptions): Pro
   if (options.channel !== undefined) query.set('channel', options.channel);
   const answer = (await callAdmin(target, 'GET', `/v1/deliveries?${query.toString()}`)) as { deliveries: DeadLetter[] };
   if (options.json) {
-    console.log(JSON.stringify(answer, null, 2));
+    printJson(answer);
     return;
   }
   if (answer.deliveries.length === 0) {
@@ -85,10 +79,31 @@ export async function replayFailed(target: AdminTarget, options: ReplayOptions):
   };
   const outcome = (await callAdmin(target, 'POST', '/v1/deliveries/replay', body)) as ReplayOutcome;
   if (options.json) {
-    console.log(JSON.stringify(outcome, null, 2));
+    printJson(outcome);
     return;
   }
   console.log(`replayed ${outcome.replayed.length} deliver${outcome.replayed.length === 1 ? 'y' : 'ies'}`);
   for (const r of outcome.replayed) console.log(`  ${r.advisory} revision ${r.revision} ${r.channel} ${r.recipient} (replay ${r.replay})`);
   for (const s of outcome.skipped) console.log(`skipped ${s.advisory} revision ${s.revision} ${s.channel} ${s.recipient}: ${s.reason}`);
+}
+
+/**
+ * `tocsin deliveries watch ID [--revision N]`: the live progress `publish --wait` shows, for an
+ * advisory already sent (public read, no token). Exit 0 when all were delivered, 3 otherwise.
+ */
+export async function watchDeliveries(url: string, id: string, options: WatchOptions): Promise<void> {
+  let revision = options.revision;
+  if (revision === undefined) {
+    // The latest revision, as the API picks it when none is named.
+    const latest = (await callApi({ url }, 'GET', `/v1/advisories/${encodeURIComponent(id)}/deliveries`)) as DeliveriesAnswer;
+    revision = latest.revision;
+  }
+  const ref = { id, revision };
+  const out = options.json ? process.stderr : process.stdout;
+  const final = await untilInterrupted((interrupt) =>
+    watchBroadcast({ url }, ref, { display: createProgressDisplay(out, options.lineEveryMs), lineEveryMs: options.lineEveryMs, interrupt }),
+  );
+  if (options.json) printJson(final);
+  const done = concludeBroadcast(final);
+  if (!options.json) console.log(done);
 }

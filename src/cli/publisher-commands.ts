@@ -26,23 +26,27 @@ async function adminCall(url: string, token: string | undefined, method: string,
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-/** `tocsin publishers add FILE --actor NAME --url URL` */
+/** `tocsin publishers add FILE --actor NAME --url URL`: prints the API's answer, JSON (with or without `--json`). */
 export async function publishersAdd(file: string, actor: string, url: string, token: string | undefined): Promise<void> {
   const key = await readFile(file, 'utf8');
   const body = await adminCall(url, token, 'POST', '/v1/publishers', { actor, body: { key } });
   console.log(JSON.stringify(body, null, 2));
 }
 
-/** `tocsin publishers remove FINGERPRINT --actor NAME --url URL` */
+/** `tocsin publishers remove FINGERPRINT --actor NAME --url URL`: prints the API's answer, JSON (with or without `--json`). */
 export async function publishersRemove(fingerprint: string, actor: string, url: string, token: string | undefined): Promise<void> {
   const compact = fingerprint.replace(/\s+/g, '');
   const body = await adminCall(url, token, 'DELETE', `/v1/publishers/${encodeURIComponent(compact)}`, { actor });
   console.log(JSON.stringify(body, null, 2));
 }
 
-/** `tocsin publishers list --url URL`: one line per publisher, then the audit head. */
-export async function publishersList(url: string, token: string | undefined): Promise<void> {
+/** `tocsin publishers list --url URL`: one line per publisher, then the audit head (`--json`: the API's answer). */
+export async function publishersList(url: string, token: string | undefined, options: { json?: boolean } = {}): Promise<void> {
   const body = await adminCall(url, token, 'GET', '/v1/publishers');
+  if (options.json) {
+    console.log(JSON.stringify(body, null, 2));
+    return;
+  }
   const publishers = body.publishers as { fingerprint: string; status: string; user_ids: string[] }[];
   for (const p of publishers) console.log(`${p.fingerprint}  ${p.status}  ${p.user_ids.join(', ')}`);
   const head = body.audit_head as { seq: number; hash: string } | null;

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AdvisoryRef } from '../advisory/record';
 import { advisoryIdSchema } from '../advisory/schema';
-import { channelNames } from '../channels/channel';
+import { channelNames, type ChannelName } from '../channels/channel';
 import type { DeliveryStateStore } from '../delivery/delivery-state';
 import type { createAdvisoryIntake, IntakeResult } from '../publish/advisory-intake';
 import { MAX_SIGNATURES } from '../publish/signature-policy';
@@ -159,22 +159,29 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
       // Redis where it still has a state, else the settled mark's: Redis may have lost its copy.
       const view = await loadRevisionView({ archive: deps.archive, states: deps.deliveries }, ref);
       const summary = { pending: 0, delivered: 0, retrying: 0, failed: 0 };
+      // The same counts per channel with an audience: what `tocsin publish --wait` draws.
+      const summaryByChannel: Partial<Record<ChannelName, typeof summary>> = {};
       const deliveries = [];
       for (const channel of channelNames) {
         const states = view.states.get(channel);
-        for (const recipient of view.audience[channel] ?? []) {
+        const audience = view.audience[channel] ?? [];
+        const counts = { pending: 0, delivered: 0, retrying: 0, failed: 0 };
+        if (audience.length > 0) summaryByChannel[channel] = counts;
+        for (const recipient of audience) {
           const s = states?.get(recipient);
           if (!s) {
             summary.pending += 1;
+            counts.pending += 1;
             deliveries.push({ recipient, channel, state: 'pending' as const, attempts: 0 });
             continue;
           }
           summary[s.state] += 1;
+          counts[s.state] += 1;
           // Partners' URLs, relays and addresses live in the free text: the public sees only the summary.
           deliveries.push({ recipient, channel, ...(admin ? s : publicDeliveryView(s)) });
         }
       }
-      return { status: 200, body: { id: ref.id, revision: ref.revision, view: admin ? 'admin' : 'public', summary, deliveries } };
+      return { status: 200, body: { id: ref.id, revision: ref.revision, view: admin ? 'admin' : 'public', summary, summary_by_channel: summaryByChannel, deliveries } };
     }),
   );
 

@@ -1,0 +1,14 @@
+import { InvalidArgumentError } from 'commander';
+
+/** `--revision N`: decimal digits, 1 or more, as the API reads `?revision=N`. */
+export function revisionOption(value: string): number {
+  if (!/^[1-9][0-9]{0,6}$/.test(value)) throw new InvalidArgumentError('must be a whole number of at least 1, in decimal digits only');
+  return Number(value);
+}
+
+/** `--interval SECONDS`: at least 0.1 s, so that a typo cannot turn polling into a flood. */
+export function intervalOption(value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(seconds) || seconds < 0.1) throw new InvalidArgumentError('must be a number of seconds, at least 0.1');
+  return seconds * 1000;
+}
