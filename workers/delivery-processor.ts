@@ -33,9 +33,11 @@ export interface DeliveryContext {
 const FLUSH_EVERY = 250;
 /**
  * ...or once the oldest unwritten state has waited this long: a recipient whose send takes until
- * its deadline must not hold back what the states of the quick ones say.
+ * its deadline must not hold back what the states of the quick ones say. Each state carries its
+ * receipt, which must be on disk within a second of the outcome: half of it for this write, the
+ * rest for the API's commit (see receipt-collector.ts).
  */
-const FLUSH_AFTER_MS = 1_000;
+const FLUSH_AFTER_MS = 500;
 
 const now = () => new Date().toISOString();
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -3,6 +3,7 @@ import type { AdvisoryRef } from '../advisory/record';
 import type { ChannelName } from '../channels/channel';
 import { redisKeys } from '../queue/redis-keys';
 import type { DeliveryFailure } from './public-delivery-view';
+import { receiptOf, STATE_RANK } from './receipts';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'retrying' | 'failed';
 
@@ -36,25 +37,28 @@ if cur then
   if s.state ~= 'failed' or (tonumber(s.replays) or 0) >= tonumber(ARGV[2]) then return 0 end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('XADD', KEYS[2], '*', 'r', ARGV[4])
 return 1`;
 
-/** How far along a state is: a write may never move a recipient back (see `advance`). */
-const RANK: Record<DeliveryStatus, number> = { pending: 0, retrying: 0, failed: 1, delivered: 2 };
-
 /**
- * Writes each state unless the stored one ranks higher. Parses the stored JSON with cjson, so a
- * malformed value counts as pending rather than blocking the write.
+ * Writes each state unless the stored one ranks higher, and adds the receipt of each state it
+ * wrote to the receipts stream in the same step: a state Redis holds always has its receipt on
+ * the way to disk. Parses the stored JSON with cjson, so a malformed value counts as pending
+ * rather than blocking the write.
  */
 const ADVANCE_SCRIPT = `
 local rank = { pending = 0, retrying = 0, failed = 1, delivered = 2 }
-for i = 1, #ARGV, 3 do
+for i = 1, #ARGV, 4 do
   local current = redis.call('HGET', KEYS[1], ARGV[i])
   local held = 0
   if current then
     local ok, state = pcall(cjson.decode, current)
     if ok and type(state) == 'table' and rank[state.state] then held = rank[state.state] end
   end
-  if tonumber(ARGV[i + 2]) >= held then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  if tonumber(ARGV[i + 2]) >= held then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    redis.call('XADD', KEYS[2], '*', 'r', ARGV[i + 3])
+  end
 end
 return 0`;
 
@@ -62,21 +66,22 @@ return 0`;
 export function createDeliveryStateStore(redis: Redis, prefix: string) {
   const keys = redisKeys(prefix);
   return {
+    /** Sets states as they are, with no receipt: an operator's reset, or a test's set-up. */
     async write(channel: ChannelName, ref: AdvisoryRef, updates: ReadonlyMap<string, DeliveryState>): Promise<void> {
       if (updates.size === 0) return;
       const flat = [...updates].flatMap(([id, s]) => [id, JSON.stringify(s)]);
       await redis.hset(keys.deliveries(channel, ref), ...flat);
     },
     /**
-     * What the delivery processors write: like `write`, but a recipient already `delivered` stays
+     * What the delivery processors write, each state with its receipt: like `write`, but a recipient already `delivered` stays
      * so, and one `failed` becomes only `delivered`. A worker that lost its job (its lock lapsed,
      * or Redis restarted empty under it) may still finish and write what it saw long ago; that
      * must not turn a later delivery back into "retrying", where nothing would ever move it.
      */
     async advance(channel: ChannelName, ref: AdvisoryRef, updates: ReadonlyMap<string, DeliveryState>): Promise<void> {
       if (updates.size === 0) return;
-      const args = [...updates].flatMap(([id, s]) => [id, JSON.stringify(s), String(RANK[s.state])]);
-      await redis.eval(ADVANCE_SCRIPT, 1, keys.deliveries(channel, ref), ...args);
+      const args = [...updates].flatMap(([id, s]) => [id, JSON.stringify(s), String(STATE_RANK[s.state]), JSON.stringify(receiptOf(channel, ref, id, s))]);
+      await redis.eval(ADVANCE_SCRIPT, 2, keys.deliveries(channel, ref), keys.receipts, ...args);
     },
     async getMany(channel: ChannelName, ref: AdvisoryRef, ids: readonly string[]): Promise<(DeliveryState | null)[]> {
       if (ids.length === 0) return [];
@@ -85,10 +90,11 @@ export function createDeliveryStateStore(redis: Redis, prefix: string) {
     },
     /** Writes `state` (of replay generation `state.replays`) unless the delivery moved on; true when written. */
     async writeReplayed(channel: ChannelName, ref: AdvisoryRef, id: string, state: DeliveryState): Promise<boolean> {
-      const written = await redis.eval(WRITE_IF_FAILED_BEFORE, 1, keys.deliveries(channel, ref), id, String(state.replays ?? 0), JSON.stringify(state));
+      const receipt = JSON.stringify(receiptOf(channel, ref, id, state));
+      const written = await redis.eval(WRITE_IF_FAILED_BEFORE, 2, keys.deliveries(channel, ref), keys.receipts, id, String(state.replays ?? 0), JSON.stringify(state), receipt);
       return written === 1;
     },
-    /** Sets states only where the revision has none (restoring what a Redis data loss forgot). */
+    /** Sets states only where the revision has none (restoring what a Redis data loss forgot); no receipts, they are on disk already. */
     async restoreMissing(channel: ChannelName, ref: AdvisoryRef, states: ReadonlyMap<string, DeliveryState>): Promise<void> {
       if (states.size === 0) return;
       const pipeline = redis.pipeline();

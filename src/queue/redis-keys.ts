@@ -16,6 +16,12 @@ export function redisKeys(prefix: string) {
     notice: (channel: ChannelName, r: AdvisoryRef) => `${prefix}:notice:${channel}:${ref(r)}`,
     /** Hash: recipient id -> delivery state JSON. */
     deliveries: (channel: ChannelName, r: AdvisoryRef) => `${prefix}:deliveries:${channel}:${ref(r)}`,
+    /**
+     * Stream: one entry per delivery state a worker or a replay writes (field `r`, the receipt
+     * JSON), appended in the same script as the state. The API moves them into the receipts beside
+     * the archive and deletes them (see delivery/receipt-collector.ts).
+     */
+    receipts: `${prefix}:receipts`,
     /** Set once every channel's jobs for a revision are queued. */
     enqueued: (r: AdvisoryRef) => `${prefix}:enqueued:${ref(r)}`,
     /** The lock that keeps recovery passes and replays of every API process apart (see redis-lock.ts). */

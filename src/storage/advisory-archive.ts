@@ -36,17 +36,23 @@ export interface AdvisoryArchive {
   unmark(ref: AdvisoryRef, name: string): Promise<void>;
 }
 
+/** The file whose presence says a revision directory is complete. */
+export const RECORD_FILE = 'record.json';
+
 const FILES = {
-  record: 'record.json',
+  record: RECORD_FILE,
   document: 'document.json',
   publisherSignatures: 'publisher-signatures.json',
   broadcasterSignature: 'broadcaster.asc',
   audience: 'audience.json',
 };
 
+/** A revision's directory: its files, its marks and its delivery receipts (see receipt-log.ts). */
+export const revisionDir = (dataDir: string, ref: AdvisoryRef) => path.join(dataDir, 'advisories', ref.id, String(ref.revision));
+
 export function createAdvisoryArchive(dataDir: string): AdvisoryArchive {
   const root = path.join(dataDir, 'advisories');
-  const dirOf = (ref: AdvisoryRef) => path.join(root, ref.id, String(ref.revision));
+  const dirOf = (ref: AdvisoryRef) => revisionDir(dataDir, ref);
 
   const revisions = (id: string) => numberedEntries(path.join(root, id));
 

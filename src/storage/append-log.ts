@@ -9,6 +9,8 @@ import { PRIVATE_FILE_MODE } from './durable-file';
  */
 export interface AppendLog<T> {
   append(entry: T): Promise<void>;
+  /** Appends the entries together, in order, in one write: they share the next fsync. */
+  appendAll(entries: readonly T[]): Promise<void>;
   /** Every complete entry; a torn last line (never acknowledged) is ignored. */
   readAll(): Promise<T[]>;
   close(): Promise<void>;
@@ -57,13 +59,17 @@ export function createAppendLog<T>(file: string): AppendLog<T> {
     });
   }
 
+  function appendAll(entries: readonly T[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      pending.push({ line: entries.map((e) => `${JSON.stringify(e)}\n`).join(''), resolve, reject });
+      kick();
+    });
+  }
+
   return {
-    append(entry) {
-      return new Promise((resolve, reject) => {
-        pending.push({ line: `${JSON.stringify(entry)}\n`, resolve, reject });
-        kick();
-      });
-    },
+    append: (entry) => appendAll([entry]),
+    appendAll,
     async readAll() {
       let text: string;
       try {

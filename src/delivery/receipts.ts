@@ -1,0 +1,62 @@
+import type { AdvisoryRef } from '../advisory/record';
+import type { ChannelName } from '../channels/channel';
+import type { DeliveryState, DeliveryStatus } from './delivery-state';
+
+/**
+ * One outcome a worker recorded for one recipient of one revision over one channel: the delivery
+ * state it wrote (delivered, retrying or failed, with its time, attempts and what the peer
+ * answered), named by advisory, revision, channel and recipient. The durable record of who was
+ * told what and when: one JSON line per receipt in the revision's `receipts.jsonl`.
+ */
+export type DeliveryReceipt = { advisory: string; revision: number; channel: ChannelName; recipient: string } & DeliveryState;
+
+/** Per channel, recipient id -> the state its receipts add up to. */
+export type ReceiptStates = Map<ChannelName, Map<string, DeliveryState>>;
+
+/**
+ * The durable receipts beside the archive. Appends are group-committed: one write and one fsync
+ * per revision for everything that arrived together.
+ */
+export interface DeliveryReceipts {
+  /** Resolves once every receipt is on disk. Receipts of a revision the archive does not hold are dropped and returned. */
+  append(receipts: readonly DeliveryReceipt[]): Promise<DeliveryReceipt[]>;
+  /** What one revision's receipts add up to (see {@link supersedes}), after any append of this process in flight. */
+  statesOf(ref: AdvisoryRef): Promise<ReceiptStates>;
+  close(): Promise<void>;
+}
+
+/** How far along a state is: the order the processors' writes follow (see delivery-state.ts). */
+export const STATE_RANK: Record<DeliveryStatus, number> = { pending: 0, retrying: 0, failed: 1, delivered: 2 };
+
+/**
+ * True when `next` takes the place of `held`: a later replay generation always does (an
+ * operator's replay turns a failed delivery back into `retrying`); within one generation a state
+ * never moves back (`delivered` stays, `failed` becomes only `delivered`), as in Redis.
+ */
+export function supersedes(next: DeliveryState, held: DeliveryState | undefined): boolean {
+  if (!held) return true;
+  const generations = (next.replays ?? 0) - (held.replays ?? 0);
+  if (generations !== 0) return generations > 0;
+  return STATE_RANK[next.state] >= STATE_RANK[held.state];
+}
+
+/** Folds `next` into `into`, state by state, by {@link supersedes}; `into` is changed. */
+export function foldStates(into: ReceiptStates, next: ReadonlyMap<ChannelName, ReadonlyMap<string, DeliveryState>>): ReceiptStates {
+  for (const [channel, states] of next) {
+    let held = into.get(channel);
+    if (!held) into.set(channel, (held = new Map()));
+    for (const [id, s] of states) if (supersedes(s, held.get(id))) held.set(id, s);
+  }
+  return into;
+}
+
+/** The receipt of one state write. */
+export function receiptOf(channel: ChannelName, ref: AdvisoryRef, recipient: string, state: DeliveryState): DeliveryReceipt {
+  return { advisory: ref.id, revision: ref.revision, channel, recipient, ...state };
+}
+
+/** The state a receipt records, without its names. */
+export function stateOf(receipt: DeliveryReceipt): DeliveryState {
+  const { advisory: _a, revision: _r, channel: _c, recipient: _id, ...state } = receipt;
+  return state;
+}

@@ -1,0 +1,142 @@
+import { access, open } from 'node:fs/promises';
+import path from 'node:path';
+import type { AdvisoryRef } from '../advisory/record';
+import type { DeliveryState } from '../delivery/delivery-state';
+import { foldStates, stateOf, supersedes, type DeliveryReceipt, type DeliveryReceipts, type ReceiptStates } from '../delivery/receipts';
+import { RECORD_FILE, revisionDir } from './advisory-archive';
+import { createAppendLog, type AppendLog } from './append-log';
+import { fsyncDir } from './durable-file';
+
+/** The receipts file in each revision's directory of the archive. */
+export const RECEIPTS_FILE = 'receipts.jsonl';
+
+/** Revisions whose receipt files stay open for appending, and whose folded states stay in memory. */
+const OPEN_LOGS = 32;
+const FOLDED_REVISIONS = 16;
+
+const keyOf = (ref: AdvisoryRef) => `${ref.id}:${ref.revision}`;
+
+/** Keeps at most `max` entries, dropping the least recently set. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number, dropped?: (v: V) => void): void {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > max) {
+    const [oldest, v] = map.entries().next().value as [string, V];
+    map.delete(oldest);
+    dropped?.(v);
+  }
+}
+
+/**
+ * Receipts as JSON lines in TOCSIN_DATA_DIR/advisories/<id>/<revision>/receipts.jsonl, beside the
+ * revision they belong to, through the group-committed append log. Reading folds a file once and
+ * then only the bytes added since, so a fan-out's check "is every recipient settled?" after each
+ * commit costs what that commit added, even when another process appends to the same file.
+ */
+export function createReceiptLog(dataDir: string): DeliveryReceipts {
+  const logs = new Map<string, AppendLog<DeliveryReceipt>>();
+  const archived = new Set<string>();
+  const writing = new Map<string, Promise<unknown>>();
+  const folded = new Map<string, { offset: number; states: ReceiptStates }>();
+  const fileOf = (ref: AdvisoryRef) => path.join(revisionDir(dataDir, ref), RECEIPTS_FILE);
+  const exists = (file: string) => access(file).then(() => true, () => false);
+
+  /** Only into a complete revision directory: a stray receipt must not make one the archive would then refuse to create. */
+  async function isArchived(ref: AdvisoryRef): Promise<boolean> {
+    const key = keyOf(ref);
+    if (archived.has(key)) return true;
+    if (!(await exists(path.join(revisionDir(dataDir, ref), RECORD_FILE)))) return false;
+    archived.add(key);
+    return true;
+  }
+
+  async function appendTo(ref: AdvisoryRef, receipts: DeliveryReceipt[]): Promise<void> {
+    const key = keyOf(ref);
+    const file = fileOf(ref);
+    let log = logs.get(key);
+    // The first receipt creates the file: its directory entry is synced too, or a power loss could drop the file.
+    const creating = !log && !(await exists(file));
+    if (!log) remember(logs, key, (log = createAppendLog<DeliveryReceipt>(file)), OPEN_LOGS, (l) => void l.close());
+    await log.appendAll(receipts);
+    if (creating) await fsyncDir(path.dirname(file));
+  }
+
+  async function readNew(ref: AdvisoryRef, from: { offset: number; states: ReceiptStates }) {
+    let handle;
+    try {
+      handle = await open(fileOf(ref), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { offset: 0, states: new Map() };
+      throw err;
+    }
+    try {
+      const { size } = await handle.stat();
+      // Shorter than what was read: the file was cut back (a torn tail repaired); read it again.
+      const start = size < from.offset ? { offset: 0, states: new Map() } : from;
+      if (size === start.offset) return start;
+      const bytes = Buffer.alloc(size - start.offset);
+      await handle.read(bytes, 0, bytes.length, start.offset);
+      // Up to the last newline: a line still being written is read next time.
+      const end = bytes.lastIndexOf(0x0a) + 1;
+      const add: ReceiptStates = new Map();
+      for (const line of bytes.subarray(0, end).toString('utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        let receipt: DeliveryReceipt;
+        try {
+          receipt = JSON.parse(line) as DeliveryReceipt;
+        } catch {
+          continue;
+        }
+        const held = add.get(receipt.channel) ?? new Map<string, DeliveryState>();
+        add.set(receipt.channel, held);
+        const state = stateOf(receipt);
+        if (supersedes(state, held.get(receipt.recipient))) held.set(receipt.recipient, state);
+      }
+      return { offset: start.offset + end, states: foldStates(start.states, add) };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  return {
+    async append(receipts) {
+      const byRevision = new Map<string, DeliveryReceipt[]>();
+      for (const r of receipts) {
+        const key = keyOf({ id: r.advisory, revision: r.revision });
+        byRevision.set(key, [...(byRevision.get(key) ?? []), r]);
+      }
+      const dropped: DeliveryReceipt[] = [];
+      await Promise.all(
+        [...byRevision.values()].map(async (group) => {
+          const ref = { id: group[0]!.advisory, revision: group[0]!.revision };
+          if (!(await isArchived(ref))) {
+            dropped.push(...group);
+            return;
+          }
+          const key = keyOf(ref);
+          const done = (writing.get(key) ?? Promise.resolve()).then(() => appendTo(ref, group));
+          const settled = done.catch(() => undefined);
+          writing.set(key, settled);
+          void settled.then(() => writing.get(key) === settled && writing.delete(key));
+          await done;
+        }),
+      );
+      return dropped;
+    },
+
+    async statesOf(ref) {
+      const key = keyOf(ref);
+      await writing.get(key);
+      const next = await readNew(ref, folded.get(key) ?? { offset: 0, states: new Map() });
+      remember(folded, key, next, FOLDED_REVISIONS);
+      // A copy: callers merge into what they get.
+      return new Map([...next.states].map(([channel, states]) => [channel, new Map(states)]));
+    },
+
+    async close() {
+      await Promise.all([...writing.values()]);
+      await Promise.all([...logs.values()].map((l) => l.close()));
+      logs.clear();
+    },
+  };
+}

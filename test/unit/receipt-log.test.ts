@@ -1,0 +1,70 @@
+import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { receiptOf, type DeliveryReceipt } from '../../src/delivery/receipts';
+import type { DeliveryState } from '../../src/delivery/delivery-state';
+import { createReceiptLog, RECEIPTS_FILE } from '../../src/storage/receipt-log';
+
+const ref = { id: 'ADV-1', revision: 1 };
+const at = '2026-12-02T12:00:00.000Z';
+const state = (s: DeliveryState['state'], extra: Partial<DeliveryState> = {}): DeliveryState => ({ state: s, attempts: 1, updated_at: at, ...extra });
+const receipt = (recipient: string, s: DeliveryState): DeliveryReceipt => receiptOf('webhook', ref, recipient, s);
+
+describe('receipt log', () => {
+  let dataDir: string;
+  const revisionDir = () => path.join(dataDir, 'advisories', ref.id, String(ref.revision));
+  beforeEach(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'receipts-'));
+    await mkdir(revisionDir(), { recursive: true });
+    await writeFile(path.join(revisionDir(), 'record.json'), '{}');
+  });
+  afterEach(() => rm(dataDir, { recursive: true, force: true }));
+
+  it('adds receipts up as Redis does: forward only within a replay generation, a later generation always', async () => {
+    const log = createReceiptLog(dataDir);
+    await log.append([
+      receipt('a', state('retrying')),
+      receipt('a', state('delivered', { attempts: 2 })),
+      receipt('a', state('retrying', { attempts: 3 })),
+      receipt('b', state('failed')),
+      receipt('b', state('retrying', { attempts: 0, replays: 1 })),
+      receipt('c', state('failed')),
+      receipt('c', state('retrying')),
+    ]);
+    const states = (await log.statesOf(ref)).get('webhook')!;
+    expect([...states].map(([id, s]) => [id, s.state, s.attempts])).toEqual([
+      ['a', 'delivered', 2],
+      ['b', 'retrying', 0],
+      ['c', 'failed', 1],
+    ]);
+    await log.close();
+  });
+
+  it('one JSON line per receipt, in the revision directory, and nothing for a revision the archive lacks', async () => {
+    const log = createReceiptLog(dataDir);
+    const stray = receiptOf('webhook', { id: 'ADV-9', revision: 1 }, 'x', state('delivered'));
+    expect(await log.append([receipt('a', state('delivered', { detail: 'HTTP 204' })), stray])).toEqual([stray]);
+    const lines = (await readFile(path.join(revisionDir(), RECEIPTS_FILE), 'utf8')).trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual([{ advisory: 'ADV-1', revision: 1, channel: 'webhook', recipient: 'a', state: 'delivered', attempts: 1, updated_at: at, detail: 'HTTP 204' }]);
+    // A stray receipt must not create a revision directory the archive would then refuse to write.
+    await expect(stat(path.join(dataDir, 'advisories', 'ADV-9'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await log.statesOf({ id: 'ADV-9', revision: 1 })).size).toBe(0);
+    await log.close();
+  });
+
+  it("reads what another process appended since, and leaves a line still being written for later", async () => {
+    const reader = createReceiptLog(dataDir);
+    const writer = createReceiptLog(dataDir);
+    await writer.append([receipt('a', state('retrying'))]);
+    expect((await reader.statesOf(ref)).get('webhook')?.get('a')?.state).toBe('retrying');
+    await writer.append([receipt('a', state('delivered', { attempts: 2 }))]);
+    const file = path.join(revisionDir(), RECEIPTS_FILE);
+    const half = JSON.stringify(receipt('b', state('failed')));
+    await appendFile(file, half.slice(0, 20));
+    const seen = (await reader.statesOf(ref)).get('webhook')!;
+    expect([seen.get('a')?.state, seen.has('b')]).toEqual(['delivered', false]);
+    await appendFile(file, `${half.slice(20)}\n`);
+    expect((await reader.statesOf(ref)).get('webhook')?.get('b')?.state).toBe('failed');
+    await Promise.all([reader.close(), writer.close()]);
+  });
+});
