@@ -2,6 +2,7 @@ import type { AdvisoryRef } from '../advisory/record';
 import { channelNames, type ChannelName } from '../channels/channel';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { DeliveryState, DeliveryStateStore } from './delivery-state';
+import { foldStates, type DeliveryReceipts, type ReceiptStates } from './receipts';
 
 /** Name of the archive mark written once every recipient of a revision is delivered or failed. */
 export const SETTLED_MARK = 'settled';
@@ -42,9 +43,13 @@ export interface DeadLetter {
 export interface DeliveryViewDeps {
   archive: AdvisoryArchive;
   states: DeliveryStateStore;
+  receipts: DeliveryReceipts;
 }
 
-/** Every recipient's state of one revision: Redis where it has one, else the settled mark. */
+/**
+ * Every recipient's state of one revision: the settled mark's, then the receipts', then Redis's,
+ * each later one taking a recipient's place where it is further along (see `supersedes`).
+ */
 export interface RevisionView {
   ref: AdvisoryRef;
   audience: Audience;
@@ -56,19 +61,19 @@ export interface RevisionView {
 export async function loadRevisionView(deps: DeliveryViewDeps, ref: AdvisoryRef, only?: ChannelName): Promise<RevisionView> {
   const audience = await deps.archive.audience(ref);
   const mark = (await deps.archive.readMark(ref, SETTLED_MARK)) as SettledMark | null;
-  const states = new Map<ChannelName, Map<string, DeliveryState>>();
+  const receipts = await deps.receipts.statesOf(ref);
+  const states: ReceiptStates = new Map();
   for (const channel of channelNames) {
     if (only && channel !== only) continue;
     const ids = audience[channel] ?? [];
     if (ids.length === 0) continue;
-    const live = await deps.states.getAll(channel, ref);
-    const merged = markedStates(mark, channel);
-    // Redis is fresher wherever it still has a state: a replay after settling writes there.
-    for (const id of ids) {
-      const s = live.get(id);
-      if (s) merged.set(id, s);
-    }
-    states.set(channel, merged);
+    // Redis is the freshest where it still has a state (a replay after settling writes there);
+    // the receipts keep what a Redis data loss took, the mark what older versions kept.
+    const merged: ReceiptStates = new Map([[channel, markedStates(mark, channel)]]);
+    foldStates(merged, new Map([[channel, receipts.get(channel) ?? new Map<string, DeliveryState>()]]));
+    foldStates(merged, new Map([[channel, await deps.states.getAll(channel, ref)]]));
+    const inAudience = new Set(ids);
+    states.set(channel, new Map([...(merged.get(channel) ?? [])].filter(([id]) => inAudience.has(id))));
   }
   return { ref, audience, mark, states };
 }

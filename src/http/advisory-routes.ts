@@ -4,6 +4,7 @@ import type { AdvisoryRef } from '../advisory/record';
 import { advisoryIdSchema } from '../advisory/schema';
 import { channelNames, type ChannelName } from '../channels/channel';
 import type { DeliveryStateStore } from '../delivery/delivery-state';
+import type { DeliveryReceipts } from '../delivery/receipts';
 import type { createAdvisoryIntake, IntakeResult } from '../publish/advisory-intake';
 import { MAX_SIGNATURES } from '../publish/signature-policy';
 import { loadRevisionView } from '../delivery/dead-letters';
@@ -43,6 +44,8 @@ export interface AdvisoryRouteDeps {
   archive: AdvisoryArchive;
   holds: HoldStore;
   deliveries: DeliveryStateStore;
+  /** The durable receipts: what each recipient's delivery came to, after Redis lost its copy too. */
+  receipts: DeliveryReceipts;
   /** With it, `GET /:id/deliveries` shows an admin the full error text and `GET /:id` held revisions (see optionalAdminAuth). */
   adminToken: string | undefined;
 }
@@ -156,8 +159,8 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
     handle(async (req) => {
       const admin = isAdminRequest(req);
       const ref = await resolveRef(req);
-      // Redis where it still has a state, else the settled mark's: Redis may have lost its copy.
-      const view = await loadRevisionView({ archive: deps.archive, states: deps.deliveries }, ref);
+      // Redis where it still has a state, else the receipts' or the settled mark's: Redis may have lost its copy.
+      const view = await loadRevisionView({ archive: deps.archive, states: deps.deliveries, receipts: deps.receipts }, ref);
       const summary = { pending: 0, delivered: 0, retrying: 0, failed: 0 };
       // The same counts per channel with an audience: what `tocsin publish --wait` draws.
       const summaryByChannel: Partial<Record<ChannelName, typeof summary>> = {};

@@ -38,7 +38,7 @@ export function mountedRouters(deps: AppDeps): [mountPath: string, ...handlers: 
     ['/v1/advisories', advisoryRoutes(deps)],
     ['/v1/recipients', adminAuth(deps.adminToken), recipientRoutes(deps)],
     ['/v1/publishers', adminAuth(deps.adminToken), publisherRoutes(deps)],
-    ['/v1/deliveries', adminAuth(deps.adminToken), deliveryRoutes({ archive: deps.archive, states: deps.deliveries, replayer: deps.replayer })],
+    ['/v1/deliveries', adminAuth(deps.adminToken), deliveryRoutes({ archive: deps.archive, states: deps.deliveries, receipts: deps.receipts, replayer: deps.replayer })],
     ['/v1/unsubscribe', unsubscribeRoutes(deps)],
   ];
 }

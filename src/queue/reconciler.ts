@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { channelNames, type ChannelName } from '../channels/channel';
 import { SETTLED_MARK, settledMarkFrom, type SettledMark } from '../delivery/dead-letters';
 import type { DeliveryState, DeliveryStateStore } from '../delivery/delivery-state';
+import { foldStates, type DeliveryReceipt, type DeliveryReceipts } from '../delivery/receipts';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
 import type { RecipientStore } from '../recipients/recipient-store';
@@ -19,6 +20,8 @@ export interface ReconcilerDeps {
   redis: Redis;
   prefix: string;
   states: DeliveryStateStore;
+  /** The durable receipts: what Redis knew of each delivery before it lost its data. */
+  receipts: DeliveryReceipts;
   recipients: RecipientStore;
   enqueue: (archived: ArchivedAdvisory, audience: Audience) => Promise<void>;
   queues: DeliveryQueues;
@@ -33,9 +36,11 @@ export interface ReconcilerDeps {
  * Brings Redis back in line with the durable archive: the recipients, and for every archived
  * revision that is not yet settled, its queued jobs. Covers an enqueue that failed while Redis was down, and a
  * Redis that restarted empty. Revisions whose recipients are all settled are marked so in the
- * archive and skipped from then on. A recipient left `retrying` with no job to retry it (a worker
- * wrote that state into a Redis that had just restarted empty, where its job no longer existed)
- * gets its retry job back.
+ * archive and skipped from then on: by each pass, and as soon as the receipt of the last one is on
+ * disk (`receiptsCommitted`). A revision Redis lost is queued again with every state its receipts
+ * know put back first, so its batches send only to recipients with no durable outcome. A
+ * recipient left `retrying` with no job to retry it (a worker wrote that state into a Redis that
+ * had just restarted empty, where its job no longer existed) gets its retry job back.
  */
 export function createReconciler(deps: ReconcilerDeps) {
   const keys = redisKeys(deps.prefix);
@@ -55,12 +60,19 @@ export function createReconciler(deps: ReconcilerDeps) {
     return run;
   }
 
+  /** The receipts' states with Redis's over them where Redis is further along (it is fresher). */
   async function statesOf(ref: AdvisoryRef, audience: Audience): Promise<Map<ChannelName, Map<string, DeliveryState>>> {
-    const out: Map<ChannelName, Map<string, DeliveryState>> = new Map();
+    const out = await deps.receipts.statesOf(ref);
     for (const channel of channelNames) {
-      if ((audience[channel] ?? []).length > 0) out.set(channel, await deps.states.getAll(channel, ref));
+      if ((audience[channel] ?? []).length > 0) foldStates(out, new Map([[channel, await deps.states.getAll(channel, ref)]]));
+      else out.delete(channel);
     }
     return out;
+  }
+
+  /** Puts back into Redis every state it lost that the receipts know, before the revision's batches are queued again. */
+  async function restoreStates(ref: AdvisoryRef, states: Map<ChannelName, Map<string, DeliveryState>>): Promise<void> {
+    for (const [channel, byRecipient] of states) await deps.states.restoreMissing(channel, ref, byRecipient);
   }
 
   async function restoreLostRetries(ref: AdvisoryRef, states: Map<ChannelName, Map<string, DeliveryState>>): Promise<void> {
@@ -117,7 +129,9 @@ export function createReconciler(deps: ReconcilerDeps) {
     const moved = Object.entries(mark.deliveries ?? {}).some(([channel, kept]) =>
       Object.entries(kept).some(([id, state]) => {
         const current = now.get(channel as ChannelName)?.get(id);
-        return current !== undefined && !isDeepStrictEqual(current, state);
+        // Only a change of outcome counts: a late copy of the same outcome (a send repeated after
+        // a Redis loss) brings a new time, not a new state.
+        return current !== undefined && !isDeepStrictEqual([current.state, current.replays], [state.state, state.replays]);
       }),
     );
     if (!moved) return;
@@ -135,19 +149,24 @@ export function createReconciler(deps: ReconcilerDeps) {
       const archived = await deps.archive.get(record);
       if (!archived) continue;
       const audience = await deps.archive.audience(record);
-      if ((await deps.redis.exists(keys.enqueued(record))) === 1) {
-        const states = await statesOf(record, audience);
-        const mark = settledMarkFrom(states, audience);
-        if (mark) {
-          await settle(record, audience, mark);
-          continue;
-        }
+      const states = await statesOf(record, audience);
+      const mark = settledMarkFrom(states, audience);
+      if (mark) {
+        // Also when Redis lost the revision: its receipts say every recipient is delivered or failed.
+        await settle(record, audience, mark);
+        continue;
+      }
+      const lost = (await deps.redis.exists(keys.enqueued(record))) === 0;
+      if (!lost) {
         await restoreLostRetries(record, states);
         if (!(await clearDeadBatches(record, audience, states))) continue;
         deps.log.warn({ advisory: record.id, revision: record.revision }, 'recovery found recipients pending with no batch job left');
       }
       try {
+        // The batches send only to recipients still pending: the states first, then the jobs.
+        if (lost) await restoreStates(record, states);
         await deps.enqueue(archived, audience);
+        if (lost) await restoreLostRetries(record, states);
       } catch (err) {
         // One revision that cannot be queued (its render timed out, say) must not hold back the
         // revisions after it: it is tried again at the next pass. A Redis outage fails the
@@ -163,7 +182,54 @@ export function createReconciler(deps: ReconcilerDeps) {
     return queued;
   }
 
+  const audiences = new Map<string, Audience>();
+  const toSettle = new Map<string, AdvisoryRef>();
+  let settling: Promise<void> | null = null;
+
+  /** Marks the revision settled when its receipts (and then Redis) say every recipient is delivered or failed. */
+  async function settleIfDone(ref: AdvisoryRef): Promise<void> {
+    if (await deps.archive.hasMark(ref, SETTLED_MARK)) return;
+    const key = `${ref.id}:${ref.revision}`;
+    let audience = audiences.get(key);
+    if (!audience) {
+      audience = await deps.archive.audience(ref);
+      audiences.set(key, audience);
+      if (audiences.size > 16) audiences.delete(audiences.keys().next().value as string);
+    }
+    // The receipts alone first, without the lock: true only once, at the end of a fan-out.
+    if (!settledMarkFrom(await deps.receipts.statesOf(ref), audience)) return;
+    const known = audience;
+    await exclusive(async () => {
+      if (await deps.archive.hasMark(ref, SETTLED_MARK)) return;
+      const mark = settledMarkFrom(await statesOf(ref, known), known);
+      if (mark) await settle(ref, known, mark);
+    });
+  }
+
+  async function settleQueued(): Promise<void> {
+    for (const [key, ref] of toSettle) {
+      toSettle.delete(key);
+      await settleIfDone(ref).catch((err: unknown) =>
+        deps.log.warn({ advisory: ref.id, revision: ref.revision, err: (err as Error).message }, 'could not mark a settled revision at once; the next pass will'),
+      );
+    }
+  }
+
   return {
+    /**
+     * Told the receipts of each commit once they are on disk: a revision whose last delivery just
+     * settled is marked so now, not at the next pass. Checks run one at a time, a revision once
+     * per round however many of its receipts arrived meanwhile.
+     */
+    receiptsCommitted(receipts: readonly DeliveryReceipt[]): void {
+      for (const r of receipts) if (r.state === 'delivered' || r.state === 'failed') toSettle.set(`${r.advisory}:${r.revision}`, { id: r.advisory, revision: r.revision });
+      if (toSettle.size === 0 || settling) return;
+      settling = (async () => {
+        while (toSettle.size > 0) await settleQueued();
+      })().finally(() => {
+        settling = null;
+      });
+    },
     /** One pass; concurrent calls share it. Resolves to how many revisions it queued. */
     run(): Promise<number> {
       running ??= exclusive(pass).finally(() => {
@@ -180,7 +246,10 @@ export function createReconciler(deps: ReconcilerDeps) {
      * Resolves once the pass or replay running now (and any queued behind it) is over: a process
      * that stops waits for it, so its lock is released rather than left to run out.
      */
-    idle: (): Promise<void> => tail.then(() => undefined),
+    idle: async (): Promise<void> => {
+      await settling;
+      await tail;
+    },
   };
 }
 

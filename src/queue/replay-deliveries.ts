@@ -4,6 +4,7 @@ import type { AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
 import type { ChannelName, Notice } from '../channels/channel';
 import { loadRevisionView, SETTLED_MARK, type RevisionView } from '../delivery/dead-letters';
 import type { DeliveryState, DeliveryStateStore } from '../delivery/delivery-state';
+import type { DeliveryReceipts } from '../delivery/receipts';
 import type { FieldProblem } from '../publish/intake-errors';
 import type { RecipientStore } from '../recipients/recipient-store';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
@@ -52,6 +53,8 @@ export interface ReplayDeps {
   redis: Redis;
   prefix: string;
   states: DeliveryStateStore;
+  /** The durable receipts: which deliveries failed, after Redis lost its copy too. */
+  receipts: DeliveryReceipts;
   queues: DeliveryQueues;
   recipients: RecipientStore;
   /** Renders and signs notices, as for a first enqueue (needed when Redis lost the stored one). */

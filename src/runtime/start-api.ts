@@ -22,6 +22,8 @@ import { createReconciler } from '../queue/reconciler';
 import { createDeliveryReplayer } from '../queue/replay-deliveries';
 import { openRecipientStore } from '../recipients/recipient-store';
 import { createAdvisoryArchive } from '../storage/advisory-archive';
+import { createReceiptLog } from '../storage/receipt-log';
+import { startReceiptCollector } from '../delivery/receipt-collector';
 import { connectRedis, createRedis } from './redis-connection';
 import { systemRuntimeDeps, type RuntimeDeps } from './runtime-deps';
 import { createMirrorBuildThread } from '../mirror/build-in-thread';
@@ -99,6 +101,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   // While Redis is down the queues report errors; accepting goes on (archived, delivery pending).
   for (const queue of Object.values(queues)) queue.on('error', (err) => log.debug({ err: err.message, queue: queue.name }, 'queue error'));
   const states = createDeliveryStateStore(redis, config.prefix);
+  const receipts = createReceiptLog(config.dataDir);
   // Rendering, signing and mirror builds run in worker threads: no document stalls intake.
   const notices = createNoticeRenderThread({ signer: () => keys.signer(), publicUrl: config.publicUrl, templatesDir: config.templatesDir });
   const enqueueDeps = { redis, queues, prefix: config.prefix, batchSize: config.fanoutBatchSize, render: notices.render };
@@ -130,6 +133,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     redis,
     prefix: config.prefix,
     states,
+    receipts,
     recipients,
     enqueue: requeue,
     queues,
@@ -142,6 +146,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     redis,
     prefix: config.prefix,
     states,
+    receipts,
     queues,
     recipients,
     render: enqueueDeps.render,
@@ -159,6 +164,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     holds,
     publishers,
     deliveries: states,
+    receipts,
     replayer,
     recipients,
     allowPrivateTargets: config.allowPrivateTargets,
@@ -182,6 +188,12 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
       return key.warning ? { broadcaster_key: key.warning } : {};
     },
   });
+
+  // The workers' outcomes reach the data dir through Redis: this process writes them to disk.
+  const receiptsRedis = createRedis(config.redisUrl, 'client');
+  receiptsRedis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error (receipts)'));
+  await connectRedis(receiptsRedis, config.redisUrl);
+  const collector = startReceiptCollector({ redis: receiptsRedis, prefix: config.prefix, receipts, committed: reconciler.receiptsCommitted, log });
 
   await reconciler.run().catch((err: unknown) => log.error({ err }, 'reconcile at start failed'));
   // Back from an outage (or a restart that lost everything): queue what was accepted meanwhile
@@ -242,7 +254,10 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
       await mirrorBuild?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await collector.close();
+      receiptsRedis.disconnect();
       await reconciler.idle();
+      await receipts.close();
       // A render still running fails; its advisory is archived and the next start queues it.
       await notices.close();
       await Promise.all(Object.values(queues).map((q) => q.close()));

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ArchivedAdvisory } from '../../src/advisory/record';
 import type { SettledMark } from '../../src/delivery/dead-letters';
+import { createReceiptLog } from '../../src/storage/receipt-log';
 import { createDeliveryStateStore } from '../../src/delivery/delivery-state';
 import { createLogger } from '../../src/log';
 import { renderNotices } from '../../src/notices/render-notices';
@@ -58,7 +59,9 @@ async function apiProcess(tocsin: Tocsin, opts: { log: Logger; archive?: (real: 
     return renderNotices(archived, audience, { broadcaster: await keys.signer(), publicUrl: config.publicUrl, templatesDir: config.templatesDir });
   };
   const maxAttempts = () => 3;
-  const common = { archive, redis, prefix: config.prefix, states, queues, recipients, maxAttempts, log: opts.log };
+  // The same receipts files as the harness's API process: a second process shares the data dir.
+  const receipts = createReceiptLog(config.dataDir);
+  const common = { archive, redis, prefix: config.prefix, states, receipts, queues, recipients, maxAttempts, log: opts.log };
   const reconciler = createReconciler({
     ...common,
     enqueue: (archived, audience) => enqueueAdvisory({ redis, queues, prefix: config.prefix, batchSize: config.fanoutBatchSize, render }, archived, audience),
@@ -71,6 +74,7 @@ async function apiProcess(tocsin: Tocsin, opts: { log: Logger; archive?: (real: 
     async close() {
       await Promise.all(Object.values(queues).map((q) => q.close()));
       await recipients.close();
+      await receipts.close();
       redis.disconnect();
     },
   };

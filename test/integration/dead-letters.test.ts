@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { createLogger } from '../../src/log';
 import { markedStates, type SettledMark } from '../../src/delivery/dead-letters';
+import { createReceiptLog } from '../../src/storage/receipt-log';
 import { createDeliveryStateStore } from '../../src/delivery/delivery-state';
 import { createDeliveryQueues } from '../../src/queue/delivery-queues';
 import { jobIds } from '../../src/queue/jobs';
@@ -199,6 +200,7 @@ describe('dead letters: listing and replay', () => {
           redis,
           prefix: tocsin.config.prefix,
           states: createDeliveryStateStore(redis, tocsin.config.prefix),
+          receipts: createReceiptLog(tocsin.config.dataDir),
           queues,
           recipients,
           render: () => Promise.reject(new Error('the notice is still stored')),
