@@ -7,7 +7,7 @@ import { auditVerify } from './cli/audit-commands';
 import { keysRevoke, keysRotate } from './cli/key-commands';
 import { mirrorBuild, mirrorPush } from './cli/mirror-commands';
 import { publishersAdd, publishersList, publishersRemove } from './cli/publisher-commands';
-import { listFailed, replayFailed, watchDeliveries, type ListOptions, type ReplayOptions } from './cli/deliveries-commands';
+import { listDeliveries, listFailed, replayFailed, watchDeliveries, type ListOptions, type ReplayOptions } from './cli/deliveries-commands';
 import { advisoriesList, advisoriesShow } from './cli/advisory-commands';
 import { intervalOption, revisionOption } from './cli/cli-options';
 import { publishCommand } from './cli/publish-command';
@@ -179,19 +179,21 @@ audit
     const c = config();
     return auditVerify({ dataDir: opts.dataDir ?? c.dataDir, keysDir: opts.keysDir ?? c.keysDir, ...(opts.expectHead ? { expectHead: opts.expectHead } : {}) });
   });
-const deliveries = program.command('deliveries').description('dead letters: deliveries that failed after the whole retry schedule (admin API, token from TOCSIN_ADMIN_TOKEN)');
+const deliveries = program.command('deliveries').description("every advisory's deliveries as the receipts record them, and dead letters: deliveries that failed after the whole retry schedule (admin API, token from TOCSIN_ADMIN_TOKEN)");
 deliveries
   .command('list')
-  .description('list failed deliveries')
-  .option('--failed', 'failed deliveries (the only kind listed here: required)')
+  .description("list an advisory's deliveries in every state (--advisory ID), or the failed ones of every advisory (--failed)")
+  .option('--failed', 'only failed deliveries (dead letters), of every advisory unless --advisory names one')
   .option('--url <url>', URL_HELP)
-  .option('--advisory <id>', 'only this advisory')
-  .option('--revision <n>', 'only this revision (with --advisory)')
-  .option('--channel <channel>', 'only webhook, email, slack or mastodon')
+  .option('--advisory <id>', 'only this advisory; without --failed, every recipient of it, whatever the state')
+  .option('--revision <n>', 'only this revision (with --advisory; default without --failed: the latest)')
+  .option('--channel <channel>', 'with --failed: only webhook, email, slack or mastodon')
   .option('--json', 'print the API answer as JSON')
   .action(async (opts: ListOptions & { failed?: boolean; url?: string }) => {
-    if (!opts.failed) throw new CliFailure('say --failed: only failed deliveries are listed (GET /v1/advisories/ID/deliveries shows every state)', 2);
-    await listFailed(admin(opts), opts);
+    if (opts.failed) return listFailed(admin(opts), opts);
+    if (opts.advisory === undefined) throw new CliFailure('say --advisory ID (every delivery of it) or --failed (dead letters of every advisory)', 2);
+    if (opts.channel !== undefined) throw new CliFailure('--channel needs --failed: --advisory alone lists every channel', 2);
+    return listDeliveries(admin(opts), { ...opts, advisory: opts.advisory });
   });
 deliveries
   .command('replay')

@@ -25,6 +25,11 @@ export interface ReplayOptions extends ListOptions {
   allFailed?: boolean;
 }
 
+/** The admin view of `GET /v1/advisories/:id/deliveries`: every state with its time and the peer's answer. */
+type AdminDeliveriesAnswer = Omit<DeliveriesAnswer, 'deliveries'> & {
+  deliveries: (DeliveriesAnswer['deliveries'][number] & { updated_at?: string; detail?: string })[];
+};
+
 export interface WatchOptions {
   revision?: number;
   json?: boolean;
@@ -54,6 +59,32 @@ export async function listFailed(target: AdminTarget, options: ListOptions): Pro
   const rows = [['ADVISORY', 'REV', 'CHANNEL', 'RECIPIENT', 'ATTEMPTS', 'REPLAYS', 'FAILED AT', 'LAST ERROR']];
   for (const d of answer.deliveries) {
     rows.push([d.advisory, String(d.revision), d.channel, d.recipient, String(d.attempts), String(d.replays ?? 0), d.updated_at, d.last_error ?? '']);
+  }
+  console.log(table(rows));
+}
+
+/**
+ * `tocsin deliveries list --advisory ID`: every recipient's delivery of one revision, whatever its
+ * state, as the receipts record it (admin read: the peer's answer and the full error text).
+ */
+export async function listDeliveries(target: AdminTarget, options: ListOptions & { advisory: string }): Promise<void> {
+  let query = '';
+  if (options.revision !== undefined) {
+    const revision = Number(options.revision);
+    if (!Number.isInteger(revision) || revision < 1) throw new CliFailure(`--revision must be a positive integer (got ${options.revision})`, 2);
+    query = `?revision=${revision}`;
+  }
+  const answer = (await callAdmin(target, 'GET', `/v1/advisories/${encodeURIComponent(options.advisory)}/deliveries${query}`)) as AdminDeliveriesAnswer;
+  if (options.json) {
+    printJson(answer);
+    return;
+  }
+  const { summary } = answer;
+  console.log(`${answer.id} revision ${answer.revision}: ${summary.delivered} delivered, ${summary.failed} failed, ${summary.retrying} retrying, ${summary.pending} pending`);
+  if (answer.deliveries.length === 0) return;
+  const rows = [['CHANNEL', 'RECIPIENT', 'STATE', 'ATTEMPTS', 'AT', 'ANSWER']];
+  for (const d of answer.deliveries) {
+    rows.push([d.channel, d.recipient, d.state, String(d.attempts), d.updated_at ?? '', d.state === 'delivered' ? (d.detail ?? '') : (d.last_error ?? '')]);
   }
   console.log(table(rows));
 }

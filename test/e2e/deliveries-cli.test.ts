@@ -73,10 +73,40 @@ describe('tocsin deliveries, as an operator uses it', () => {
     await gone.waitFor(2, 20_000);
   });
 
+  it("lists every delivery of an advisory, delivered ones too, from the receipts; --json is the API's answer", async () => {
+    const ok = await startReceiver();
+    try {
+      const okId = await tocsin.addWebhook(ok.url());
+      const goneAgain = await tocsin.addWebhook(gone.url('/again'));
+      const id = uniqueId();
+      const document = documentText(sampleAdvisory({ id }));
+      expect((await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] })).status).toBe(202);
+      const answer = await eventually(async () => {
+        const r = await runCli(['deliveries', 'list', '--url', tocsin.url, '--advisory', id, '--json'], admin);
+        const json = JSON.parse(r.stdout) as { summary: { pending: number; retrying: number }; deliveries: { recipient: string; state: string }[] };
+        return json.summary.pending === 0 && json.summary.retrying === 0 ? json : undefined;
+      }, 20_000, 'every delivery settled');
+      expect(answer).toEqual((await tocsin.admin('GET', `/v1/advisories/${id}/deliveries`)).json);
+      expect(answer.deliveries).toContainEqual(expect.objectContaining({ recipient: okId.id, state: 'delivered', detail: 'HTTP 204' }));
+
+      const shown = await runCli(['deliveries', 'list', '--url', tocsin.url, '--advisory', id, '--revision', '1'], admin);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toMatch(new RegExp(`webhook\\s+${okId.id}\\s+delivered\\s+1\\s+\\S+\\s+HTTP 204`));
+      expect(shown.stdout).toMatch(new RegExp(`webhook\\s+${goneAgain.id}\\s+failed\\s+1\\s+.*410`));
+      expect(shown.stdout.split('\n')[0]).toMatch(new RegExp(`^${id} revision 1: \\d+ delivered, \\d+ failed, 0 retrying, 0 pending$`));
+    } finally {
+      await ok.close();
+    }
+  });
+
   it('says what is wrong with the command line, and needs the admin token', async () => {
     const noFlag = await runCli(['deliveries', 'list', '--url', tocsin.url], admin);
     expect(noFlag.code).toBe(2);
     expect(noFlag.stderr).toContain('--failed');
+    expect(noFlag.stderr).toContain('--advisory');
+    const channelAlone = await runCli(['deliveries', 'list', '--url', tocsin.url, '--advisory', 'X-1', '--channel', 'slack'], admin);
+    expect(channelAlone.code).toBe(2);
+    expect(channelAlone.stderr).toContain('--channel needs --failed');
     const noToken = await runCli(['deliveries', 'list', '--failed', '--url', tocsin.url], { TOCSIN_ADMIN_TOKEN: '' });
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toContain('TOCSIN_ADMIN_TOKEN');
