@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { mapWithConcurrency } from '../bench/bounded';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
@@ -21,6 +22,23 @@ type Fault = (typeof FAULTS)[number];
 const ADMIN_TOKEN = 'fault-suite-admin-token-0123456789';
 /** Everything must be delivered or failed this long after the last fault, or something is stuck. */
 const SETTLE_TIMEOUT_MS = 120_000;
+const BATCH_SIZE = 200;
+const WEBHOOK_CONCURRENCY = 64;
+/**
+ * Recipients one worker process holds at once: its batch jobs in hand (workers/delivery-worker.ts
+ * runs max(4, 2 x concurrency / batch size) of them) times the batch size. A killed worker can
+ * have sent to any of them without recording it; a Redis wiped under a worker leaves its batches
+ * running in memory while recovery queues the same recipients again.
+ */
+const IN_HAND_PER_WORKER = Math.max(4, Math.ceil((WEBHOOK_CONCURRENCY / BATCH_SIZE) * 2)) * BATCH_SIZE;
+/** A `delivered` recorded longer than this before a Redis loss is on disk (receipts): it must never be sent again. */
+const DURABLE_AFTER_MS = 2_000;
+/**
+ * A worker writes its states at most half a second after each answer (workers/delivery-processor.ts):
+ * an answer this long before a worker was killed may never have been recorded at all, and is sent
+ * again when its batch runs again (a worker kill's duplicate, not a lost receipt).
+ */
+const UNRECORDED_BEFORE_KILL_MS = 1_000;
 
 interface Delivery {
   recipient: string;
@@ -49,6 +67,11 @@ describe('fan-out under faults', () => {
   let apiUrl: string;
   const counts = { worker: 0, redis: 0, api: 0 };
   const timeline: string[] = [];
+  /** Every moment Redis lost its data, and every moment a worker was killed. */
+  const losses: { at: number }[] = [];
+  const workerKills: number[] = [];
+  /** How many duplicates the faults so far may honestly cause (see `inject` and `loseRedis`). */
+  let allowance = 0;
 
   const note = (what: string) => timeline.push(`${new Date().toISOString().slice(11, 23)} ${what}`);
   const call = async (method: string, p: string, body?: unknown, admin = false) => {
@@ -87,8 +110,8 @@ describe('fan-out under faults', () => {
       TOCSIN_RETRY_MAX_MS: '1000',
       // Smaller batches and fewer sends in flight than the defaults: more jobs to interrupt, and a
       // fan-out long enough for faults to land inside it.
-      TOCSIN_FANOUT_BATCH_SIZE: '200',
-      TOCSIN_WEBHOOK_CONCURRENCY: '64',
+      TOCSIN_FANOUT_BATCH_SIZE: String(BATCH_SIZE),
+      TOCSIN_WEBHOOK_CONCURRENCY: String(WEBHOOK_CONCURRENCY),
       // A killed worker's batch is taken over within about 6 s instead of up to a minute.
       TOCSIN_JOB_LOCK_MS: '3000',
       LOG_LEVEL: 'info',
@@ -122,14 +145,12 @@ describe('fan-out under faults', () => {
     if (fault === 'worker') {
       const which = rng.int(0, WORKERS - 1);
       await workers[which]!.kill();
+      workerKills.push(Date.now());
       note(`SIGKILL worker ${which}, restart after ${pause} ms`);
       await new Promise((r) => setTimeout(r, pause));
       await workers[which]!.start();
     } else if (fault === 'redis') {
-      await redis.kill();
-      note(`SIGKILL redis (all data lost), restart after ${pause} ms`);
-      await new Promise((r) => setTimeout(r, pause));
-      await redis.start();
+      await loseRedis(pause);
     } else {
       await api.kill();
       note(`SIGKILL api, restart after ${pause} ms`);
@@ -137,6 +158,42 @@ describe('fan-out under faults', () => {
       await api.start();
     }
     counts[fault] += 1;
+    // A killed worker may have sent to every recipient in its hands without recording it.
+    if (fault === 'worker') allowance += IN_HAND_PER_WORKER;
+  }
+
+  /**
+   * SIGKILLs Redis (all its data lost) and restarts it. What may honestly be sent again: what the
+   * workers hold (their batches go on in memory while recovery queues the same recipients), and
+   * the receipts still in the stream, not yet on disk, read just before the kill.
+   */
+  async function loseRedis(pause: number): Promise<void> {
+    const probe = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    const notOnDisk = await probe.xlen('faults:receipts').finally(() => probe.disconnect());
+    await redis.kill();
+    losses.push({ at: Date.now() });
+    allowance += WORKERS * IN_HAND_PER_WORKER + notOnDisk;
+    note(`SIGKILL redis (all data lost; ${notOnDisk} receipts not yet on disk), restart after ${pause} ms`);
+    await new Promise((r) => setTimeout(r, pause));
+    await redis.start();
+  }
+
+  /** Waits (bounded) until every recipient of `id` is delivered or failed, and resolves to the deliveries. */
+  async function settled(id: string): Promise<Delivery[]> {
+    return eventually(
+      async () => {
+        const r = await call('GET', `/v1/advisories/${id}/deliveries`).catch(() => null);
+        if (r?.status !== 200) return null;
+        const { pending, retrying } = r.json.summary as Record<string, number>;
+        return pending === 0 && retrying === 0 ? (r.json.deliveries as Delivery[]) : null;
+      },
+      SETTLE_TIMEOUT_MS,
+      `${id}: every delivery settled`,
+    ).catch(async (err: Error) => {
+      const r = await call('GET', `/v1/advisories/${id}/deliveries`).catch(() => null);
+      const stuck = ((r?.json?.deliveries ?? []) as Delivery[]).filter((d) => d.state !== 'delivered' && d.state !== 'failed');
+      throw new Error(`${err.message}\nsummary ${JSON.stringify(r?.json?.summary)}; first stuck: ${JSON.stringify(stuck.slice(0, 5))}`);
+    });
   }
 
   /** On failure, keeps every process's log and the timeline where a person can read them. */
@@ -181,30 +238,33 @@ describe('fan-out under faults', () => {
 
     // Wait (bounded) until every recipient of every advisory is delivered or failed.
     const finals = new Map<string, Delivery[]>();
-    for (const id of advisories) {
-      const deliveries = await eventually(
-        async () => {
-          const r = await call('GET', `/v1/advisories/${id}/deliveries`).catch(() => null);
-          if (r?.status !== 200) return null;
-          const { pending, retrying } = r.json.summary as Record<string, number>;
-          return pending === 0 && retrying === 0 ? (r.json.deliveries as Delivery[]) : null;
-        },
-        SETTLE_TIMEOUT_MS,
-        `${id}: every delivery settled`,
-      ).catch(async (err: Error) => {
-        const r = await call('GET', `/v1/advisories/${id}/deliveries`).catch(() => null);
-        const stuck = ((r?.json?.deliveries ?? []) as Delivery[]).filter((d) => d.state !== 'delivered' && d.state !== 'failed');
-        throw new Error(`${err.message}\nsummary ${JSON.stringify(r?.json?.summary)}; first stuck: ${JSON.stringify(stuck.slice(0, 5))}`);
-      });
-      finals.set(id, deliveries);
-    }
+    for (const id of advisories) finals.set(id, await settled(id));
     note('all settled');
+
+    // Redis loses its data right after the fan-outs completed: nothing is sent again (beyond what
+    // was answered in the last seconds). A sentinel advisory published after recovery ran, and
+    // delivered to everyone, shows the queues ran whatever recovery put in them.
+    const afterApiRestarts = api.log().split('redis is back').length;
+    await loseRedis(0);
+    await eventually(async () => api.log().split('redis is back').length > afterApiRestarts, 30_000, 'the API reconciled with the restarted Redis');
+    const sentinel = uniqueId('FAULTS');
+    const sentinelDoc = documentText(sampleAdvisory({ id: sentinel, title: 'Fault suite sentinel' }));
+    expect((await call('POST', '/v1/advisories', { document: sentinelDoc, signatures: [await publisher.sign(sentinelDoc)] })).status).toBe(202);
+    await settled(sentinel);
+    note(`after a Redis loss once all had settled, sentinel ${sentinel} settled`);
+    for (const id of advisories) finals.set(id, await settled(id));
+
 
     // Every fault that can lose a record (a killed worker's unflushed batch, a wiped Redis) may
     // cost one more copy to a partner; nothing else may.
     const lossyFaults = counts.worker + counts.redis;
     let deliveredCount = 0;
     let duplicates = 0;
+    /**
+     * Copies sent after a Redis loss to partners whose 204 was recorded more than DURABLE_AFTER_MS
+     * before it (a 204 just before a worker kill may never have been recorded).
+     */
+    let resentDelivered = 0;
     let lost = 0;
     const wrong: string[] = [];
     const messageIds = new Set<string>();
@@ -214,7 +274,16 @@ describe('fan-out under faults', () => {
       const received = fleet.received(id);
       const idsOfAdvisory = new Set<string>();
       for (const partner of fleet.partners) {
-        const got = received.get(partner.path) ?? { webhookIds: [], statuses: [] };
+        const got = received.get(partner.path) ?? { webhookIds: [], statuses: [], times: [] };
+        const firstOk = got.times.find((_, i) => got.statuses[i] === 204);
+        const recorded = firstOk !== undefined && !workerKills.some((k) => firstOk <= k && firstOk > k - UNRECORDED_BEFORE_KILL_MS);
+        for (const loss of losses) {
+          if (recorded && firstOk < loss.at - DURABLE_AFTER_MS && got.times.some((t) => t > loss.at)) {
+            resentDelivered += 1;
+            const when = got.times.map((t, i) => `${got.statuses[i]}@${t - loss.at}ms`).join(',');
+            if (resentDelivered <= 5) note(`resent after a Redis loss: ${id} ${partner.path} ${recipientOf.get(partner.path)} (${partner.behaviour.kind}): ${when}`);
+          }
+        }
         const state = states.get(recipientOf.get(partner.path)!);
         for (const w of got.webhookIds) idsOfAdvisory.add(w);
         const oks = got.statuses.filter((s) => s === 204).length;
@@ -249,6 +318,7 @@ describe('fan-out under faults', () => {
 
     const summary =
       `faults: seed=${seed} recipients=${RECIPIENTS} advisories=${ADVISORIES} delivered=${deliveredCount} duplicates=${duplicates} ` +
+      `duplicate_bound=${allowance} resent_after_durable_delivery=${resentDelivered} ` +
       `gone=${fleet.partners.filter((p) => p.behaviour.kind === 'gone').length * ADVISORIES} worker_kills=${counts.worker} ` +
       `redis_restarts=${counts.redis} api_restarts=${counts.api} lost=${lost} wrong_state=${wrong.length} wall_s=${((Date.now() - started) / 1000).toFixed(1)}`;
     process.stdout.write(`${summary}\n`);
@@ -258,5 +328,9 @@ describe('fan-out under faults', () => {
     expect(wrong.slice(0, 10)).toEqual([]);
     expect(lost).toBe(0);
     expect(counts).toEqual({ worker: 4, redis: 2, api: 2 });
+    // The receipts: no partner told (and recorded) before a Redis loss is told again after it...
+    expect(resentDelivered).toBe(0);
+    // ...and the copies sent twice are at most what was in the workers' hands or in flight at each fault.
+    expect(duplicates).toBeLessThanOrEqual(allowance);
   }
 });

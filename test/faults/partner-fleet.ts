@@ -24,6 +24,8 @@ export interface Partner {
 export interface Received {
   webhookIds: string[];
   statuses: number[];
+  /** When each request arrived (epoch ms). */
+  times: number[];
 }
 
 /**
@@ -74,11 +76,12 @@ export async function startPartnerFleet(behaviours: readonly PartnerKind[], serv
       let perAdvisory = received.get(advisory);
       if (!perAdvisory) received.set(advisory, (perAdvisory = new Map()));
       let mine = perAdvisory.get(path);
-      if (!mine) perAdvisory.set(path, (mine = { webhookIds: [], statuses: [] }));
+      if (!mine) perAdvisory.set(path, (mine = { webhookIds: [], statuses: [], times: [] }));
       const b = partner.behaviour;
       const status = b.kind === 'gone' ? 410 : b.kind === 'flaky' && mine.statuses.length < b.failures ? 500 : 204;
       mine.webhookIds.push(String(req.headers['webhook-id']));
       mine.statuses.push(status);
+      mine.times.push(Date.now());
       counts.set(advisory, (counts.get(advisory) ?? 0) + 1);
       res.writeHead(status).end();
       arrivalsOf(advisory).notify();
@@ -105,6 +108,12 @@ export async function startPartnerFleet(behaviours: readonly PartnerKind[], serv
     partners,
     /** Requests for `advisory`, by partner path. */
     received: (advisory: string): Map<string, Received> => received.get(advisory) ?? new Map(),
+    /** How many requests (any answer, any advisory) arrived in [from, to). */
+    countBetween: (from: number, to: number) => {
+      let n = 0;
+      for (const perAdvisory of received.values()) for (const r of perAdvisory.values()) n += r.times.filter((t) => t >= from && t < to).length;
+      return n;
+    },
     /** How many requests (any answer) arrived for `advisory`. */
     count: (advisory: string) => counts.get(advisory) ?? 0,
     /** Resolves once `n` requests for `advisory` have arrived. */
