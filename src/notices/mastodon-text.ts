@@ -5,6 +5,8 @@
  * the neutralised text, so what is posted is exactly what is signed.
  */
 
+import { trimLineEnds } from './line-ends';
+
 const ZWSP = '\u200B';
 
 /**
@@ -29,9 +31,7 @@ export function escapeSignedValue(text: string): string {
 
 /** For the readable summary: paragraphs survive, but never more than one blank line. */
 export function escapeSummaryValue(text: string): string {
-  const tidy = text
-    .replace(/\r\n?/g, '\n')
-    .replace(/[ \t]+\n/g, '\n')
+  const tidy = trimLineEnds(text.replace(/\r\n?/g, '\n'))
     .replace(/\n{3,}/g, '\n\n')
     .trim();
   return defuseArmor(neutraliseMentions(tidy));
