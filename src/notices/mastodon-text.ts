@@ -19,14 +19,16 @@ const ZWSP = '\u200B';
  *   "Ⅻ"); never "²" or "①". Only those four classes count as word characters here, so an "@" is
  *   neutralised unless "/" or a letter, mark, decimal digit or connector comes before it.
  * - hashtag, `Tag::HASHTAG_RE`: today `(?<=^|[[:space:]])[#＃]`; older releases
- *   `(?:^|[^/)\w])#` with Ruby's ASCII-only `\w`, so "é#tag" or "=#tag" was a hashtag. A "#" is
- *   neutralised unless "/", ")" or an ASCII letter, digit or "_" comes before it.
+ *   `(?:^|[^/)\w])#` with Ruby's ASCII-only `\w`, which took "é#tag" and "=#tag"; and a form
+ *   that refuses only "=", "/", ")" and `\p{Alnum}` before the "#", which takes "_#tag". A "#" is
+ *   neutralised unless "/", ")" or an ASCII letter or digit comes before it: the only characters
+ *   every one of these refuses.
  *
  * The fullwidth "＠" is neutralised like "@" (twitter-text, which some clients use, accepts it).
  * Both patterns look at one character before the sigil: linear in the text.
  */
 const MENTION_SIGIL = /(?<![/\p{L}\p{M}\p{Nd}\p{Pc}])[@\uFF20](?!\u200B)/gu;
-const HASHTAG_SIGIL = /(?<![/)A-Za-z0-9_])[#\uFF03](?!\u200B)/gu;
+const HASHTAG_SIGIL = /(?<![/)A-Za-z0-9])[#\uFF03](?!\u200B)/gu;
 
 /** Breaks every mention and hashtag Mastodon would see (see above) with a ZERO WIDTH SPACE. */
 export function neutraliseMentions(text: string): string {

@@ -30,7 +30,7 @@ describe('mastodon thread planning', () => {
 
 describe('mastodon text', () => {
   it('breaks mentions and hashtags but leaves addresses and URL paths alone', () => {
-    expect(neutraliseMentions('@admin@evil.example #tag (#x) ＠wide ＃wide')).toBe('@\u200Badmin@evil.example #\u200Btag (#\u200Bx) ＠\u200Bwide ＃\u200Bwide');
+    expect(neutraliseMentions('@admin@evil.example #tag (#x) _#y ＠wide ＃wide')).toBe('@\u200Badmin@evil.example #\u200Btag (#\u200Bx) _#\u200By ＠\u200Bwide ＃\u200Bwide');
     expect(neutraliseMentions('mail sec@acme.example, see https://x.example/@user and /a#frag')).toBe('mail sec@acme.example, see https://x.example/@user and /a#frag');
   });
 
@@ -45,11 +45,11 @@ describe('mastodon text', () => {
   });
 
   it('breaks a "#" wherever a Mastodon HASHTAG_RE, current or older, sees a hashtag', () => {
-    // Older releases took any character but "/", ")" and ASCII \w before "#"; today's, whitespace only.
-    for (const before of ['', ' ', '\u00A0', '\n', 'é', '²', 'Ⅻ', '①', '٣', '=', '(', '.']) {
+    // Older releases took any character but "/", ")" and ASCII \w, or but "=", "/", ")" and alphanumerics (so "_"); today's, whitespace only.
+    for (const before of ['', ' ', '\u00A0', '\n', 'é', '²', 'Ⅻ', '①', '٣', '=', '(', '.', '_']) {
       expect({ before, out: neutraliseMentions(`${before}#tag`) }).toEqual({ before, out: `${before}#\u200Btag` });
     }
-    for (const before of ['a', 'Z', '7', '_', '/', ')']) {
+    for (const before of ['a', 'Z', '7', '/', ')']) {
       expect({ before, out: neutraliseMentions(`${before}#tag`) }).toEqual({ before, out: `${before}#tag` });
     }
     // Idempotent: neutralised text is left as it is.
