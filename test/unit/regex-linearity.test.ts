@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { advisoryDocumentSchema } from '../../src/advisory/schema';
+import { unstructuredHeader } from '../../src/channels/mail-header';
 import { countCharacters } from '../../src/channels/mastodon-thread';
 import { describeSignedText } from '../../src/cli/describe-signed-text';
 import { parseEmailInput } from '../../src/cli/inputs/email-input';
@@ -21,6 +22,8 @@ import { buildSignedEntity, decodeQuotedPrintable, isSevenBitSafe } from '../../
 import { cutAt } from '../../src/notices/slack-notice';
 import { escapeSlack, unescapeSlack } from '../../src/notices/slack-escape';
 import { renderTemplate } from '../../src/templates/render-template';
+import { unsafeTextProblem } from '../../src/util/safe-text';
+import { parseStrictJson } from '../../src/util/strict-json';
 import { sampleAdvisory } from '../support/advisory-fixture';
 
 /**
@@ -88,7 +91,11 @@ const cases: Case[] = [
     [`the document schema: purl with ${what}`, () => advisoryDocumentSchema.safeParse(doc(purl))],
   ]),
   ...GENERIC.flatMap(([what, text]): Case[] => [
+    // Intake: the text rule every submitted string passes, and the duplicate-key check.
+    [`unsafeTextProblem: ${what}`, () => [unsafeTextProblem(text, 'single'), unsafeTextProblem(text, 'multi')]],
+    [`parseStrictJson: a document holding ${what}`, () => parseStrictJson(JSON.stringify({ title: text, affected: [{ [text]: text }] }))],
     // Rendering: every notice format's text handling.
+    [`unstructuredHeader (email Subject): ${what}`, () => unstructuredHeader('Subject', text)],
     [`buildSignedEntity (email): ${what}`, () => buildSignedEntity(text, text)],
     [`isSevenBitSafe: ${what}`, () => isSevenBitSafe(text)],
     [`decodeQuotedPrintable: ${what}`, () => decodeQuotedPrintable(text)],
