@@ -63,7 +63,10 @@ export const envSchema = z.object({
   TOCSIN_RETRY_BASE_MS: positiveInt(5000),
   /** Longest delay between two retries. Default 7200000 ms (2 hours). */
   TOCSIN_RETRY_MAX_MS: positiveInt(2 * 60 * 60 * 1000),
-  /** Timeout of each phase of a webhook request: connect (at most 5 s), the answer's headers, its body. Default 10000 ms. */
+  /**
+   * Timeout of each phase of a webhook request: connect (at most 5 s), the answer's headers, each
+   * silence in its body. The whole request ends at twice this at the latest. Default 10000 ms.
+   */
   TOCSIN_WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
   /** Webhook requests in flight at once in one worker process. Default 256. */
   TOCSIN_WEBHOOK_CONCURRENCY: positiveInt(256),

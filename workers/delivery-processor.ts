@@ -29,8 +29,13 @@ export interface DeliveryContext {
   observe: DeliveryObserver;
 }
 
-/** States are written in chunks of this many, each after the retry jobs it mentions exist. */
+/** States are written in chunks of this many, each after the retry jobs it mentions exist... */
 const FLUSH_EVERY = 250;
+/**
+ * ...or once the oldest unwritten state has waited this long: a recipient whose send takes until
+ * its deadline must not hold back what the states of the quick ones say.
+ */
+const FLUSH_AFTER_MS = 1_000;
 
 const now = () => new Date().toISOString();
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -60,7 +65,10 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
   let updates = new Map<string, DeliveryState>();
   let retries: { recipient: string; delay: number }[] = [];
   let flushing: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
   const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
     const u = updates;
     const r = retries;
     updates = new Map();
@@ -72,6 +80,13 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
       await ctx.states.advance(ctx.channelName, ref, u);
     });
     return flushing;
+  };
+  /** Writes the pending states now if there are enough of them, else soon. */
+  const recorded = (): Promise<void> | undefined => {
+    if (updates.size >= FLUSH_EVERY) return flush();
+    // A failed write stays in `flushing` and fails the batch at its last flush, as any other does.
+    timer ??= setTimeout(() => void flush().catch(() => undefined), FLUSH_AFTER_MS);
+    return undefined;
   };
 
   const slot = (id: string, task: () => Promise<void>) => {
@@ -114,10 +129,10 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
             }
           }
         }
-        if (updates.size >= FLUSH_EVERY) await flush();
+        await recorded();
       }),
     ),
-  );
+  ).finally(() => clearTimeout(timer));
   await flush();
   return `${delivered}/${ids.length} delivered, ${ids.length - todo.length} already settled`;
 }

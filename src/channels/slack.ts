@@ -162,14 +162,23 @@ export function classifySlackError(err: unknown): Error {
     const chain = causeChain(err.original);
     const forbidden = chain.find((e): e is ForbiddenAddressError => e instanceof ForbiddenAddressError);
     if (forbidden) return new PermanentDeliveryError(forbidden.message, { cause: err, failure: { kind: 'address_forbidden' } });
-    // The SDK re-wraps errors from another realm as `new Error(String(error))`, keeping only the text.
-    if (chain.some((e) => e.name === 'TimeoutError' || /^TimeoutError\b/.test(String(e.message)))) {
-      return new DestinationUnavailableError('Slack did not answer in time', { cause: err, failure: { kind: 'timed_out' } });
-    }
+    if (timedOut(chain)) return slackTimedOut(err);
     const code = chain.map((e) => e.code).filter((c): c is string => typeof c === 'string').pop();
     return new DestinationUnavailableError(`cannot reach Slack: ${code ?? err.original.message}`, { cause: err, failure: networkFailure(code) ?? { kind: 'unreachable' } });
   }
+  // The client's deadline still runs while it reads the answer's body, outside its own error
+  // wrapping: a Slack that answers 200 and then trickles the body fails here, bare.
+  if (timedOut(causeChain(err))) return slackTimedOut(err);
   return new TransientDeliveryError(`Slack call failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/** The SDK re-wraps errors from another realm as `new Error(String(error))`, keeping only the text. */
+function timedOut(chain: ReturnType<typeof causeChain>): boolean {
+  return chain.some((e) => e.name === 'TimeoutError' || /^TimeoutError\b/.test(String(e.message)));
+}
+
+function slackTimedOut(err: unknown): DestinationUnavailableError {
+  return new DestinationUnavailableError('Slack did not answer in time', { cause: err, failure: { kind: 'timed_out' } });
 }
 
 /**

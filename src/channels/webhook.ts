@@ -1,6 +1,7 @@
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
 import { originOf } from '../net/origin';
+import { createRequestDeadlines, DeadlineExceededError } from '../net/request-deadlines';
 import type { ResolveHost } from '../net/resolve-host';
 import type { RecipientOf } from '../recipients/recipient';
 import type { Channel, DeliveryReceipt, Notice } from './channel';
@@ -14,6 +15,11 @@ const HOST_FAILURE_STATUSES = new Set([502, 503, 504]);
 export type WebhookTarget = Pick<RecipientOf<'webhook'>, 'id' | 'type' | 'url' | 'secret'>;
 
 export interface WebhookChannelOptions {
+  /**
+   * Timeout of each phase of one request (connecting, at most 5 s; the answer's headers; each
+   * silence in its body). The whole request, its body included, ends at twice this at the latest,
+   * so a partner that trickles its answer is cut off too.
+   */
   timeoutMs: number;
   allowPrivateTargets: boolean;
   userAgent: string;
@@ -31,6 +37,11 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
     connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
     resolveHost: options.resolveHost,
   });
+  // Twice the phase timeout, so that undici's own timers still end the common cases (no answer at
+  // all, a silent body), which is cheaper: a request aborted through its signal costs an extra,
+  // idle connection to the host (undici reconnects for it before noticing it was aborted), and a
+  // dead host would see twice the connections. The deadline is for what renews those timers.
+  const deadlines = createRequestDeadlines({ deadlineMs: 2 * options.timeoutMs });
 
   return {
     name: 'webhook',
@@ -38,13 +49,16 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
       if (signal.aborted) throw new TransientDeliveryError('cancelled before sending', { cause: signal.reason, failure: { kind: 'cancelled' } });
       const url = new URL(recipient.url);
       const timestamp = Math.floor(Date.now() / 1000);
+      const deadline = deadlines.start();
       let response: Dispatcher.ResponseData;
       try {
         response = await request(url, {
           method: 'POST',
           dispatcher,
-          // No per-request AbortSignal: creating one (and its timer) for each of thousands of
-          // requests cost a quarter of the delivery rate. These three timeouts bound each phase.
+          // The overall deadline (see request-deadlines.ts): undici's body timer is renewed by
+          // every byte, and its headers timer by every 1xx answer, so they alone bound nothing
+          // against a partner that trickles.
+          signal: deadline,
           headersTimeout: options.timeoutMs,
           bodyTimeout: options.timeoutMs,
           headers: {
@@ -56,11 +70,14 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
           },
           body: notice.payload,
         });
+        // The answer's body is of no use to us; read at most a little of it so the socket can be
+        // reused. Should the deadline pass meanwhile, the socket is dropped, but the status stands.
+        await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       } catch (err) {
         throw classifyNetworkError(err);
+      } finally {
+        deadline.settle();
       }
-      // The answer's body is of no use to us; read at most a little of it so the socket can be reused.
-      await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       const status = response.statusCode;
       if (status >= 200 && status < 300) return { detail: `HTTP ${status}` };
       if (status === 410) throw new PermanentDeliveryError('HTTP 410 Gone: the partner retired this endpoint', { failure: { kind: 'http_status', status } });
@@ -81,7 +98,9 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
     },
     destination: (recipient) => originOf(recipient.url),
     async close() {
+      // Requests still out finish first, each by its deadline at the latest.
       await dispatcher.close();
+      deadlines.close();
     },
   };
 }
@@ -91,7 +110,7 @@ function classifyNetworkError(err: unknown): Error {
   if (cause instanceof ForbiddenAddressError || err instanceof ForbiddenAddressError) {
     return new PermanentDeliveryError((cause as Error).message, { cause: err, failure: { kind: 'address_forbidden' } });
   }
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+  if (err instanceof DeadlineExceededError || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
     return new DestinationUnavailableError('timed out waiting for the partner to answer', { cause: err, failure: { kind: 'timed_out' } });
   }
   if (err instanceof undiciErrors.ConnectTimeoutError) {
