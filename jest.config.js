@@ -14,5 +14,8 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!change-case/|@secvisogram/csaf-validator-lib/)'],
   testTimeout: 60000,
+  // Checks (or installs) redis-server, gpg, sq and Chromium, starts a Redis for the run when none
+  // answers on 127.0.0.1:6379 (the teardown stops it), and builds once for the end-to-end tests.
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
 };

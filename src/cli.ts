@@ -14,30 +14,45 @@ import { publishCommand } from './cli/publish-command';
 import { recipientsAdd, recipientsList, recipientsRemove, recipientsShow, secretFromFile, type AddOptions } from './cli/recipient-commands';
 import { serverUrl } from './cli/server-url';
 import { tocsinVersion } from './cli/version';
-import { RedisUnreachableError } from './runtime/redis-connection';
+import { startLocalRedisIfNeeded, type LocalRedis } from './runtime/local-redis';
+import { StartupError } from './runtime/startup-error';
 import { startApi } from './runtime/start-api';
 import { startWorkers } from '../workers/start-workers';
 
-/** Runs until SIGTERM or SIGINT, then closes what it started: in-flight jobs finish first. */
-async function runUntilSignal(config: Config, parts: { api: boolean; workers: boolean }): Promise<void> {
+/**
+ * Runs until SIGTERM or SIGINT, then closes what it started: in-flight jobs finish first, and a
+ * Redis that `start` started for itself stops last.
+ */
+async function runUntilSignal(config: Config, parts: { api: boolean; workers: boolean; localRedis: boolean }): Promise<void> {
   const log = createLogger(config.logLevel, { secrets: configSecrets(config), format: config.logFormat });
+  // Taken from the first moment: a signal while starting waits for the start to finish, then
+  // stops what started (Node's default would end the process and leave a local Redis behind).
+  let signalled: string | null = null;
+  let started = false;
   const closers: (() => Promise<void>)[] = [];
-  if (parts.api) closers.push((await startApi(config, log)).close);
-  if (parts.workers) closers.push((await startWorkers(config, log)).close);
-  let stopping = false;
+  let localRedis: LocalRedis | null = null;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
     log.info({ signal }, 'stopping: finishing in-flight work');
     Promise.all(closers.map((c) => c()))
+      .then(() => localRedis?.stop())
       .then(() => process.exit(0))
       .catch((err: unknown) => {
         log.error({ err }, 'error while stopping');
         process.exit(1);
       });
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  const onSignal = (signal: string) => {
+    if (signalled) return;
+    signalled = signal;
+    if (started) stop(signal);
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  if (parts.localRedis) localRedis = await startLocalRedisIfNeeded(config, log);
+  if (parts.api) closers.push((await startApi(config, log)).close);
+  if (parts.workers) closers.push((await startWorkers(config, log)).close);
+  started = true;
+  if (signalled) stop(signalled);
 }
 
 function timeoutSeconds(value: string): number {
@@ -81,9 +96,12 @@ export const program = new Command()
   // A command line commander refuses is bad usage: exit 2, as for every other usage error.
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
-program.command('start').description('run the API and the delivery workers in one process').action(() => runUntilSignal(config(), { api: true, workers: true }));
-program.command('serve').description('run the API only').action(() => runUntilSignal(config(), { api: true, workers: false }));
-program.command('worker').description('run the delivery workers only').action(() => runUntilSignal(config(), { api: false, workers: true }));
+program
+  .command('start')
+  .description('run the API and the delivery workers in one process (with REDIS_URL unset and no Redis there, starting a redis-server of its own)')
+  .action(() => runUntilSignal(config(), { api: true, workers: true, localRedis: true }));
+program.command('serve').description('run the API only').action(() => runUntilSignal(config(), { api: true, workers: false, localRedis: false }));
+program.command('worker').description('run the delivery workers only').action(() => runUntilSignal(config(), { api: false, workers: true, localRedis: false }));
 
 const keys = program.command('keys').description('manage the broadcaster key');
 keys
@@ -309,10 +327,11 @@ mirror
 if (require.main === module) {
   program.parseAsync(process.argv).catch((err: unknown) => {
     if (err instanceof ConfigError) {
-      console.error(err.message);
+      console.error(`tocsin: invalid configuration: ${err.problems.join('; ')} (see README "Configuration")`);
       process.exit(2);
     }
-    if (err instanceof RedisUnreachableError) {
+    // What is wrong and what to do, in one line: a stack trace would only hide it.
+    if (err instanceof StartupError) {
       console.error(`tocsin: ${err.message}`);
       process.exit(1);
     }

@@ -22,11 +22,22 @@ export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Address the API listens on. Default 0.0.0.0 (all interfaces). */
   TOCSIN_HOST: z.string().min(1).default('0.0.0.0'),
-  /** Redis for the queues and delivery state. Default redis://127.0.0.1:6379. */
+  /**
+   * Redis for the queues and delivery state. Default redis://127.0.0.1:TOCSIN_LOCAL_REDIS_PORT;
+   * set, `tocsin start` never starts a Redis of its own.
+   */
   REDIS_URL: z
     .string()
-    .default('redis://127.0.0.1:6379')
-    .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://'),
+    .optional()
+    .superRefine((v, ctx) => {
+      const problem = v === undefined ? null : redisUrlProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  /**
+   * With REDIS_URL unset: the loopback port of the Redis tocsin uses, where `tocsin start` starts
+   * and supervises a redis-server of its own when nothing listens there. Default 6379.
+   */
+  TOCSIN_LOCAL_REDIS_PORT: z.coerce.number().int().min(1).max(65535).default(6379),
   /** The durable archive of accepted advisories and recipients. Default ./data. */
   TOCSIN_DATA_DIR: z.string().min(1).default('./data'),
   /** Publisher keys (publishers/*.asc) and the broadcaster key pair. Default ./keys. */
@@ -52,7 +63,10 @@ export const envSchema = z.object({
   TOCSIN_RETRY_BASE_MS: positiveInt(5000),
   /** Longest delay between two retries. Default 7200000 ms (2 hours). */
   TOCSIN_RETRY_MAX_MS: positiveInt(2 * 60 * 60 * 1000),
-  /** Overall deadline of one webhook request: connect (at most 5 s), the answer's headers and its body, together. Default 10000 ms. */
+  /**
+   * Timeout of each phase of a webhook request: connect (at most 5 s), the answer's headers, each
+   * silence in its body. The whole request ends at twice this at the latest. Default 10000 ms.
+   */
   TOCSIN_WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
   /** Webhook requests in flight at once in one worker process. Default 256. */
   TOCSIN_WEBHOOK_CONCURRENCY: positiveInt(256),
@@ -137,6 +151,26 @@ export const envSchema = z.object({
   TOCSIN_LOG_FORMAT: z.enum(logFormats).default('auto'),
 });
 
+const REDIS_URL_FORM = 'redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or rediss://...';
+
+/**
+ * What is wrong with a Redis URL, without repeating it (it may hold a password); null when fine.
+ * ioredis would otherwise take a bad port or database for a connection problem, or crash later.
+ */
+export function redisUrlProblem(value: string): string | null {
+  if (!/^rediss?:\/\//.test(value)) return `must be ${REDIS_URL_FORM}: it does not start with redis:// or rediss://`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `must be ${REDIS_URL_FORM}: it is not a valid URL (a port that is not a number 0-65535? a password with @, / or # not percent-encoded?)`;
+  }
+  if (url.hostname === '') return `must be ${REDIS_URL_FORM}: it names no host`;
+  if (url.port === '0') return `must be ${REDIS_URL_FORM}: port 0`;
+  if (!/^\/?(\d+)?$/.test(url.pathname)) return `must be ${REDIS_URL_FORM}: the path must be a database number, like /0`;
+  return null;
+}
+
 /** Channels this configuration can deliver over: email needs relays. */
 export function enabledChannels(config: Config): ChannelName[] {
   return channelNames.filter((c) => c !== 'email' || config.email.smtpUrls.length > 0);
@@ -146,6 +180,11 @@ export interface Config {
   port: number;
   host: string;
   redisUrl: string;
+  /**
+   * With REDIS_URL unset: the redis-server `tocsin start` may supervise, on 127.0.0.1:port with
+   * its files in dir. null when REDIS_URL is set.
+   */
+  localRedis: { port: number; dir: string } | null;
   dataDir: string;
   keysDir: string;
   keyPassphrase: string | undefined;
@@ -215,7 +254,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: e.PORT,
     host: e.TOCSIN_HOST,
-    redisUrl: e.REDIS_URL,
+    redisUrl: e.REDIS_URL ?? `redis://127.0.0.1:${e.TOCSIN_LOCAL_REDIS_PORT}`,
+    localRedis: e.REDIS_URL === undefined ? { port: e.TOCSIN_LOCAL_REDIS_PORT, dir: path.join(dataDir, 'redis') } : null,
     dataDir,
     keysDir: path.resolve(e.TOCSIN_KEYS_DIR),
     keyPassphrase: e.TOCSIN_KEY_PASSPHRASE,

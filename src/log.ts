@@ -22,7 +22,9 @@ const REDACT_PATHS = [...SECRET_KEYS, ...SECRET_PARENTS.flatMap((parent) => SECR
  * key pino can redact, so every line is checked on its way out.
  */
 const SECRET_SHAPES: { hint: RegExp; shape: RegExp; replacement: string }[] = [
-  { hint: /@/, shape: /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"\\]+@/gi, replacement: '$1[redacted]@' },
+  // A scheme starts where a run of scheme characters starts, not at every "\b" inside one: from
+  // each "." of "a.a.a.a..." the scan ran to the end of the run, quadratic in a long line.
+  { hint: /@/, shape: /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"\\]+@/gi, replacement: '$1[redacted]@' },
   // In a JSON line a tab or line break after "Bearer" is written escaped (`\t`), not as white space.
   { hint: /bearer/i, shape: /\b(bearer(?:\s|\\[tnr])+)[A-Za-z0-9._~+/=-]+/gi, replacement: '$1[redacted]' },
   { hint: /xox/, shape: /\bxox[a-z]-[A-Za-z0-9-]+/g, replacement: 'xox-[redacted]' },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { purlProblem } from '../mirror/purl';
 import { httpUrl } from '../util/zod-fields';
 import { safeText, type TextLines } from '../util/safe-text';
 
@@ -28,7 +29,12 @@ const affectedSchema = z.strictObject({
   /** A version range in the product's own notation, e.g. "<2.3.1" or ">=1.0 <1.4.2". */
   versions: text(200, 'single'),
   /** Optional package coordinates, e.g. "pkg:npm/acme-server". */
-  purl: plain(512).optional(),
+  purl: plain(512)
+    .superRefine((purl, ctx) => {
+      const problem = purlProblem(purl);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   /** First fixed version, when one exists. */
   fixed: plain(100).optional(),
 });

@@ -37,12 +37,17 @@ export function structuredHeader(name: string, value: string): string {
 function foldAtSpaces(line: string): string {
   const lines: string[] = [];
   let current = '';
+  // Whether `current` holds more than white space, kept as we go: asking `current.trim()` at each
+  // word re-read a growing run of spaces, quadratic in it.
+  let hasText = false;
   for (const [index, word] of line.split(' ').entries()) {
     if (index === 0) current = word;
-    else if (current.length + 1 + word.length > LINE_MAX && current.trim() !== '') {
+    else if (current.length + 1 + word.length > LINE_MAX && hasText) {
       lines.push(current);
       current = ` ${word}`;
+      hasText = false;
     } else current += ` ${word}`;
+    hasText ||= word.trim() !== '';
   }
   lines.push(current);
   return lines.join(CRLF);

@@ -16,8 +16,9 @@ export type WebhookTarget = Pick<RecipientOf<'webhook'>, 'id' | 'type' | 'url' |
 
 export interface WebhookChannelOptions {
   /**
-   * Overall deadline of one request: connecting (itself at most 5 s), the answer's headers and
-   * reading its body, together. A partner that trickles its answer is cut off at it.
+   * Timeout of each phase of one request (connecting, at most 5 s; the answer's headers; each
+   * silence in its body). The whole request, its body included, ends at twice this at the latest,
+   * so a partner that trickles its answer is cut off too.
    */
   timeoutMs: number;
   allowPrivateTargets: boolean;
@@ -36,7 +37,11 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
     connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
     resolveHost: options.resolveHost,
   });
-  const deadlines = createRequestDeadlines({ deadlineMs: options.timeoutMs });
+  // Twice the phase timeout, so that undici's own timers still end the common cases (no answer at
+  // all, a silent body), which is cheaper: a request aborted through its signal costs an extra,
+  // idle connection to the host (undici reconnects for it before noticing it was aborted), and a
+  // dead host would see twice the connections. The deadline is for what renews those timers.
+  const deadlines = createRequestDeadlines({ deadlineMs: 2 * options.timeoutMs });
 
   return {
     name: 'webhook',
@@ -50,9 +55,9 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
         response = await request(url, {
           method: 'POST',
           dispatcher,
-          // One overall deadline (see request-deadlines.ts): undici's headers and body timers are
-          // renewed by every byte and so bound nothing against a partner that trickles. They stay
-          // as undici's own backstop.
+          // The overall deadline (see request-deadlines.ts): undici's body timer is renewed by
+          // every byte, and its headers timer by every 1xx answer, so they alone bound nothing
+          // against a partner that trickles.
           signal: deadline,
           headersTimeout: options.timeoutMs,
           bodyTimeout: options.timeoutMs,

@@ -7,6 +7,7 @@ import { signDetached, verifyCleartext, verifyDetached } from '../pgp/detached';
 import { unusableReason } from '../pgp/broadcaster-keys';
 import { describeSignedText } from './describe-signed-text';
 import { readSignedInput } from './notice-input';
+import { printable } from './terminal-text';
 import { followTransitions, type TransitionInput } from './trusted-keys';
 
 /**
@@ -81,27 +82,30 @@ export async function verify(file: string, options: { key?: string; sig?: string
     input.kind === 'detached'
       ? await verifyDetached(Buffer.from(input.document, 'utf8'), [input.signature], keys)
       : await verifyCleartext(input.cleartext, keys);
+  // Everything printed below may quote the input (titles, ids, parser messages): one value per
+  // line, controls shown as escapes, so no input can write to the terminal or forge a line.
+  const say = (line: string) => console.log(printable(line));
   const good = result.valid[0];
   if (!good) {
     const why = [...result.problems, ...(options.transition?.length ? trusted.refused : [])];
-    throw new CliFailure(`BAD: no valid signature (${why.join('; ') || 'unknown reason'})`);
+    throw new CliFailure(printable(`BAD: no valid signature (${why.join('; ') || 'unknown reason'})`));
   }
-  console.log(`OK: good signature on the ${input.form}`);
+  say(`OK: good signature on the ${input.form}`);
   const now = new Date();
   for (const v of result.valid) {
     const key = keys.find((k) => k.getFingerprint().toUpperCase() === v.fingerprint);
     // Judged at signing time (a notice stays valid after its key retires); say what changed since.
     const since = key ? await unusableReason(key, now) : null;
-    console.log(`signer: ${v.fingerprint}${since ? ` (valid when it signed; since then ${since.replace(/^it /, 'the key ')})` : ''}`);
+    say(`signer: ${v.fingerprint}${since ? ` (valid when it signed; since then ${since.replace(/^it /, 'the key ')})` : ''}`);
   }
   for (const f of trusted.followed) {
     if (result.valid.some((v) => v.fingerprint === f.statement.new_fingerprint)) {
-      console.log(`key change: ${f.statement.old_fingerprint} -> ${f.statement.new_fingerprint} on ${f.statement.created} (statement signed by both keys, from ${f.source})`);
+      say(`key change: ${f.statement.old_fingerprint} -> ${f.statement.new_fingerprint} on ${f.statement.created} (statement signed by both keys, from ${f.source})`);
     }
   }
-  for (const r of options.transition?.length ? trusted.refused : []) console.error(`note: transition not followed: ${r}`);
+  for (const r of options.transition?.length ? trusted.refused : []) console.error(printable(`note: transition not followed: ${r}`));
   const about = describeSignedText(result.text);
-  console.log(`advisory: ${about.id} revision ${about.revision}`);
-  if (about.title) console.log(`title: ${about.title}`);
+  say(`advisory: ${about.id} revision ${about.revision}`);
+  if (about.title) say(`title: ${about.title}`);
 }
 

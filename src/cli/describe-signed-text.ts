@@ -12,8 +12,22 @@ export function describeSignedText(signed: string): { id: string; revision: stri
     return { id: String(doc.id), revision: String(doc.revision), ...(typeof doc.title === 'string' ? { title: doc.title } : {}) };
   } catch {
     const ref = /^Advisory: (\S+) revision (\d+)\s*$/m.exec(text);
-    const title = /^Title: (.+?)\s*$/m.exec(text)?.[1];
+    const title = titleLine(text);
     if (!ref) return { id: '(unknown: the signed text names no advisory)', revision: '?' };
     return { id: ref[1]!, revision: ref[2]!, ...(title ? { title } : {}) };
   }
+}
+
+/**
+ * The first non-empty "Title:" line, its trailing blanks dropped. Read line by line: the regex
+ * `/^Title: (.+?)\s*$/m` retried its whitespace tail at every character of a long blank run,
+ * quadratic in the run.
+ */
+function titleLine(text: string): string | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('Title: ')) continue;
+    const title = line.slice('Title: '.length).trimEnd();
+    if (title !== '') return title;
+  }
+  return undefined;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as openpgp from 'openpgp';
+import { trimLineEnds } from './line-ends';
 
 /**
  * The pieces of an RFC 3156 PGP/MIME signed message. The signed entity must survive any mail
@@ -36,17 +37,17 @@ export function encodeQuotedPrintable(text: string): string {
     .join(CRLF);
 }
 
+const QP_ESCAPES = Array.from({ length: 256 }, (_, b) => `=${b.toString(16).toUpperCase().padStart(2, '0')}`);
+
 function encodeQpLine(bytes: Buffer): string {
-  const tokens: string[] = [];
-  bytes.forEach((b, i) => {
-    const last = i === bytes.length - 1;
-    const literal = (b >= 33 && b <= 126 && b !== 61) || ((b === 32 || b === 9) && !last);
-    tokens.push(literal ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`);
-  });
-  if (tokens.slice(0, 5).join('') === 'From ') tokens[0] = '=46';
+  // "From " opening a line is encoded ("=46rom "), but only when its space is literal, i.e. not last.
+  const fromLine = bytes.length > 5 && bytes.subarray(0, 5).toString('latin1') === 'From ';
   const lines: string[] = [];
   let current = '';
-  for (const token of tokens) {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    const literal = (b >= 33 && b <= 126 && b !== 61) || ((b === 32 || b === 9) && i !== bytes.length - 1);
+    const token = i === 0 && fromLine ? '=46' : literal ? String.fromCharCode(b) : QP_ESCAPES[b]!;
     if (current.length + token.length > QP_LINE - 1) {
       lines.push(`${current}=`);
       current = '';
@@ -57,25 +58,26 @@ function encodeQpLine(bytes: Buffer): string {
   return lines.join(CRLF);
 }
 
+const HEX_DIGIT = /^[0-9A-Fa-f]$/;
+
 /** Undoes quoted-printable: soft line breaks go, `=XX` become bytes, read as UTF-8. */
 export function decodeQuotedPrintable(encoded: string): string {
   const joined = encoded.replace(/=\r?\n/g, '');
-  const bytes: number[] = [];
+  const parts: Buffer[] = [];
+  let literalFrom = 0;
   for (let i = 0; i < joined.length; i++) {
-    const hex = /^=([0-9A-F]{2})/i.exec(joined.slice(i, i + 3));
-    if (hex?.[1]) {
-      bytes.push(parseInt(hex[1], 16));
-      i += 2;
-    } else {
-      bytes.push(...Buffer.from(joined[i]!, 'utf8'));
-    }
+    if (joined[i] !== '=' || !HEX_DIGIT.test(joined[i + 1] ?? '') || !HEX_DIGIT.test(joined[i + 2] ?? '')) continue;
+    parts.push(Buffer.from(joined.slice(literalFrom, i), 'utf8'), Buffer.from([parseInt(joined.slice(i + 1, i + 3), 16)]));
+    i += 2;
+    literalFrom = i + 1;
   }
-  return Buffer.from(bytes).toString('utf8');
+  parts.push(Buffer.from(joined.slice(literalFrom), 'utf8'));
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /** One MIME leaf: headers, a blank line, and the body (CRLF line endings throughout). */
 function textLeaf(subtype: 'plain' | 'html', text: string): string {
-  const normalised = text.replace(/\r\n?/g, '\n').replace(/[ \t]+$/gm, '');
+  const normalised = trimLineEnds(text.replace(/\r\n?/g, '\n'));
   const sevenBit = isSevenBitSafe(normalised);
   const body = sevenBit ? normalised.split('\n').join(CRLF) : encodeQuotedPrintable(normalised);
   return [

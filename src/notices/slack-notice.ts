@@ -57,7 +57,7 @@ export async function renderSlackNotice(archived: ArchivedAdvisory, ctx: RenderC
   const cleartext = await signCleartext(renderTemplate(signedTemplate, { ...view, title }, (s) => s), ctx.broadcaster.signingKeys);
 
   const summary = String(view.summary);
-  const shortSummary = summary.length > SUMMARY_MAX ? `${summary.slice(0, SUMMARY_MAX)}… (full text in the signed notice)` : summary;
+  const shortSummary = summary.length > SUMMARY_MAX ? `${cutAt(summary, SUMMARY_MAX)}… (full text in the signed notice)` : summary;
   const readable = renderTemplate(summaryTemplate, { ...view, title, summary: shortSummary }, escapeSlack);
   const newline = readable.indexOf('\n');
   const headline = clip(newline < 0 ? readable : readable.slice(0, newline), HEADER_MAX);
@@ -86,5 +86,14 @@ function plain(text: string): PlainText {
 /** Shortens escaped text to `max` characters without cutting an `&amp;` entity in half. */
 function clip(text: string, max: number): string {
   if (text.length <= max) return text;
-  return `${text.slice(0, max - 1).replace(/&[a-z]*$/, '')}…`;
+  return `${cutAt(text, max - 1).replace(/&[a-z]*$/, '')}…`;
+}
+
+/**
+ * The first `max` UTF-16 units of `text`, one fewer when the cut would fall between the two
+ * halves of a surrogate pair: half a character is not valid UTF-8, and Slack would show U+FFFD.
+ */
+export function cutAt(text: string, max: number): string {
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
 }

@@ -25,6 +25,9 @@ import { createAdvisoryArchive } from '../storage/advisory-archive';
 import { createReceiptLog } from '../storage/receipt-log';
 import { startReceiptCollector } from '../delivery/receipt-collector';
 import { connectRedis, createRedis } from './redis-connection';
+import { explainKeyLoadFailure } from './key-load-failure';
+import { listen } from './listen';
+import { ensureWritableDir } from './writable-dir';
 import { systemRuntimeDeps, type RuntimeDeps } from './runtime-deps';
 import { createMirrorBuildThread } from '../mirror/build-in-thread';
 import { createMirrorRebuilder, type MirrorRebuilder } from '../mirror/mirror-rebuilder';
@@ -52,8 +55,9 @@ export async function ensureBroadcasterKey(config: Config, log: Logger): Promise
   try {
     return await loadBroadcasterKey(config.keysDir, config.keyPassphrase);
   } catch (err) {
-    if (!(err instanceof BroadcasterKeyMissingError)) throw err;
+    if (!(err instanceof BroadcasterKeyMissingError)) throw explainKeyLoadFailure(err, config.keysDir);
   }
+  await ensureWritableDir(config.keysDir, 'TOCSIN_KEYS_DIR');
   const key = await createBroadcasterKey({ keysDir: config.keysDir, email: config.keyEmail, passphrase: config.keyPassphrase });
   log.warn(
     { fingerprint: key.fingerprint, keysDir: config.keysDir, encrypted: Boolean(config.keyPassphrase) },
@@ -65,6 +69,7 @@ export async function ensureBroadcasterKey(config: Config, log: Logger): Promise
 }
 
 export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = systemRuntimeDeps): Promise<RunningApi> {
+  await ensureWritableDir(config.dataDir, 'TOCSIN_DATA_DIR');
   const redis = createRedis(config.redisUrl, 'client');
   redis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   await connectRedis(redis, config.redisUrl);
@@ -222,10 +227,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   }, MAINTENANCE_INTERVAL_MS);
   timer.unref();
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', reject);
-  });
+  const server = await listen(app, config.port, config.host);
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   answerClientErrors(server);

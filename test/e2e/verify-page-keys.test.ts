@@ -34,6 +34,7 @@ describe('verify.html across key changes', () => {
   const fpr = { a: '', b: '', c: '' };
   const bodies: Record<'a' | 'b' | 'c', WebhookBody | null> = { a: null, b: null, c: null };
   let retiredAt = '';
+  let retiredPrivateKey = '';
   const watch: PageWatch = { offSite: [], errors: [] };
 
   /** Publishes a fresh advisory through the API and returns the webhook body the partner got. */
@@ -93,6 +94,9 @@ describe('verify.html across key changes', () => {
     const transition = JSON.parse(await readFile(path.join(keysDir, 'transition.json'), 'utf8')) as { new_fingerprint: string; overlap_until: string };
     fpr.b = transition.new_fingerprint;
     retiredAt = noMillis(transition.overlap_until);
+    // Tocsin deletes a retired private key once its overlap is over (at the next signing): keep
+    // a copy now, as a thief would have, for the late-signature test below.
+    retiredPrivateKey = await readFile(path.join(keysDir, 'private', 'previous.key.asc'), 'utf8');
     bodies.b = await publishAndReceive();
     expect(bodies.b.signer_fingerprints).toEqual([fpr.b]);
 
@@ -123,7 +127,7 @@ describe('verify.html across key changes', () => {
   it('refuses a signature the previous key made after it was retired', async () => {
     // Seconds are all a signature's date holds: be sure this one falls after the retirement.
     await eventually(async () => Date.now() >= Date.parse(retiredAt) + 1000, 5_000, 'a second past the retirement');
-    const oldKey = await openpgp.readPrivateKey({ armoredKey: await readFile(path.join(keysDir, 'private', 'previous.key.asc'), 'utf8') });
+    const oldKey = await openpgp.readPrivateKey({ armoredKey: retiredPrivateKey });
     expect(oldKey.getFingerprint().toUpperCase()).toBe(fpr.a);
     const document = bodies.a!.document;
     const lateSignature = await openpgp.sign({ message: await openpgp.createMessage({ binary: Buffer.from(document) }), signingKeys: oldKey, detached: true });

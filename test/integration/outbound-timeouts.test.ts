@@ -82,10 +82,11 @@ describe('outbound timeouts', () => {
       expect(hung.requests()).toBe(1);
     });
 
+    // A webhook's timeout bounds each phase; the whole request ends at twice it.
     it('cuts off a partner that answers 200 and then trickles its body, keeping the 200', async () => {
       const trickler = await peer({ answer: 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\n', drip: 'x', everyMs: DRIP_MS });
       const started = Date.now();
-      const receipt = await channel(TRICKLE_DEADLINE_MS).send(notice, target(`http://127.0.0.1:${trickler.port}/hook`), signal());
+      const receipt = await channel(TRICKLE_DEADLINE_MS / 2).send(notice, target(`http://127.0.0.1:${trickler.port}/hook`), signal());
       const ms = Date.now() - started;
       // The partner said 200: the notice reached it, whatever its body does after.
       expect(receipt.detail).toBe('HTTP 200');
@@ -97,7 +98,7 @@ describe('outbound timeouts', () => {
 
     it('cuts off a partner that trickles its headers, a byte at a time', async () => {
       const trickler = await peer({ answer: 'HTTP/1.1 200 OK\r\n', drip: 'x-padding: 0\r\n', everyMs: DRIP_MS });
-      const { err, ms } = await failure(() => channel(TRICKLE_DEADLINE_MS).send(notice, target(`http://127.0.0.1:${trickler.port}/hook`), signal()));
+      const { err, ms } = await failure(() => channel(TRICKLE_DEADLINE_MS / 2).send(notice, target(`http://127.0.0.1:${trickler.port}/hook`), signal()));
       expect(err).toBeInstanceOf(DestinationUnavailableError);
       expect(err.message).toMatch(/timed out waiting for the partner/);
       expect(ms).toBeLessThan(TRICKLE_DEADLINE_MS + MARGIN_MS);
@@ -107,7 +108,7 @@ describe('outbound timeouts', () => {
       // Each 1xx answer renews undici's headers timer.
       const processing = 'HTTP/1.1 102 Processing\r\n\r\n';
       const trickler = await peer({ drip: processing, bytes: processing.length, everyMs: DRIP_MS });
-      const { err, ms } = await failure(() => channel(TRICKLE_DEADLINE_MS).send(notice, target(`http://127.0.0.1:${trickler.port}/hook`), signal()));
+      const { err, ms } = await failure(() => channel(TRICKLE_DEADLINE_MS / 2).send(notice, target(`http://127.0.0.1:${trickler.port}/hook`), signal()));
       expect(err).toBeInstanceOf(DestinationUnavailableError);
       expect(err.message).toMatch(/timed out waiting for the partner/);
       expect(ms).toBeGreaterThanOrEqual(TRICKLE_DEADLINE_MS - 50);

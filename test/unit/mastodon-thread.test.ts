@@ -30,8 +30,30 @@ describe('mastodon thread planning', () => {
 
 describe('mastodon text', () => {
   it('breaks mentions and hashtags but leaves addresses and URL paths alone', () => {
-    expect(neutraliseMentions('@admin@evil.example #tag (#x) _#y ＠wide')).toBe('@\u200Badmin@evil.example #\u200Btag (#\u200Bx) _#\u200By ＠\u200Bwide');
+    expect(neutraliseMentions('@admin@evil.example #tag (#x) _#y ＠wide ＃wide')).toBe('@\u200Badmin@evil.example #\u200Btag (#\u200Bx) _#\u200By ＠\u200Bwide ＃\u200Bwide');
     expect(neutraliseMentions('mail sec@acme.example, see https://x.example/@user and /a#frag')).toBe('mail sec@acme.example, see https://x.example/@user and /a#frag');
+  });
+
+  it('breaks an "@" wherever Mastodon\'s MENTION_RE sees a mention: after anything but "/" or a [[:word:]] character', () => {
+    // Ruby's [[:word:]] is letters, marks, decimal digits and connectors: other digits do not count.
+    for (const before of ['²', 'Ⅻ', '①', '¼', '=', '|', '.', '-', '(', '"', '\u00A0', '\n', '😀']) {
+      expect({ before, out: neutraliseMentions(`${before}@admin`) }).toEqual({ before, out: `${before}@\u200Badmin` });
+    }
+    for (const before of ['a', 'é', 'ж', '中', '7', '٣', '_', '\u0301', '/']) {
+      expect({ before, out: neutraliseMentions(`${before}@admin`) }).toEqual({ before, out: `${before}@admin` });
+    }
+  });
+
+  it('breaks a "#" wherever a Mastodon HASHTAG_RE, current or older, sees a hashtag', () => {
+    // Older releases took any character but "/", ")" and ASCII \w, or but "=", "/", ")" and alphanumerics (so "_"); today's, whitespace only.
+    for (const before of ['', ' ', '\u00A0', '\n', 'é', '²', 'Ⅻ', '①', '٣', '=', '(', '.', '_']) {
+      expect({ before, out: neutraliseMentions(`${before}#tag`) }).toEqual({ before, out: `${before}#\u200Btag` });
+    }
+    for (const before of ['a', 'Z', '7', '/', ')']) {
+      expect({ before, out: neutraliseMentions(`${before}#tag`) }).toEqual({ before, out: `${before}#tag` });
+    }
+    // Idempotent: neutralised text is left as it is.
+    expect(neutraliseMentions(neutraliseMentions('²@a é#b'))).toBe('²@\u200Ba é#\u200Bb');
   });
 
   it('reads Mastodon HTML back to the posted text', () => {

@@ -5,8 +5,9 @@ import { renderCsaf } from '../../src/mirror/csaf-document';
 import { scoreCvss3 } from '../../src/mirror/cvss3';
 import type { MirrorEntry } from '../../src/mirror/mirror-entry';
 import { osvVersions, packageFromPurl, renderOsv } from '../../src/mirror/osv-document';
-import { isConformantPurl } from '../../src/mirror/purl';
+import { isConformantPurl, purlProblem } from '../../src/mirror/purl';
 import { csafFileName } from '../../src/mirror/site-paths';
+import { fieldProblems } from '../../src/util/zod-fields';
 import * as mandatory from '@secvisogram/csaf-validator-lib/mandatoryTests.js';
 import { documentText, sampleAdvisory } from '../support/advisory-fixture';
 import { csafConformance, unexpectedWarnings } from '../support/csaf-conformance';
@@ -143,8 +144,8 @@ describe('CSAF conformance, judged by the BSI validator (CSAF 2.0 mandatory and 
     ['a CVSS 3.0 vector, and one with temporal metrics', entry({ cvss: 'CVSS:3.0/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N' })],
     ['a CVSS 3.1 vector with temporal metrics', entry({ cvss: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:P' })],
     [
-      'purls that purl parsers refuse',
-      entry({ affected: ['pkg:maven/server', 'pkg:npm/%zz', 'pkg:cran/acme', 'pkg:swift/acme', 'pkg:npm/acme?1x=y', 'pkg:npm/a b'].map((purl, i) => ({ product: `p${i}`, versions: '1', purl })) }),
+      'purls that intake accepts and purl parsers refuse',
+      entry({ affected: ['pkg:maven/server', 'pkg:cran/acme', 'pkg:swift/acme', 'pkg:npm/acme?x=', 'pkg:pub/Acme-X', 'pkg:npm/a@1/2', 'pkg://npm/x', 'pkg:npm/x/'].map((purl, i) => ({ product: `p${i}`, versions: '1', purl })) }),
     ],
     ['references that are URLs but not URIs', entry({ references: ['https://example.org/a b', 'https://пример.example/ж', 'http://example.org/%zz', 'https://example.org/x?y=[1]', 'https://example.org/#a#b'] })],
   ];
@@ -180,6 +181,7 @@ describe('CSAF conformance, judged by the BSI validator (CSAF 2.0 mandatory and 
       'pkg:deb/debian/curl@7.50.3-1?arch=i386&distro=jessie', 'pkg:pypi/acme-server', 'pkg:generic/acme/tool#bin/tool', 'pkg:conan/openssl@3.0', 'pkg:conan/acme/openssl@3.0',
       'pkg:conan/acme/openssl@3.0?channel=stable', 'pkg:conan/openssl@3.0?channel=stable', 'pkg:pub/Acme-X', 'pkg:pub/acme_x', 'pkg:oci/acme/debian', 'pkg:oci/debian@sha256%3A00',
       'pkg:swift/github.com/acme/x@1.0', 'pkg:swift/github.com/acme/x', 'pkg:cran/acme@1.0', 'pkg:maven/server', 'pkg:npm/%zz', 'pkg:npm/a?1x=y', 'pkg:npm/a?x=', 'pkg:npm/@acme/lib', 'pkg:/x', 'pkg:1npm/x',
+      'pkg://npm/x', 'PKG:npm/x', 'pkg:npm/x/', 'pkg:npm/a@1/2', 'pkg:npm/a%2Fb', 'pkg:npm/x?a=1&A=2', 'pkg:npm/x#a/../b', 'pkg:.npm/x', 'pkg:npm/x?a=b?c', `pkg:a/b?${'a&'.repeat(40)}"`,
     ];
     const doc = renderCsaf(entry(), mirrorConfig) as Record<string, any>;
     const verdicts = await Promise.all(
@@ -209,5 +211,47 @@ describe('CSAF conformance, judged by the BSI validator (CSAF 2.0 mandatory and 
     expect(await failing((c) => (c.vulnerabilities[1].cve = c.vulnerabilities[0].cve))).toEqual(['mandatoryTest_6_1_23']);
     expect(await failing((c) => (c.document.tracking.revision_history[0].number = '2'))).toEqual(expect.arrayContaining(['mandatoryTest_6_1_21']));
     expect(await failing((c) => (c.document.extra = true))).toEqual(['csaf_2_0_strict']);
+  });
+});
+
+describe('purls at intake', () => {
+  const problemsFor = (purls: string[]) => {
+    const parsed = advisoryDocumentSchema.safeParse(sampleAdvisory({ affected: purls.map((purl, i) => ({ product: `p${i}`, versions: '1', purl })) }));
+    return parsed.success ? [] : fieldProblems(parsed.error, 'document');
+  };
+
+  it('accepts what the purl specification calls a purl, including forms the mirror leaves out', () => {
+    const purls = [
+      'pkg:npm/%40acme/lib@1.2.3', 'pkg:maven/org.acme/server@2.0?type=jar', 'pkg:deb/debian/curl@7.50.3-1?arch=i386&distro=jessie', 'pkg:generic/acme/tool#bin/tool',
+      'pkg:oci/debian@sha256%3A244fd47e07d10?repository_url=docker.io/library/debian&arch=amd64', 'PKG:npm/x', 'pkg://npm/x', 'pkg:npm/x/', 'pkg:maven/server', 'pkg:npm/x?a=',
+    ];
+    expect(purls.map(purlProblem)).toEqual(purls.map(() => null));
+    expect(problemsFor(purls)).toEqual([]);
+  });
+
+  it('refuses what is no purl with 400 naming document.affected.N.purl and saying why', () => {
+    const cases: [string, RegExp][] = [
+      ['npm/acme', /must start with "pkg:"/],
+      ['pkg:npm', /names no package/],
+      ['pkg:npm/', /the name is empty/],
+      ['pkg:1npm/x', /type must start with a letter/],
+      ['pkg:npm/a b', /" " at position 10 must be percent-encoded/],
+      ['pkg:npm/%zz', /"%" at position 9 does not start a %XX escape/],
+      ['pkg:npm/%C3', /does not decode as UTF-8/],
+      ['pkg:npm/@acme/lib', /"@" in the namespace or name must be percent-encoded/],
+      ['pkg:npm/a%2Fb/c', /encoded "\/"/],
+      ['pkg:npm/x?1x=y', /qualifier key "1x" must start with a letter/],
+      ['pkg:npm/x?a=1&A=2', /qualifier "a" is given twice/],
+      ['pkg:npm/x?flag', /qualifier "flag" needs a value/],
+      ['pkg:npm/x?a=b?c', /"\?" inside the qualifiers/],
+      ['pkg:npm/x#a#b', /"#" or "\?" inside the subpath/],
+      [`pkg:a/b?${'a&'.repeat(200)}"`, /" at position/],
+    ];
+    for (const [purl, why] of cases) expect({ purl, problem: purlProblem(purl) }).toEqual({ purl, problem: expect.stringMatching(why) });
+    const problems = problemsFor(['pkg:npm/ok', 'pkg:npm/a b', 'pkg:npm/ok2', 'npm/x']);
+    expect(problems).toEqual([
+      { field: 'document.affected.1.purl', message: expect.stringMatching(/^must be a package URL \(purl\): the character " "/) },
+      { field: 'document.affected.3.purl', message: expect.stringMatching(/must start with "pkg:"/) },
+    ]);
   });
 });

@@ -21,7 +21,7 @@ export const parseEmailInput: InputParser = (text) => {
   const parts = splitParts(body, delimiter);
   if (!parts || parts.length < 2) return null;
   const [signed, signaturePart] = parts as [string, string];
-  const armored = /-----BEGIN PGP SIGNATURE-----[\s\S]*?-----END PGP SIGNATURE-----/.exec(signaturePart)?.[0];
+  const armored = armoredSignatureIn(signaturePart);
   if (!armored) return null;
   return { kind: 'detached', document: signed, signature: armored, form: 'email (.eml)' };
 };
@@ -53,4 +53,19 @@ function splitParts(body: string, delimiter: string): string[] | null {
     at = next;
   }
   return parts;
+}
+
+const BEGIN_SIGNATURE = '-----BEGIN PGP SIGNATURE-----';
+const END_SIGNATURE = '-----END PGP SIGNATURE-----';
+
+/**
+ * The first armored signature in the part. Two searches, not a lazy regex: that one rescanned to
+ * the end from every BEGIN line when no END followed, quadratic in a part full of BEGIN lines.
+ * The first BEGIN is the right one: if no END follows it, none follows a later one either.
+ */
+function armoredSignatureIn(part: string): string | null {
+  const start = part.indexOf(BEGIN_SIGNATURE);
+  if (start < 0) return null;
+  const end = part.indexOf(END_SIGNATURE, start + BEGIN_SIGNATURE.length);
+  return end < 0 ? null : part.slice(start, end + END_SIGNATURE.length);
 }

@@ -18,7 +18,13 @@ export const parseWebhookInput: InputParser = (_text, json) => {
 /** A bare cleartext-signed block, as a reader copies it out of any channel. */
 export const parseCleartextInput: InputParser = (text) => {
   // Armor lines count only at the start of a line: signed text that quotes them is dash-escaped
-  // ("- -----END ...") and must not end the block early.
-  const block = /^-----BEGIN PGP SIGNED MESSAGE-----\r?\n[\s\S]*?^-----END PGP SIGNATURE-----$/m.exec(text);
-  return block ? { kind: 'cleartext', cleartext: block[0], form: 'cleartext-signed notice' } : null;
+  // ("- -----END ...") and must not end the block early. Two searches rather than one lazy regex,
+  // which rescanned to the end from every BEGIN line when no END line followed (quadratic); the
+  // first BEGIN line is the right one, as no END line follows a later one if none follows it.
+  const begin = /^-----BEGIN PGP SIGNED MESSAGE-----\r?\n/m.exec(text);
+  if (!begin) return null;
+  const end = /^-----END PGP SIGNATURE-----$/gm;
+  end.lastIndex = begin.index + begin[0].length;
+  const found = end.exec(text);
+  return found ? { kind: 'cleartext', cleartext: text.slice(begin.index, found.index + found[0].length), form: 'cleartext-signed notice' } : null;
 };
