@@ -31,6 +31,9 @@ export function redactUrl(url: string): string {
 /** Redis's replies to a missing or wrong password (HELLO or AUTH), from Redis 6 on and before. */
 const AUTH_REFUSED = /^(NOAUTH|WRONGPASS)\b|^ERR (invalid password|AUTH <password> called without any password configured)/;
 
+/** The longest the API waits for Redis to answer one command. */
+export const CLIENT_COMMAND_TIMEOUT_MS = 5_000;
+
 /**
  * `worker`: blocking connections for BullMQ workers (commands wait through reconnects).
  * `client`: the API's, whose commands fail fast while Redis is down, so accepting advisories
@@ -40,6 +43,10 @@ export function createRedis(url: string, role: 'worker' | 'client'): Redis {
   return new Redis(url, {
     lazyConnect: true,
     connectTimeout: 3_000,
+    // A Redis that accepts a command and never answers must not hold the API (a state read, a
+    // lock, the receipts collector's 250 ms block) for ever. Workers' connections carry BullMQ's
+    // blocking commands, which wait on purpose: they keep no such deadline.
+    ...(role === 'client' ? { commandTimeout: CLIENT_COMMAND_TIMEOUT_MS } : {}),
     maxRetriesPerRequest: role === 'worker' ? null : 1,
     enableOfflineQueue: role === 'worker',
     retryStrategy: (times) => Math.min(times * 200, 2_000),
