@@ -1,6 +1,7 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { RECEIPTS_FILE } from '../../src/storage/receipt-log';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
@@ -235,7 +236,9 @@ describe('Slack channel', () => {
 
   it('does not post twice when Redis loses a half-sent fan-out: the batch recovery queues again looks first', async () => {
     // One channel is delivered; the other keeps failing, so the revision stays unsettled and
-    // recovery must rebuild it from the archive once Redis has lost everything.
+    // recovery must rebuild it from the archive once Redis has lost everything. Its delivery's
+    // receipt is lost too, as one still in flight to disk is: recovery cannot know, and the
+    // batch it queues again must look before it posts.
     const token = 'xoxb-rebatch-5555';
     const fake = await fakeSlack((_, call) => (call.args.channel === 'C0REBAT02' ? { ok: false, error: 'internal_error' } : { ok: true }));
     const delivered = await addSlack(fake, 'C0REBAT01', token);
@@ -245,7 +248,10 @@ describe('Slack channel', () => {
     expect(fake.messagesIn('C0REBAT01')).toHaveLength(1);
     expect(fake.historyCalls.filter((c) => c.args.channel === 'C0REBAT01')).toHaveLength(0);
 
+    const receipts = path.join(tocsin.config.dataDir, 'advisories', id, '1', RECEIPTS_FILE);
+    await eventually(async () => (await readFile(receipts, 'utf8').catch(() => '')).includes(delivered), 10_000, 'the receipt on disk');
     await deleteRedisPrefix(tocsin.config.redisUrl, tocsin.config.prefix);
+    await rm(receipts);
     await tocsin.api.maintain();
     const again = await eventually(async () => {
       const d = (await tocsin.admin('GET', `/v1/advisories/${id}/deliveries`)).json.deliveries.find((x: { recipient: string }) => x.recipient === delivered);
