@@ -77,7 +77,8 @@ export async function startLocalRedisIfNeeded(config: Pick<Config, 'localRedis' 
   };
 }
 
-function listening(host: string, port: number): Promise<boolean> {
+/** Whether anything accepts a TCP connection on host:port. */
+export function listening(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     socket.once('connect', () => {

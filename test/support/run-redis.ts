@@ -1,22 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect } from 'node:net';
 import { Redis } from 'ioredis';
+import { listening } from '../../src/runtime/local-redis';
 
 /** Where the tests expect Redis (their URLs name it, each with a key prefix of its own). */
 export const TEST_REDIS = { host: '127.0.0.1', port: 6379 } as const;
 
-/** Whether anything accepts a TCP connection on host:port. */
-export function listening(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+export { listening };
 
 /**
  * Starts a redis-server for this test run on {@link TEST_REDIS}, keeping nothing on disk, and
