@@ -1,9 +1,29 @@
 import { CliFailure } from './commands';
 
+/**
+ * How long one request to the server may take, answer included: on the worst day a wedged
+ * server must not wedge the person at the terminal too. `tocsin publish --timeout` says the same
+ * for a submission.
+ */
+export const CLI_REQUEST_TIMEOUT_MS = 30_000;
+
 /** Where the API is; `token` is TOCSIN_ADMIN_TOKEN, for the admin routes. */
 export interface ApiTarget {
   url: string;
   token?: string | undefined;
+  /** Default {@link CLI_REQUEST_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
+/** The request's own deadline, joined with the caller's signal (an interrupt) when there is one. */
+export function requestDeadline(timeoutMs: number, signal?: AbortSignal): { signal: AbortSignal; expired: () => boolean } {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  return { signal: signal ? AbortSignal.any([signal, deadline]) : deadline, expired: () => deadline.aborted };
+}
+
+/** What a request that ran out of time says: nothing is known of what the server did with it. */
+export function timedOut(endpoint: URL, timeoutMs: number): CliFailure {
+  return new CliFailure(`${endpoint.href} did not answer within ${timeoutMs / 1000} s: the server may be overloaded or wedged; check what it did before repeating a change`);
 }
 
 export interface ApiRequest {
@@ -21,6 +41,8 @@ export interface ApiRequest {
 export async function callApi(target: ApiTarget, method: string, path: string, request: ApiRequest = {}): Promise<unknown> {
   if (request.admin && !target.token) throw new CliFailure("set TOCSIN_ADMIN_TOKEN to the server's admin token", 2);
   const endpoint = new URL(path, target.url);
+  const timeoutMs = target.timeoutMs ?? CLI_REQUEST_TIMEOUT_MS;
+  const deadline = requestDeadline(timeoutMs, request.signal);
   let response: Response;
   let text: string;
   try {
@@ -31,11 +53,12 @@ export async function callApi(target: ApiTarget, method: string, path: string, r
         ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
       },
       ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
-      ...(request.signal ? { signal: request.signal } : {}),
+      signal: deadline.signal,
     });
     text = await response.text();
   } catch (err) {
     if (request.signal?.aborted) throw err;
+    if (deadline.expired()) throw timedOut(endpoint, timeoutMs);
     // fetch says only "fetch failed": the socket's code (ECONNREFUSED, ENOTFOUND) is in its cause.
     const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
     throw new CliFailure(`cannot reach ${endpoint.href}: ${String(cause?.code ?? cause?.message ?? (err as Error).message)}`);

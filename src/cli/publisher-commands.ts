@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { CLI_REQUEST_TIMEOUT_MS, requestDeadline, timedOut } from './api-client';
 import { CliFailure } from './commands';
 
 /** The admin API's bearer token, for the commands that talk to it. */
@@ -9,16 +10,26 @@ function requireToken(token: string | undefined): string {
 
 async function adminCall(url: string, token: string | undefined, method: string, path: string, options: { actor?: string; body?: unknown } = {}) {
   const endpoint = new URL(path, url);
-  const response = await fetch(endpoint, {
-    method,
-    headers: {
-      authorization: `Bearer ${requireToken(token)}`,
-      ...(options.actor !== undefined ? { 'x-tocsin-actor': options.actor } : {}),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-  });
-  const text = await response.text();
+  const authorization = `Bearer ${requireToken(token)}`;
+  const deadline = requestDeadline(CLI_REQUEST_TIMEOUT_MS);
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(endpoint, {
+      method,
+      headers: {
+        authorization,
+        ...(options.actor !== undefined ? { 'x-tocsin-actor': options.actor } : {}),
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      signal: deadline.signal,
+    });
+    text = await response.text();
+  } catch (err) {
+    if (deadline.expired()) throw timedOut(endpoint, CLI_REQUEST_TIMEOUT_MS);
+    throw err;
+  }
   if (!response.ok) {
     console.log(text);
     throw new CliFailure(`${endpoint.href} answered ${response.status}`);
