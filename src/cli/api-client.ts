@@ -16,13 +16,13 @@ export interface ApiTarget {
 }
 
 /** The request's own deadline, joined with the caller's signal (an interrupt) when there is one. */
-export function requestDeadline(timeoutMs: number, signal?: AbortSignal): { signal: AbortSignal; expired: () => boolean } {
+function requestDeadline(timeoutMs: number, signal?: AbortSignal): { signal: AbortSignal; expired: () => boolean } {
   const deadline = AbortSignal.timeout(timeoutMs);
   return { signal: signal ? AbortSignal.any([signal, deadline]) : deadline, expired: () => deadline.aborted };
 }
 
 /** What a request that ran out of time says: nothing is known of what the server did with it. */
-export function timedOut(endpoint: URL, timeoutMs: number): CliFailure {
+function timedOut(endpoint: URL, timeoutMs: number): CliFailure {
   return new CliFailure(`${endpoint.href} did not answer within ${timeoutMs / 1000} s: the server may be overloaded or wedged; check what it did before repeating a change`);
 }
 
@@ -32,6 +32,8 @@ export interface ApiRequest {
   admin?: boolean;
   /** Ends the request (an interrupt, a deadline). */
   signal?: AbortSignal;
+  /** More request headers, e.g. `X-Tocsin-Actor`. */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -51,6 +53,7 @@ export async function callApi(target: ApiTarget, method: string, path: string, r
       headers: {
         ...(request.admin ? { authorization: `Bearer ${target.token!}` } : {}),
         ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...request.headers,
       },
       ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
       signal: deadline.signal,

@@ -1,40 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { CLI_REQUEST_TIMEOUT_MS, requestDeadline, timedOut } from './api-client';
-import { CliFailure } from './commands';
+import { callApi } from './api-client';
 
-/** The admin API's bearer token, for the commands that talk to it. */
-function requireToken(token: string | undefined): string {
-  if (!token) throw new CliFailure('set TOCSIN_ADMIN_TOKEN to the server\'s admin token', 2);
-  return token;
-}
-
+/** One admin call, with who makes the change (`X-Tocsin-Actor`) when it is one. */
 async function adminCall(url: string, token: string | undefined, method: string, path: string, options: { actor?: string; body?: unknown } = {}) {
-  const endpoint = new URL(path, url);
-  const authorization = `Bearer ${requireToken(token)}`;
-  const deadline = requestDeadline(CLI_REQUEST_TIMEOUT_MS);
-  let response: Response;
-  let text: string;
-  try {
-    response = await fetch(endpoint, {
-      method,
-      headers: {
-        authorization,
-        ...(options.actor !== undefined ? { 'x-tocsin-actor': options.actor } : {}),
-        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-      signal: deadline.signal,
-    });
-    text = await response.text();
-  } catch (err) {
-    if (deadline.expired()) throw timedOut(endpoint, CLI_REQUEST_TIMEOUT_MS);
-    throw err;
-  }
-  if (!response.ok) {
-    console.log(text);
-    throw new CliFailure(`${endpoint.href} answered ${response.status}`);
-  }
-  return JSON.parse(text) as Record<string, unknown>;
+  return (await callApi({ url, token }, method, path, {
+    admin: true,
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    ...(options.actor !== undefined ? { headers: { 'x-tocsin-actor': options.actor } } : {}),
+  })) as Record<string, unknown>;
 }
 
 /** `tocsin publishers add FILE --actor NAME --url URL`: prints the API's answer, JSON (with or without `--json`). */
