@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { uniqueId } from '../support/advisory-fixture';
-import { CLI, runCli, type CliResult } from '../support/cli';
+import { runCli, type CliResult } from '../support/cli';
 import { freePort } from '../support/free-port';
 import { startPrivateRedis } from '../support/private-redis';
 import { deleteRedisPrefix } from '../support/redis-prefix';
@@ -21,21 +20,7 @@ function oneLine(r: CliResult): { code: number | null; lines: string[] } {
  * nobody (65534), since permissions do not stop root; as anyone else it runs as itself.
  */
 function runCliUnprivileged(args: string[], env: Record<string, string>, cwd: string): Promise<CliResult> {
-  const asRoot = process.getuid?.() === 0;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    // A start that does not fail would otherwise run until the suite times out.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(args, env, cwd, process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined);
 }
 
 describe('a start that cannot succeed says what and what to do, in one line, and exits non-zero', () => {
