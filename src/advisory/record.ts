@@ -1,4 +1,5 @@
-import type { Severity } from './schema';
+import type { DocumentKind, Severity } from './schema';
+import type { Tlp } from './tlp';
 
 /** Names one revision of one advisory. */
 export interface AdvisoryRef {
@@ -8,9 +9,18 @@ export interface AdvisoryRef {
 
 /** What tocsin knows about an accepted revision, apart from the document and signatures. */
 export interface AdvisoryRecord extends AdvisoryRef {
-  kind: 'advisory' | 'mitigation';
+  kind: DocumentKind;
   title: string;
+  /** A retraction's is the withdrawn advisory's latest, so withdrawing needs the signatures publishing did. */
   severity: Severity;
+  /** Absent: TLP:CLEAR (and every record archived before TLP existed). */
+  tlp?: Tlp;
+  /** The document's embargo end, RFC 3339, when it has one. */
+  embargo_until?: string;
+  /** The recipient groups told during the embargo. */
+  audience?: string[];
+  /** A retraction's withdrawn advisory id. */
+  retracts?: string;
   /** Hex SHA-256 of the exact signed bytes. */
   sha256: string;
   accepted_at: string;

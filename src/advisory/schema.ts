@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { purlProblem } from '../mirror/purl';
 import { httpUrl } from '../util/zod-fields';
 import { safeText, type TextLines } from '../util/safe-text';
+import { groupNameSchema, tlpLabels } from './tlp';
 
 /**
  * Advisory ids end up in file names, URLs and queue job ids, so they are kept to a safe alphabet:
@@ -56,19 +57,74 @@ const common = {
   cvss: plain(200).optional(),
 };
 
-const advisorySchema = z.strictObject({ ...common, kind: z.literal('advisory') });
+/**
+ * Disclosure fields (coordinated disclosure), signed like every other field. `tlp` is how far the
+ * text may be shared (TLP 2.0; absent means CLEAR). `embargo_until` is when the public may learn
+ * of it: until then only recipients in one of the `audience` groups receive it. The 90-day bound
+ * needs the clock, so intake checks it (see publish/disclosure-checks.ts).
+ */
+const disclosure = {
+  tlp: z
+    .string()
+    .refine((v) => v !== 'RED', 'TLP:RED is for named people, not for a broadcaster: send it to them directly, or use AMBER+STRICT')
+    .pipe(z.enum(tlpLabels, { error: `must be one of ${tlpLabels.join(', ')}` }))
+    .optional(),
+  embargo_until: z.string().datetime({ offset: true, error: 'must be an RFC 3339 date-time with an offset, e.g. 2026-12-09T14:00:00Z' }).optional(),
+  audience: z.array(groupNameSchema).min(1, 'must name at least one recipient group').max(50).optional(),
+};
 
-const mitigationSchema = z.strictObject({
-  ...common,
-  kind: z.literal('mitigation'),
-  /** The advisory this note mitigates. */
-  mitigates: advisoryIdSchema,
+/** `audience` only means something during an embargo, and an embargo without one would tell nobody. */
+function checkEmbargo(doc: { embargo_until?: string | undefined; audience?: string[] | undefined }, ctx: z.RefinementCtx) {
+  if (doc.embargo_until !== undefined && doc.audience === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['audience'], message: 'is required with embargo_until: the recipient groups told during the embargo, e.g. ["distros"]' });
+  }
+  if (doc.audience !== undefined && doc.embargo_until === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['audience'], message: 'is only meaningful with embargo_until: without an embargo every matching recipient receives the advisory' });
+  }
+  if (doc.audience !== undefined && new Set(doc.audience).size !== doc.audience.length) {
+    ctx.addIssue({ code: 'custom', path: ['audience'], message: 'names a group twice' });
+  }
+}
+
+const advisorySchema = z.strictObject({ ...common, ...disclosure, kind: z.literal('advisory') }).superRefine(checkEmbargo);
+
+const mitigationSchema = z
+  .strictObject({
+    ...common,
+    ...disclosure,
+    kind: z.literal('mitigation'),
+    /** The advisory this note mitigates. */
+    mitigates: advisoryIdSchema,
+  })
+  .superRefine(checkEmbargo);
+
+/**
+ * Withdraws an advisory: exactly these fields, nothing else. It reaches whoever received any
+ * revision of the withdrawn advisory, so it carries no TLP or embargo of its own.
+ */
+const retractionSchema = z.strictObject({
+  id: advisoryIdSchema,
+  revision: common.revision,
+  kind: z.literal('retraction'),
+  /** The advisory id withdrawn. */
+  retracts: advisoryIdSchema,
+  title: common.title,
+  /** Why it is withdrawn. */
+  summary: common.summary,
+  published: common.published,
 });
 
 /**
  * The document a publisher signs. Unknown fields are rejected, not ignored: a signed field that
  * tocsin silently dropped would be a field recipients believe was checked.
  */
-export const advisoryDocumentSchema = z.discriminatedUnion('kind', [advisorySchema, mitigationSchema]);
+export const advisoryDocumentSchema = z.discriminatedUnion('kind', [advisorySchema, mitigationSchema, retractionSchema]);
+/** The kinds that describe a vulnerability (not a retraction), as the mirror's renderings read them. */
+export const bulletinDocumentSchema = z.discriminatedUnion('kind', [advisorySchema, mitigationSchema]);
 
 export type AdvisoryDocument = z.infer<typeof advisoryDocumentSchema>;
+/** An advisory or a mitigation note: the kinds that carry affected products, severity and disclosure fields. */
+export type BulletinDocument = Exclude<AdvisoryDocument, { kind: 'retraction' }>;
+export type RetractionDocument = Extract<AdvisoryDocument, { kind: 'retraction' }>;
+export type DocumentKind = AdvisoryDocument['kind'];
+export const documentKinds = ['advisory', 'mitigation', 'retraction'] as const satisfies readonly DocumentKind[];

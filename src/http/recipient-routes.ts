@@ -28,7 +28,7 @@ export interface RecipientRouteDeps {
 
 const SLACK_API_URL = 'https://slack.com/api/';
 
-function build(input: CreateRecipient, common: { id: string; created_at: string; description?: string }): Recipient {
+function build(input: CreateRecipient, common: Pick<Recipient, 'id' | 'created_at' | 'description' | 'groups' | 'tlp' | 'filter'>): Recipient {
   switch (input.type) {
     case 'webhook':
       return { ...common, type: 'webhook', url: input.url, secret: input.secret ?? generateWebhookSecret() };
@@ -72,6 +72,9 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
         id: newRecipientId(),
         created_at: new Date().toISOString(),
         ...(input.description ? { description: input.description } : {}),
+        groups: input.groups ?? [],
+        tlp: input.tlp ?? 'CLEAR',
+        ...(input.filter ? { filter: input.filter } : {}),
       });
       await deps.recipients.add(recipient);
       // A secret tocsin generated is shown this once; one the admin supplied is never echoed.

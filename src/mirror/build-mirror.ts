@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArchivedAdvisory } from '../advisory/record';
-import { advisoryDocumentSchema, type AdvisoryDocument } from '../advisory/schema';
+import { bulletinDocumentSchema, type BulletinDocument } from '../advisory/schema';
 import type { MirrorConfig } from '../config';
 import type { BroadcasterKey } from '../pgp/broadcaster-key';
 import type { KeyHistory } from '../pgp/key-history';
@@ -154,9 +154,9 @@ export async function buildMirror(options: BuildMirrorOptions): Promise<BuildRes
  * document whose shape no longer fits (a field of the wrong type, a value outside its set) is
  * skipped, since the renderings could not read it.
  */
-function archivedDocument(text: string): AdvisoryDocument | null {
+function archivedDocument(text: string): BulletinDocument | null {
   const json: unknown = JSON.parse(text);
-  const parsed = advisoryDocumentSchema.safeParse(json);
+  const parsed = bulletinDocumentSchema.safeParse(json);
   if (parsed.success) return parsed.data;
-  return parsed.error.issues.every((issue) => issue.code === 'custom') ? (json as AdvisoryDocument) : null;
+  return parsed.error.issues.every((issue) => issue.code === 'custom') ? (json as BulletinDocument) : null;
 }

@@ -1,10 +1,10 @@
 import type { ArchivedAdvisory } from '../advisory/record';
-import type { AdvisoryDocument } from '../advisory/schema';
+import type { BulletinDocument } from '../advisory/schema';
 
 /** One advisory as the mirror shows it: every archived revision, oldest first. */
 export interface MirrorEntry {
   id: string;
-  revisions: { archived: ArchivedAdvisory; doc: AdvisoryDocument }[];
+  revisions: { archived: ArchivedAdvisory; doc: BulletinDocument }[];
 }
 
 export function latestOf(entry: MirrorEntry) {

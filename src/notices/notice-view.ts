@@ -1,5 +1,5 @@
 import type { ArchivedAdvisory } from '../advisory/record';
-import type { AdvisoryDocument } from '../advisory/schema';
+import type { BulletinDocument } from '../advisory/schema';
 import type { TemplateView } from '../templates/render-template';
 import type { RenderContext } from './render-notices';
 
@@ -17,7 +17,7 @@ import type { RenderContext } from './render-notices';
  * next rotation.
  */
 export function buildNoticeView(archived: ArchivedAdvisory, ctx: RenderContext): TemplateView {
-  const doc = JSON.parse(archived.document) as AdvisoryDocument;
+  const doc = JSON.parse(archived.document) as BulletinDocument;
   const { record } = archived;
   return {
     id: doc.id,

@@ -4,6 +4,7 @@ import type { BroadcasterSigner } from '../pgp/broadcaster-keys';
 import { toSignerTransfer, type SignerTransfer } from '../pgp/key-transfer';
 import type { Audience } from '../storage/advisory-archive';
 import { createThreadRunner, threadScript } from '../util/thread-runner';
+import type { NoticeVariant } from './notice-variant';
 
 /**
  * How long rendering one revision's notices may take: far beyond any real document (a 1 MB one
@@ -29,6 +30,7 @@ export interface NoticeRenderThreadOptions {
 export interface RenderTask {
   archived: ArchivedAdvisory;
   audience: Audience;
+  variant: NoticeVariant;
   signer: SignerTransfer;
   publicUrl: string;
   templatesDir: string;
@@ -36,7 +38,7 @@ export interface RenderTask {
 
 /** Renders notices as `renderNotices` does, in a worker thread: no document can stall the caller's event loop. */
 export interface NoticeRenderThread {
-  render(archived: ArchivedAdvisory, audience: Audience): Promise<Map<ChannelName, Notice>>;
+  render(archived: ArchivedAdvisory, audience: Audience, variant?: NoticeVariant): Promise<Map<ChannelName, Notice>>;
   close(): Promise<void>;
 }
 
@@ -47,9 +49,9 @@ export function createNoticeRenderThread(options: NoticeRenderThreadOptions): No
     deadlineMs: options.deadlineMs ?? RENDER_DEADLINE_MS,
   });
   return {
-    async render(archived, audience) {
+    async render(archived, audience, variant = {}) {
       const signer = toSignerTransfer(await options.signer());
-      return runner.run({ archived, audience, signer, publicUrl: options.publicUrl, templatesDir: options.templatesDir });
+      return runner.run({ archived, audience, variant, signer, publicUrl: options.publicUrl, templatesDir: options.templatesDir });
     },
     close: () => runner.close(),
   };

@@ -8,12 +8,15 @@ import { renderSlackNotice } from './slack-notice';
 import { renderMastodonNotice } from './mastodon-notice';
 import { renderEmailNotice } from './email-notice';
 import { renderWebhookNotice } from './webhook-notice';
+import type { NoticeVariant } from './notice-variant';
 
 /** What rendering needs: tocsin's keys as they sign now (each channel's notice is signed once), and the templates. */
 export interface RenderContext {
   broadcaster: BroadcasterSigner;
   publicUrl: string;
   templatesDir: string;
+  /** Embargo, update: what this rendering of the revision says beyond the revision itself (none: an ordinary notice). */
+  variant?: NoticeVariant;
 }
 
 /** Renders and signs one channel's notice for one revision: the same bytes go to every recipient. */

@@ -8,5 +8,5 @@ import { renderNotices } from './render-notices';
 import type { RenderTask } from './render-in-thread';
 
 serveThread(async (task: RenderTask) =>
-  renderNotices(task.archived, task.audience, { broadcaster: await fromSignerTransfer(task.signer), publicUrl: task.publicUrl, templatesDir: task.templatesDir }),
+  renderNotices(task.archived, task.audience, { broadcaster: await fromSignerTransfer(task.signer), publicUrl: task.publicUrl, templatesDir: task.templatesDir, variant: task.variant }),
 );

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ArchivedAdvisory } from '../advisory/record';
+import type { DocumentKind } from '../advisory/schema';
 import type { Notice } from '../channels/channel';
 import { signerFingerprints } from '../pgp/detached';
 import { transitionUrl } from './notice-view';
@@ -11,10 +12,10 @@ import type { RenderContext } from './render-notices';
  * revision; every partner gets the same bytes.
  */
 export interface WebhookBody {
-  type: 'advisory.published' | 'mitigation.published';
+  type: `${DocumentKind}.published`;
   id: string;
   revision: number;
-  kind: 'advisory' | 'mitigation';
+  kind: DocumentKind;
   severity: string;
   title: string;
   sha256: string;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AdvisoryRecord, ArchivedAdvisory } from '../advisory/record';
-import { advisoryDocumentSchema, type AdvisoryDocument } from '../advisory/schema';
+import { advisoryDocumentSchema, type BulletinDocument } from '../advisory/schema';
 import type { BroadcasterSigner } from '../pgp/broadcaster-keys';
 import { signDetached } from '../pgp/detached';
 import type { PublisherKeyring } from '../pgp/publisher-keyring';
@@ -19,6 +19,7 @@ import { channelNames } from '../channels/channel';
 import { csafFileName } from '../mirror/site-paths';
 import { fieldProblems } from '../util/zod-fields';
 import { createRevisionRules } from './revision-rules';
+import { receives } from '../release/routing';
 import { DUPLICATE_KEY, DuplicateKeyError, parseStrictJson } from '../util/strict-json';
 
 export interface Submission {
@@ -147,10 +148,19 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
   }
 
   /** What an accepted record and a held submission both say about the document they stand for. */
-  const identity = (doc: AdvisoryDocument, sha256: string) => ({ id: doc.id, revision: doc.revision, kind: doc.kind, title: doc.title, severity: doc.severity, sha256 });
+  const identity = (doc: BulletinDocument, sha256: string) => ({
+    id: doc.id,
+    revision: doc.revision,
+    kind: doc.kind,
+    title: doc.title,
+    severity: doc.severity,
+    ...(doc.tlp ? { tlp: doc.tlp } : {}),
+    ...(doc.embargo_until ? { embargo_until: doc.embargo_until, audience: doc.audience } : {}),
+    sha256,
+  });
 
   /** Signs as broadcaster, archives, queues: the one way an advisory is ever accepted. */
-  async function accept(doc: AdvisoryDocument, document: string, sha256: string, publisherSignatures: string[], publishers: string[]): Promise<IntakeResult> {
+  async function accept(doc: BulletinDocument, document: string, sha256: string, publisherSignatures: string[], publishers: string[]): Promise<IntakeResult> {
     const bytes = Buffer.from(document, 'utf8');
     const ref = { id: doc.id, revision: doc.revision };
     // Before anything is archived: an advisory tocsin cannot sign must not be half-accepted.
@@ -167,7 +177,9 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
       publisherSignatures,
       broadcasterSignature: await signDetached(bytes, signer.signingKeys),
     };
-    const audience: Audience = Object.fromEntries(channelNames.map((c) => [c, deps.recipients.idsFor(c)]));
+    // TLP and filters route each revision; the decision is archived with it (audience.json).
+    const everyone = deps.recipients.list().filter((r) => receives(r, doc, { embargoed: false }));
+    const audience: Audience = Object.fromEntries(channelNames.map((c) => [c, everyone.filter((r) => r.type === c).map((r) => r.id).sort()]));
     try {
       await deps.archive.store(archived, audience);
     } catch (err) {
@@ -364,7 +376,7 @@ function duplicateOrConflict(existing: ArchivedAdvisory, sha256: string, latest 
   throw new RevisionConflictError(`${id} revision ${revision} already exists with other content: publish revision ${latest + 1}`, latest);
 }
 
-function parseDocument(text: string): AdvisoryDocument {
+function parseDocument(text: string): BulletinDocument {
   let json: unknown;
   try {
     json = parseStrictJson(text);
@@ -376,5 +388,8 @@ function parseDocument(text: string): AdvisoryDocument {
   if (!parsed.success) {
     throw new InvalidSubmissionError(fieldProblems(parsed.error, 'document'));
   }
+  // Retractions are a contract of the coordinated-disclosure work, still being built: refused, never half-handled.
+  if (parsed.data.kind === 'retraction') throw new InvalidSubmissionError([{ field: 'document.kind', message: 'retraction is not accepted by this version yet' }]);
+  if (parsed.data.embargo_until !== undefined) throw new InvalidSubmissionError([{ field: 'document.embargo_until', message: 'embargoes are not accepted by this version yet' }]);
   return parsed.data;
 }

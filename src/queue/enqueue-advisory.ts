@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ArchivedAdvisory } from '../advisory/record';
 import type { ChannelName, Notice } from '../channels/channel';
 import type { Audience } from '../storage/advisory-archive';
+import type { NoticeVariant } from '../notices/notice-variant';
 import type { DeliveryQueues } from './delivery-queues';
 import { BACKOFF_TYPE, jobIds } from './jobs';
 import { redisKeys } from './redis-keys';
@@ -12,7 +13,7 @@ export interface EnqueueDeps {
   prefix: string;
   batchSize: number;
   /** Renders and signs each channel's notice; see notices/render-notices.ts. */
-  render: (archived: ArchivedAdvisory, audience: Audience) => Promise<Map<ChannelName, Notice>>;
+  render: (archived: ArchivedAdvisory, audience: Audience, variant?: NoticeVariant) => Promise<Map<ChannelName, Notice>>;
 }
 
 /** Batch jobs retry on infrastructure errors only (Redis hiccups); delivery retries are per recipient. */

@@ -3,11 +3,43 @@ import { z } from 'zod';
 import { httpUrl } from '../util/zod-fields';
 import { isWebhookSecret } from '../channels/standard-webhooks';
 import { safeText } from '../util/safe-text';
+import { severities } from '../advisory/schema';
+import { groupNameSchema, tlpLabels, type Tlp } from '../advisory/tlp';
 
 /** A label shown in listings and logs: one line, under the rule for submitted text. */
 const description = z.string().check(safeText('single')).max(200).optional();
 /** Submitted URLs are shown back too; `new URL` would quietly drop a tab or line feed inside one. */
 const targetUrl = () => httpUrl().check(safeText('single'));
+
+/** The kinds a recipient's filter may choose among. Retractions are not one: they always follow what was received. */
+export const filterableKinds = ['advisory', 'mitigation'] as const;
+
+/**
+ * What a recipient wants: only advisories naming one of `products` (an affected entry's product,
+ * compared without regard to case, or its purl with or without a version), at least
+ * `min_severity`, of one of `kinds`. An absent field does not narrow.
+ */
+export const recipientFilterSchema = z.strictObject({
+  products: z.array(z.string().check(safeText('single')).trim().min(1, 'must not be empty').max(200)).min(1).max(100).optional(),
+  min_severity: z.enum(severities).optional(),
+  kinds: z.array(z.enum(filterableKinds)).min(1).max(filterableKinds.length).optional(),
+});
+export type RecipientFilter = z.infer<typeof recipientFilterSchema>;
+
+/** Who may receive what (coordinated disclosure): every channel takes these; see release/routing.ts. */
+export const routingFields = {
+  /** Recipient groups, e.g. `distros`: an embargoed advisory's `audience` names them. */
+  groups: z.array(groupNameSchema).max(50).refine((g) => new Set(g).size === g.length, 'names a group twice').optional(),
+  /** The most restricted TLP label this recipient may receive (default CLEAR). */
+  tlp: z.enum(tlpLabels, { error: `must be one of ${tlpLabels.join(', ')} (TLP:RED is never sent by a broadcaster)` }).optional(),
+  filter: recipientFilterSchema.optional(),
+};
+
+/** A Mastodon post is public: nothing above TLP:CLEAR may go there. */
+const publicOnly = routingFields.tlp.refine(
+  (tlp) => tlp === undefined || tlp === 'CLEAR',
+  'must be CLEAR: a Mastodon post is public, so it may only carry TLP:CLEAR advisories',
+);
 
 /** The body of `POST /v1/recipients`, one shape per channel. */
 export const createRecipientSchema = z.discriminatedUnion('type', [
@@ -16,11 +48,13 @@ export const createRecipientSchema = z.discriminatedUnion('type', [
     url: targetUrl(),
     secret: z.string().refine(isWebhookSecret, 'must be "whsec_" followed by base64 of 24 to 64 bytes').optional(),
     description,
+    ...routingFields,
   }),
   z.strictObject({
     type: z.literal('email'),
     address: z.string().max(254).email(),
     description,
+    ...routingFields,
   }),
   z.strictObject({
     type: z.literal('slack'),
@@ -29,12 +63,15 @@ export const createRecipientSchema = z.discriminatedUnion('type', [
     /** Web API base, e.g. https://slack.com/api/ (GovSlack: https://slack-gov.com/api/). */
     api_url: targetUrl().optional(),
     description,
+    ...routingFields,
   }),
   z.strictObject({
     type: z.literal('mastodon'),
     instance_url: targetUrl(),
     access_token: z.string().check(safeText('single')).min(8).max(512),
     description,
+    ...routingFields,
+    tlp: publicOnly,
   }),
 ]);
 export type CreateRecipient = z.infer<typeof createRecipientSchema>;
@@ -43,6 +80,11 @@ interface Common {
   id: string;
   created_at: string;
   description?: string;
+  /** Absent on recipients stored before groups existed: none. */
+  groups?: string[];
+  /** Absent: CLEAR. */
+  tlp?: Tlp;
+  filter?: RecipientFilter;
 }
 export interface WebhookRecipient extends Common {
   type: 'webhook';

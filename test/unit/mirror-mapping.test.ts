@@ -1,5 +1,5 @@
 import type { ArchivedAdvisory } from '../../src/advisory/record';
-import { advisoryDocumentSchema } from '../../src/advisory/schema';
+import { bulletinDocumentSchema } from '../../src/advisory/schema';
 import { loadConfig } from '../../src/config';
 import { renderCsaf } from '../../src/mirror/csaf-document';
 import { scoreCvss3 } from '../../src/mirror/cvss3';
@@ -18,7 +18,7 @@ const mirrorConfig = loadConfig({ TOCSIN_MIRROR_URL: 'https://advisories.example
 /** An advisory as the mirror loads it, one archived revision per overrides, accepted a minute apart. */
 function entry(...revisions: Record<string, unknown>[]): MirrorEntry {
   const archivedRevisions = (revisions.length > 0 ? revisions : [{}]).map((overrides, i) => {
-    const doc = advisoryDocumentSchema.parse(sampleAdvisory(overrides));
+    const doc = bulletinDocumentSchema.parse(sampleAdvisory(overrides));
     const accepted_at = new Date(Date.UTC(2026, 10, 24, 12, i, 3, 120)).toISOString();
     const archived: ArchivedAdvisory = {
       record: { id: doc.id, revision: doc.revision, kind: doc.kind, title: doc.title, severity: doc.severity, sha256: '0'.repeat(64), accepted_at, publishers: ['A'.repeat(40)], broadcaster_fingerprint: 'B'.repeat(40) },
@@ -216,7 +216,7 @@ describe('CSAF conformance, judged by the BSI validator (CSAF 2.0 mandatory and 
 
 describe('purls at intake', () => {
   const problemsFor = (purls: string[]) => {
-    const parsed = advisoryDocumentSchema.safeParse(sampleAdvisory({ affected: purls.map((purl, i) => ({ product: `p${i}`, versions: '1', purl })) }));
+    const parsed = bulletinDocumentSchema.safeParse(sampleAdvisory({ affected: purls.map((purl, i) => ({ product: `p${i}`, versions: '1', purl })) }));
     return parsed.success ? [] : fieldProblems(parsed.error, 'document');
   };
 

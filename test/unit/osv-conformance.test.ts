@@ -1,5 +1,5 @@
 import type { ArchivedAdvisory } from '../../src/advisory/record';
-import { advisoryDocumentSchema } from '../../src/advisory/schema';
+import { bulletinDocumentSchema } from '../../src/advisory/schema';
 import { loadConfig } from '../../src/config';
 import type { MirrorEntry } from '../../src/mirror/mirror-entry';
 import { renderOsv } from '../../src/mirror/osv-document';
@@ -12,7 +12,7 @@ const { osv: validateOsv } = mirrorValidators();
 
 /** One archived revision of a document that intake accepts, as the mirror loads it. */
 function entryOf(fields: Record<string, unknown>): MirrorEntry {
-  const doc = advisoryDocumentSchema.parse(sampleAdvisory(fields));
+  const doc = bulletinDocumentSchema.parse(sampleAdvisory(fields));
   const archived: ArchivedAdvisory = {
     record: { id: doc.id, revision: doc.revision, kind: doc.kind, title: doc.title, severity: doc.severity, sha256: '0'.repeat(64), accepted_at: '2026-11-24T12:00:03.120Z', publishers: ['A'.repeat(40)], broadcaster_fingerprint: 'B'.repeat(40) },
     document: documentText(sampleAdvisory(fields)),

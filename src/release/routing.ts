@@ -1,0 +1,41 @@
+import type { BulletinDocument, Severity } from '../advisory/schema';
+import { severities } from '../advisory/schema';
+import { tlpAllows, tlpOf } from '../advisory/tlp';
+import type { Recipient, RecipientFilter } from '../recipients/recipient';
+
+/**
+ * Who receives a revision of an advisory or mitigation note (coordinated disclosure): a recipient
+ * cleared for its TLP label, whose filter it matches, and, while its embargo runs, in one of its
+ * audience groups. Retractions are routed by what was received, not by this (see the release step).
+ */
+export function receives(recipient: Recipient, doc: BulletinDocument, o: { embargoed: boolean }): boolean {
+  if (!tlpAllows(recipient.tlp ?? 'CLEAR', tlpOf(doc))) return false;
+  if (recipient.type === 'mastodon' && tlpOf(doc) !== 'CLEAR') return false;
+  if (!matchesFilter(recipient.filter, doc)) return false;
+  if (o.embargoed) return (recipient.groups ?? []).some((g) => doc.audience?.includes(g) ?? false);
+  return true;
+}
+
+/** True when `doc` passes every part of `filter` that is given. */
+export function matchesFilter(filter: RecipientFilter | undefined, doc: BulletinDocument): boolean {
+  if (!filter) return true;
+  if (filter.kinds && !filter.kinds.includes(doc.kind)) return false;
+  if (filter.min_severity && rank(doc.severity) < rank(filter.min_severity)) return false;
+  if (filter.products && !doc.affected.some((a) => filter.products!.some((p) => productMatches(p, a)))) return false;
+  return true;
+}
+
+/** `none` is 0, `critical` 4. */
+const rank = (s: Severity) => severities.length - 1 - severities.indexOf(s);
+
+/**
+ * A filter's product names an affected entry by its product name (case aside), or by its purl:
+ * `pkg:npm/acme-server` matches `pkg:npm/acme-server@2.3.1?arch=x86` and the purl itself.
+ */
+function productMatches(wanted: string, affected: { product: string; purl?: string | undefined }): boolean {
+  if (wanted.toLowerCase() === affected.product.toLowerCase()) return true;
+  if (!affected.purl || !wanted.startsWith('pkg:')) return false;
+  const purl = affected.purl;
+  if (purl === wanted) return true;
+  return purl.startsWith(wanted) && /^[@?#]/.test(purl.slice(wanted.length));
+}
