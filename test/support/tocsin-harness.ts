@@ -53,9 +53,9 @@ export async function startTocsin(options: HarnessOptions = {}) {
   });
   const log = createLogger(config.logLevel);
   const deps: RuntimeDeps = options.resolveHost ? { resolveHost: options.resolveHost } : systemRuntimeDeps;
-  const api: RunningApi = await startApi(config, log, deps);
-  const workers: RunningWorkers | null = options.workers === false ? null : await startWorkers(config, log, deps);
-  const url = `http://127.0.0.1:${api.port}`;
+  let api: RunningApi = await startApi(config, log, deps);
+  let workers: RunningWorkers | null = options.workers === false ? null : await startWorkers(config, log, deps);
+  let url = `http://127.0.0.1:${api.port}`;
 
   async function call(method: string, p: string, body?: unknown, headers: Record<string, string> = {}) {
     const res = await fetch(`${url}${p}`, {
@@ -74,10 +74,25 @@ export async function startTocsin(options: HarnessOptions = {}) {
   }
 
   return {
-    url,
+    get url() {
+      return url;
+    },
     root,
     config,
-    api,
+    get api() {
+      return api;
+    },
+    /** Stops the API process's part and starts it again on the same data dir and Redis prefix (a new port). */
+    async restartApi(): Promise<void> {
+      await api.close();
+      api = await startApi(config, log, deps);
+      url = `http://127.0.0.1:${api.port}`;
+    },
+    /** Stops the delivery workers and starts them again (started when there were none). */
+    async restartWorkers(): Promise<void> {
+      await workers?.close();
+      workers = await startWorkers(config, log, deps);
+    },
     call,
     admin: (method: string, p: string, body?: unknown) => call(method, p, body, { authorization: `Bearer ${ADMIN_TOKEN}` }),
     /** Enrols a webhook recipient and returns its id and secret. */
