@@ -1,6 +1,8 @@
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
 import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { Redis } from 'ioredis';
+import { redisKeys } from '../../src/queue/redis-keys';
 import { deleteRedisPrefix } from '../support/redis-prefix';
 import { startTocsin, ADMIN_TOKEN, type Tocsin } from '../support/tocsin-harness';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
@@ -81,6 +83,16 @@ describe('embargo release', () => {
     expect(first.at).toBeLessThan(Date.parse(until));
     const before = await settledDeliveries(id, 1);
     expect((before.deliveries as { recipient: string }[]).length).toBeGreaterThan(0);
+    // The audience's notice is the embargoed one (it says so); the ordinary one exists only from the release.
+    const keys = redisKeys(tocsin.config.prefix);
+    const redis = new Redis(tocsin.config.redisUrl);
+    const ref = { id, revision: 1 };
+    try {
+      expect(await redis.exists(keys.notice('webhook', ref, 'embargoed'))).toBe(1);
+      expect(await redis.exists(keys.notice('webhook', ref))).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
 
     const released = await arrived(to.public, id, undefined, 15_000);
     expect(released.at).toBeGreaterThanOrEqual(Date.parse(until));
