@@ -9,6 +9,7 @@ import type { createAdvisoryIntake, IntakeResult } from '../publish/advisory-int
 import { MAX_SIGNATURES } from '../publish/signature-policy';
 import { loadRevisionView } from '../delivery/dead-letters';
 import { publicDeliveryView } from '../delivery/public-delivery-view';
+import type { ScheduledRelease } from '../release/release-step';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
 import type { HoldStore } from '../storage/hold-store';
 import { fieldProblems, revisionQuery } from '../util/zod-fields';
@@ -48,6 +49,19 @@ export interface AdvisoryRouteDeps {
   receipts: DeliveryReceipts;
   /** With it, `GET /:id/deliveries` shows an admin the full error text and `GET /:id` held revisions (see optionalAdminAuth). */
   adminToken: string | undefined;
+  /** Who waits for a revision's embargo to end, and when (release/release-step.ts); the admin view shows it as `scheduled`. */
+  scheduledRelease?: (ref: AdvisoryRef) => Promise<ScheduledRelease | null>;
+}
+
+/**
+ * The admin view's `scheduled`: recipients held back by an embargo, not yet deliveries (they have
+ * no state), so apart from `deliveries` and the counts, which settle without them.
+ */
+function scheduledView(s: ScheduledRelease) {
+  const recipients = (Object.entries(s.audience) as [ChannelName, string[]][]).flatMap(([channel, ids]) => ids.map((recipient) => ({ recipient, channel })));
+  const byChannel: Partial<Record<ChannelName, number>> = {};
+  for (const r of recipients) byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;
+  return { release_at: s.release_at, count: recipients.length, by_channel: byChannel, recipients };
 }
 
 export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
@@ -184,7 +198,11 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
           deliveries.push({ recipient, channel, ...(admin ? s : publicDeliveryView(s)) });
         }
       }
-      return { status: 200, body: { id: ref.id, revision: ref.revision, view: admin ? 'admin' : 'public', summary, summary_by_channel: summaryByChannel, deliveries } };
+      const scheduled = admin ? await deps.scheduledRelease?.(ref) : null;
+      return {
+        status: 200,
+        body: { id: ref.id, revision: ref.revision, view: admin ? 'admin' : 'public', summary, summary_by_channel: summaryByChannel, deliveries, ...(scheduled ? { scheduled: scheduledView(scheduled) } : {}) },
+      };
     }),
   );
 

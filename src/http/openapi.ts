@@ -131,7 +131,7 @@ export function openApiDocument(): Json {
           tags: ['advisories', 'deliveries'],
           security: [{}, ...admin],
           parameters: [advisoryId, revisionParam],
-          responses: { '200': json('`{id, revision, view, summary, deliveries}`'), '404': notFound, ...adminErrors },
+          responses: { '200': json('`{id, revision, view, summary, deliveries}`; the admin view of a revision under an embargo adds `scheduled`: `{release_at, count, by_channel, recipients}`, whom its release will add'), '404': notFound, ...adminErrors },
         }),
       },
       '/v1/keys/broadcaster.asc': { get: keyOp('tocsin\'s armored public key', 'application/pgp-keys') },

@@ -179,6 +179,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     receipts,
     replayer,
     recipients,
+    scheduledRelease: (ref) => release.scheduled(ref),
     allowPrivateTargets: config.allowPrivateTargets,
     resolveHost: deps.resolveHost,
     enabledChannels: enabledChannels(config),

@@ -9,7 +9,7 @@ import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixt
 import { CLI, runCli, type CliResult } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { ADMIN_TOKEN, startTocsin, type Tocsin } from '../support/tocsin-harness';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /** Children still running when a test ends (it failed): stopped, so that none outlives its test. */
@@ -244,6 +244,43 @@ describe('tocsin publish --wait and deliveries watch', () => {
       const again = await runCli(['publish', a.file, '--sig', a.sig, '--wait'], env);
       expect(again.code).toBe(0);
       expect(again.stdout).toContain(`${a.id} revision 1 was accepted before`);
+    });
+  });
+
+  it('under an embargo: the held-back recipients show as scheduled with the release time, and the wait ends with the audience', async () => {
+    const partner = await tocsin.admin('POST', '/v1/recipients', { type: 'webhook', url: ok.url('/distros'), groups: ['distros'] });
+    expect(partner.status).toBe(201);
+    await withRecipients([ok.url('/public')], async ([publicId]) => {
+      try {
+        const id = uniqueId('WAITEMB');
+        const until = new Date(Date.now() + 120_000).toISOString();
+        const file = path.join(dir, `${id}.json`);
+        const document = documentText(sampleAdvisory({ id, embargo_until: until, audience: ['distros'] }));
+        await writeFile(file, document);
+        await writeFile(`${file}.asc`, await publisher.sign(document));
+        const releaseAt = new Date(until).toISOString();
+
+        const r = await runCli(['publish', file, '--sig', `${file}.asc`, '--wait'], { ...env, TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN });
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`^\\[\\d+:\\d\\d\\] ${id} revision 1: webhook 1/1 delivered, 0 retrying, 0 failed, 0 pending \\(\\d+\\.\\d/s\\), 1 scheduled for ${releaseAt} \\(embargo\\)$`, 'm'));
+        expect(r.stdout.trim().split('\n').at(-1)).toBe(`delivered to all 1 recipient of the embargo's audience; 1 scheduled for ${releaseAt} (embargo)`);
+        expect(ok.requests.filter((q) => q.path === '/public' && q.body.includes(id))).toHaveLength(0);
+
+        const watched = await runCli(['deliveries', 'watch', id, '--json'], { ...env, TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN });
+        expect(watched.code).toBe(0);
+        const answer = JSON.parse(watched.stdout) as { scheduled: { release_at: string; count: number; recipients: { recipient: string }[] } };
+        expect(answer.scheduled).toMatchObject({ release_at: releaseAt, count: 1, by_channel: { webhook: 1 } });
+        expect(answer.scheduled.recipients.map((x) => x.recipient)).toEqual([publicId]);
+
+        // Without the admin token there is no view of an embargoed advisory's deliveries to follow.
+        const blind = await runCli(['publish', file, '--sig', `${file}.asc`, '--wait'], env);
+        expect(blind.code).toBe(2);
+        expect(blind.stderr).toContain(`under an embargo until ${until}`);
+        expect(blind.stderr).toContain('TOCSIN_ADMIN_TOKEN');
+      } finally {
+        await tocsin.admin('DELETE', `/v1/recipients/${partner.json.id as string}`);
+      }
     });
   });
 });

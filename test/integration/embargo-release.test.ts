@@ -83,6 +83,9 @@ describe('embargo release', () => {
     expect(first.at).toBeLessThan(Date.parse(until));
     const before = await settledDeliveries(id, 1);
     expect((before.deliveries as { recipient: string }[]).length).toBeGreaterThan(0);
+    // The admin view names whom the release will add, and when; the wait does not count them.
+    expect(before.scheduled).toMatchObject({ release_at: new Date(until).toISOString(), by_channel: { webhook: expect.any(Number) } });
+    expect((before.scheduled.recipients as { recipient: string }[]).length).toBe(before.scheduled.count);
     // The audience's notice is the embargoed one (it says so); the ordinary one exists only from the release.
     const keys = redisKeys(tocsin.config.prefix);
     const redis = new Redis(tocsin.config.redisUrl);
@@ -97,7 +100,8 @@ describe('embargo release', () => {
     const released = await arrived(to.public, id, undefined, 15_000);
     expect(released.at).toBeGreaterThanOrEqual(Date.parse(until));
     expect(released.at - Date.parse(until)).toBeLessThan(RELEASE_WITHIN_MS);
-    await settledDeliveries(id, 1);
+    const after = await settledDeliveries(id, 1);
+    expect(after.scheduled).toBeUndefined();
     expect(arrivals(to.partner, id)).toHaveLength(1);
     expect(arrivals(to.public, id)).toHaveLength(1);
   });
