@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { channelNames, type ChannelName } from './channels/channel';
+import { channelNames, type ChannelName } from './channels/channel-names';
 import { defaultTemplatesDir } from './notices/render-notices';
 import { logFormats, type LogFormat } from './log';
 import { httpUrl } from './util/zod-fields';

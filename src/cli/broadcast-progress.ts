@@ -1,4 +1,4 @@
-import type { ChannelName } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import type { DeliveryStatus } from '../delivery/delivery-state';
 
 /** How many deliveries of a revision are in each state. */

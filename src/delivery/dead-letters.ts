@@ -1,5 +1,5 @@
 import type { AdvisoryRef } from '../advisory/record';
-import { channelNames, type ChannelName } from '../channels/channel';
+import { channelNames, type ChannelName } from '../channels/channel-names';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { DeliveryState, DeliveryStateStore } from './delivery-state';
 import { foldStates, type DeliveryReceipts, type ReceiptStates } from './receipts';

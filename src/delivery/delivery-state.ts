@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { AdvisoryRef } from '../advisory/record';
-import type { ChannelName } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import { redisKeys } from '../queue/redis-keys';
 import type { DeliveryFailure } from './public-delivery-view';
 import { receiptOf, STATE_RANK } from './receipts';

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ArchivedAdvisory } from '../advisory/record';
-import type { ChannelName, Notice } from '../channels/channel';
+import type { Notice } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import type { BroadcasterSigner } from '../pgp/broadcaster-keys';
 import type { Audience } from '../storage/advisory-archive';
 import { renderSlackNotice } from './slack-notice';

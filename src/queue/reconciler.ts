@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { channelNames, type ChannelName } from '../channels/channel';
+import { channelNames, type ChannelName } from '../channels/channel-names';
 import { SETTLED_MARK, settledMarkFrom, type SettledMark } from '../delivery/dead-letters';
 import type { DeliveryState, DeliveryStateStore } from '../delivery/delivery-state';
 import { foldStates, type DeliveryReceipt, type DeliveryReceipts } from '../delivery/receipts';
