@@ -1,5 +1,5 @@
 import type { AdvisoryRef } from '../advisory/record';
-import type { ChannelName } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import type { NoticeStage } from './jobs';
 
 /**

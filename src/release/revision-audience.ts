@@ -1,5 +1,5 @@
 import type { AdvisoryDocument, BulletinDocument } from '../advisory/schema';
-import { channelNames } from '../channels/channel';
+import { channelNames } from '../channels/channel-names';
 import type { Recipient } from '../recipients/recipient';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import { clearedFor, receives } from './routing';
@@ -29,7 +29,7 @@ export async function receiversOf(archive: AdvisoryArchive, id: string, below = 
  */
 export function admissionAudience(doc: AdvisoryDocument, recipients: readonly Recipient[], earlier: ReadonlySet<string>, embargoed: boolean): Audience {
   if (doc.kind === 'retraction') return audienceOf(recipients.filter((r) => earlier.has(r.id)));
-  return audienceOf(recipients.filter((r) => receives(r, doc, { embargoed }) || (earlier.has(r.id) && clearedFor(r, doc))));
+  return audienceOf(recipients.filter((r) => receives(r, doc, { embargoed }) || (earlier.has(r.id) && clearedFor(r, doc, { embargoed }))));
 }
 
 /** Whom a revision goes to when its embargo ends: everyone meant for it who was not told under it. */
