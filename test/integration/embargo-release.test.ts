@@ -22,7 +22,8 @@ describe('embargo release', () => {
 
   beforeAll(async () => {
     publisher = await createGpgPublisher('sec@example.org');
-    peers = await startReceiver();
+    // `/flaky...` fails its first request (retried), `/gone...` answers its first 410 (failed for good, replayable).
+    peers = await startReceiver((n, req) => (n === 0 && req.path.startsWith('/flaky') ? { status: 500 } : n === 0 && req.path.startsWith('/gone') ? { status: 410 } : { status: 204 }));
     tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey] });
   });
   afterAll(async () => {
@@ -196,5 +197,28 @@ describe('embargo release', () => {
     await Promise.all([arrived(to.partner, id, 3), arrived(to.public, id, 3)]);
     await settledDeliveries(id, 3);
     expect(arrivals(to.public, id, 1)).toHaveLength(0);
+  });
+
+  it("a partner's retry and an operator's replay under the embargo send the embargoed notice, before the end", async () => {
+    const tag = uniqueId('P');
+    const flaky = await enrol(`/flaky-${tag}`, { groups: ['distros'] });
+    const gone = await enrol(`/gone-${tag}`, { groups: ['distros'] });
+    const id = uniqueId('RETRY');
+    const until = inMs(60_000);
+    await publish({ id, embargo_until: until, audience: ['distros'] });
+
+    const stateOf = async (recipient: string) => {
+      const r = await tocsin.admin('GET', `/v1/advisories/${id}/deliveries`);
+      return (r.json.deliveries as { recipient: string; state: string; attempts: number }[]).find((d) => d.recipient === recipient);
+    };
+    // The retry job looks up the notice of its stage: with the ordinary one it would wait for ever.
+    expect(await eventually(async () => (await stateOf(flaky))?.state === 'delivered' && stateOf(flaky))).toMatchObject({ attempts: 2 });
+    await eventually(async () => (await stateOf(gone))?.state === 'failed');
+    const replay = await tocsin.admin('POST', '/v1/deliveries/replay', { advisory: id, recipients: [gone] });
+    expect(replay.status).toBe(202);
+    await eventually(async () => (await stateOf(gone))?.state === 'delivered', 15_000, 'replayed delivery');
+    expect(Date.now()).toBeLessThan(Date.parse(until));
+    expect(arrivals(`/flaky-${tag}`, id)).toHaveLength(2);
+    expect(arrivals(`/gone-${tag}`, id)).toHaveLength(2);
   });
 });
