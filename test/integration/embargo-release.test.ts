@@ -222,3 +222,50 @@ describe('embargo release', () => {
     expect(arrivals(`/gone-${tag}`, id)).toHaveLength(2);
   });
 });
+
+describe('recovery of an embargoed revision Redis lost before any worker ran', () => {
+  let publisher: GpgPublisher;
+  let tocsin: Tocsin;
+  let peers: Receiver;
+
+  beforeAll(async () => {
+    publisher = await createGpgPublisher('sec@example.org');
+    peers = await startReceiver();
+    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], workers: false });
+  });
+  afterAll(async () => {
+    await tocsin?.close();
+    await peers?.close();
+    await publisher?.dispose();
+  });
+
+  it('queues the embargoed stage again, with its own notice and jobs, and nothing for the public', async () => {
+    for (const [path, groups] of [['/distros', ['distros']], ['/public', []]] as const) {
+      const r = await tocsin.admin('POST', '/v1/recipients', { type: 'webhook', url: peers.url(path), groups });
+      expect(r.status).toBe(201);
+    }
+    const id = uniqueId('LOST');
+    const document = documentText(sampleAdvisory({ id, embargo_until: new Date(Date.now() + 60_000).toISOString(), audience: ['distros'] }));
+    expect((await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] })).status).toBe(202);
+
+    await deleteRedisPrefix(tocsin.config.redisUrl, tocsin.config.prefix);
+    expect(await tocsin.api.reconcile()).toBe(1);
+    const keys = redisKeys(tocsin.config.prefix);
+    const ref = { id, revision: 1 };
+    const redis = new Redis(tocsin.config.redisUrl);
+    try {
+      expect(await redis.exists(keys.notice('webhook', ref, 'embargoed'), keys.enqueued(ref, 'embargoed'))).toBe(2);
+      expect(await redis.exists(keys.notice('webhook', ref), keys.enqueued(ref))).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+
+    await tocsin.restartWorkers();
+    await peers.waitFor(1);
+    await eventually(async () => {
+      const r = await tocsin.admin('GET', `/v1/advisories/${id}/deliveries`);
+      return r.json.summary.delivered === 1 ? r.json : undefined;
+    });
+    expect(peers.requests.map((r) => r.path)).toEqual(['/distros']);
+  });
+});
