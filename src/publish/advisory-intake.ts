@@ -259,8 +259,6 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
       if (verification.accepted.length === 0) throw new UnauthenticatedSubmissionError(verification.problems);
 
       const doc = parseDocument(submission.document);
-      // The single call site for the disclosure rules (90-day bound, audience shrink, retraction
-      // 404/409): publish/disclosure-rules.ts, checked before anything is held or accepted.
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const publishers = verification.accepted.map((v) => v.fingerprint);
 

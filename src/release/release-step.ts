@@ -127,8 +127,8 @@ export function createReleaseStep(deps: ReleaseStepDeps) {
       if (doc.kind === 'retraction') await deps.archive.markRetracted(doc.retracts, record);
       const [first] = await deliveryStages(deps.archive, archived);
       const delivery = await startDelivery(archived, first!);
-      // A new embargo, or one moved: the timer follows the latest revision's end.
-      if (embargoed || record.embargo_until !== undefined || doc.kind === 'retraction') void schedule.check();
+      // A new embargo, one moved, or one withdrawn: the timer follows the latest revision's end.
+      if (record.embargo_until !== undefined || doc.kind === 'retraction') void schedule.check();
       return delivery;
     },
 
