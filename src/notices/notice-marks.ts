@@ -1,6 +1,6 @@
 import type { ArchivedAdvisory } from '../advisory/record';
 import type { AdvisoryDocument } from '../advisory/schema';
-import { tlpOf, type Tlp } from '../advisory/tlp';
+import type { Tlp } from '../advisory/tlp';
 import { changedFields } from './document-changes';
 import type { NoticeVariant } from './notice-variant';
 
@@ -26,7 +26,9 @@ export interface NoticeMarks {
  */
 export function noticeMarks(archived: ArchivedAdvisory, variant: NoticeVariant = {}): NoticeMarks {
   const doc = JSON.parse(archived.document) as AdvisoryDocument;
-  const marks: NoticeMarks = { tlp: doc.kind === 'retraction' ? tlpOf(archived.record) : tlpOf(doc) };
+  // `?? 'CLEAR'` rather than tlpOf: advisory/tlp.ts loads zod, and a fresh render thread must
+  // start within its render deadline (render-in-thread.ts) without loading a validator it never uses.
+  const marks: NoticeMarks = { tlp: (doc.kind === 'retraction' ? archived.record.tlp : doc.tlp) ?? 'CLEAR' };
   if (variant.embargoedUntil !== undefined) {
     // The signed value wins over the release step's copy of it: it is what partners can check.
     marks.embargoUntil = (doc.kind === 'retraction' ? undefined : doc.embargo_until) ?? variant.embargoedUntil;
