@@ -7,7 +7,7 @@ import { renderTemplate } from '../templates/render-template';
 import { inlineMarks, withHtmlMarks, withMarkLines } from './notice-marks';
 import { buildNoticeContent, templateFor, type NoticeContent } from './notice-view';
 import { buildSignedBody, buildSignedEntity, micalgOf } from './pgp-mime';
-import type { RenderContext } from './render-notices';
+import type { RenderContext } from './render-context';
 import { messageIdFor } from './webhook-notice';
 
 /**

@@ -7,7 +7,7 @@ import { renderTemplate, type TemplateView } from '../templates/render-template'
 import { escapeSignedValue, escapeSummaryValue, tidyLines } from './mastodon-text';
 import { inlineMarks, withMarkLines, type NoticeMarks } from './notice-marks';
 import { buildNoticeContent, templateFor } from './notice-view';
-import type { RenderContext } from './render-notices';
+import type { RenderContext } from './render-context';
 import { messageIdFor } from './webhook-notice';
 
 /**

@@ -2,7 +2,7 @@ import type { ArchivedAdvisory } from '../advisory/record';
 import type { AdvisoryDocument, BulletinDocument, RetractionDocument } from '../advisory/schema';
 import type { TemplateView } from '../templates/render-template';
 import { embargoMark, noticeMarks, tlpLabel, type NoticeMarks } from './notice-marks';
-import type { RenderContext } from './render-notices';
+import type { RenderContext } from './render-context';
 
 /**
  * What one notice shows: its marks (TLP label, embargo, update, withdrawal), and the values its

@@ -6,7 +6,7 @@ import { signCleartext } from '../pgp/detached';
 import { renderTemplate } from '../templates/render-template';
 import { changesLine, inlineMarks, withMarkLines } from './notice-marks';
 import { buildNoticeContent, templateFor } from './notice-view';
-import type { RenderContext } from './render-notices';
+import type { RenderContext } from './render-context';
 import { escapeSlack } from './slack-escape';
 import { messageIdFor } from './webhook-notice';
 

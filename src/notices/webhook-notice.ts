@@ -6,7 +6,7 @@ import type { Notice } from '../channels/channel';
 import { signerFingerprints } from '../pgp/detached';
 import { noticeMarks } from './notice-marks';
 import { transitionUrl } from './notice-view';
-import type { RenderContext } from './render-notices';
+import type { RenderContext } from './render-context';
 
 /**
  * The webhook body: the exact signed document as a string plus tocsin's detached signature over

@@ -1,5 +1,6 @@
-import type { Channel, ChannelName } from '../../src/channels/channel';
-import type { SignedInput } from '../../src/cli/notice-input';
+import type { Channel } from '../../src/channels/channel';
+import type { ChannelName } from '../../src/channels/channel-names';
+import type { SignedInput } from '../../src/cli/inputs/signed-input';
 import { inputParsers } from '../../src/cli/inputs/registry';
 import { noticeRenderers } from '../../src/notices/render-notices';
 import type { BroadcasterSigner } from '../../src/pgp/broadcaster-keys';

@@ -4,7 +4,8 @@ import type { AdvisoryRecord, ArchivedAdvisory } from '../../src/advisory/record
 import { soleSigner, type BroadcasterSigner } from '../../src/pgp/broadcaster-keys';
 import { signDetached } from '../../src/pgp/detached';
 import type { NoticeVariant } from '../../src/notices/notice-variant';
-import { defaultTemplatesDir, type RenderContext } from '../../src/notices/render-notices';
+import type { RenderContext } from '../../src/notices/render-context';
+import { defaultTemplatesDir } from '../../src/notices/render-notices';
 import { documentText, sampleAdvisory } from './advisory-fixture';
 
 /** A throwaway broadcaster key, as `tocsin keys` would hold one, with its armored public half. */
