@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { ArchivedAdvisory } from '../advisory/record';
 import type { Notice } from '../channels/channel';
 import { signDetached } from '../pgp/detached';
 import { renderTemplate } from '../templates/render-template';
 import { inlineMarks, withHtmlMarks, withMarkLines } from './notice-marks';
+import { readNoticeTemplate } from './notice-templates';
 import { buildNoticeContent, templateFor, type NoticeContent } from './notice-view';
 import { buildSignedBody, buildSignedEntity, micalgOf } from './pgp-mime';
 import type { RenderContext } from './render-context';
@@ -33,8 +32,8 @@ const plainText = (s: string) => s.replace(/\r\n?/g, '\n');
 export async function renderEmailNotice(archived: ArchivedAdvisory, ctx: RenderContext): Promise<Notice> {
   const content = buildNoticeContent(archived, ctx);
   const [textTemplate, htmlTemplate] = await Promise.all([
-    readFile(path.join(ctx.templatesDir, templateFor('email.txt', content.form)), 'utf8'),
-    readFile(path.join(ctx.templatesDir, templateFor('email.html', content.form)), 'utf8'),
+    readNoticeTemplate(ctx.templatesDir, templateFor('email.txt', content.form)),
+    readNoticeTemplate(ctx.templatesDir, templateFor('email.html', content.form)),
   ]);
   // TLP 2.0: the label in the subject line and in the body, before the information itself.
   const text = withMarkLines(renderTemplate(textTemplate, content.view, plainText), content.marks, plainText);

@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { ArchivedAdvisory } from '../advisory/record';
 import type { Notice } from '../channels/channel';
 import { signCleartext } from '../pgp/detached';
 import { renderTemplate, type TemplateView } from '../templates/render-template';
 import { escapeSignedValue, escapeSummaryValue, tidyLines } from './mastodon-text';
 import { inlineMarks, withMarkLines, type NoticeMarks } from './notice-marks';
+import { readNoticeTemplate } from './notice-templates';
 import { buildNoticeContent, templateFor } from './notice-view';
 import type { RenderContext } from './render-context';
 import { messageIdFor } from './webhook-notice';
@@ -25,8 +24,8 @@ export interface MastodonNoticePayload {
   cleartext: string;
 }
 
-async function template(ctx: RenderContext, name: string): Promise<string> {
-  return readFile(path.join(ctx.templatesDir, name), 'utf8');
+function template(ctx: RenderContext, name: string): Promise<string> {
+  return readNoticeTemplate(ctx.templatesDir, name);
 }
 
 /**

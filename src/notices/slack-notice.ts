@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { ArchivedAdvisory } from '../advisory/record';
 import type { Notice } from '../channels/channel';
 import { signCleartext } from '../pgp/detached';
 import { renderTemplate } from '../templates/render-template';
 import { changesLine, inlineMarks, withMarkLines } from './notice-marks';
+import { readNoticeTemplate } from './notice-templates';
 import { buildNoticeContent, templateFor } from './notice-view';
 import type { RenderContext } from './render-context';
 import { escapeSlack } from './slack-escape';
@@ -54,8 +53,8 @@ export async function renderSlackNotice(archived: ArchivedAdvisory, ctx: RenderC
   // A line break in the title could forge a second "Advisory:" or "Title:" line in the signed text.
   const title = String(view.title).replace(/\s+/g, ' ');
   const [signedTemplate, summaryTemplate] = await Promise.all([
-    readFile(path.join(ctx.templatesDir, templateFor('slack.txt', form)), 'utf8'),
-    readFile(path.join(ctx.templatesDir, templateFor('slack-summary.txt', form)), 'utf8'),
+    readNoticeTemplate(ctx.templatesDir, templateFor('slack.txt', form)),
+    readNoticeTemplate(ctx.templatesDir, templateFor('slack-summary.txt', form)),
   ]);
   const signedText = withMarkLines(renderTemplate(signedTemplate, { ...view, title }, (s) => s), marks, (s) => s);
   const cleartext = await signCleartext(signedText, ctx.broadcaster.signingKeys);
