@@ -36,7 +36,8 @@ export function buildNoticeContent(archived: ArchivedAdvisory, ctx: RenderContex
  *
  * id, revision, kind, kind_label ("Security advisory" / "Mitigation note"), title, severity,
  * severity_upper, summary, published, mitigates, cvss, sha256, accepted_at, fingerprint
- * (tocsin's key, spaced in groups of four as gpg prints it), key_url, advisory_url,
+ * (tocsin's key, spaced in groups of four as gpg prints it), key_url, advisory_url (only for a
+ * TLP:CLEAR notice not under embargo: public reads answer nothing else),
  * affected[{product, versions, fixed}], cves[], mitigations[{text}], references[].
  *
  * The marks, which every notice shows in front of its template anyway: tlp ("AMBER"), tlp_label
@@ -85,7 +86,9 @@ function commonView(doc: AdvisoryDocument, archived: ArchivedAdvisory, ctx: Rend
     fingerprint: spacedFingerprint(ctx.broadcaster.fingerprint),
     key_url: `${ctx.publicUrl}/v1/keys/broadcaster.asc`,
     ...keyChangeView(ctx),
-    advisory_url: `${ctx.publicUrl}/v1/advisories/${doc.id}?revision=${doc.revision}`,
+    // Public reads answer 404 for anything not TLP:CLEAR, and for an embargoed revision until its
+    // release: a notice links there only when the link answers.
+    advisory_url: marks.tlp === 'CLEAR' && marks.embargoUntil === undefined ? `${ctx.publicUrl}/v1/advisories/${doc.id}?revision=${doc.revision}` : undefined,
     tlp: marks.tlp,
     tlp_label: tlpLabel(marks.tlp),
     embargo_until: marks.embargoUntil,

@@ -108,6 +108,28 @@ describe('TLP labels on every channel', () => {
   });
 });
 
+describe('the link to the public advisory', () => {
+  const link = /\/v1\/advisories\/ACME-2026-0001\?revision=1/;
+
+  it('is in every notice of a TLP:CLEAR revision released to all', async () => {
+    const shown = await render(sampleAdvisory());
+    for (const text of [shown.email.text, shown.email.html, shown.slack.signed, shown.mastodon.summary, shown.mastodon.signed]) expect(text).toMatch(link);
+  });
+
+  it('is left out where public reads answer 404: any other label, and an embargo not yet over', async () => {
+    for (const [doc, variant] of [
+      [sampleAdvisory({ tlp: 'GREEN' }), {}],
+      [sampleAdvisory({ tlp: 'AMBER+STRICT' }), {}],
+      [sampleAdvisory({ embargo_until: EMBARGO_UNTIL, audience: ['distros'] }), { embargoedUntil: EMBARGO_UNTIL }],
+    ] as const) {
+      const shown = await render(doc, variant);
+      for (const [where, text] of Object.entries(everyText(shown))) expect({ where, linked: link.test(text) }).toEqual({ where, linked: false });
+      // Nothing dangles where the link was.
+      expect(shown.email.text).not.toMatch(/^Full advisory: *$/m);
+    }
+  });
+});
+
 describe('an embargoed notice', () => {
   const doc = sampleAdvisory({ tlp: 'AMBER', embargo_until: EMBARGO_UNTIL, audience: ['distros'] });
   const mark = 'EMBARGOED until 2026-12-09 14:00 UTC';
