@@ -12,8 +12,8 @@ describe('changedFields', () => {
   });
 
   it('counts a field added or removed, and nothing for a revision that only renumbers', () => {
-    const { cvss: _none, ...rest } = { ...first, cvss: undefined };
-    expect(changedFields(documentText(first), documentText({ ...rest, revision: 2, cvss: 'CVSS:3.1/AV:N' }))).toEqual(['cvss']);
+    expect(first).not.toHaveProperty('cvss');
+    expect(changedFields(documentText(first), documentText({ ...first, revision: 2, cvss: 'CVSS:3.1/AV:N' }))).toEqual(['cvss']);
     expect(changedFields(documentText({ ...first, cvss: 'CVSS:3.1/AV:N' }), documentText({ ...first, revision: 2 }))).toEqual(['cvss']);
     expect(changedFields(documentText(first), documentText({ ...first, revision: 2 }))).toEqual([]);
   });
