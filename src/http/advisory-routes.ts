@@ -9,6 +9,7 @@ import type { createAdvisoryIntake, IntakeResult } from '../publish/advisory-int
 import { MAX_SIGNATURES } from '../publish/signature-policy';
 import { loadRevisionView } from '../delivery/dead-letters';
 import { publicDeliveryView } from '../delivery/public-delivery-view';
+import { publicView } from '../release/public-view';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
 import type { HoldStore } from '../storage/hold-store';
 import { fieldProblems, revisionQuery } from '../util/zod-fields';
@@ -46,12 +47,30 @@ export interface AdvisoryRouteDeps {
   deliveries: DeliveryStateStore;
   /** The durable receipts: what each recipient's delivery came to, after Redis lost its copy too. */
   receipts: DeliveryReceipts;
-  /** With it, `GET /:id/deliveries` shows an admin the full error text and `GET /:id` held revisions (see optionalAdminAuth). */
+  /**
+   * With it, `GET /:id/deliveries` shows an admin the full error text, `GET /:id` held revisions,
+   * and every read the revisions not yet public (see optionalAdminAuth).
+   */
   adminToken: string | undefined;
+  /** Tocsin's clock, which decides when an embargo ends for the public reads. Default: the system clock. */
+  now?: () => Date;
 }
 
 export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
   const router = Router();
+  const now = deps.now ?? (() => new Date());
+
+  /**
+   * The archived revisions of `id` this request may read, lowest first: all of them for an admin;
+   * for anyone else only the public ones (release/public-view.ts), so that a revision under
+   * embargo or above TLP:CLEAR is answered exactly as one that does not exist.
+   */
+  async function readable(req: Request, id: string): Promise<number[]> {
+    if (isAdminRequest(req)) return deps.archive.revisions(id);
+    return publicView(await deps.archive.records(), now())
+      .revisions(id)
+      .map((r) => r.revision);
+  }
 
   /** `?revision=N`, if given; 400 naming `revision` when it is not plain decimal digits. */
   function revisionOf(req: Request, code = 'invalid_query'): number | undefined {
@@ -68,7 +87,7 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
   async function resolveRef(req: Request, orHeld = false): Promise<AdvisoryRef> {
     const id = advisoryIdSchema.safeParse(req.params.id);
     if (!id.success) throw new HttpError(404, 'not_found', 'no such advisory');
-    const revisions = await deps.archive.revisions(id.data);
+    const revisions = await readable(req, id.data);
     const held = orHeld ? await deps.holds.revisions(id.data) : [];
     const n = revisionOf(req);
     if (n !== undefined) {
@@ -114,9 +133,12 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
 
   router.get(
     '/',
-    handle(async () => {
+    optionalAdminAuth(deps.adminToken),
+    handle(async (req) => {
       const latest = new Map<string, Awaited<ReturnType<AdvisoryArchive['records']>>[number]>();
-      for (const r of await deps.archive.records()) {
+      const records = await deps.archive.records();
+      const view = publicView(records, now());
+      for (const r of isAdminRequest(req) ? records : records.filter((x) => view.isPublic(x))) {
         const seen = latest.get(r.id);
         if (!seen || seen.revision < r.revision) latest.set(r.id, r);
       }
@@ -144,7 +166,7 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
         status: 200,
         body: {
           ...archived.record,
-          revisions: await deps.archive.revisions(ref.id),
+          revisions: await readable(req, ref.id),
           document: archived.document,
           publisher_signatures: archived.publisherSignatures,
           broadcaster_signature: archived.broadcasterSignature,
@@ -158,6 +180,7 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
     optionalAdminAuth(deps.adminToken),
     handle(async (req) => {
       const admin = isAdminRequest(req);
+      // A revision the public may not read has no public deliveries either: 404, as for no revision.
       const ref = await resolveRef(req);
       // Redis where it still has a state, else the receipts' or the settled mark's: Redis may have lost its copy.
       const view = await loadRevisionView({ archive: deps.archive, states: deps.deliveries, receipts: deps.receipts }, ref);
