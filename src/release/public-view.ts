@@ -35,10 +35,13 @@ export function everPublic<R extends ViewedRecord>(revisions: readonly R[], unti
   return revisions.filter((r, i) => {
     // While revision k was the latest, from its acceptance to the next one's (or `until`): the
     // first instant r could be visible then is when both embargoes are over.
+    // An acceptance dated after `until` (a clock stepped back since) counts as at `until`: a
+    // clock's step must not hide what was published.
+    const accepted = (x: R) => Math.min(time(x.accepted_at), until);
     for (let k = i; k < revisions.length; k += 1) {
       const latest = revisions[k]!;
-      const end = Math.min(k + 1 < revisions.length ? time(revisions[k + 1]!.accepted_at) : Infinity, until);
-      const from = Math.max(time(latest.accepted_at), time(latest.embargo_until), time(r.embargo_until));
+      const end = Math.min(k + 1 < revisions.length ? accepted(revisions[k + 1]!) : Infinity, until);
+      const from = Math.max(accepted(latest), time(latest.embargo_until), time(r.embargo_until));
       if (from <= end && publiclyVisible(r, latest, new Date(from))) return true;
     }
     return false;
@@ -73,7 +76,7 @@ export function publicView<R extends ViewedRecord>(records: readonly R[], now: D
     const shown = everPublic(list, until);
     if (shown.length === 0) continue;
     bulletins.set(id, shown);
-    if (retraction && time(retraction.accepted_at) <= now.getTime()) withdrawals.set(id, retraction);
+    if (retraction) withdrawals.set(id, retraction);
   }
   const shownRetractions = new Map<string, R[]>();
   for (const [id, list] of byId) {

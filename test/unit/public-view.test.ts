@@ -49,6 +49,11 @@ describe('the public view of the archive', () => {
     expect(shown([ended, reEmbargoed], '2026-12-03T00:00:00Z', 'Q')).toEqual([1]);
   });
 
+  it('shows a revision dated after now (the clock stepped back since) as at now: a clock step does not unpublish', () => {
+    const records = [rec({ id: 'F', accepted_at: '2026-12-05T00:00:00Z' }), rec({ id: 'F', revision: 2, accepted_at: '2026-12-06T00:00:00Z' })];
+    expect(shown(records, '2026-12-01T00:00:00Z', 'F')).toEqual([1, 2]);
+  });
+
   it('shows a retraction only of an advisory the public saw, and withdraws what was not yet public for good', () => {
     const advisory = rec({ id: 'A', accepted_at: '2026-12-01T10:00:00Z' });
     const retraction = rec({ id: 'A-R', kind: 'retraction', retracts: 'A', accepted_at: '2026-12-02T10:00:00Z' });
