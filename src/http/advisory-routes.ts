@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AdvisoryRef } from '../advisory/record';
@@ -26,6 +27,16 @@ export const submissionSchema = z.strictObject({
 });
 
 export const signaturesSchema = submissionSchema.pick({ signatures: true });
+
+/** A signed document's SHA-256 as the records spell it: 64 lower-case hex digits. */
+const sha256Query = z.string().regex(/^[0-9a-f]{64}$/, 'must be the SHA-256 of the signed document: 64 lower-case hex digits');
+
+/** Compares two hex digests in constant time: the digest is the secret here. */
+function sameHex(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 
 /** The answer to a submission or to added signatures. */
 function intakeReply(result: IntakeResult): Reply {
@@ -62,14 +73,29 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
 
   /**
    * The archived revisions of `id` this request may read, lowest first: all of them for an admin;
-   * for anyone else only the public ones (release/public-view.ts), so that a revision under
-   * embargo or above TLP:CLEAR is answered exactly as one that does not exist.
+   * for anyone else the public ones (release/public-view.ts), so that a revision under embargo or
+   * above TLP:CLEAR is answered exactly as one that does not exist. `proven` also lets through
+   * a revision whose signed document's SHA-256 the request gives (see documentProof).
    */
-  async function readable(req: Request, id: string): Promise<number[]> {
+  async function readable(req: Request, id: string, proven?: string): Promise<number[]> {
     if (isAdminRequest(req)) return deps.archive.revisions(id);
-    return publicView(await deps.archive.records(), now())
-      .revisions(id)
-      .map((r) => r.revision);
+    const records = await deps.archive.records();
+    const shown = publicView(records, now()).revisions(id);
+    const known = proven === undefined ? [] : records.filter((r) => r.id === id && sameHex(r.sha256, proven));
+    return [...new Set([...shown, ...known].map((r) => r.revision))].sort((a, b) => a - b);
+  }
+
+  /**
+   * `?sha256=<hex>`: the SHA-256 of a revision's signed document. Whoever holds the document knows
+   * it (its publishers, the recipients it reached) and nobody else can guess it, so it lets the
+   * publisher's `tocsin publish --wait` follow the deliveries of a revision under embargo or above
+   * TLP:CLEAR without the admin token, and tells nobody else that the revision exists.
+   */
+  function documentProof(req: Request): string | undefined {
+    if (req.query.sha256 === undefined) return undefined;
+    const parsed = sha256Query.safeParse(req.query.sha256);
+    if (!parsed.success) throw new HttpError(400, 'invalid_query', 'invalid sha256', fieldProblems(parsed.error, 'sha256'));
+    return parsed.data;
   }
 
   /** `?revision=N`, if given; 400 naming `revision` when it is not plain decimal digits. */
@@ -82,12 +108,12 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
 
   /**
    * The revision asked for (`?revision=N`), or the latest accepted; 404 when there is none.
-   * `orHeld` also finds revisions that are held, waiting for signatures.
+   * `orHeld` also finds revisions that are held, waiting for signatures; `proven` as in readable.
    */
-  async function resolveRef(req: Request, orHeld = false): Promise<AdvisoryRef> {
+  async function resolveRef(req: Request, orHeld = false, proven?: string): Promise<AdvisoryRef> {
     const id = advisoryIdSchema.safeParse(req.params.id);
     if (!id.success) throw new HttpError(404, 'not_found', 'no such advisory');
-    const revisions = await readable(req, id.data);
+    const revisions = await readable(req, id.data, proven);
     const held = orHeld ? await deps.holds.revisions(id.data) : [];
     const n = revisionOf(req);
     if (n !== undefined) {
@@ -180,8 +206,9 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
     optionalAdminAuth(deps.adminToken),
     handle(async (req) => {
       const admin = isAdminRequest(req);
-      // A revision the public may not read has no public deliveries either: 404, as for no revision.
-      const ref = await resolveRef(req);
+      // A revision the public may not read has no public deliveries either: 404, as for no
+      // revision, unless the request shows it holds the signed document.
+      const ref = await resolveRef(req, false, documentProof(req));
       // Redis where it still has a state, else the receipts' or the settled mark's: Redis may have lost its copy.
       const view = await loadRevisionView({ archive: deps.archive, states: deps.deliveries, receipts: deps.receipts }, ref);
       const summary = { pending: 0, delivered: 0, retrying: 0, failed: 0 };

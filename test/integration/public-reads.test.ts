@@ -105,6 +105,22 @@ describe('public reads of advisories the public may not see', () => {
     }
   });
 
+  it('shows the deliveries of one to whoever gives its signed document\'s SHA-256 (the publisher\'s publish --wait), and to nobody else', async () => {
+    for (const { id } of hidden) {
+      const sha256 = (await tocsin.admin('GET', `/v1/advisories/${id}`)).json.sha256 as string;
+      const proven = await tocsin.call('GET', `/v1/advisories/${id}/deliveries?revision=1&sha256=${sha256}`);
+      expect({ id, status: proven.status, view: proven.json.view }).toEqual({ id, status: 200, view: 'public' });
+      const wrong = `${sha256.slice(0, -1)}${sha256.endsWith('0') ? '1' : '0'}`;
+      const unknown = unknownLike(id);
+      expect(await answer(`/v1/advisories/${id}/deliveries?revision=1&sha256=${wrong}`, id)).toEqual(await answer(`/v1/advisories/${unknown}/deliveries?revision=1&sha256=${wrong}`, unknown));
+      // The proof opens the deliveries read only, never the document.
+      expect((await tocsin.call('GET', `/v1/advisories/${id}?sha256=${sha256}`)).status).toBe(404);
+    }
+    const malformed = await tocsin.call('GET', `/v1/advisories/${amber.id}/deliveries?sha256=XYZ`);
+    expect(malformed.status).toBe(400);
+    expect(malformed.json.error.fields[0].field).toBe('sha256');
+  });
+
   it('shows the public revision of an advisory whose update is under embargo, and answers for the update as for a revision that does not exist', async () => {
     const latest = await tocsin.call('GET', `/v1/advisories/${partial.id}`);
     expect(latest.status).toBe(200);
