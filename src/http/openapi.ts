@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { advisoryDocumentSchema, advisoryIdSchema } from '../advisory/schema';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus-text';
-import { createRecipientSchema } from '../recipients/recipient';
+import { createRecipientSchema, updateRecipientSchema } from '../recipients/recipient';
 import { revisionQuery } from '../util/zod-fields';
 import { signaturesSchema, submissionSchema } from './advisory-routes';
 import { listQuerySchema, replaySchema } from './delivery-routes';
@@ -183,6 +183,20 @@ export function openApiDocument(): Json {
       },
       '/v1/recipients/{id}': {
         get: op({ summary: 'one recipient', tags: ['recipients'], security: admin, parameters: [pathParam('id', 'a recipient id')], responses: { '200': json('the recipient', ref('Recipient')), '404': notFound, ...adminErrors } }),
+        patch: op({
+          summary: "change a recipient's groups, tlp or filter (each given field replaced whole; `filter: null` removes the filter)",
+          tags: ['recipients'],
+          security: admin,
+          parameters: [pathParam('id', 'a recipient id')],
+          requestBody: body(ref('UpdateRecipient')),
+          responses: {
+            '200': json('the recipient as changed, secrets left out', ref('Recipient')),
+            '400': error('a bad field, a field a PATCH cannot change (`url`, a secret...), nothing to change, or a `tlp` above CLEAR for Mastodon (`invalid_recipient`, naming each field)'),
+            '404': notFound,
+            ...adminErrors,
+            ...jsonBodyErrors,
+          },
+        }),
         delete: op({ summary: 'remove a recipient', tags: ['recipients'], security: admin, parameters: [pathParam('id', 'a recipient id')], responses: { '204': { description: 'removed' }, '404': notFound, ...adminErrors } }),
       },
       '/v1/publishers': {
@@ -254,6 +268,7 @@ export function openApiDocument(): Json {
         Signatures: fromZod(signaturesSchema),
         AdvisoryDocument: fromZod(advisoryDocumentSchema),
         CreateRecipient: fromZod(createRecipientSchema),
+        UpdateRecipient: fromZod(updateRecipientSchema),
         EnrolPublisher: fromZod(enrolSchema),
         ReplayRequest: fromZod(replaySchema),
         ...responseSchemas,
