@@ -155,7 +155,6 @@ program
       wait: Boolean(opts.wait),
       json: Boolean(opts.json),
       lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS,
-      ...(opts.wait ? { token: config().adminToken } : {}),
     }),
   );
 

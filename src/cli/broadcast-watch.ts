@@ -22,6 +22,11 @@ export interface WatchOptions {
   /** Ends the watch (Ctrl-C); the broadcast itself goes on. */
   interrupt: AbortSignal;
   now?: () => number;
+  /**
+   * The signed document's SHA-256, which the submitter knows: with it the read also shows a
+   * revision not yet public (under embargo, or above TLP:CLEAR), as to nobody else.
+   */
+  sha256?: string | undefined;
 }
 
 /**
@@ -33,7 +38,7 @@ export interface WatchOptions {
  */
 export async function watchBroadcast(target: ApiTarget, ref: AdvisoryRef, options: WatchOptions): Promise<DeliveriesAnswer> {
   const now = options.now ?? Date.now;
-  const path = `/v1/advisories/${encodeURIComponent(ref.id)}/deliveries?revision=${ref.revision}`;
+  const path = `/v1/advisories/${encodeURIComponent(ref.id)}/deliveries?revision=${ref.revision}${options.sha256 ? `&sha256=${options.sha256}` : ''}`;
   const pollMs = Math.min(MAX_POLL_MS, options.lineEveryMs);
   try {
     for (;;) {

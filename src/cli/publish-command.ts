@@ -18,8 +18,6 @@ export interface PublishOptions {
   json: boolean;
   /** Off a terminal, a progress line at most this often. */
   lineEveryMs: number;
-  /** TOCSIN_ADMIN_TOKEN, when set: `--wait` then follows the admin view (needed under an embargo). */
-  token?: string | undefined;
 }
 
 type PublishAnswer = (AdvisoryRecord & { status: 'accepted' | 'duplicate'; delivery: string }) | HoldStatus;
@@ -65,21 +63,13 @@ export async function publishCommand(file: string, options: PublishOptions): Pro
       HELD_EXIT,
     );
   }
-  const embargoUntil = 'embargo_until' in answer ? answer.embargo_until : undefined;
-  if (embargoUntil !== undefined && Date.parse(embargoUntil) > Date.now() && !options.token) {
-    if (options.json) printJson({ submission: answer });
-    throw new CliFailure(
-      `${answer.id} revision ${answer.revision} is accepted under an embargo until ${embargoUntil}: only the admin API shows its deliveries; set TOCSIN_ADMIN_TOKEN to follow them`,
-      2,
-    );
-  }
   if (!options.json) {
     console.log(answer.status === 'duplicate' ? `${answer.id} revision ${answer.revision} was accepted before: following its deliveries` : `accepted ${answer.id} revision ${answer.revision}`);
   }
   // stdout carries the JSON for scripts; the live display goes to stderr then.
   const out = options.json ? process.stderr : process.stdout;
   const final = await untilInterrupted((interrupt) =>
-    watchBroadcast({ url: options.url, token: options.token }, answer, { display: createProgressDisplay(out, options.lineEveryMs), lineEveryMs: options.lineEveryMs, interrupt }),
+    watchBroadcast({ url: options.url }, answer, { display: createProgressDisplay(out, options.lineEveryMs), lineEveryMs: options.lineEveryMs, interrupt, sha256: answer.sha256 }),
   );
   if (options.json) printJson({ submission: answer, deliveries: final });
   const done = concludeBroadcast(final);

@@ -6,6 +6,7 @@ import type { FailureReason } from '../delivery/delivery-outcome';
 import type { DeliveryQueues } from '../queue/delivery-queues';
 import { redisKeys } from '../queue/redis-keys';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
+import { publicView } from '../release/public-view';
 import { counterField, revisionMember } from './delivery-metrics';
 import { formatPrometheus, type MetricFamily, type Sample } from './prometheus-text';
 
@@ -18,6 +19,8 @@ export interface MetricsDeps {
   recentRevisions?: number;
   /** Longest wait for Redis before answering without its numbers. Default 2000 ms. */
   redisTimeoutMs?: number;
+  /** Tocsin's clock, which decides when an embargo ends. Default: the system clock. */
+  now?: () => Date;
 }
 
 /** BullMQ job states worth watching; a job is a batch of up to TOCSIN_FANOUT_BATCH_SIZE recipients or one retry. */
@@ -57,8 +60,10 @@ export function createMetricsCollector(deps: MetricsDeps): () => Promise<string>
 
   return async () => {
     const records = await deps.archive.records();
-    // records() is oldest acceptance first.
-    const latest = records.slice(-recent);
+    // records() is oldest acceptance first. Labels name public revisions only: an id under
+    // embargo or above TLP:CLEAR must not reach a dashboard before the public may know it.
+    const view = publicView(records, (deps.now ?? (() => new Date()))());
+    const latest = records.filter((r) => view.isPublic(r)).slice(-recent);
     let timer: NodeJS.Timeout | undefined;
     const fromRedis = await Promise.race([
       readRedis(latest),
@@ -136,8 +141,9 @@ function queueDepth({ queueCounts }: RedisNumbers): MetricFamily[] {
  * and the operator's question is about one of them: "how long did the last advisory take to reach
  * everyone on Slack?". A histogram would blur that into buckets over months, and could not hold
  * "last delivery" at all, since it keeps moving while retries succeed (an observation cannot be
- * taken back). The label set stays bounded: only the `recentRevisions` latest revisions appear,
- * and advisory ids are public anyway (GET /v1/advisories lists them).
+ * taken back). The label set stays bounded: only the `recentRevisions` latest public revisions
+ * appear, whose ids are public anyway (GET /v1/advisories lists them); a revision under embargo
+ * or above TLP:CLEAR gets its gauges once it is public, if ever.
  */
 function latency(numbers: RedisNumbers, latest: readonly AdvisoryRecord[]): MetricFamily[] {
   const gauge = (from: Map<ChannelName, (string | null)[]>): Sample[] =>

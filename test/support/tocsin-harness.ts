@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { DestinationStream } from 'pino';
 import { deleteRedisPrefix } from './redis-prefix';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/log';
@@ -21,6 +22,8 @@ export interface HarnessOptions {
   workers?: boolean;
   /** Answers the host-name lookups of both the API and the workers, as a DNS server would (default: the system resolver). */
   resolveHost?: ResolveHost;
+  /** Where the API's and workers' log lines go (default stdout); set LOG_LEVEL in `env` to have any. */
+  logDestination?: DestinationStream;
 }
 
 /**
@@ -51,7 +54,7 @@ export async function startTocsin(options: HarnessOptions = {}) {
     LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, options.logDestination ? { destination: options.logDestination } : {});
   const deps: RuntimeDeps = options.resolveHost ? { resolveHost: options.resolveHost } : systemRuntimeDeps;
   let api: RunningApi = await startApi(config, log, deps);
   let workers: RunningWorkers | null = options.workers === false ? null : await startWorkers(config, log, deps);
