@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AdvisoryRecord, ArchivedAdvisory } from '../advisory/record';
-import { advisoryDocumentSchema, type BulletinDocument } from '../advisory/schema';
+import { advisoryDocumentSchema, type AdvisoryDocument, type BulletinDocument } from '../advisory/schema';
 import type { BroadcasterSigner } from '../pgp/broadcaster-keys';
 import { signDetached } from '../pgp/detached';
 import type { PublisherKeyring } from '../pgp/publisher-keyring';
@@ -19,6 +19,7 @@ import { channelNames } from '../channels/channel';
 import { csafFileName } from '../mirror/site-paths';
 import { fieldProblems } from '../util/zod-fields';
 import { createRevisionRules } from './revision-rules';
+import { createDisclosureRules, retractionOfFromRecords } from './disclosure-rules';
 import { receives } from '../release/routing';
 import { DUPLICATE_KEY, DuplicateKeyError, parseStrictJson } from '../util/strict-json';
 
@@ -122,6 +123,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
 
   const now = deps.now ?? (() => new Date());
   const rules = createRevisionRules({ archive: deps.archive, holds: deps.holds, signaturesRequired: deps.signaturesRequired, now });
+  const disclosure = createDisclosureRules({ archive: deps.archive, retractionOf: retractionOfFromRecords(deps.archive), now });
 
   /** Signatures of the wrong form (text mode, too many packets) are a bad request, refused before any is verified. */
   async function refuseMalformed(signatures: readonly string[]) {
@@ -209,7 +211,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
   }
 
   async function status(held: HeldSubmission, signatures: HeldSignature[]): Promise<HoldStatus> {
-    const required = await rules.required(held.hold.id, held.hold.revision, held.hold.severity);
+    const required = await rules.required(held.hold.id, held.hold.revision, held.hold.severity, held.hold.retracts);
     const publishers = [...new Set(signatures.map((s) => s.fingerprint))];
     return {
       id: held.hold.id,
@@ -251,6 +253,9 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
       throw new RevisionConflictError(`${ref.id} revision ${ref.revision} was held, and revision ${latest} has been accepted since: it will not be sent`, latest);
     }
     const doc = parseDocument(held.document);
+    // Checked again: while it waited, its advisory may have been retracted or its embargo ended.
+    await disclosure.check(doc);
+    refuseRetractionForNow(doc);
     const result = await accept(doc, held.document, held.hold.sha256, [...new Set(merged.map((m) => m.signature))], state.publishers);
     await deps.holds.settle(ref, { state: 'accepted', at: now().toISOString() });
     return result;
@@ -283,6 +288,8 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
           }
           return addToHold(waiting, verification.accepted);
         }
+        await disclosure.check(doc);
+        refuseRetractionForNow(doc);
         await rules.checkNext(doc.id, doc.revision, waiting);
         if (latest === 0) await rules.checkCsafName(doc.id);
         const required = await rules.required(doc.id, doc.revision, doc.severity);
@@ -376,7 +383,7 @@ function duplicateOrConflict(existing: ArchivedAdvisory, sha256: string, latest 
   throw new RevisionConflictError(`${id} revision ${revision} already exists with other content: publish revision ${latest + 1}`, latest);
 }
 
-function parseDocument(text: string): BulletinDocument {
+function parseDocument(text: string): AdvisoryDocument {
   let json: unknown;
   try {
     json = parseStrictJson(text);
@@ -388,8 +395,13 @@ function parseDocument(text: string): BulletinDocument {
   if (!parsed.success) {
     throw new InvalidSubmissionError(fieldProblems(parsed.error, 'document'));
   }
-  // Retractions are a contract of the coordinated-disclosure work, still being built: refused, never half-handled.
-  if (parsed.data.kind === 'retraction') throw new InvalidSubmissionError([{ field: 'document.kind', message: 'retraction is not accepted by this version yet' }]);
-  if (parsed.data.embargo_until !== undefined) throw new InvalidSubmissionError([{ field: 'document.embargo_until', message: 'embargoes are not accepted by this version yet' }]);
   return parsed.data;
+}
+
+/**
+ * TEMPORARY, until the release step routes retractions (branch `release`): a retraction that
+ * passed the disclosure rules is still refused, never half-handled.
+ */
+function refuseRetractionForNow(doc: AdvisoryDocument): asserts doc is BulletinDocument {
+  if (doc.kind === 'retraction') throw new InvalidSubmissionError([{ field: 'document.kind', message: 'retraction is not accepted by this version yet' }]);
 }
