@@ -106,12 +106,35 @@ export function createDisclosureRules(deps: DisclosureRulesDeps) {
       await refuseRetracted(doc.id, 'document.id');
       const own = await history(doc.id);
       if (doc.kind === 'retraction') return checkRetraction(doc, own);
-      checkEmbargo(doc, own, deps.now());
+      const now = deps.now();
+      checkEmbargo(doc, own, now);
+      if (doc.kind === 'mitigation' && doc.mitigates !== doc.id) checkMitigated(doc, (await history(doc.mitigates)).at(-1), now);
     },
   };
 }
 
 export type DisclosureRules = ReturnType<typeof createDisclosureRules>;
+
+/**
+ * A mitigation note names the advisory it mitigates, and says much about it: while that advisory
+ * is under embargo, the note must be too, ending no earlier and told to no group the advisory's
+ * embargo does not reach, or it would give the advisory away early.
+ */
+function checkMitigated(doc: Extract<BulletinDocument, { kind: 'mitigation' }>, mitigated: AdvisoryRecord | undefined, now: Date): void {
+  if (!mitigated || !underEmbargo(mitigated, now)) return;
+  const until = mitigated.embargo_until!;
+  if (doc.embargo_until === undefined || Date.parse(doc.embargo_until) < Date.parse(until)) {
+    throw new InvalidSubmissionError([
+      { field: 'document.embargo_until', message: `${doc.mitigates} is under embargo until ${until}: a note mitigating it must be embargoed until then or later` },
+    ]);
+  }
+  const outside = (doc.audience ?? []).filter((g) => !(mitigated.audience ?? []).includes(g));
+  if (outside.length > 0) {
+    throw new InvalidSubmissionError([
+      { field: 'document.audience', message: `names ${outside.map((g) => `"${g}"`).join(', ')}, not told of ${doc.mitigates} under its embargo: a note mitigating it may go only to its audience` },
+    ]);
+  }
+}
 
 /** True while a record's embargo has not ended. */
 function underEmbargo(record: AdvisoryRecord, now: Date): boolean {

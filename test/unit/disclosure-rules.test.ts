@@ -160,6 +160,22 @@ describe('the disclosure rules of intake', () => {
     });
   });
 
+  it('keeps a mitigation note of an embargoed advisory under that embargo: ending no earlier, told to no one else', async () => {
+    await accept(doc({ id: 'ADV-1', embargo_until: at(T0 + 7 * DAY), audience: ['distros', 'cert'] }));
+    const note = (fields: Record<string, unknown>) => doc({ id: 'MIT-1', kind: 'mitigation', mitigates: 'ADV-1', ...fields });
+    expect(await judge(note({}))).toMatchObject({ status: 400, fields: ['document.embargo_until'], message: expect.stringContaining(`ADV-1 is under embargo until ${at(T0 + 7 * DAY)}`) });
+    expect(await judge(note({ embargo_until: at(T0 + 6 * DAY), audience: ['distros'] }))).toMatchObject({ status: 400, fields: ['document.embargo_until'] });
+    expect(await judge(note({ embargo_until: at(T0 + 7 * DAY), audience: ['distros', 'vendors'] }))).toMatchObject({
+      status: 400,
+      fields: ['document.audience'],
+      message: expect.stringContaining('names "vendors", not told of ADV-1'),
+    });
+    expect(await judge(note({ embargo_until: at(T0 + 7 * DAY), audience: ['distros'] }))).toBe('ok');
+    // Once the advisory is out, so may the note be.
+    clock = T0 + 7 * DAY;
+    expect(await judge(note({}))).toBe('ok');
+  });
+
   describe('retraction', () => {
     beforeEach(async () => {
       await accept(doc({ id: 'ADV-1' }));
