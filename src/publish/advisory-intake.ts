@@ -19,7 +19,7 @@ import { channelNames } from '../channels/channel';
 import { csafFileName } from '../mirror/site-paths';
 import { fieldProblems } from '../util/zod-fields';
 import { createRevisionRules } from './revision-rules';
-import { createDisclosureRules, retractionOfFromRecords } from './disclosure-rules';
+import { createDisclosureRules, retractionOfFromArchive } from './disclosure-rules';
 import { receives } from '../release/routing';
 import { DUPLICATE_KEY, DuplicateKeyError, parseStrictJson } from '../util/strict-json';
 
@@ -123,7 +123,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
 
   const now = deps.now ?? (() => new Date());
   const rules = createRevisionRules({ archive: deps.archive, holds: deps.holds, signaturesRequired: deps.signaturesRequired, now });
-  const disclosure = createDisclosureRules({ archive: deps.archive, retractionOf: retractionOfFromRecords(deps.archive), now });
+  const disclosure = createDisclosureRules({ archive: deps.archive, retractionOf: retractionOfFromArchive(deps.archive), now });
 
   /** Signatures of the wrong form (text mode, too many packets) are a bad request, refused before any is verified. */
   async function refuseMalformed(signatures: readonly string[]) {

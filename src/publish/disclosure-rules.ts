@@ -11,7 +11,7 @@ export interface DisclosureRulesDeps {
   archive: Pick<AdvisoryArchive, 'revisions' | 'get'>;
   /**
    * The accepted retraction that withdrew `id`, or null. The archive will answer this itself
-   * (`retractionOf`); until then {@link retractionOfFromRecords} reads it from the records.
+   * (`retractionOf`); until then {@link retractionOfFromArchive} reads it from the records.
    */
   retractionOf: (id: string) => Promise<AdvisoryRef | null>;
   /** Tocsin's own clock (UTC): the embargo bound is measured on it, never on the publisher's. */
@@ -147,12 +147,25 @@ function toldUnderEmbargo(record: AdvisoryRecord): boolean {
 }
 
 /**
- * `retractionOf` read from the archived records (a retraction's record names what it withdraws in
- * `retracts`): one pass over every record, until the archive keeps the answer itself.
+ * `retractionOf` read from the archive, until the archive keeps the answer itself: a retraction's
+ * first record names what it withdraws in `retracts`. An id's kind is fixed by its first revision
+ * (the rules refuse a retraction under an advisory's id and the reverse), and an archived record
+ * never changes, so each id's first record is read once and remembered; a call then costs a
+ * listing of the archive's ids.
  */
-export function retractionOfFromRecords(archive: Pick<AdvisoryArchive, 'records'>): (id: string) => Promise<AdvisoryRef | null> {
+export function retractionOfFromArchive(archive: Pick<AdvisoryArchive, 'ids' | 'get'>): (id: string) => Promise<AdvisoryRef | null> {
+  const first = new Map<string, Pick<AdvisoryRecord, 'kind' | 'retracts'>>();
   return async (id) => {
-    const found = (await archive.records()).find((r) => r.kind === 'retraction' && r.retracts === id);
-    return found ? { id: found.id, revision: found.revision } : null;
+    for (const other of await archive.ids()) {
+      let record = first.get(other);
+      if (!record) {
+        const archived = await archive.get({ id: other, revision: 1 });
+        if (!archived) continue;
+        record = { kind: archived.record.kind, retracts: archived.record.retracts };
+        first.set(other, record);
+      }
+      if (record.kind === 'retraction' && record.retracts === id) return { id: other, revision: 1 };
+    }
+    return null;
   };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AdvisoryRecord } from '../../src/advisory/record';
 import { advisoryDocumentSchema, type AdvisoryDocument, type Severity } from '../../src/advisory/schema';
-import { createDisclosureRules, MAX_EMBARGO_DAYS, retractionOfFromRecords } from '../../src/publish/disclosure-rules';
+import { createDisclosureRules, MAX_EMBARGO_DAYS, retractionOfFromArchive } from '../../src/publish/disclosure-rules';
 import { AdvisoryRetractedError, InvalidSubmissionError, NoSuchSubmissionError } from '../../src/publish/intake-errors';
 import { createRevisionRules } from '../../src/publish/revision-rules';
 import { requiredSignatures } from '../../src/publish/signature-policy';
@@ -33,7 +33,7 @@ describe('the disclosure rules of intake', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const rules = () => createDisclosureRules({ archive, retractionOf: retractionOfFromRecords(archive), now: () => new Date(clock) });
+  const rules = () => createDisclosureRules({ archive, retractionOf: retractionOfFromArchive(archive), now: () => new Date(clock) });
   const doc = (fields: Record<string, unknown>): AdvisoryDocument => advisoryDocumentSchema.parse(sampleAdvisory(fields));
   const retraction = (fields: Record<string, unknown>): AdvisoryDocument =>
     advisoryDocumentSchema.parse({ id: 'WD-1', revision: 1, kind: 'retraction', retracts: 'ADV-1', title: 'Withdrawn', summary: 'Not a vulnerability after all.', published: at(clock), ...fields });
