@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AdvisoryRecord } from '../advisory/record';
 import { severities } from '../advisory/schema';
-import { channelNames, type ChannelName } from '../channels/channel';
+import { channelNames, type ChannelName } from '../channels/channel-names';
 import type { FailureReason } from '../delivery/delivery-outcome';
 import type { DeliveryQueues } from '../queue/delivery-queues';
 import { redisKeys } from '../queue/redis-keys';

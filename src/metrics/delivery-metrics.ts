@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { AdvisoryRef } from '../advisory/record';
-import type { ChannelName } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import type { DeliveryOutcome, FailureReason } from '../delivery/delivery-outcome';
 import { redisKeys } from '../queue/redis-keys';
 
