@@ -1,4 +1,4 @@
-import type { AdvisoryRecord } from '../../src/advisory/record';
+import type { AdvisoryRecord, AdvisoryRef } from '../../src/advisory/record';
 import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
@@ -46,8 +46,10 @@ describe('disclosure rules at POST /v1/advisories', () => {
   const errorOf = (r: Awaited<ReturnType<typeof publish>>) => ({ status: r.status, code: r.json.error?.code, fields: (r.json.error?.fields ?? []).map((f: { field: string }) => f.field) });
 
   /**
-   * Archives a retraction of `id` as the release step records an accepted one (kind, `retracts`).
-   * Retractions are not yet accepted through the API on this branch; the rules read the archive.
+   * Archives a retraction of `id` as the release step records an accepted one: its record (kind,
+   * `retracts`) and, where the archive keeps one, the withdrawn id's mark. Retractions are not yet
+   * accepted through the API on this branch (they are on branch `release`: once both are merged,
+   * publish the retraction instead).
    */
   async function retractedInArchive(id: string): Promise<string> {
     const doc = retraction(id);
@@ -63,7 +65,9 @@ describe('disclosure rules at POST /v1/advisories', () => {
       publishers: [alice.fingerprint, bob.fingerprint],
       broadcaster_fingerprint: 'B'.repeat(40),
     };
-    await createAdvisoryArchive(tocsin.config.dataDir).store({ record, document: documentText(doc), publisherSignatures: [], broadcasterSignature: '' }, {});
+    const archive = createAdvisoryArchive(tocsin.config.dataDir);
+    await archive.store({ record, document: documentText(doc), publisherSignatures: [], broadcasterSignature: '' }, {});
+    await (archive as { markRetracted?: (id: string, by: AdvisoryRef) => Promise<void> }).markRetracted?.(id, { id: doc.id, revision: 1 });
     return doc.id;
   }
 
