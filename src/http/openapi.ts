@@ -75,7 +75,7 @@ export function openApiDocument(): Json {
     '202': json(`${what}; or held by the two-person rule, waiting for more signatures`, ref('IntakeAnswer')),
     '400': error('a bad body or field (`invalid_submission`, naming each field), malformed JSON (`malformed_json`)'),
     '401': error('no signature verifies with an enrolled publisher key (`unauthenticated`)'),
-    '409': error('that id and revision exist with other content, or a newer revision was accepted (`revision_conflict`)'),
+    '409': error('that id and revision exist with other content, or a newer revision was accepted (`revision_conflict`); the advisory was retracted (`retracted`)'),
     '410': error('the hold expired (`hold_expired`)'),
     '503': error('tocsin\'s own key cannot sign (`signing_unavailable`): nothing was accepted'),
     ...jsonBodyErrors,
@@ -105,7 +105,7 @@ export function openApiDocument(): Json {
       },
       [OPENAPI_PATH]: { get: op({ summary: 'this document', tags: ['operations'], responses: { '200': json('the OpenAPI 3.1 document') } }) },
       '/v1/advisories': {
-        post: op({ summary: 'submit a signed advisory', tags: ['advisories'], requestBody: body(ref('Submission')), responses: intake('accepted: archived and queued') }),
+        post: op({ summary: 'submit a signed advisory', tags: ['advisories'], requestBody: body(ref('Submission')), responses: { ...intake('accepted: archived and queued'), '404': error('a retraction names an advisory with no accepted revision (`not_found`, naming `document.retracts`)') } }),
         get: op({
           summary: 'the latest public revision of each advisory, newest first; the admin token lists every revision, embargoed and above TLP:CLEAR too',
           tags: ['advisories'],

@@ -18,6 +18,7 @@ import type { Severity } from '../advisory/schema';
 import { csafFileName } from '../mirror/site-paths';
 import { fieldProblems } from '../util/zod-fields';
 import { createRevisionRules } from './revision-rules';
+import { createDisclosureRules } from './disclosure-rules';
 import { DUPLICATE_KEY, DuplicateKeyError, parseStrictJson } from '../util/strict-json';
 
 export interface Submission {
@@ -100,8 +101,21 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
     return run;
   }
 
+  /**
+   * A retraction runs under the withdrawn id's lock as well as its own, so that no revision of
+   * that id can pass the "retracted" check while the retraction is being archived. The locks are
+   * taken in one order (by key) whatever the document says, so two documents naming each other
+   * cannot wait on each other.
+   */
+  function withIdLocks<T>(ids: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const keys = [...new Set(ids.map(csafFileName))].sort();
+    const byKey = new Map(ids.map((id) => [csafFileName(id), id]));
+    return keys.reduceRight<() => Promise<T>>((inner, key) => () => withIdLock(byKey.get(key)!, inner), fn)();
+  }
+
   const now = deps.now ?? (() => new Date());
   const rules = createRevisionRules({ archive: deps.archive, holds: deps.holds, signaturesRequired: deps.signaturesRequired, now });
+  const disclosure = createDisclosureRules({ archive: deps.archive, retractionOf: (id) => deps.archive.retractionOf(id), now });
 
   /** Signatures of the wrong form (text mode, too many packets) are a bad request, refused before any is verified. */
   async function refuseMalformed(signatures: readonly string[]) {
@@ -201,7 +215,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
   }
 
   async function status(held: HeldSubmission, signatures: HeldSignature[]): Promise<HoldStatus> {
-    const required = await rules.required(held.hold.id, held.hold.revision, held.hold.severity);
+    const required = await rules.required(held.hold.id, held.hold.revision, held.hold.severity, held.hold.retracts);
     const publishers = [...new Set(signatures.map((s) => s.fingerprint))];
     return {
       id: held.hold.id,
@@ -243,6 +257,8 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
       throw new RevisionConflictError(`${ref.id} revision ${ref.revision} was held, and revision ${latest} has been accepted since: it will not be sent`, latest);
     }
     const doc = parseDocument(held.document);
+    // Checked again: while it waited, its advisory may have been retracted or its embargo ended.
+    await disclosure.check(doc);
     const result = await accept(doc, held.document, held.hold.sha256, [...new Set(merged.map((m) => m.signature))], state.publishers);
     await deps.holds.settle(ref, { state: 'accepted', at: now().toISOString() });
     return result;
@@ -262,7 +278,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const publishers = verification.accepted.map((v) => v.fingerprint);
 
-      return withIdLock(doc.id, async () => {
+      return withIdLocks(doc.kind === 'retraction' ? [doc.id, doc.retracts] : [doc.id], async () => {
         const ref = { id: doc.id, revision: doc.revision };
         const latest = await rules.latestAccepted(doc.id);
         const existing = await deps.archive.get(ref);
@@ -275,10 +291,11 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
           }
           return addToHold(waiting, verification.accepted);
         }
+        await disclosure.check(doc);
         await rules.checkNext(doc.id, doc.revision, waiting);
         if (latest === 0) await rules.checkCsafName(doc.id);
         const severity = await severityOf(doc);
-        const required = await rules.required(doc.id, doc.revision, severity);
+        const required = await rules.required(doc.id, doc.revision, severity, doc.kind === 'retraction' ? doc.retracts : undefined);
         // Only the signatures that verified are archived and shown as the publishers'.
         if (publishers.length >= required) return accept(doc, submission.document, sha256, verification.accepted.map((v) => v.signature), publishers);
 
