@@ -15,6 +15,7 @@ import {
   UnauthenticatedSubmissionError,
 } from './intake-errors';
 import type { Severity } from '../advisory/schema';
+import type { Tlp } from '../advisory/tlp';
 import { csafFileName } from '../mirror/site-paths';
 import { fieldProblems } from '../util/zod-fields';
 import { createRevisionRules } from './revision-rules';
@@ -141,6 +142,12 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
     return { accepted, problems };
   }
 
+  /** The latest accepted record of the advisory a retraction withdraws. */
+  async function withdrawnRecord(retracts: string): Promise<AdvisoryRecord | null> {
+    const latest = (await deps.archive.revisions(retracts)).at(-1);
+    return latest === undefined ? null : ((await deps.archive.get({ id: retracts, revision: latest }))?.record ?? null);
+  }
+
   /**
    * A retraction counts as the advisory it withdraws at its latest severity, so that withdrawing
    * needs the signatures publishing did. Withdrawing an id tocsin does not know is refused before
@@ -148,23 +155,33 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
    */
   async function severityOf(doc: AdvisoryDocument): Promise<Severity> {
     if (doc.kind !== 'retraction') return doc.severity;
-    const latest = (await deps.archive.revisions(doc.retracts)).at(-1);
-    const withdrawn = latest === undefined ? null : await deps.archive.get({ id: doc.retracts, revision: latest });
-    return withdrawn?.record.severity ?? 'critical';
+    return (await withdrawnRecord(doc.retracts))?.severity ?? 'critical';
+  }
+
+  /**
+   * A retraction carries no label of its own: it is shared as far as the latest revision of what
+   * it withdraws was, so that withdrawing an AMBER advisory does not announce it as TLP:CLEAR.
+   */
+  async function tlpOfDocument(doc: AdvisoryDocument): Promise<Tlp | undefined> {
+    if (doc.kind !== 'retraction') return doc.tlp;
+    return (await withdrawnRecord(doc.retracts))?.tlp;
   }
 
   /** What an accepted record and a held submission both say about the document they stand for. */
-  const identity = async (doc: AdvisoryDocument, sha256: string) => ({
+  const identity = async (doc: AdvisoryDocument, sha256: string) => {
+    const tlp = await tlpOfDocument(doc);
+    return {
     id: doc.id,
     revision: doc.revision,
     kind: doc.kind,
     title: doc.title,
     severity: await severityOf(doc),
-    ...(doc.kind !== 'retraction' && doc.tlp ? { tlp: doc.tlp } : {}),
+    ...(tlp ? { tlp } : {}),
     ...(doc.kind !== 'retraction' && doc.embargo_until ? { embargo_until: doc.embargo_until, audience: doc.audience } : {}),
     ...(doc.kind === 'retraction' ? { retracts: doc.retracts } : {}),
     sha256,
-  });
+    };
+  };
 
   /** Signs as broadcaster, then hands over to the release step: the one way an advisory is ever accepted. */
   async function accept(doc: AdvisoryDocument, document: string, sha256: string, publisherSignatures: string[], publishers: string[]): Promise<IntakeResult> {

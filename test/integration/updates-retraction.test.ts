@@ -138,4 +138,19 @@ describe('updates and retractions', () => {
     const record = await tocsin.admin('GET', `/v1/advisories/${retraction}`);
     expect(record.status).toBe(200);
   });
+
+  it('labels a retraction as its withdrawn advisory was labelled, so withdrawing AMBER is not announced as CLEAR', async () => {
+    const id = uniqueId('WAMB');
+    const partner = await hook({ tlp: 'AMBER' });
+    await publish({ id, tlp: 'AMBER' });
+    expect((await deliveredTo(id, 1)).has(partner)).toBe(true);
+    const retraction = uniqueId('RAMB');
+    await publish({ id: retraction, revision: 1, kind: 'retraction', retracts: id, title: `Withdrawn: ${id}`, summary: 'Duplicate of an earlier advisory.', published: '2026-12-02T10:00:00Z' });
+    expect((await deliveredTo(retraction, 1)).has(partner)).toBe(true);
+    const bodies = webhooks.requests.map((r) => JSON.parse(r.body) as { id: string; type: string; tlp: string }).filter((b) => b.id === retraction);
+    expect(bodies.length).toBeGreaterThan(0);
+    for (const body of bodies) expect(body).toMatchObject({ type: 'retraction.published', tlp: 'AMBER' });
+    const record = await tocsin.admin('GET', `/v1/advisories/${retraction}`);
+    expect(record.json).toMatchObject({ tlp: 'AMBER' });
+  });
 });
