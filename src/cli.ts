@@ -255,7 +255,7 @@ function routingOptions(command: Command, groupHelp: string): Command {
     .option('--tlp <label>', `the most restricted TLP label it may receive: ${tlpLabels.join(', ')} (Mastodon: CLEAR only)`, oneOf(tlpLabels))
     .option('--product <name>', 'filter: only advisories naming this product or purl (repeat for several)', repeatable)
     .option('--min-severity <severity>', `filter: only advisories at least this severe (${[...severities].reverse().join(', ')})`, oneOf(severities))
-    .option('--kind <kind>', `filter: only advisories of this kind, ${filterableKinds.join(' or ')} (repeat for both)`, repeatableOneOf(filterableKinds));
+    .option('--kind <kind>', `filter: only documents of this kind, ${filterableKinds.join(', ')} (repeat for several; leaving out status opts out of incident status updates)`, repeatableOneOf(filterableKinds));
 }
 /** The options every `recipients add TYPE` takes. */
 function addCommand(name: string, description: string) {

@@ -114,17 +114,49 @@ const retractionSchema = z.strictObject({
   published: common.published,
 });
 
+export const incidentStates = ['investigating', 'identified', 'monitoring', 'resolved'] as const;
+export type IncidentState = (typeof incidentStates)[number];
+
+/**
+ * An update on an incident of the publishers' own service (kind `status`): always public
+ * (TLP:CLEAR, no embargo), sent to every recipient whose filter's `kinds` keeps `status`. The id
+ * IS the incident's slug (`id` must equal `incident`), so every update of one incident is a
+ * revision of one id and its history reads in revision order.
+ */
+const statusSchema = z
+  .strictObject({
+    id: advisoryIdSchema,
+    revision: common.revision,
+    kind: z.literal('status'),
+    /** The incident's slug, e.g. `mail-relay-outage`: the same as `id`. */
+    incident: z.string().regex(/^[a-z0-9][a-z0-9-]{0,127}$/, 'must be a slug: 1-128 lower-case letters, digits or "-", starting with a letter or digit'),
+    state: z.enum(incidentStates, { error: `must be one of ${incidentStates.join(', ')}` }),
+    title: common.title,
+    summary: common.summary,
+    published: common.published,
+    /** Which of the publishers' services are affected, e.g. ["api", "mail relay"]. */
+    affected_services: z.array(text(200, 'single')).min(1).max(100).optional(),
+    /** When the next update is promised, RFC 3339 with an offset. */
+    next_update_by: z.string().datetime({ offset: true, error: 'must be an RFC 3339 date-time with an offset, e.g. 2026-12-09T14:00:00Z' }).optional(),
+  })
+  .superRefine((doc, ctx) => {
+    if (doc.id !== doc.incident) ctx.addIssue({ code: 'custom', path: ['id'], message: `must equal incident ("${doc.incident}"): every update of an incident is a revision of the incident's id` });
+    if (doc.state === 'resolved' && doc.next_update_by !== undefined) ctx.addIssue({ code: 'custom', path: ['next_update_by'], message: 'promises an update of a resolved incident: leave it out, or post another state' });
+  });
+
 /**
  * The document a publisher signs. Unknown fields are rejected, not ignored: a signed field that
  * tocsin silently dropped would be a field recipients believe was checked.
  */
-export const advisoryDocumentSchema = z.discriminatedUnion('kind', [advisorySchema, mitigationSchema, retractionSchema]);
+export const advisoryDocumentSchema = z.discriminatedUnion('kind', [advisorySchema, mitigationSchema, retractionSchema, statusSchema]);
 /** The kinds that describe a vulnerability (not a retraction), as the mirror's renderings read them. */
 export const bulletinDocumentSchema = z.discriminatedUnion('kind', [advisorySchema, mitigationSchema]);
 
 export type AdvisoryDocument = z.infer<typeof advisoryDocumentSchema>;
 /** An advisory or a mitigation note: the kinds that carry affected products, severity and disclosure fields. */
-export type BulletinDocument = Exclude<AdvisoryDocument, { kind: 'retraction' }>;
+export type BulletinDocument = Extract<AdvisoryDocument, { kind: 'advisory' | 'mitigation' }>;
 export type RetractionDocument = Extract<AdvisoryDocument, { kind: 'retraction' }>;
+/** An update on an incident (kind `status`): no severity, products, TLP or embargo. */
+export type StatusDocument = Extract<AdvisoryDocument, { kind: 'status' }>;
 export type DocumentKind = AdvisoryDocument['kind'];
-export const documentKinds = ['advisory', 'mitigation', 'retraction'] as const satisfies readonly DocumentKind[];
+export const documentKinds = ['advisory', 'mitigation', 'retraction', 'status'] as const satisfies readonly DocumentKind[];

@@ -22,7 +22,7 @@ export async function mirrorBuild(config: Config, out: string | undefined): Prom
   for (const s of result.skipped) console.error(`skipped: ${s}`);
   console.log(`mirror: ${result.advisories} advisories (${result.revisions} revisions), ${result.files} files in ${result.outDir} (${result.ms} ms)`);
   // A site built by hand (or by cron) does not rebuild itself at an embargo's end, as the API's does.
-  if (result.nextChange) console.log(`an embargo ends at ${result.nextChange}: build again then to publish what it held back`);
+  if (result.nextChange) console.log(`the site changes by the clock at ${result.nextChange} (an embargo ends, or an incident update becomes overdue): build again then`);
 }
 
 /** `tocsin mirror push TARGET... [--from DIR]`: copies the built site to each target directory. */

@@ -52,7 +52,7 @@ export const responseSchemas: Record<string, Json> = {
     properties: {
       id: { type: 'string' },
       revision: { type: 'integer', minimum: 1 },
-      kind: { enum: ['advisory', 'mitigation'] },
+      kind: { enum: ['advisory', 'mitigation', 'retraction', 'status'] },
       title: { type: 'string' },
       severity: { enum: [...severities] },
       sha256: { type: 'string', description: 'hex SHA-256 of the exact signed bytes' },

@@ -13,11 +13,15 @@ import { renderAtomFeed } from './atom-feed';
 import { renderCsaf } from './csaf-document';
 import { renderChangesCsv, renderIndexTxt, renderProviderMetadata, renderRolieFeed } from './csaf-provider';
 import { renderIndexPage } from './index-page';
+import { nextPromise, type IncidentEntry, type IncidentUpdate } from './incident-entry';
 import type { MirrorEntry, MirrorRetraction, RetractionEntry } from './mirror-entry';
 import { renderOsv } from './osv-document';
 import { replaceDirectory } from './replace-dir';
 import { SiteFiles } from './site-files';
 import { csafFileName, csafOwners, csafPath, sitePaths } from './site-paths';
+import { renderStatusFeed } from './status-feed';
+import { renderStatusJson } from './status-json';
+import { renderStatusBanner, renderStatusPage } from './status-page';
 import { openpgpBrowserBuild, renderVerifyPage } from './verify-page';
 
 export interface BuildMirrorOptions {
@@ -41,14 +45,19 @@ export interface BuildResult {
   /** Advisories left out of the CSAF and OSV renderings, and why. */
   skipped: string[];
   ms: number;
-  /** When an embargo ends and a rebuild would show more (RFC 3339, UTC); absent when none is ahead. */
+  /**
+   * When an embargo ends and a rebuild would show more, or an incident's promised update becomes
+   * overdue (RFC 3339, UTC); absent when none is ahead.
+   */
   nextChange?: string;
 }
 
-/** What the site shows: the public advisories and the public retractions, in id order. */
+/** What the site shows: the public advisories, the public retractions and the incidents, in id order. */
 interface Loaded {
   entries: MirrorEntry[];
   retractions: RetractionEntry[];
+  /** Status updates (always public): never advisories, so never in CSAF, OSV or feed.atom. */
+  incidents: IncidentEntry[];
   /** When the public view next changes by the clock alone (an embargo ends). */
   nextChange: Date | undefined;
 }
@@ -68,7 +77,10 @@ async function loadEntries(archive: AdvisoryArchive, now: Date, skipped: string[
     if (!doc) skipped.push(`${record.id} revision ${record.revision}: its document no longer validates`);
     // The view was decided from the record; the document is what would be shown. Should they
     // ever disagree about who may read it, the stricter wins: not shown.
-    else if (doc.kind !== 'retraction' && (tlpOf(doc) !== tlpOf(archived.record) || doc.embargo_until !== archived.record.embargo_until)) {
+    else if ((doc.kind === 'advisory' || doc.kind === 'mitigation') && (tlpOf(doc) !== tlpOf(archived.record) || doc.embargo_until !== archived.record.embargo_until)) {
+      skipped.push(`${record.id} revision ${record.revision}: its record and document disagree on tlp or embargo_until`);
+      return null;
+    } else if (doc.kind === 'status' && (tlpOf(archived.record) !== 'CLEAR' || archived.record.embargo_until !== undefined)) {
       skipped.push(`${record.id} revision ${record.revision}: its record and document disagree on tlp or embargo_until`);
       return null;
     }
@@ -76,22 +88,28 @@ async function loadEntries(archive: AdvisoryArchive, now: Date, skipped: string[
   };
   const entries: MirrorEntry[] = [];
   const retractions: RetractionEntry[] = [];
+  const incidents: IncidentEntry[] = [];
   for (const id of ids) {
     const revisions: MirrorEntry['revisions'] = [];
     const withdrawals: MirrorRetraction[] = [];
+    const updates: IncidentUpdate[] = [];
     for (const record of view.revisions(id)) {
       const loaded = await load(record);
       if (!loaded) continue;
       if (loaded.doc.kind === 'retraction') withdrawals.push({ archived: loaded.archived, doc: loaded.doc });
+      else if (loaded.doc.kind === 'status') updates.push({ archived: loaded.archived, doc: loaded.doc });
       else revisions.push({ archived: loaded.archived, doc: loaded.doc });
     }
     if (withdrawals.length > 0) retractions.push({ id, retracts: withdrawals[0]!.doc.retracts, revisions: withdrawals });
+    if (updates.length > 0) incidents.push({ id, updates });
     if (revisions.length === 0) continue;
     const withdrawal = view.withdrawal(id);
     const retraction = withdrawal ? await load(withdrawal) : null;
     entries.push({ id, revisions, ...(retraction?.doc.kind === 'retraction' ? { withdrawn: { archived: retraction.archived, doc: retraction.doc } } : {}) });
   }
-  return { entries, retractions, nextChange: view.nextChange };
+  const promise = nextPromise(incidents, now);
+  const nextChange = [view.nextChange, promise].filter((d): d is Date => d !== undefined).sort((a, b) => a.getTime() - b.getTime())[0];
+  return { entries, retractions, incidents, nextChange };
 }
 
 /**
@@ -127,7 +145,8 @@ export async function buildMirror(options: BuildMirrorOptions): Promise<BuildRes
   const started = Date.now();
   const { broadcaster, config } = options;
   const skipped: string[] = [];
-  const { entries, retractions, nextChange } = await loadEntries(options.archive, options.now ?? new Date(), skipped);
+  const now = options.now ?? new Date();
+  const { entries, retractions, incidents, nextChange } = await loadEntries(options.archive, now, skipped);
   // Dates of an empty mirror: a fixed instant, so that rebuilding it changes nothing either.
   const epoch = broadcaster.privateKey.getCreationTime().toISOString();
   const files = new SiteFiles();
@@ -137,6 +156,7 @@ export async function buildMirror(options: BuildMirrorOptions): Promise<BuildRes
   const owners = csafOwners(entries);
   const rendered: MirrorEntry[] = [];
   for (const retraction of retractions) for (const { archived } of retraction.revisions) addRevision(files, archived);
+  for (const incident of incidents) for (const { archived } of incident.updates) addRevision(files, archived);
   for (const entry of entries) {
     for (const { archived } of entry.revisions) addRevision(files, archived);
     const owner = owners.get(csafFileName(entry.id));
@@ -167,7 +187,10 @@ export async function buildMirror(options: BuildMirrorOptions): Promise<BuildRes
     if (earlier.fingerprint !== broadcaster.fingerprint) files.add(sitePaths.earlierKey(earlier.fingerprint), earlier.publicKey.armor());
   }
 
-  files.add(sitePaths.index, renderIndexPage(entries, retractions, config, history));
+  files.add(sitePaths.index, renderIndexPage(entries, retractions, config, history, renderStatusBanner(incidents, now)));
+  files.add(sitePaths.status, renderStatusPage(incidents, config, broadcaster.fingerprint, now));
+  files.add(sitePaths.statusJson, json(renderStatusJson(incidents, config, now)));
+  files.add(sitePaths.statusAtom, renderStatusFeed(incidents, config, broadcaster.fingerprint, epoch));
   files.add(sitePaths.atom, renderAtomFeed(entries, config, broadcaster.fingerprint, epoch));
   files.add(sitePaths.verify, await renderVerifyPage(history, config.publisher.name));
   files.add('licenses/openpgp.js.txt', await readFile(openpgpBrowserBuild().license));

@@ -8,7 +8,7 @@ import { latestOf, newestFirst, type MirrorEntry, type MirrorRetraction, type Re
 import { csafPath, sitePaths } from './site-paths';
 
 /** No script at all, and nothing loaded from anywhere: the page is plain, readable HTML. */
-const CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+export const CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
 export const PAGE_STYLE = `
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 0 auto; padding: 1rem; color: #111; }
@@ -22,14 +22,18 @@ article { border-top: 2px solid #ddd; padding-top: .5rem; margin-top: 1.5rem; }
 table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .2rem .5rem; text-align: left; }
 .summary { white-space: pre-wrap; }
 .withdrawn-note { border-left: 4px solid #8b0000; padding-left: .6rem; }
+.banner { border: 3px solid #8b0000; background: #fff4f0; padding: .5rem 1rem; margin-bottom: 1rem; }
+.state { display: inline-block; padding: 0 .4rem; border-radius: .2rem; color: #fff; background: #555; font-weight: bold; }
+.state-investigating { background: #8b0000; } .state-identified { background: #c43c00; } .state-monitoring { background: #8a6d00; } .state-resolved { background: #2b6a2b; }
+.overdue { color: #8b0000; font-weight: bold; }
 `;
 
-function link(href: string, text: string): string {
+export function link(href: string, text: string): string {
   return `<a href="${esc(href)}">${esc(text)}</a>`;
 }
 
 /** The links to one signed revision: the document, tocsin's signature, its hashes, the publishers' signatures. */
-function signedFiles(archived: ArchivedAdvisory): string[] {
+export function signedFiles(archived: ArchivedAdvisory): string[] {
   const { record } = archived;
   const documentPath = sitePaths.document(record.id, record.revision);
   const name = documentPath.split('/').pop()!;
@@ -123,8 +127,11 @@ function renderEarlierKeys(history: KeyHistory): string {
 <ul>${items.join('\n')}</ul>`;
 }
 
-/** index.html: readable with no JavaScript, latest advisories first, and how to check them. */
-export function renderIndexPage(entries: MirrorEntry[], retractions: RetractionEntry[], config: MirrorConfig, history: KeyHistory): string {
+/**
+ * index.html: readable with no JavaScript, latest advisories first, and how to check them.
+ * `banner` (HTML, already escaped) goes first of all: the open incidents, see status-page.ts.
+ */
+export function renderIndexPage(entries: MirrorEntry[], retractions: RetractionEntry[], config: MirrorConfig, history: KeyHistory, banner = ''): string {
   const fingerprint = history.current.fingerprint;
   const earlier = [...history.retired.map((r) => r.fingerprint), ...history.revoked.map((r) => r.fingerprint)].filter((f) => f !== fingerprint);
   // gpg is given revoked keys too, so that it warns about their signatures; sq only the keys that count.
@@ -143,13 +150,13 @@ export function renderIndexPage(entries: MirrorEntry[], retractions: RetractionE
 <style>${PAGE_STYLE}</style>
 </head>
 <body>
-<h1>${esc(config.publisher.name)} security advisories</h1>
+${banner}<h1>${esc(config.publisher.name)} security advisories</h1>
 <p>Every advisory here was signed by its publishers and then by tocsin. Tocsin's current key fingerprint:</p>
 <p class="fpr">${esc(spacedFingerprint(fingerprint))}</p>
 ${renderEarlierKeys(history)}
 <p>Compare the fingerprint with the one you received through another channel before trusting anything on this page.
 ${link(sitePaths.broadcasterKey, 'Tocsin\'s public key')} &middot; ${link(sitePaths.verify, 'verify a notice in your browser')} &middot;
-${link(sitePaths.atom, 'Atom feed')} &middot; ${link(sitePaths.providerMetadata, 'CSAF provider metadata')}</p>
+${link(sitePaths.atom, 'Atom feed')} &middot; ${link(sitePaths.providerMetadata, 'CSAF provider metadata')} &middot; ${link(sitePaths.status, 'incident status')}</p>
 <h2>How to verify</h2>
 <pre>gpg --show-keys --fingerprint broadcaster.asc${esc(earlierFiles)}   # must show the fingerprint${earlier.length > 0 ? 's' : ''} above
 gpg --import broadcaster.asc${esc(earlierFiles)}

@@ -9,6 +9,10 @@ export const sitePaths = {
   index: 'index.html',
   verify: 'verify.html',
   atom: 'feed.atom',
+  /** Incident status (kind `status`): the page, its JSON and its own Atom feed. */
+  status: 'status.html',
+  statusJson: 'status.json',
+  statusAtom: 'status.atom',
   broadcasterKey: 'broadcaster.asc',
   /** An earlier broadcaster key (retired by a rotation, or revoked), for checking what it signed. */
   earlierKey: (fingerprint: string) => `keys/${fingerprint}.asc`,

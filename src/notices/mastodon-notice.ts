@@ -65,9 +65,9 @@ export async function renderMastodonNotice(archived: ArchivedAdvisory, ctx: Rend
 /**
  * What a reader sees before opening the content warning, in front of the template's: that the
  * post updates or withdraws an advisory (`UPDATED CRITICAL security advisory ACME-1`,
- * `WITHDRAWN advisory ACME-1`).
+ * `WITHDRAWN advisory ACME-1`, `STATUS identified: incident mail-relay`).
  */
 function cwMark(marks: NoticeMarks): string {
-  const words = [...(marks.update ? ['UPDATED'] : []), ...(marks.retracts !== undefined ? ['WITHDRAWN'] : [])];
+  const words = [...(marks.update ? ['UPDATED'] : []), ...(marks.retracts !== undefined ? ['WITHDRAWN'] : []), ...(marks.state !== undefined ? [`STATUS ${marks.state}:`] : [])];
   return words.map((w) => `${w} `).join('');
 }

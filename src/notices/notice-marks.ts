@@ -1,5 +1,5 @@
 import type { ArchivedAdvisory } from '../advisory/record';
-import type { AdvisoryDocument } from '../advisory/schema';
+import type { AdvisoryDocument, IncidentState } from '../advisory/schema';
 import type { Tlp } from '../advisory/tlp';
 import { changedFields } from './document-changes';
 import type { NoticeVariant } from './notice-variant';
@@ -18,6 +18,8 @@ export interface NoticeMarks {
   update?: { previousRevision: number; changes: string[] };
   /** Set on a retraction: the id of the advisory it withdraws. */
   retracts?: string;
+  /** Set on an incident's status update: the state it reports. */
+  state?: IncidentState;
 }
 
 /**
@@ -28,15 +30,16 @@ export function noticeMarks(archived: ArchivedAdvisory, variant: NoticeVariant =
   const doc = JSON.parse(archived.document) as AdvisoryDocument;
   // `?? 'CLEAR'` rather than tlpOf: advisory/tlp.ts loads zod, and a fresh render thread must
   // start within its render deadline (render-in-thread.ts) without loading a validator it never uses.
-  const marks: NoticeMarks = { tlp: (doc.kind === 'retraction' ? archived.record.tlp : doc.tlp) ?? 'CLEAR' };
+  const marks: NoticeMarks = { tlp: (doc.kind === 'retraction' ? archived.record.tlp : doc.kind === 'status' ? undefined : doc.tlp) ?? 'CLEAR' };
   if (variant.embargoedUntil !== undefined) {
     // The signed value wins over the release step's copy of it: it is what partners can check.
-    marks.embargoUntil = (doc.kind === 'retraction' ? undefined : doc.embargo_until) ?? variant.embargoedUntil;
+    marks.embargoUntil = (doc.kind === 'advisory' || doc.kind === 'mitigation' ? doc.embargo_until : undefined) ?? variant.embargoedUntil;
   }
   if (variant.previous) {
     marks.update = { previousRevision: variant.previous.revision, changes: changedFields(variant.previous.document, archived.document) };
   }
   if (doc.kind === 'retraction') marks.retracts = doc.retracts;
+  if (doc.kind === 'status') marks.state = doc.state;
   return marks;
 }
 
@@ -68,7 +71,8 @@ export function embargoMark(embargoUntil: string): string {
 
 /**
  * The marks on one line, for an email subject, a Slack header or a Mastodon status's first line:
- * `TLP:AMBER [EMBARGOED until 2026-12-09 14:00 UTC] [UPDATED]`, or `TLP:CLEAR [WITHDRAWN]`.
+ * `TLP:AMBER [EMBARGOED until 2026-12-09 14:00 UTC] [UPDATED]`, `TLP:CLEAR [WITHDRAWN]`, or
+ * `TLP:CLEAR [UPDATED] [STATUS: identified]` for an incident's status update.
  * The label comes first, as TLP 2.0 asks; the others are bracketed so that none reads as part of it.
  */
 export function inlineMarks(m: NoticeMarks): string {
@@ -76,6 +80,7 @@ export function inlineMarks(m: NoticeMarks): string {
   if (m.embargoUntil !== undefined) parts.push(`[${embargoMark(m.embargoUntil)}]`);
   if (m.update) parts.push('[UPDATED]');
   if (m.retracts !== undefined) parts.push('[WITHDRAWN]');
+  if (m.state !== undefined) parts.push(`[STATUS: ${m.state}]`);
   return parts.join(' ');
 }
 
@@ -91,6 +96,7 @@ export function markLines(m: NoticeMarks): string[] {
   if (m.embargoUntil !== undefined) lines.push(`${embargoMark(m.embargoUntil)}: for the embargo's audience only, not to be made public before then`);
   if (m.update) lines.push(`UPDATED (${changesLine(m.update)})`);
   if (m.retracts !== undefined) lines.push(`WITHDRAWN: advisory ${m.retracts} is withdrawn by its publisher; do not act on it any longer`);
+  if (m.state !== undefined) lines.push(`STATUS: ${m.state} (an update on an incident of the publishers' service, not a security advisory)`);
   return lines;
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ArchivedAdvisory } from '../advisory/record';
-import type { DocumentKind } from '../advisory/schema';
+import type { DocumentKind, IncidentState } from '../advisory/schema';
 import type { Tlp } from '../advisory/tlp';
 import type { Notice } from '../channels/channel';
 import { signerFingerprints } from '../pgp/detached';
@@ -14,12 +14,12 @@ import type { RenderContext } from './render-context';
  * revision; every partner gets the same bytes.
  */
 export interface WebhookBody {
-  /** `advisory.published`, `mitigation.published`, or `retraction.published`; an embargo or an update does not change it. */
+  /** `advisory.published`, `mitigation.published`, `retraction.published` or `status.published`; an embargo or an update does not change it. */
   type: `${DocumentKind}.published`;
   id: string;
   revision: number;
   kind: DocumentKind;
-  /** Absent on a retraction, which has no severity of its own. */
+  /** Absent on a retraction, which has no severity of its own, and on a status update. */
   severity?: string;
   /** The TLP 2.0 label, without `TLP:`: "CLEAR" for a document that sets none. Always present. */
   tlp: Tlp;
@@ -31,6 +31,10 @@ export interface WebhookBody {
   changes?: string[];
   /** On a retraction: the id of the advisory withdrawn. */
   retracts?: string;
+  /** On a status update: the incident's slug (the same as `id`). */
+  incident?: string;
+  /** On a status update: `investigating`, `identified`, `monitoring` or `resolved`. */
+  state?: IncidentState;
   title: string;
   sha256: string;
   accepted_at: string;
@@ -64,11 +68,12 @@ export async function renderWebhookNotice(archived: ArchivedAdvisory, ctx: Rende
     revision: record.revision,
     kind: record.kind,
     // A retraction's record holds the withdrawn advisory's severity, which is not the retraction's.
-    ...(record.kind === 'retraction' ? {} : { severity: record.severity }),
+    ...(record.kind === 'retraction' || record.kind === 'status' ? {} : { severity: record.severity }),
     tlp: marks.tlp,
     ...(marks.embargoUntil !== undefined ? { embargo_until: marks.embargoUntil } : {}),
     ...(marks.update ? { previous_revision: marks.update.previousRevision, changes: marks.update.changes } : {}),
     ...(marks.retracts !== undefined ? { retracts: marks.retracts } : {}),
+    ...(marks.state !== undefined ? { incident: record.id, state: marks.state } : {}),
     title: record.title,
     sha256: record.sha256,
     accepted_at: record.accepted_at,

@@ -151,9 +151,12 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
   /**
    * A retraction counts as the advisory it withdraws at its latest severity, so that withdrawing
    * needs the signatures publishing did. Withdrawing an id tocsin does not know is refused before
-   * this (publish/disclosure-rules.ts); should it get here, it counts as critical.
+   * this (publish/disclosure-rules.ts); should it get here, it counts as critical. A status update
+   * counts as `none`, the lowest: it must go out fast during an outage, from one publisher when
+   * the signature policy lets one sign the least severe advisories.
    */
   async function severityOf(doc: AdvisoryDocument): Promise<Severity> {
+    if (doc.kind === 'status') return 'none';
     if (doc.kind !== 'retraction') return doc.severity;
     return (await withdrawnRecord(doc.retracts))?.severity ?? 'critical';
   }
@@ -163,6 +166,8 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
    * it withdraws was, so that withdrawing an AMBER advisory does not announce it as TLP:CLEAR.
    */
   async function tlpOfDocument(doc: AdvisoryDocument): Promise<Tlp | undefined> {
+    // A status update is always public: it carries no label, which reads as CLEAR.
+    if (doc.kind === 'status') return undefined;
     if (doc.kind !== 'retraction') return doc.tlp;
     return (await withdrawnRecord(doc.retracts))?.tlp;
   }
@@ -177,7 +182,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
     title: doc.title,
     severity: await severityOf(doc),
     ...(tlp ? { tlp } : {}),
-    ...(doc.kind !== 'retraction' && doc.embargo_until ? { embargo_until: doc.embargo_until, audience: doc.audience } : {}),
+    ...((doc.kind === 'advisory' || doc.kind === 'mitigation') && doc.embargo_until ? { embargo_until: doc.embargo_until, audience: doc.audience } : {}),
     ...(doc.kind === 'retraction' ? { retracts: doc.retracts } : {}),
     sha256,
     };

@@ -1,7 +1,9 @@
 import type { AdvisoryRecord, AdvisoryRef } from '../advisory/record';
-import type { AdvisoryDocument, BulletinDocument, RetractionDocument } from '../advisory/schema';
+import type { AdvisoryDocument, BulletinDocument, DocumentKind, RetractionDocument, StatusDocument } from '../advisory/schema';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
 import { AdvisoryRetractedError, InvalidSubmissionError, NoSuchSubmissionError } from './intake-errors';
+
+const KIND_NAMES: Record<DocumentKind, string> = { advisory: 'an advisory', mitigation: 'a mitigation note', retraction: 'a retraction', status: "an incident's status" };
 
 /** How far ahead an embargo may end, counted from when the id's embargo began (its first embargoed revision, or now). */
 export const MAX_EMBARGO_DAYS = 90;
@@ -55,7 +57,25 @@ export function createDisclosureRules(deps: DisclosureRulesDeps) {
     if (target.at(-1)!.kind === 'retraction') {
       throw new InvalidSubmissionError([{ field: 'document.retracts', message: `${doc.retracts} is itself a retraction: a withdrawal cannot be withdrawn` }]);
     }
+    if (target.at(-1)!.kind === 'status') {
+      throw new InvalidSubmissionError([{ field: 'document.retracts', message: `${doc.retracts} is an incident's status: correct it with a new status revision, not a retraction` }]);
+    }
     await refuseRetracted(doc.retracts, 'document.retracts');
+  }
+
+  /**
+   * An incident's status and an advisory never share an id: a status revision would otherwise
+   * reach an advisory's receivers as an update of it, or the reverse.
+   */
+  function checkKindKept(doc: BulletinDocument | StatusDocument, earlier: AdvisoryRecord[]): void {
+    const first = earlier[0];
+    // A bulletin under a retraction's id is refused by checkEmbargo, with its own reason.
+    if (!first || (first.kind === 'retraction' && doc.kind !== 'status')) return;
+    if ((first.kind === 'status') !== (doc.kind === 'status')) {
+      throw new InvalidSubmissionError([
+        { field: 'document.kind', message: `${doc.id} is ${KIND_NAMES[first.kind]} (revision ${first.revision} accepted): ${KIND_NAMES[doc.kind]} takes an id of its own` },
+      ]);
+    }
   }
 
   function checkEmbargo(doc: BulletinDocument, earlier: AdvisoryRecord[], now: Date): void {
@@ -106,6 +126,8 @@ export function createDisclosureRules(deps: DisclosureRulesDeps) {
       await refuseRetracted(doc.id, 'document.id');
       const own = await history(doc.id);
       if (doc.kind === 'retraction') return checkRetraction(doc, own);
+      if (doc.kind === 'status') return checkKindKept(doc, own);
+      checkKindKept(doc, own);
       const now = deps.now();
       checkEmbargo(doc, own, now);
       if (doc.kind === 'mitigation' && doc.mitigates !== doc.id) checkMitigated(doc, (await history(doc.mitigates)).at(-1), now);

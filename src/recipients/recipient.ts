@@ -11,8 +11,12 @@ const description = z.string().check(safeText('single')).max(200).optional();
 /** Submitted URLs are shown back too; `new URL` would quietly drop a tab or line feed inside one. */
 const targetUrl = () => httpUrl().check(safeText('single'));
 
-/** The kinds a recipient's filter may choose among. Retractions are not one: they always follow what was received. */
-export const filterableKinds = ['advisory', 'mitigation'] as const;
+/**
+ * The kinds a recipient's filter may choose among. Retractions are not one: they always follow
+ * what was received. `status` (incident status updates): a filter that lists kinds without it
+ * opts out of them.
+ */
+export const filterableKinds = ['advisory', 'mitigation', 'status'] as const;
 
 /**
  * What a recipient wants: only advisories naming one of `products` (an affected entry's product,

@@ -1,8 +1,8 @@
-import type { AdvisoryDocument, BulletinDocument } from '../advisory/schema';
+import type { AdvisoryDocument } from '../advisory/schema';
 import { channelNames } from '../channels/channel-names';
 import type { Recipient } from '../recipients/recipient';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
-import { clearedFor, receives } from './routing';
+import { clearedFor, labelled, receives, type RoutedDocument } from './routing';
 
 /** Recipient ids per channel, every channel named, each list sorted: the form audience.json records. */
 function audienceOf(recipients: readonly Recipient[]): Audience {
@@ -29,11 +29,11 @@ export async function receiversOf(archive: AdvisoryArchive, id: string, below = 
  */
 export function admissionAudience(doc: AdvisoryDocument, recipients: readonly Recipient[], earlier: ReadonlySet<string>, embargoed: boolean): Audience {
   if (doc.kind === 'retraction') return audienceOf(recipients.filter((r) => earlier.has(r.id)));
-  return audienceOf(recipients.filter((r) => receives(r, doc, { embargoed }) || (earlier.has(r.id) && clearedFor(r, doc, { embargoed }))));
+  return audienceOf(recipients.filter((r) => receives(r, doc, { embargoed }) || (earlier.has(r.id) && clearedFor(r, labelled(doc), { embargoed }))));
 }
 
 /** Whom a revision goes to when its embargo ends: everyone meant for it who was not told under it. */
-export function releaseAudience(doc: BulletinDocument, recipients: readonly Recipient[], told: Audience): Audience {
+export function releaseAudience(doc: RoutedDocument, recipients: readonly Recipient[], told: Audience): Audience {
   const already = idsIn(told);
   return audienceOf(recipients.filter((r) => !already.has(r.id) && receives(r, doc, { embargoed: false })));
 }

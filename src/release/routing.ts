@@ -1,19 +1,26 @@
-import type { BulletinDocument, Severity } from '../advisory/schema';
+import type { BulletinDocument, Severity, StatusDocument } from '../advisory/schema';
 import { severities } from '../advisory/schema';
 import { tlpAllows, tlpOf, type Tlp } from '../advisory/tlp';
 import type { Recipient, RecipientFilter } from '../recipients/recipient';
 
+/** The documents routed by their own fields: advisories, mitigation notes and incident status updates. */
+export type RoutedDocument = BulletinDocument | StatusDocument;
+
 /**
  * Who receives a revision of an advisory or mitigation note (coordinated disclosure): a recipient
  * cleared for its TLP label, whose filter it matches, and, while its embargo runs, in one of its
- * audience groups. Retractions are routed by what was received, not by this (see the release step).
+ * audience groups. A status update is public and never embargoed: everyone whose filter keeps the
+ * kind `status`. Retractions are routed by what was received, not by this (see the release step).
  */
-export function receives(recipient: Recipient, doc: BulletinDocument, o: { embargoed: boolean }): boolean {
-  if (!clearedFor(recipient, doc, o)) return false;
+export function receives(recipient: Recipient, doc: RoutedDocument, o: { embargoed: boolean }): boolean {
+  if (!clearedFor(recipient, labelled(doc), o)) return false;
   if (!matchesFilter(recipient.filter, doc)) return false;
-  if (o.embargoed) return (recipient.groups ?? []).some((g) => doc.audience?.includes(g) ?? false);
+  if (o.embargoed) return (recipient.groups ?? []).some((g) => (doc.kind !== 'status' && doc.audience?.includes(g)) ?? false);
   return true;
 }
+
+/** A status update carries no label: it is TLP:CLEAR. */
+export const labelled = (doc: RoutedDocument): { tlp?: Tlp | undefined } => (doc.kind === 'status' ? {} : { tlp: doc.tlp });
 
 /**
  * The gate of what may be shared at all: the recipient is cleared for the label, and a Mastodon
@@ -26,10 +33,14 @@ export function clearedFor(recipient: Recipient, doc: { tlp?: Tlp | undefined },
   return recipient.type !== 'mastodon' || (tlpOf(doc) === 'CLEAR' && !o.embargoed);
 }
 
-/** True when `doc` passes every part of `filter` that is given. */
-export function matchesFilter(filter: RecipientFilter | undefined, doc: BulletinDocument): boolean {
+/**
+ * True when `doc` passes every part of `filter` that is given. A status update has no severity or
+ * products: only `kinds` can leave it out.
+ */
+export function matchesFilter(filter: RecipientFilter | undefined, doc: RoutedDocument): boolean {
   if (!filter) return true;
   if (filter.kinds && !filter.kinds.includes(doc.kind)) return false;
+  if (doc.kind === 'status') return true;
   if (filter.min_severity && rank(doc.severity) < rank(filter.min_severity)) return false;
   if (filter.products && !doc.affected.some((a) => filter.products!.some((p) => productMatches(p, a)))) return false;
   return true;
