@@ -299,3 +299,32 @@ describe('incident status', () => {
     expect(json.incidents.find((i: { incident: string }) => i.incident === late)).toMatchObject({ overdue: true, open: true });
   });
 });
+
+/**
+ * A status update passes the two-person rule like any document, counted at severity `none`, the
+ * lowest: under `all:2,low:3` it needs two publishers, where the least severe advisory needs three.
+ */
+describe('incident status and the two-person rule', () => {
+  let alice: GpgPublisher;
+  let bob: GpgPublisher;
+  let tocsin: Tocsin;
+
+  beforeAll(async () => {
+    [alice, bob] = await Promise.all([createGpgPublisher('alice@example.org'), createGpgPublisher('bob@example.org')]);
+    tocsin = await startTocsin({ publishers: [alice.armoredPublicKey, bob.armoredPublicKey], workers: false, env: { TOCSIN_REQUIRE_SIGNATURES: 'all:2,low:3' } });
+  });
+  afterAll(async () => {
+    await tocsin?.close();
+    await Promise.all([alice?.dispose(), bob?.dispose()]);
+  });
+
+  it('is held for a second publisher, and accepted with two', async () => {
+    const incident = slug('two');
+    const document = documentText(statusUpdate(incident));
+    const held = await tocsin.call('POST', '/v1/advisories', { document, signatures: [await alice.sign(document)] });
+    expect(held.status).toBe(202);
+    expect(held.json).toMatchObject({ id: incident, status: 'awaiting_signatures', required: 2, missing: 1 });
+    const done = await tocsin.call('POST', `/v1/advisories/${incident}/signatures`, { signatures: [await bob.sign(document)] });
+    expect(done.json).toMatchObject({ id: incident, revision: 1, status: 'accepted', kind: 'status', severity: 'none' });
+  });
+});
