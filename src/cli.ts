@@ -13,7 +13,8 @@ import { intervalOption, oneOf, repeatable, repeatableOneOf, revisionOption } fr
 import { publishCommand } from './cli/publish-command';
 import { recipientsAdd, recipientsList, recipientsRemove, recipientsShow, recipientsUpdate, secretFromFile, type AddOptions, type UpdateOptions } from './cli/recipient-commands';
 import { filterableKinds } from './recipients/recipient';
-import { severities } from './advisory/schema';
+import { incidentStates, severities, type IncidentState } from './advisory/schema';
+import { statusPost } from './cli/status-command';
 import { tlpLabels } from './advisory/tlp';
 import { serverUrl } from './cli/server-url';
 import { tocsinVersion } from './cli/version';
@@ -156,6 +157,40 @@ program
       json: Boolean(opts.json),
       lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS,
     }),
+  );
+
+const status = program.command('status').description('incident status updates (kind "status")');
+status
+  .command('post')
+  .description('compose an incident status update, sign it and publish it, in one command')
+  .requiredOption('--incident <slug>', 'the incident, e.g. mail-relay-outage: every update of it is a revision of this id')
+  .requiredOption('--state <state>', `${incidentStates.join(', ')}`, oneOf(incidentStates))
+  .requiredOption('--title <text>', 'one line')
+  .requiredOption('--summary <text>', 'what is known and what is being done')
+  .option('--affected-service <name>', 'a service affected (repeat for several)', repeatable)
+  .option('--next-update-by <time>', 'when the next update is promised, RFC 3339, e.g. 2026-12-02T11:00:00Z')
+  .option('--revision <n>', 'which update this is (default: one after the latest the server shows, or 1)', revisionOption)
+  .requiredOption('--sign <key>', 'an armored secret key file (passphrase from TOCSIN_SIGN_PASSPHRASE), or else a gpg key id or fingerprint: gpg signs')
+  .option('--out <file>', 'where the signed document is kept (default INCIDENT-REVISION.json, its signature beside it)')
+  .option('--url <url>', URL_HELP)
+  .option('--timeout <seconds>', 'give up when the server has not answered within this many seconds', '30')
+  .action(
+    (opts: { incident: string; state: IncidentState; title: string; summary: string; affectedService?: string[]; nextUpdateBy?: string; revision?: number; sign: string; out?: string; url?: string; timeout: string }) =>
+      statusPost({
+        incident: opts.incident,
+        state: opts.state,
+        title: opts.title,
+        summary: opts.summary,
+        affectedServices: opts.affectedService ?? [],
+        nextUpdateBy: opts.nextUpdateBy,
+        revision: opts.revision,
+        sign: opts.sign,
+        out: opts.out,
+        url: url(opts),
+        timeoutSeconds: timeoutSeconds(opts.timeout),
+        passphrase: process.env.TOCSIN_SIGN_PASSPHRASE,
+        lineEveryMs: DEFAULT_LINE_EVERY_MS,
+      }),
   );
 
 program
