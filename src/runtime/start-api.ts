@@ -19,6 +19,7 @@ import { createDeliveryQueues } from '../queue/delivery-queues';
 import { enqueueAdvisory } from '../queue/enqueue-advisory';
 import { createNoticeRenderThread } from '../notices/render-in-thread';
 import { createReconciler } from '../queue/reconciler';
+import { overdueUpdates, overdueWarning } from '../release/overdue-updates';
 import { createReleaseStep } from '../release/release-step';
 import { createDeliveryReplayer } from '../queue/replay-deliveries';
 import { openRecipientStore } from '../recipients/recipient-store';
@@ -198,7 +199,8 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     },
     warnings: async (): Promise<Record<string, string>> => {
       const key = keyReadiness(await keys.health());
-      return key.warning ? { broadcaster_key: key.warning } : {};
+      const incidents = overdueWarning(await overdueUpdates(archive, new Date()));
+      return { ...(key.warning ? { broadcaster_key: key.warning } : {}), ...(incidents ? { incident_updates: incidents } : {}) };
     },
   });
 

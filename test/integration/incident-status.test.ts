@@ -297,6 +297,13 @@ describe('incident status', () => {
     expect(shown - promise.getTime()).toBeLessThan(5_000);
     const json = JSON.parse(await readFile(path.join(tocsin.config.mirror.dir, 'status.json'), 'utf8'));
     expect(json.incidents.find((i: { incident: string }) => i.incident === late)).toMatchObject({ overdue: true, open: true });
+
+    // /readyz warns too (a warning: still 200), until the next update comes.
+    const ready = await tocsin.call('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.json.warnings.incident_updates).toContain(`${late} (update promised by ${promise.toISOString()})`);
+    expect((await submit(statusUpdate(late, { revision: 2, state: 'monitoring', next_update_by: '2099-01-01T00:00:00Z' }))).status).toBe(202);
+    expect((await tocsin.call('GET', '/readyz')).json.warnings.incident_updates ?? '').not.toContain(late);
   });
 });
 
