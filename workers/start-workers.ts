@@ -11,7 +11,6 @@ import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import type { Recipient } from '../src/recipients/recipient';
 import { connectRedis, createRedis } from '../src/runtime/redis-connection';
 import { systemRuntimeDeps, type RuntimeDeps } from '../src/runtime/runtime-deps';
-import { createDeliveryMetricsRecorder } from '../src/metrics/delivery-metrics';
 import { createDeliveryObserver } from './delivery-observer';
 import { startDeliveryWorker } from './delivery-worker';
 
@@ -75,9 +74,7 @@ export async function startWorkers(config: Config, log: Logger, deps: RuntimeDep
   connection.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   await connectRedis(connection, config.redisUrl);
 
-  // One recorder per process: every channel's counts go to Redis in the same pipelined flushes.
-  const metrics = createDeliveryMetricsRecorder(connection, config.prefix);
-  const observe = createDeliveryObserver(log, metrics);
+  const observe = createDeliveryObserver(log);
   const running: { close: () => Promise<void> }[] = [];
   const started: ChannelName[] = [];
   for (const name of enabledChannels(config).filter((c) => !only || only.includes(c))) {
@@ -111,7 +108,6 @@ export async function startWorkers(config: Config, log: Logger, deps: RuntimeDep
   return {
     async close() {
       await Promise.all(running.map((r) => r.close()));
-      await metrics.close();
       connection.disconnect();
     },
   };

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AdvisoryRef } from '../advisory/record';
 import type { ChannelName } from '../channels/channel';
+import type { FailureReason } from './delivery-outcome';
 import { redisKeys } from '../queue/redis-keys';
 import type { DeliveryFailure } from './public-delivery-view';
 import { receiptOf, STATE_RANK } from './receipts';
@@ -19,6 +20,8 @@ export interface DeliveryState {
   /** The latest failure as the public read shows it (see public-delivery-view.ts). */
   failure?: DeliveryFailure;
   next_attempt_at?: string;
+  /** Why a `failed` delivery was given up (what /metrics counts it under); absent in receipts written before it was recorded. */
+  reason?: FailureReason;
   /** How many times an operator replayed this delivery after it failed; absent when never. */
   replays?: number;
   /** When the latest replay was asked for. */

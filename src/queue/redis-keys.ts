@@ -26,11 +26,5 @@ export function redisKeys(prefix: string) {
     enqueued: (r: AdvisoryRef) => `${prefix}:enqueued:${ref(r)}`,
     /** The lock that keeps recovery passes and replays of every API process apart (see redis-lock.ts). */
     recoveryLock: `${prefix}:recovery-lock`,
-    /** Hash: "<channel>:<event>" -> count of delivery outcomes, written by every worker process. */
-    metricsDeliveries: `${prefix}:metrics:deliveries`,
-    /** Sorted set per channel: "<id>:<revision>" scored by the epoch ms of its first successful delivery. */
-    metricsFirstDelivery: (channel: ChannelName) => `${prefix}:metrics:first-delivery:${channel}`,
-    /** Sorted set per channel: "<id>:<revision>" scored by the epoch ms of its latest successful delivery. */
-    metricsLastDelivery: (channel: ChannelName) => `${prefix}:metrics:last-delivery:${channel}`,
   };
 }

@@ -7,6 +7,7 @@ import { enabledChannels, type Config } from '../config';
 import { createDeliveryStateStore } from '../delivery/delivery-state';
 import { createApp } from '../http/app';
 import { createMetricsCollector } from '../metrics/collect-metrics';
+import { createDeliveryTally } from '../metrics/delivery-tally';
 import { answerClientErrors, answerUnmetExpectations } from '../http/client-error';
 import { BroadcasterKeyMissingError, createBroadcasterKey, loadBroadcasterKey, type BroadcasterKey } from '../pgp/broadcaster-key';
 import { createBroadcasterKeys, type BroadcasterKeys } from '../pgp/broadcaster-keys';
@@ -160,6 +161,13 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     log,
   });
 
+  // The delivery numbers of /metrics, counted from the receipts on disk: read them all now, not at the first scrape.
+  const tally = createDeliveryTally({ dataDir: config.dataDir, maxAttempts });
+  void archive
+    .records()
+    .then((records) => tally.of(records))
+    .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not count the delivery receipts for /metrics; the first scrape will'));
+
   const app = createApp({
     log,
     adminToken: config.adminToken,
@@ -175,7 +183,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     allowPrivateTargets: config.allowPrivateTargets,
     resolveHost: deps.resolveHost,
     enabledChannels: enabledChannels(config),
-    metrics: createMetricsCollector({ archive, redis, queues, prefix: config.prefix }),
+    metrics: createMetricsCollector({ archive, tally, redis, queues }),
     metricsToken: config.metricsToken,
     readiness: async () => {
       const problems: Record<string, string> = {};

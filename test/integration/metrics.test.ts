@@ -3,6 +3,7 @@ import { eventually } from '../support/eventually';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack';
 import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
 import { startPrivateRedis } from '../support/private-redis';
+import { deleteRedisPrefix } from '../support/redis-prefix';
 import { parsePrometheus, sampleValue, type ParsedFamily } from '../support/prometheus-parser';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
@@ -82,7 +83,7 @@ describe('GET /metrics after a real fan-out', () => {
       return s.delivered === 7 && s.failed === 1 && s.retrying === 1 ? s : undefined;
     }, 20_000, 'fan-out settled');
 
-    // Workers flush their counts to Redis every 250 ms: wait for them, do not sleep.
+    // The API commits receipts within a second of the workers' writes: wait for them, do not sleep.
     const text = await eventually(async () => {
       const r = await scrape();
       const f = parsePrometheus(r.text);
@@ -133,6 +134,21 @@ describe('GET /metrics after a real fan-out', () => {
     expect(text).not.toContain(String(new URL(partner.url()).port));
     for (const s of [...secrets, ...ids, 'xoxb-metrics-test-0000', METRICS_TOKEN]) expect(text).not.toContain(s);
   });
+
+  it('reads the same delivery numbers after Redis lost its data: they are counted from the receipts on disk', async () => {
+    const durable = ['tocsin_deliveries_total', 'tocsin_delivery_failures_total', 'tocsin_delivery_retries_total', 'tocsin_first_delivery_seconds', 'tocsin_last_delivery_seconds'];
+    const numbers = (text: string) => {
+      const f = parsePrometheus(text);
+      return Object.fromEntries(durable.map((name) => [name, f.get(name)?.samples]));
+    };
+    const before = numbers((await scrape()).text);
+    expect(before.tocsin_deliveries_total).toContainEqual(expect.objectContaining({ labels: { channel: 'webhook', outcome: 'delivered' }, value: 6 }));
+
+    expect(await deleteRedisPrefix(tocsin.config.redisUrl, tocsin.config.prefix)).toBeGreaterThan(0);
+    const after = await scrape();
+    expect(sampleValue(parsePrometheus(after.text), 'tocsin_metrics_redis_up')).toBe(1);
+    expect(numbers(after.text)).toEqual(before);
+  });
 });
 
 describe('GET /metrics while Redis is down', () => {
@@ -154,7 +170,7 @@ describe('GET /metrics while Redis is down', () => {
     await publisher?.dispose();
   });
 
-  it('is open without a token, and still counts accepted advisories from the archive, saying Redis is down', async () => {
+  it('is open without a token, and still counts accepted advisories and deliveries from the archive, saying Redis is down', async () => {
     const document = documentText(sampleAdvisory({ id: uniqueId('NOREDIS'), kind: 'advisory', severity: 'low' }));
     expect((await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] })).status).toBe(202);
     await redis.kill();
@@ -164,6 +180,7 @@ describe('GET /metrics while Redis is down', () => {
     checkShape(f);
     expect(sampleValue(f, 'tocsin_metrics_redis_up')).toBe(0);
     expect(sampleValue(f, 'tocsin_advisories_accepted_total', { kind: 'advisory', severity: 'low' })).toBe(1);
-    expect(f.has('tocsin_deliveries_total')).toBe(false);
+    expect(sampleValue(f, 'tocsin_deliveries_total', { channel: 'webhook', outcome: 'delivered' })).toBe(0);
+    expect(f.has('tocsin_queue_jobs')).toBe(false);
   });
 });
