@@ -12,6 +12,7 @@ import type { Recipient } from '../src/recipients/recipient';
 import { connectRedis, createRedis } from '../src/runtime/redis-connection';
 import { systemRuntimeDeps, type RuntimeDeps } from '../src/runtime/runtime-deps';
 import { createDeliveryObserver } from './delivery-observer';
+import { RECEIPTS_OFF_WARNING } from '../src/runtime/receipts-off';
 import { startDeliveryWorker } from './delivery-worker';
 
 export interface RunningWorkers {
@@ -75,6 +76,7 @@ export async function startWorkers(config: Config, log: Logger, deps: RuntimeDep
   await connectRedis(connection, config.redisUrl);
 
   const observe = createDeliveryObserver(log);
+  if (config.receiptsOff) log.warn(RECEIPTS_OFF_WARNING);
   const running: { close: () => Promise<void> }[] = [];
   const started: ChannelName[] = [];
   for (const name of enabledChannels(config).filter((c) => !only || only.includes(c))) {
@@ -93,6 +95,7 @@ export async function startWorkers(config: Config, log: Logger, deps: RuntimeDep
       lockMs: config.jobLockMs,
       log,
       observe,
+      receipts: !config.receiptsOff,
     });
     running.push({
       close: async () => {

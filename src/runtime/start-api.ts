@@ -29,6 +29,7 @@ import { connectRedis, createRedis } from './redis-connection';
 import { explainKeyLoadFailure } from './key-load-failure';
 import { listen } from './listen';
 import { ensureWritableDir } from './writable-dir';
+import { RECEIPTS_OFF_WARNING } from './receipts-off';
 import { systemRuntimeDeps, type RuntimeDeps } from './runtime-deps';
 import { createMirrorBuildThread } from '../mirror/build-in-thread';
 import { createMirrorRebuilder, type MirrorRebuilder } from '../mirror/mirror-rebuilder';
@@ -206,7 +207,10 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   const receiptsRedis = createRedis(config.redisUrl, 'client');
   receiptsRedis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error (receipts)'));
   await connectRedis(receiptsRedis, config.redisUrl);
-  const collector = startReceiptCollector({ redis: receiptsRedis, prefix: config.prefix, receipts, committed: reconciler.receiptsCommitted, log });
+  if (config.receiptsOff) log.warn(RECEIPTS_OFF_WARNING);
+  const collector = config.receiptsOff
+    ? null
+    : startReceiptCollector({ redis: receiptsRedis, prefix: config.prefix, receipts, committed: reconciler.receiptsCommitted, log });
 
   await reconciler.run().catch((err: unknown) => log.error({ err }, 'reconcile at start failed'));
   // Back from an outage (or a restart that lost everything): queue what was accepted meanwhile
@@ -264,7 +268,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
       await mirrorBuild?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await collector.close();
+      await collector?.close();
       receiptsRedis.disconnect();
       await reconciler.idle();
       await receipts.close();
