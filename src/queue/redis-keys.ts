@@ -19,7 +19,8 @@ export function redisKeys(prefix: string) {
     /**
      * Stream: one entry per delivery state a worker or a replay writes (field `r`, the receipt
      * JSON), appended in the same script as the state. The API moves them into the receipts beside
-     * the archive and deletes them (see delivery/receipt-collector.ts).
+     * the archive, deletes them and trims below what is not yet committed (see
+     * delivery/receipt-collector.ts): it holds only what is on its way to disk.
      */
     receipts: `${prefix}:receipts`,
     /** Set once every channel's jobs for a revision are queued. */
