@@ -2,10 +2,10 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRef } from '../advisory/record';
 import type { DeliveryState } from '../delivery/delivery-state';
-import { foldStates, stateOf, supersedes, type DeliveryReceipt, type DeliveryReceipts, type ReceiptStates } from '../delivery/receipts';
+import { foldStates, receiptOf, stateOf, supersedes, type DeliveryReceipt, type DeliveryReceipts, type ReceiptStates } from '../delivery/receipts';
 import { RECORD_FILE, revisionDir } from './advisory-archive';
 import { createAppendLog, type AppendLog } from './append-log';
-import { fsyncDir } from './durable-file';
+import { fsyncDir, writeFileDurable } from './durable-file';
 import { readReceiptsSince, type ReceiptFilePosition } from './receipt-file';
 
 /** The receipts file in each revision's directory of the archive. */
@@ -113,6 +113,29 @@ export function createReceiptLog(dataDir: string): DeliveryReceipts {
       remember(folded, key, next, FOLDED_REVISIONS);
       // A copy: callers merge into what they get.
       return new Map([...next.states].map(([channel, states]) => [channel, new Map(states)]));
+    },
+
+    async compact(ref) {
+      const key = keyOf(ref);
+      if (!(await isArchived(ref))) return;
+      // After this process's appends in flight, and before any that come next: they go to the new file.
+      const done = (writing.get(key) ?? Promise.resolve()).then(async () => {
+        const open = logs.get(key);
+        logs.delete(key);
+        await open?.close();
+        const file = fileOf(ref);
+        const { states } = await readNew(ref, undefined);
+        const lines: string[] = [];
+        for (const [channel, byRecipient] of states) {
+          for (const [recipient, state] of byRecipient) lines.push(`${JSON.stringify(receiptOf(channel, ref, recipient, state))}\n`);
+        }
+        if (lines.length === 0) return;
+        await writeFileDurable(file, lines.join(''));
+      });
+      const settled = done.catch(() => undefined);
+      writing.set(key, settled);
+      void settled.then(() => writing.get(key) === settled && writing.delete(key));
+      await done;
     },
 
     async close() {

@@ -130,5 +130,13 @@ describe('delivery receipts', () => {
     expect(settled.summary).toEqual({ pending: 0, delivered: enrolled.length, retrying: 0, failed: 2 });
     expect(paths.map((p) => sentTo(p, id))).toEqual(paths.map(() => 1));
     expect(sentTo('/gone-mid', id)).toBe(1);
+
+    // Settled, its receipts (the hanging one's retry among them) shrink to one line per recipient.
+    const compacted = await eventually(async () => {
+      const receipts = await receiptsOf(id);
+      return receipts.length === enrolled.length + 2 ? receipts : undefined;
+    }, 5_000, 'the receipts compacted');
+    expect(new Set(compacted.map((r) => r.recipient)).size).toBe(compacted.length);
+    expect((await admin(id)).summary).toEqual(settled.summary);
   }, 40_000);
 });
