@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { channelNames, type ChannelName } from './channels/channel';
+import { channelNames, type ChannelName } from './channels/channel-names';
 import { defaultTemplatesDir } from './notices/render-notices';
-import { logFormats, type LogFormat } from './log';
+import { logFormats, type LogFormat } from './log-format';
 import { httpUrl } from './util/zod-fields';
 import { parseSignaturePolicy, type SignatureRule } from './publish/signature-policy';
 

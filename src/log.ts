@@ -1,6 +1,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 import type { Config } from './config';
+import type { LogFormat } from './log-format';
 
 /** Keys whose values are secrets wherever tocsin could log them: recipients, config, HTTP headers. */
 const SECRET_KEYS = [
@@ -33,14 +34,6 @@ const SECRET_SHAPES: { hint: RegExp; shape: RegExp; replacement: string }[] = [
 
 /** Secrets shorter than this are not searched for in lines: they would mangle ordinary words. */
 const MIN_SECRET_LENGTH = 6;
-
-/**
- * How lines are written: `json`, one object per line, for files, pipes and log collectors;
- * `pretty`, pino-pretty's readable lines, for a person at a terminal; `auto`, pretty when the
- * lines go to stdout and stdout is a terminal, JSON otherwise.
- */
-export const logFormats = ['auto', 'json', 'pretty'] as const;
-export type LogFormat = (typeof logFormats)[number];
 
 export interface LoggerOptions {
   name?: string;

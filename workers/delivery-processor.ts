@@ -1,10 +1,12 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { AdvisoryRef } from '../src/advisory/record';
-import type { Channel, ChannelName, Notice } from '../src/channels/channel';
+import type { Channel, Notice } from '../src/channels/channel';
+import type { ChannelName } from '../src/channels/channel-names';
 import { PermanentDeliveryError } from '../src/channels/delivery-errors';
 import type { DeliveryObserver, DeliveryOutcome, FailureReason } from '../src/delivery/delivery-outcome';
-import type { DeliveryState, DeliveryStateStore } from '../src/delivery/delivery-state';
+import type { DeliveryStateStore } from '../src/delivery/delivery-state';
+import type { DeliveryState } from '../src/delivery/delivery-status';
 import { failureOf } from '../src/delivery/public-delivery-view';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import { defaultFirstAttempt, retryJob, type DeliveryJobData } from '../src/queue/jobs';

@@ -1,7 +1,8 @@
 import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { enabledChannels, type Config } from '../src/config';
-import { forAnyRecipient, type Channel, type ChannelName } from '../src/channels/channel';
+import { forAnyRecipient, type Channel } from '../src/channels/channel';
+import type { ChannelName } from '../src/channels/channel-names';
 import { createSlackChannel } from '../src/channels/slack';
 import { createMastodonChannel } from '../src/channels/mastodon';
 import { createEmailChannel } from '../src/channels/email';

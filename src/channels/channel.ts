@@ -1,10 +1,7 @@
 import type { AdvisoryRef } from '../advisory/record';
 import type { Recipient, RecipientOf } from '../recipients/recipient';
+import type { ChannelName } from './channel-names';
 import { PermanentDeliveryError } from './delivery-errors';
-
-/** The channels tocsin delivers over. Each has its own queue and worker pool. */
-export const channelNames = ['webhook', 'email', 'slack', 'mastodon'] as const;
-export type ChannelName = (typeof channelNames)[number];
 
 /**
  * What a channel sends: rendered and signed once per advisory revision, the same bytes for every

@@ -2,7 +2,7 @@
  * Errors a channel throws, typed by what the queue should do next. Anything else thrown by a
  * channel is treated as transient and retried on the backoff schedule.
  */
-import type { DeliveryFailure } from '../delivery/public-delivery-view';
+import type { DeliveryFailure } from './delivery-failure';
 
 export interface DeliveryErrorOptions {
   cause?: unknown;

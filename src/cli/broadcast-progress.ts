@@ -1,5 +1,5 @@
-import type { ChannelName } from '../channels/channel';
-import type { DeliveryStatus } from '../delivery/delivery-state';
+import type { ChannelName } from '../channels/channel-names';
+import type { DeliveryStatus } from '../delivery/delivery-status';
 
 /** How many deliveries of a revision are in each state. */
 export interface DeliveryCounts {

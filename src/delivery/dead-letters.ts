@@ -1,7 +1,8 @@
 import type { AdvisoryRef } from '../advisory/record';
-import { channelNames, type ChannelName } from '../channels/channel';
+import { channelNames, type ChannelName } from '../channels/channel-names';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
-import type { DeliveryState, DeliveryStateStore } from './delivery-state';
+import type { DeliveryStateStore } from './delivery-state';
+import type { DeliveryState } from './delivery-status';
 import { foldStates, type DeliveryReceipts, type ReceiptStates } from './receipts';
 
 /** Name of the archive mark written once every recipient of a revision is delivered or failed. */

@@ -1,5 +1,5 @@
 import type { AdvisoryRef } from '../advisory/record';
-import type { ChannelName } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 
 /** Why a delivery was given up: a permanent answer, no attempts left, or no recipient any more. */
 export type FailureReason = 'permanent' | 'attempts_exhausted' | 'recipient_removed';

@@ -1,32 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { AdvisoryRef } from '../advisory/record';
-import type { ChannelName } from '../channels/channel';
-import type { FailureReason } from './delivery-outcome';
+import type { ChannelName } from '../channels/channel-names';
 import { redisKeys } from '../queue/redis-keys';
-import type { DeliveryFailure } from './public-delivery-view';
+import type { DeliveryState } from './delivery-status';
 import { receiptOf, STATE_RANK } from './receipts';
-
-export type DeliveryStatus = 'pending' | 'delivered' | 'retrying' | 'failed';
-
-/** One recipient's delivery of one advisory revision over one channel. */
-export interface DeliveryState {
-  state: DeliveryStatus;
-  attempts: number;
-  updated_at: string;
-  /** What the peer answered on success, e.g. "HTTP 200". */
-  detail?: string;
-  /** The latest failure as free text: may name the partner's host, address or relay (admin only). */
-  last_error?: string;
-  /** The latest failure as the public read shows it (see public-delivery-view.ts). */
-  failure?: DeliveryFailure;
-  next_attempt_at?: string;
-  /** Why a `failed` delivery was given up (what /metrics counts it under); absent in receipts written before it was recorded. */
-  reason?: FailureReason;
-  /** How many times an operator replayed this delivery after it failed; absent when never. */
-  replays?: number;
-  /** When the latest replay was asked for. */
-  replayed_at?: string;
-}
 
 /**
  * Writes a replay's `retrying` state only over a delivery that is missing or failed from an

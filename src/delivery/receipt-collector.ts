@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { channelNames } from '../channels/channel';
+import { channelNames } from '../channels/channel-names';
 import { redisKeys } from '../queue/redis-keys';
 import type { DeliveryReceipt, DeliveryReceipts } from './receipts';
 

@@ -1,6 +1,6 @@
 import type { AdvisoryRef } from '../advisory/record';
-import type { ChannelName } from '../channels/channel';
-import type { DeliveryState, DeliveryStatus } from './delivery-state';
+import type { ChannelName } from '../channels/channel-names';
+import type { DeliveryState, DeliveryStatus } from './delivery-status';
 
 /**
  * One outcome a worker recorded for one recipient of one revision over one channel: the delivery

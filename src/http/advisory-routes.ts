@@ -2,7 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AdvisoryRef } from '../advisory/record';
 import { advisoryIdSchema } from '../advisory/schema';
-import { channelNames, type ChannelName } from '../channels/channel';
+import { channelNames, type ChannelName } from '../channels/channel-names';
 import type { DeliveryStateStore } from '../delivery/delivery-state';
 import type { DeliveryReceipts } from '../delivery/receipts';
 import type { createAdvisoryIntake, IntakeResult } from '../publish/advisory-intake';

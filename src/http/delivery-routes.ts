@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { AdvisoryRef } from '../advisory/record';
 import { advisoryIdSchema } from '../advisory/schema';
-import { channelNames } from '../channels/channel';
+import { channelNames } from '../channels/channel-names';
 import { listDeadLetters, type DeliveryViewDeps } from '../delivery/dead-letters';
 import { NotReplayableError, UnknownDeliveryError, type DeliveryReplayer } from '../queue/replay-deliveries';
 import { fieldProblems, revisionQuery } from '../util/zod-fields';

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { ChannelName } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import { generateWebhookSecret } from '../channels/standard-webhooks';
 import type { ResolveHost } from '../net/resolve-host';
 import { targetUrlProblem } from '../net/target-check';

@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { AdvisoryRecord } from '../advisory/record';
 import { severities } from '../advisory/schema';
-import { channelNames, type ChannelName } from '../channels/channel';
+import { channelNames, type ChannelName } from '../channels/channel-names';
 import type { FailureReason } from '../delivery/delivery-outcome';
 import type { DeliveryQueues } from '../queue/delivery-queues';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
@@ -12,7 +11,6 @@ export interface MetricsDeps {
   archive: Pick<AdvisoryArchive, 'records'>;
   /** The delivery numbers, counted from the durable receipts. */
   tally: DeliveryTally;
-  redis: Redis;
   queues: DeliveryQueues;
   /** How many of the most recently accepted revisions get first/last delivery gauges. Default 20. */
   recentRevisions?: number;

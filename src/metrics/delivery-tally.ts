@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { AdvisoryRef } from '../advisory/record';
-import type { ChannelName } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import type { FailureReason } from '../delivery/delivery-outcome';
-import type { DeliveryState } from '../delivery/delivery-state';
+import type { DeliveryState } from '../delivery/delivery-status';
 import { supersedes, type DeliveryReceipt } from '../delivery/receipts';
 import { revisionDir } from '../storage/advisory-archive';
 import { readReceiptsSince, type ReceiptFilePosition } from '../storage/receipt-file';

@@ -6,7 +6,7 @@ import { signDetached } from '../pgp/detached';
 import { renderTemplate } from '../templates/render-template';
 import { buildNoticeView } from './notice-view';
 import { buildSignedBody, buildSignedEntity, micalgOf } from './pgp-mime';
-import type { RenderContext } from './render-notices';
+import type { RenderContext } from './render-context';
 import { messageIdFor } from './webhook-notice';
 
 /**

@@ -6,7 +6,7 @@ import { signCleartext } from '../pgp/detached';
 import { renderTemplate, type TemplateView } from '../templates/render-template';
 import { escapeSignedValue, escapeSummaryValue, tidyLines } from './mastodon-text';
 import { buildNoticeView } from './notice-view';
-import type { RenderContext } from './render-notices';
+import type { RenderContext } from './render-context';
 import { messageIdFor } from './webhook-notice';
 
 /**

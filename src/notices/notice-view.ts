@@ -1,7 +1,7 @@
 import type { ArchivedAdvisory } from '../advisory/record';
 import type { BulletinDocument } from '../advisory/schema';
 import type { TemplateView } from '../templates/render-template';
-import type { RenderContext } from './render-notices';
+import type { RenderContext } from './render-context';
 
 /**
  * The values every channel's template may use, taken from the signed document (never from

@@ -1,5 +1,6 @@
 import type { ArchivedAdvisory } from '../advisory/record';
-import type { ChannelName, Notice } from '../channels/channel';
+import type { Notice } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import type { BroadcasterSigner } from '../pgp/broadcaster-keys';
 import { toSignerTransfer, type SignerTransfer } from '../pgp/key-transfer';
 import type { Audience } from '../storage/advisory-archive';

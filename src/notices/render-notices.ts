@@ -1,26 +1,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ArchivedAdvisory } from '../advisory/record';
-import type { ChannelName, Notice } from '../channels/channel';
-import type { BroadcasterSigner } from '../pgp/broadcaster-keys';
+import type { Notice } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import type { Audience } from '../storage/advisory-archive';
 import { renderSlackNotice } from './slack-notice';
 import { renderMastodonNotice } from './mastodon-notice';
 import { renderEmailNotice } from './email-notice';
 import { renderWebhookNotice } from './webhook-notice';
-import type { NoticeVariant } from './notice-variant';
-
-/** What rendering needs: tocsin's keys as they sign now (each channel's notice is signed once), and the templates. */
-export interface RenderContext {
-  broadcaster: BroadcasterSigner;
-  publicUrl: string;
-  templatesDir: string;
-  /** Embargo, update: what this rendering of the revision says beyond the revision itself (none: an ordinary notice). */
-  variant?: NoticeVariant;
-}
-
-/** Renders and signs one channel's notice for one revision: the same bytes go to every recipient. */
-export type NoticeRenderer = (archived: ArchivedAdvisory, ctx: RenderContext) => Promise<Notice>;
+import type { NoticeRenderer, RenderContext } from './render-context';
 
 /** One renderer per channel; a channel without one cannot be queued. */
 export const noticeRenderers: Partial<Record<ChannelName, NoticeRenderer>> = {

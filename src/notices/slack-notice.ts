@@ -5,7 +5,7 @@ import type { Notice } from '../channels/channel';
 import { signCleartext } from '../pgp/detached';
 import { renderTemplate } from '../templates/render-template';
 import { buildNoticeView } from './notice-view';
-import type { RenderContext } from './render-notices';
+import type { RenderContext } from './render-context';
 import { escapeSlack } from './slack-escape';
 import { messageIdFor } from './webhook-notice';
 

@@ -4,7 +4,7 @@ import type { DocumentKind } from '../advisory/schema';
 import type { Notice } from '../channels/channel';
 import { signerFingerprints } from '../pgp/detached';
 import { transitionUrl } from './notice-view';
-import type { RenderContext } from './render-notices';
+import type { RenderContext } from './render-context';
 
 /**
  * The webhook body: the exact signed document as a string plus tocsin's detached signature over

@@ -15,7 +15,7 @@ import {
   UnauthenticatedSubmissionError,
 } from './intake-errors';
 import type { Severity } from '../advisory/schema';
-import { channelNames } from '../channels/channel';
+import { channelNames } from '../channels/channel-names';
 import { csafFileName } from '../mirror/site-paths';
 import { fieldProblems } from '../util/zod-fields';
 import { createRevisionRules } from './revision-rules';

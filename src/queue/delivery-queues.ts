@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { channelNames, type ChannelName } from '../channels/channel';
+import { channelNames, type ChannelName } from '../channels/channel-names';
 import type { DeliveryJobData, DeliveryJobName } from './jobs';
 
 export type DeliveryQueue = Queue<DeliveryJobData<DeliveryJobName>, unknown, DeliveryJobName>;

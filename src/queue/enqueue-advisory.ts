@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ArchivedAdvisory } from '../advisory/record';
-import type { ChannelName, Notice } from '../channels/channel';
+import type { Notice } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import type { Audience } from '../storage/advisory-archive';
 import type { NoticeVariant } from '../notices/notice-variant';
 import type { DeliveryQueues } from './delivery-queues';

@@ -1,5 +1,5 @@
 import type { AdvisoryRef } from '../advisory/record';
-import type { ChannelName } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 
 /**
  * A delivery job found no signed notice in Redis: Redis lost its data since the revision was

@@ -1,9 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { channelNames, type ChannelName } from '../channels/channel';
+import { channelNames, type ChannelName } from '../channels/channel-names';
 import { SETTLED_MARK, settledMarkFrom, type SettledMark } from '../delivery/dead-letters';
-import type { DeliveryState, DeliveryStateStore } from '../delivery/delivery-state';
+import type { DeliveryStateStore } from '../delivery/delivery-state';
+import type { DeliveryState } from '../delivery/delivery-status';
 import { foldStates, type DeliveryReceipt, type DeliveryReceipts } from '../delivery/receipts';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { AdvisoryRef, ArchivedAdvisory } from '../advisory/record';

@@ -1,5 +1,5 @@
 import type { AdvisoryRef } from '../advisory/record';
-import type { ChannelName } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 
 /**
  * Every Redis key tocsin writes besides BullMQ's own, in one place. BullMQ's keys are

@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
-import type { ChannelName, Notice } from '../channels/channel';
+import type { Notice } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import { loadRevisionView, SETTLED_MARK, type RevisionView } from '../delivery/dead-letters';
-import type { DeliveryState, DeliveryStateStore } from '../delivery/delivery-state';
+import type { DeliveryStateStore } from '../delivery/delivery-state';
+import type { DeliveryState } from '../delivery/delivery-status';
 import type { DeliveryReceipts } from '../delivery/receipts';
 import type { FieldProblem } from '../publish/intake-errors';
 import type { RecipientStore } from '../recipients/recipient-store';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import type { ChannelName } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import { redisKeys } from '../queue/redis-keys';
 import { createAppendLog } from '../storage/append-log';
 import type { Recipient, RecipientOf } from './recipient';

@@ -10,7 +10,8 @@ import type { Recipient, RecipientFilter } from '../recipients/recipient';
  */
 export function receives(recipient: Recipient, doc: BulletinDocument, o: { embargoed: boolean }): boolean {
   if (!tlpAllows(recipient.tlp ?? 'CLEAR', tlpOf(doc))) return false;
-  if (recipient.type === 'mastodon' && tlpOf(doc) !== 'CLEAR') return false;
+  // A Mastodon post is public: nothing labelled, and nothing under embargo, whatever its groups say.
+  if (recipient.type === 'mastodon' && (tlpOf(doc) !== 'CLEAR' || o.embargoed)) return false;
   if (!matchesFilter(recipient.filter, doc)) return false;
   if (o.embargoed) return (recipient.groups ?? []).some((g) => doc.audience?.includes(g) ?? false);
   return true;

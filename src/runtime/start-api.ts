@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { ChannelName } from '../channels/channel';
+import type { ChannelName } from '../channels/channel-names';
 import { enabledChannels, type Config } from '../config';
 import { createDeliveryStateStore } from '../delivery/delivery-state';
 import { createApp } from '../http/app';
@@ -184,7 +184,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     allowPrivateTargets: config.allowPrivateTargets,
     resolveHost: deps.resolveHost,
     enabledChannels: enabledChannels(config),
-    metrics: createMetricsCollector({ archive, tally, redis, queues }),
+    metrics: createMetricsCollector({ archive, tally, queues }),
     metricsToken: config.metricsToken,
     readiness: async () => {
       const problems: Record<string, string> = {};

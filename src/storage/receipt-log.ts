@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRef } from '../advisory/record';
-import type { DeliveryState } from '../delivery/delivery-state';
+import type { DeliveryState } from '../delivery/delivery-status';
 import { foldStates, receiptOf, stateOf, supersedes, type DeliveryReceipt, type DeliveryReceipts, type ReceiptStates } from '../delivery/receipts';
 import { RECORD_FILE, revisionDir } from './advisory-archive';
 import { createAppendLog, type AppendLog } from './append-log';

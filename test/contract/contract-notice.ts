@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import type { ArchivedAdvisory } from '../../src/advisory/record';
-import type { ChannelName, Notice } from '../../src/channels/channel';
+import type { Notice } from '../../src/channels/channel';
+import type { ChannelName } from '../../src/channels/channel-names';
 import { soleSigner } from '../../src/pgp/broadcaster-keys';
 import { signDetached, type SigningKeys } from '../../src/pgp/detached';
 import { defaultTemplatesDir, noticeRenderers } from '../../src/notices/render-notices';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createDeliveryStateStore, type DeliveryState } from '../../src/delivery/delivery-state';
+import { createDeliveryStateStore } from '../../src/delivery/delivery-state';
+import type { DeliveryState } from '../../src/delivery/delivery-status';
 import { redisKeys } from '../../src/queue/redis-keys';
 import { deleteRedisPrefix } from '../support/redis-prefix';
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ChannelName } from '../../src/channels/channel';
+import type { ChannelName } from '../../src/channels/channel-names';
 import { parseEmailInput } from '../../src/cli/inputs/email-input';
 import { parseSlackInput } from '../../src/cli/inputs/slack-input';
 import type { EmailPayload } from '../../src/notices/email-notice';

@@ -93,6 +93,13 @@ describe('who receives a revision', () => {
     expect(receives(mastodon, doc(), { embargoed: false })).toBe(true);
   });
 
+  it('never posts an embargoed advisory to Mastodon, even one in the audience groups', () => {
+    const embargoed = doc({ embargo_until: '2026-12-09T14:00:00Z', audience: ['distros'] });
+    const mastodon = recipient({ type: 'mastodon', groups: ['distros'] } as Partial<Recipient>);
+    expect(receives(mastodon, embargoed, { embargoed: true })).toBe(false);
+    expect(receives(mastodon, embargoed, { embargoed: false })).toBe(true);
+  });
+
   it('during an embargo, sends only to the audience groups', () => {
     const embargoed = doc({ embargo_until: '2026-12-09T14:00:00Z', audience: ['distros'] });
     expect(receives(recipient({ groups: ['distros'] }), embargoed, { embargoed: true })).toBe(true);

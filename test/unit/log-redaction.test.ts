@@ -1,5 +1,6 @@
 import { loadConfig } from '../../src/config';
-import { configSecrets, createLogger, type LogFormat } from '../../src/log';
+import { configSecrets, createLogger } from '../../src/log';
+import type { LogFormat } from '../../src/log-format';
 
 /** A logger at trace level whose lines land in an array. */
 function capture(secrets: readonly string[] = [], format?: LogFormat) {

@@ -1,7 +1,8 @@
 import { DestinationUnavailableError, PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from '../../src/channels/delivery-errors';
 import { CircuitOpenError } from '../../src/delivery/circuit-breaker';
-import type { DeliveryState } from '../../src/delivery/delivery-state';
-import { describeFailure, failureOf, publicDeliveryView, type DeliveryFailure } from '../../src/delivery/public-delivery-view';
+import type { DeliveryState } from '../../src/delivery/delivery-status';
+import { describeFailure, failureOf, publicDeliveryView } from '../../src/delivery/public-delivery-view';
+import type { DeliveryFailure } from '../../src/channels/delivery-failure';
 import { ForbiddenAddressError } from '../../src/net/guarded-dispatcher';
 
 /** What a partner's failure text can carry, and none of which the public view may show. */

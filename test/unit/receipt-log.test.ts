@@ -2,7 +2,7 @@ import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { receiptOf, type DeliveryReceipt } from '../../src/delivery/receipts';
-import type { DeliveryState } from '../../src/delivery/delivery-state';
+import type { DeliveryState } from '../../src/delivery/delivery-status';
 import { createReceiptLog, RECEIPTS_FILE } from '../../src/storage/receipt-log';
 
 const ref = { id: 'ADV-1', revision: 1 };

@@ -1,4 +1,4 @@
-import type { InputParser } from '../notice-input';
+import type { InputParser } from './signed-input';
 
 /**
  * An email as received (an .eml file): RFC 3156 multipart/signed. The signed part is taken byte

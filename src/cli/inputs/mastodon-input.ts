@@ -1,4 +1,4 @@
-import type { InputParser } from '../notice-input';
+import type { InputParser } from './signed-input';
 import { statusHtmlToText } from '../../notices/mastodon-html';
 
 /** The parts of a Mastodon Status entity that put a thread back together. */

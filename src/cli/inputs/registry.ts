@@ -1,4 +1,4 @@
-import type { InputParser } from '../notice-input';
+import type { InputParser } from './signed-input';
 import { parseEmailInput } from './email-input';
 import { parseMastodonInput } from './mastodon-input';
 import { parseSlackInput } from './slack-input';

@@ -1,5 +1,5 @@
 import { unescapeSlack } from '../../notices/slack-escape';
-import type { InputParser } from '../notice-input';
+import type { InputParser } from './signed-input';
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);

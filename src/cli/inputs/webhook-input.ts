@@ -1,4 +1,4 @@
-import type { InputParser } from '../notice-input';
+import type { InputParser } from './signed-input';
 
 /** A webhook body (`document` + `signature`), or an advisory as `GET /v1/advisories/:id` returns it. */
 export const parseWebhookInput: InputParser = (_text, json) => {
