@@ -1,11 +1,11 @@
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { startPrivateRedis } from '../support/private-redis';
 import { deleteRedisPrefix } from '../support/redis-prefix';
 import { parsePrometheus, sampleValue, type ParsedFamily } from '../support/prometheus-parser';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-0123';
@@ -22,15 +22,13 @@ function checkShape(families: Map<string, ParsedFamily>) {
 }
 
 describe('GET /metrics after a real fan-out', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
   let partner: Receiver;
   let slack: FakeSlack;
   const secrets: string[] = [];
   const ids: string[] = [];
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
     partner = await startReceiver((n, req) => {
       if (req.path === '/gone') return { status: 410 };
       if (req.path === '/flaky') return { status: n === 0 ? 500 : 204 };
@@ -39,7 +37,9 @@ describe('GET /metrics after a real fan-out', () => {
       return { status: 204 };
     });
     slack = await startFakeSlack();
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_METRICS_TOKEN: METRICS_TOKEN } });
+  });
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_METRICS_TOKEN: METRICS_TOKEN } }));
+  beforeAll(async () => {
     for (const p of [...OK_PATHS, '/gone', '/flaky', '/later']) {
       const r = await tocsin.addWebhook(partner.url(p));
       secrets.push(r.secret);
@@ -50,9 +50,7 @@ describe('GET /metrics after a real fan-out', () => {
     ids.push(s.json.id as string);
   });
   afterAll(async () => {
-    await tocsin?.close();
     await Promise.all([partner?.close(), slack?.close()]);
-    await publisher?.dispose();
   });
 
   const scrape = () => tocsin.call('GET', '/metrics', undefined, { authorization: `Bearer ${METRICS_TOKEN}` });
@@ -152,22 +150,22 @@ describe('GET /metrics after a real fan-out', () => {
 });
 
 describe('GET /metrics while Redis is down', () => {
-  let publisher: GpgPublisher;
+  const publisher = useGpgPublisher('sec@example.org');
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
-  let tocsin: Tocsin;
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
     redis = await startPrivateRedis();
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { REDIS_URL: redis.url } });
   });
+  // Hooks run in the order they are declared: Redis is up again before tocsin closes...
   afterAll(async () => {
     await redis?.start();
     // Closing while the queues are still reconnecting can wait forever: let tocsin see Redis first.
-    if (tocsin) await eventually(async () => (await tocsin.call('GET', '/readyz')).status === 200, 15_000, 'redis back');
-    await tocsin?.close();
+    await eventually(async () => (await tocsin.call('GET', '/readyz')).status === 200, 15_000, 'redis back');
+  });
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: { REDIS_URL: redis.url } }));
+  // ...and stops after.
+  afterAll(async () => {
     await redis?.stop();
-    await publisher?.dispose();
   });
 
   it('is open without a token, and still counts accepted advisories and deliveries from the archive, saying Redis is down', async () => {
