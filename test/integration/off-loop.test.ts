@@ -8,7 +8,7 @@ import { redisKeys } from '../../src/queue/redis-keys';
 import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { heavyAdvisory, heavyEmailTemplates } from '../support/heavy-render';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 
@@ -28,15 +28,13 @@ const ADVISORIES = 24;
  * it in this one): how long its event loop was held at a time, and how busy it was.
  */
 describe('work kept off the API\'s event loop', () => {
-  let publisher: GpgPublisher;
+  const publisher = useGpgPublisher('heavy@example.org');
   let templates: string;
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('heavy@example.org');
     templates = await heavyEmailTemplates();
   });
   afterAll(async () => {
-    await publisher?.dispose();
     await rm(templates, { recursive: true, force: true });
   });
 
