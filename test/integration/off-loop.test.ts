@@ -10,7 +10,7 @@ import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixt
 import { eventually } from '../support/eventually';
 import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { heavyAdvisory, heavyEmailTemplates } from '../support/heavy-render';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 /**
  * The longest the API's event loop may stall while heavy work runs elsewhere. Acceptance itself
@@ -39,22 +39,21 @@ describe('work kept off the API\'s event loop', () => {
   });
 
   describe('rendering notices', () => {
-    let tocsin: Tocsin;
     let redis: Redis;
 
+    // Hooks run in the order they are declared: this connection goes before tocsin closes.
+    afterAll(() => {
+      redis?.disconnect();
+    });
+    const tocsin = useTocsin(() => ({
+      publishers: [publisher.armoredPublicKey],
+      workers: false,
+      env: { TOCSIN_TEMPLATES_DIR: templates, TOCSIN_SMTP_URLS: 'smtp://127.0.0.1:9', TOCSIN_MAIL_FROM: 'tocsin@example.org', TOCSIN_MIRROR_AUTO: '0' },
+    }));
     beforeAll(async () => {
-      tocsin = await startTocsin({
-        publishers: [publisher.armoredPublicKey],
-        workers: false,
-        env: { TOCSIN_TEMPLATES_DIR: templates, TOCSIN_SMTP_URLS: 'smtp://127.0.0.1:9', TOCSIN_MAIL_FROM: 'tocsin@example.org', TOCSIN_MIRROR_AUTO: '0' },
-      });
       redis = new Redis(tocsin.config.redisUrl);
       const enrolled = await tocsin.admin('POST', '/v1/recipients', { type: 'email', address: 'oncall@example.org' });
       expect(enrolled.status).toBe(201);
-    });
-    afterAll(async () => {
-      redis?.disconnect();
-      await tocsin?.close();
     });
 
     it('answers requests while a notice takes seconds to render', async () => {
@@ -96,14 +95,10 @@ describe('work kept off the API\'s event loop', () => {
   });
 
   describe('building the static mirror', () => {
-    let tocsin: Tocsin;
+    const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], workers: false }));
 
     beforeAll(async () => {
-      tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], workers: false });
       await tocsin.api.mirror!.idle();
-    });
-    afterAll(async () => {
-      await tocsin?.close();
     });
 
     it('keeps the loop nearly idle while a large archive is rebuilt', async () => {
