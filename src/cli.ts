@@ -9,9 +9,12 @@ import { mirrorBuild, mirrorPush } from './cli/mirror-commands';
 import { publishersAdd, publishersList, publishersRemove } from './cli/publisher-commands';
 import { listDeliveries, listFailed, replayFailed, watchDeliveries, type ListOptions, type ReplayOptions } from './cli/deliveries-commands';
 import { advisoriesList, advisoriesShow } from './cli/advisory-commands';
-import { intervalOption, revisionOption } from './cli/cli-options';
+import { intervalOption, oneOf, repeatable, repeatableOneOf, revisionOption } from './cli/cli-options';
 import { publishCommand } from './cli/publish-command';
-import { recipientsAdd, recipientsList, recipientsRemove, recipientsShow, secretFromFile, type AddOptions } from './cli/recipient-commands';
+import { recipientsAdd, recipientsList, recipientsRemove, recipientsShow, recipientsUpdate, secretFromFile, type AddOptions, type UpdateOptions } from './cli/recipient-commands';
+import { filterableKinds } from './recipients/recipient';
+import { severities } from './advisory/schema';
+import { tlpLabels } from './advisory/tlp';
 import { serverUrl } from './cli/server-url';
 import { tocsinVersion } from './cli/version';
 import { startLocalRedisIfNeeded, type LocalRedis } from './runtime/local-redis';
@@ -145,7 +148,14 @@ program
   .option('--interval <seconds>', INTERVAL_HELP, intervalOption)
   .option('--json', 'with --wait: print {submission, deliveries} as JSON at the end, the live progress on stderr')
   .action((file: string, opts: { sig: string[]; url?: string; timeout: string; wait?: boolean; interval?: number; json?: boolean }) =>
-    publishCommand(file, { sig: opts.sig, url: url(opts), timeoutSeconds: timeoutSeconds(opts.timeout), wait: Boolean(opts.wait), json: Boolean(opts.json), lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS }),
+    publishCommand(file, {
+      sig: opts.sig,
+      url: url(opts),
+      timeoutSeconds: timeoutSeconds(opts.timeout),
+      wait: Boolean(opts.wait),
+      json: Boolean(opts.json),
+      lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS,
+    }),
   );
 
 program
@@ -233,15 +243,23 @@ deliveries
   .option('--interval <seconds>', INTERVAL_HELP, intervalOption)
   .option('--json', "print the API's last answer as JSON at the end, the live progress on stderr")
   .action((id: string, opts: { revision?: number; url?: string; interval?: number; json?: boolean }) =>
-    watchDeliveries(url(opts), id, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), json: Boolean(opts.json), lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS }),
+    watchDeliveries({ url: url(opts), token: config().adminToken }, id, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), json: Boolean(opts.json), lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS }),
   );
 
-const recipients = program.command('recipients').description('enrol, list, show and remove recipients through the admin API (token from TOCSIN_ADMIN_TOKEN)');
+const recipients = program.command('recipients').description('enrol, list, show, update and remove recipients through the admin API (token from TOCSIN_ADMIN_TOKEN)');
 const add = recipients.command('add').description('enrol a recipient: webhook, email, slack or mastodon');
+/** Who receives what (coordinated disclosure): `recipients add TYPE` and `recipients update` take these. */
+function routingOptions(command: Command, groupHelp: string): Command {
+  return command
+    .option('--group <name>', groupHelp, repeatable)
+    .option('--tlp <label>', `the most restricted TLP label it may receive: ${tlpLabels.join(', ')} (Mastodon: CLEAR only)`, oneOf(tlpLabels))
+    .option('--product <name>', 'filter: only advisories naming this product or purl (repeat for several)', repeatable)
+    .option('--min-severity <severity>', `filter: only advisories at least this severe (${[...severities].reverse().join(', ')})`, oneOf(severities))
+    .option('--kind <kind>', `filter: only advisories of this kind, ${filterableKinds.join(' or ')} (repeat for both)`, repeatableOneOf(filterableKinds));
+}
 /** The options every `recipients add TYPE` takes. */
 function addCommand(name: string, description: string) {
-  return add
-    .command(name)
+  return routingOptions(add.command(name), "a group it is in, which an embargoed advisory's audience may name (repeat for several)")
     .description(description)
     .option('--description <text>', 'who this is, for the operators (up to 200 characters)')
     .option('--url <url>', URL_HELP)
@@ -286,6 +304,14 @@ recipients
   .option('--url <url>', URL_HELP)
   .option('--json', "print the API's answer as JSON")
   .action((id: string, opts: { url?: string; json?: boolean }) => recipientsShow(admin(opts), id, opts));
+routingOptions(recipients.command('update'), 'its groups become exactly these (repeat for several)')
+  .description("change who a recipient receives what from: each of groups, tlp and filter named replaces the old one whole, the rest stays")
+  .argument('<id>')
+  .option('--no-groups', 'remove it from every group')
+  .option('--no-filter', 'remove its filter: it receives every advisory its tlp and groups allow')
+  .option('--url <url>', URL_HELP)
+  .option('--json', "print the API's answer as JSON")
+  .action((id: string, opts: UpdateOptions & { url?: string }) => recipientsUpdate(admin(opts), id, opts));
 recipients
   .command('remove')
   .description('remove a recipient: it receives no further notices')

@@ -12,3 +12,22 @@ export function intervalOption(value: string): number {
   if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(seconds) || seconds < 0.1) throw new InvalidArgumentError('must be a number of seconds, at least 0.1');
   return seconds * 1000;
 }
+
+/** A repeatable option (`--group a --group b`): every value, in order; undefined when never given. */
+export function repeatable(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** An option that takes one of `choices`, checked here so that a typo is bad usage (exit 2), not a request. */
+export function oneOf<T extends string>(choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${choices.join(', ')}`);
+    return value as T;
+  };
+}
+
+/** {@link oneOf}, repeatable. */
+export function repeatableOneOf<T extends string>(choices: readonly T[]): (value: string, previous: T[] | undefined) => T[] {
+  const one = oneOf(choices);
+  return (value, previous) => [...(previous ?? []), one(value)];
+}

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { severities } from '../advisory/schema';
+import { tlpLabels } from '../advisory/tlp';
+import { recipientFilterSchema } from '../recipients/recipient';
 
 /** A JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1) or an OpenAPI object, as plain JSON. */
 export type Json = Record<string, unknown>;
@@ -97,7 +99,7 @@ export const responseSchemas: Record<string, Json> = {
   Recipient: {
     description: 'A recipient without its secrets. `secret` appears once, in the 201 answer, when tocsin generated it.',
     type: 'object',
-    required: ['id', 'type', 'created_at'],
+    required: ['id', 'type', 'created_at', 'groups', 'tlp', 'filter'],
     properties: {
       id: { type: 'string' },
       type: { enum: ['webhook', 'email', 'slack', 'mastodon'] },
@@ -109,6 +111,12 @@ export const responseSchemas: Record<string, Json> = {
       api_url: { type: 'string' },
       instance_url: { type: 'string' },
       secret: { type: 'string' },
+      groups: { type: 'array', items: { type: 'string' }, description: 'the groups an embargoed advisory\'s `audience` may name; `[]` for none' },
+      tlp: { enum: [...tlpLabels], description: 'the most restricted TLP label this recipient may receive' },
+      filter: {
+        description: 'only advisories matching every part given; `null` for none',
+        oneOf: [{ type: 'null' }, fromZod(recipientFilterSchema)],
+      },
     },
   },
   Publisher: {

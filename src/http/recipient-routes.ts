@@ -4,15 +4,19 @@ import { generateWebhookSecret } from '../channels/standard-webhooks';
 import type { ResolveHost } from '../net/resolve-host';
 import { targetUrlProblem } from '../net/target-check';
 import {
+  changeableFields,
   createRecipientSchema,
   newRecipientId,
   newUnsubscribeToken,
   publicView,
   recipientTargetUrl,
+  routingChangeProblem,
+  updateRecipientSchema,
   type CreateRecipient,
   type Recipient,
 } from '../recipients/recipient';
 import type { RecipientStore } from '../recipients/recipient-store';
+import type { FieldProblem } from '../publish/intake-errors';
 import { fieldProblems } from '../util/zod-fields';
 import { handle, HttpError } from './http-error';
 import { jsonBody } from './json-body';
@@ -41,7 +45,21 @@ function build(input: CreateRecipient, common: Pick<Recipient, 'id' | 'created_a
   }
 }
 
-/** Admin: enrol, list and remove recipients. A generated webhook secret is shown once, at creation. */
+/** Every field a recipient is enrolled or stored with, on any channel. */
+const RECIPIENT_FIELDS = new Set<string>(['id', 'created_at', 'unsubscribe_token', ...createRecipientSchema.options.flatMap((o) => Object.keys(o.shape))]);
+
+/**
+ * A field of the recipient that a PATCH cannot change (where notices go, a secret) is told apart
+ * from one that does not exist at all: both are refused, only the message differs.
+ */
+function unchangeable(problem: FieldProblem): FieldProblem {
+  if (!RECIPIENT_FIELDS.has(problem.field) || (changeableFields as readonly string[]).includes(problem.field)) return problem;
+  return { field: problem.field, message: `cannot be changed: a PATCH changes only ${changeableFields.join(', ')} (to change where notices go or a secret, remove the recipient and enrol it again)` };
+}
+
+const notFound = (id: string) => new HttpError(404, 'not_found', `no recipient ${id}`);
+
+/** Admin: enrol, list, change the routing of, and remove recipients. A generated webhook secret is shown once, at creation. */
 export function recipientRoutes(deps: RecipientRouteDeps): Router {
   const router = Router();
 
@@ -97,8 +115,26 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
     '/:id',
     handle((req) => {
       const recipient = deps.recipients.get(String(req.params.id));
-      if (!recipient) throw new HttpError(404, 'not_found', `no recipient ${String(req.params.id)}`);
+      if (!recipient) throw notFound(String(req.params.id));
       return { status: 200, body: publicView(recipient) };
+    }),
+  );
+
+  router.patch(
+    '/:id',
+    ...jsonBody(),
+    handle(async (req) => {
+      const id = String(req.params.id);
+      // An unknown id is a 404 whatever the body, as GET answers it.
+      const recipient = deps.recipients.get(id);
+      if (!recipient) throw notFound(id);
+      const parsed = updateRecipientSchema.safeParse(req.body);
+      if (!parsed.success) throw new HttpError(400, 'invalid_recipient', 'invalid change', fieldProblems(parsed.error).map(unchangeable));
+      const problem = routingChangeProblem(recipient, parsed.data);
+      if (problem) throw new HttpError(400, 'invalid_recipient', `${problem.field}: ${problem.message}`, [problem]);
+      const updated = await deps.recipients.update(id, parsed.data);
+      if (!updated) throw notFound(id);
+      return { status: 200, body: publicView(updated) };
     }),
   );
 
@@ -106,7 +142,7 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
     '/:id',
     handle(async (req) => {
       const removed = await deps.recipients.remove(String(req.params.id));
-      if (!removed) throw new HttpError(404, 'not_found', `no recipient ${String(req.params.id)}`);
+      if (!removed) throw notFound(String(req.params.id));
       return { status: 204 };
     }),
   );

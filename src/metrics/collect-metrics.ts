@@ -4,6 +4,7 @@ import { channelNames, type ChannelName } from '../channels/channel-names';
 import type { FailureReason } from '../delivery/delivery-outcome';
 import type { DeliveryQueues } from '../queue/delivery-queues';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
+import { publicView } from '../release/public-view';
 import type { ChannelTally, DeliveryTally, RevisionTally } from './delivery-tally';
 import { formatPrometheus, type MetricFamily, type Sample } from './prometheus-text';
 
@@ -16,6 +17,8 @@ export interface MetricsDeps {
   recentRevisions?: number;
   /** Longest wait for Redis before answering without its numbers. Default 2000 ms. */
   redisTimeoutMs?: number;
+  /** Tocsin's clock, which decides when an embargo ends. Default: the system clock. */
+  now?: () => Date;
 }
 
 /** BullMQ job states worth watching; a job is a batch of up to TOCSIN_FANOUT_BATCH_SIZE recipients or one retry. */
@@ -42,6 +45,9 @@ export function createMetricsCollector(deps: MetricsDeps): () => Promise<string>
 
   return async () => {
     const records = await deps.archive.records();
+    // Labels name public revisions only: an id under embargo or above TLP:CLEAR must not reach a
+    // dashboard before the public may know it.
+    const view = publicView(records, (deps.now ?? (() => new Date()))());
     let timer: NodeJS.Timeout | undefined;
     const [tallies, queueCounts] = await Promise.all([
       deps.tally.of(records),
@@ -50,7 +56,10 @@ export function createMetricsCollector(deps: MetricsDeps): () => Promise<string>
         .finally(() => clearTimeout(timer)),
     ]);
     // records() is oldest acceptance first.
-    const latest = records.slice(-recent).map((record, i, all) => ({ record, tally: tallies[tallies.length - all.length + i]! }));
+    const latest = records
+      .map((record, i) => ({ record, tally: tallies[i]! }))
+      .filter(({ record }) => view.isPublic(record))
+      .slice(-recent);
 
     const families: MetricFamily[] = [accepted(records)];
     families.push({
@@ -126,8 +135,9 @@ function queueDepth(queueCounts: QueueCounts): MetricFamily[] {
  * and the operator's question is about one of them: "how long did the last advisory take to reach
  * everyone on Slack?". A histogram would blur that into buckets over months, and could not hold
  * "last delivery" at all, since it keeps moving while retries succeed (an observation cannot be
- * taken back). The label set stays bounded: only the `recentRevisions` latest revisions appear,
- * and advisory ids are public anyway (GET /v1/advisories lists them).
+ * taken back). The label set stays bounded: only the `recentRevisions` latest public revisions
+ * appear, whose ids are public anyway (GET /v1/advisories lists them); a revision under embargo
+ * or above TLP:CLEAR gets its gauges once it is public, if ever.
  */
 function latency(latest: readonly { record: AdvisoryRecord; tally: RevisionTally }[]): MetricFamily[] {
   const gauge = (at: (t: ChannelTally) => number | undefined): Sample[] =>

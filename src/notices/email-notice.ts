@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { ArchivedAdvisory } from '../advisory/record';
 import type { Notice } from '../channels/channel';
 import { signDetached } from '../pgp/detached';
 import { renderTemplate } from '../templates/render-template';
-import { buildNoticeView } from './notice-view';
+import { inlineMarks, withHtmlMarks, withMarkLines } from './notice-marks';
+import { readNoticeTemplate } from './notice-templates';
+import { buildNoticeContent, templateFor, type NoticeContent } from './notice-view';
 import { buildSignedBody, buildSignedEntity, micalgOf } from './pgp-mime';
 import type { RenderContext } from './render-context';
 import { messageIdFor } from './webhook-notice';
@@ -18,7 +18,10 @@ export interface EmailPayload {
   contentType: string;
   /** Everything after the top-level headers, CRLF line endings, 7-bit. */
   body: string;
-  /** Unencoded; the worker encodes it for the header. Outside the signature, as headers always are. */
+  /**
+   * Unencoded; the worker encodes it for the header. Outside the signature, as headers always are,
+   * so every mark in it is repeated at the top of the signed text. See {@link emailSubject}.
+   */
   subject: string;
 }
 
@@ -27,19 +30,31 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
 const plainText = (s: string) => s.replace(/\r\n?/g, '\n');
 
 export async function renderEmailNotice(archived: ArchivedAdvisory, ctx: RenderContext): Promise<Notice> {
-  const view = buildNoticeView(archived, ctx);
+  const content = buildNoticeContent(archived, ctx);
   const [textTemplate, htmlTemplate] = await Promise.all([
-    readFile(path.join(ctx.templatesDir, 'email.txt'), 'utf8'),
-    readFile(path.join(ctx.templatesDir, 'email.html'), 'utf8'),
+    readNoticeTemplate(ctx.templatesDir, templateFor('email.txt', content.form)),
+    readNoticeTemplate(ctx.templatesDir, templateFor('email.html', content.form)),
   ]);
-  const entity = buildSignedEntity(renderTemplate(textTemplate, view, plainText), renderTemplate(htmlTemplate, view, escapeHtml));
+  // TLP 2.0: the label in the subject line and in the body, before the information itself.
+  const text = withMarkLines(renderTemplate(textTemplate, content.view, plainText), content.marks, plainText);
+  const html = withHtmlMarks(renderTemplate(htmlTemplate, content.view, escapeHtml), content.marks, escapeHtml);
+  const entity = buildSignedEntity(text, html);
   const signature = await signDetached(Buffer.from(entity, 'utf8'), ctx.broadcaster.signingKeys);
   const { contentType, body } = buildSignedBody(entity, signature, await micalgOf(signature));
   const { record } = archived;
-  const payload: EmailPayload = {
-    contentType,
-    body,
-    subject: `[${record.severity.toUpperCase()}] ${record.id} revision ${record.revision}: ${record.title}`,
-  };
+  const payload: EmailPayload = { contentType, body, subject: emailSubject(content) };
   return { ref: { id: record.id, revision: record.revision }, messageId: messageIdFor(archived), payload: JSON.stringify(payload), acceptedAt: record.accepted_at };
+}
+
+/**
+ * `TLP:AMBER [EMBARGOED until 2026-12-09 14:00 UTC] [UPDATED] [CRITICAL] ACME-2026-0001 revision 2: <title>`,
+ * the marks present only when they apply (the label always); a retraction:
+ * `TLP:CLEAR [WITHDRAWN] ACME-2026-0001: <title> (retraction RET-1 revision 1)`. The severity a
+ * retraction's record holds is the withdrawn advisory's, and is not shown as the retraction's.
+ */
+export function emailSubject(content: NoticeContent): string {
+  const { doc, marks } = content;
+  const marked = inlineMarks(marks);
+  if (content.form === 'retraction') return `${marked} ${content.doc.retracts}: ${doc.title} (retraction ${doc.id} revision ${doc.revision})`;
+  return `${marked} [${content.doc.severity.toUpperCase()}] ${doc.id} revision ${doc.revision}: ${doc.title}`;
 }

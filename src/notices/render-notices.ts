@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { ArchivedAdvisory } from '../advisory/record';
 import type { Notice } from '../channels/channel';
 import type { ChannelName } from '../channels/channel-names';
@@ -30,8 +28,5 @@ export async function renderNotices(archived: ArchivedAdvisory, audience: Audien
   return out;
 }
 
-/** `templates/` at the top of the package, from src/ (tests) or dist/src/ (built). */
-export function defaultTemplatesDir(): string {
-  const candidates = [path.resolve(__dirname, '../../templates'), path.resolve(__dirname, '../../../templates')];
-  return candidates.find((dir) => existsSync(dir)) ?? candidates[0]!;
-}
+/** Where the shipped templates are: config.ts reads it from here. */
+export { defaultTemplatesDir } from './notice-templates';

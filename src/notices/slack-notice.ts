@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { ArchivedAdvisory } from '../advisory/record';
 import type { Notice } from '../channels/channel';
 import { signCleartext } from '../pgp/detached';
 import { renderTemplate } from '../templates/render-template';
-import { buildNoticeView } from './notice-view';
+import { changesLine, inlineMarks, withMarkLines } from './notice-marks';
+import { readNoticeTemplate } from './notice-templates';
+import { buildNoticeContent, templateFor } from './notice-view';
 import type { RenderContext } from './render-context';
 import { escapeSlack } from './slack-escape';
 import { messageIdFor } from './webhook-notice';
@@ -43,25 +43,30 @@ const SUMMARY_MAX = 1200;
 
 /**
  * Renders templates/slack.txt as plain text, signs it once (cleartext signature), and wraps it
- * with the summary from templates/slack-summary.txt. Every piece of advisory text is escaped
- * for Slack, so nothing a publisher writes can mention, link or format.
+ * with the summary from templates/slack-summary.txt (a retraction: slack-retraction.txt and
+ * slack-summary-retraction.txt). Every piece of advisory text is escaped for Slack, so nothing a
+ * publisher writes can mention, link or format. The marks (TLP label, embargo, update,
+ * withdrawal) open both the signed text and the header, so they are in the notification text too.
  */
 export async function renderSlackNotice(archived: ArchivedAdvisory, ctx: RenderContext): Promise<Notice> {
-  const view = buildNoticeView(archived, ctx);
+  const { form, marks, view } = buildNoticeContent(archived, ctx);
   // A line break in the title could forge a second "Advisory:" or "Title:" line in the signed text.
   const title = String(view.title).replace(/\s+/g, ' ');
   const [signedTemplate, summaryTemplate] = await Promise.all([
-    readFile(path.join(ctx.templatesDir, 'slack.txt'), 'utf8'),
-    readFile(path.join(ctx.templatesDir, 'slack-summary.txt'), 'utf8'),
+    readNoticeTemplate(ctx.templatesDir, templateFor('slack.txt', form)),
+    readNoticeTemplate(ctx.templatesDir, templateFor('slack-summary.txt', form)),
   ]);
-  const cleartext = await signCleartext(renderTemplate(signedTemplate, { ...view, title }, (s) => s), ctx.broadcaster.signingKeys);
+  const signedText = withMarkLines(renderTemplate(signedTemplate, { ...view, title }, (s) => s), marks, (s) => s);
+  const cleartext = await signCleartext(signedText, ctx.broadcaster.signingKeys);
 
   const summary = String(view.summary);
   const shortSummary = summary.length > SUMMARY_MAX ? `${cutAt(summary, SUMMARY_MAX)}… (full text in the signed notice)` : summary;
   const readable = renderTemplate(summaryTemplate, { ...view, title, summary: shortSummary }, escapeSlack);
   const newline = readable.indexOf('\n');
-  const headline = clip(newline < 0 ? readable : readable.slice(0, newline), HEADER_MAX);
-  const body = clip((newline < 0 ? '' : readable.slice(newline + 1)).trim(), SECTION_MAX);
+  // The marks first: a header too long for Slack is cut at its end, never there.
+  const headline = clip(`${escapeSlack(inlineMarks(marks))} ${newline < 0 ? readable : readable.slice(0, newline)}`, HEADER_MAX);
+  const rest = (newline < 0 ? '' : readable.slice(newline + 1)).trim();
+  const body = clip(marks.update ? `UPDATED, ${escapeSlack(changesLine(marks.update))}\n\n${rest}`.trim() : rest, SECTION_MAX);
 
   const blocks: SlackNoticeBlock[] = [{ type: 'header', text: plain(headline) }];
   if (body !== '') blocks.push({ type: 'section', text: plain(body) });

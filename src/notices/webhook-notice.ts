@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { ArchivedAdvisory } from '../advisory/record';
 import type { DocumentKind } from '../advisory/schema';
+import type { Tlp } from '../advisory/tlp';
 import type { Notice } from '../channels/channel';
 import { signerFingerprints } from '../pgp/detached';
+import { noticeMarks } from './notice-marks';
 import { transitionUrl } from './notice-view';
 import type { RenderContext } from './render-context';
 
@@ -12,11 +14,23 @@ import type { RenderContext } from './render-context';
  * revision; every partner gets the same bytes.
  */
 export interface WebhookBody {
+  /** `advisory.published`, `mitigation.published`, or `retraction.published`; an embargo or an update does not change it. */
   type: `${DocumentKind}.published`;
   id: string;
   revision: number;
   kind: DocumentKind;
-  severity: string;
+  /** Absent on a retraction, which has no severity of its own. */
+  severity?: string;
+  /** The TLP 2.0 label, without `TLP:`: "CLEAR" for a document that sets none. Always present. */
+  tlp: Tlp;
+  /** Present only when this notice goes out under its embargo, to its audience: the document's `embargo_until`. */
+  embargo_until?: string;
+  /** On a revision after the first: the revision it updates (the latest earlier one). */
+  previous_revision?: number;
+  /** With `previous_revision`: the top-level document fields that differ from it, sorted (`revision` never listed). */
+  changes?: string[];
+  /** On a retraction: the id of the advisory withdrawn. */
+  retracts?: string;
   title: string;
   sha256: string;
   accepted_at: string;
@@ -43,12 +57,18 @@ export async function renderWebhookNotice(archived: ArchivedAdvisory, ctx: Rende
   const { record } = archived;
   const { publicUrl } = ctx;
   const transition = ctx.broadcaster.transition;
+  const marks = noticeMarks(archived, ctx.variant);
   const body: WebhookBody = {
     type: `${record.kind}.published`,
     id: record.id,
     revision: record.revision,
     kind: record.kind,
-    severity: record.severity,
+    // A retraction's record holds the withdrawn advisory's severity, which is not the retraction's.
+    ...(record.kind === 'retraction' ? {} : { severity: record.severity }),
+    tlp: marks.tlp,
+    ...(marks.embargoUntil !== undefined ? { embargo_until: marks.embargoUntil } : {}),
+    ...(marks.update ? { previous_revision: marks.update.previousRevision, changes: marks.update.changes } : {}),
+    ...(marks.retracts !== undefined ? { retracts: marks.retracts } : {}),
     title: record.title,
     sha256: record.sha256,
     accepted_at: record.accepted_at,

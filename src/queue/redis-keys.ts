@@ -1,5 +1,6 @@
 import type { AdvisoryRef } from '../advisory/record';
 import type { ChannelName } from '../channels/channel-names';
+import type { NoticeStage } from './jobs';
 
 /**
  * Every Redis key tocsin writes besides BullMQ's own, in one place. BullMQ's keys are
@@ -12,8 +13,8 @@ export function redisKeys(prefix: string) {
     recipients: `${prefix}:recipients`,
     /** Set once a full sync has filled `recipients`: absent, a missing recipient proves nothing. */
     recipientsSynced: `${prefix}:recipients-synced`,
-    /** Rendered, signed notice for one channel of one revision. */
-    notice: (channel: ChannelName, r: AdvisoryRef) => `${prefix}:notice:${channel}:${ref(r)}`,
+    /** Rendered, signed notice for one channel of one revision (of its embargoed stage, when named). */
+    notice: (channel: ChannelName, r: AdvisoryRef, stage?: NoticeStage) => `${prefix}:notice${stage ? `-${stage}` : ''}:${channel}:${ref(r)}`,
     /** Hash: recipient id -> delivery state JSON. */
     deliveries: (channel: ChannelName, r: AdvisoryRef) => `${prefix}:deliveries:${channel}:${ref(r)}`,
     /**
@@ -23,8 +24,8 @@ export function redisKeys(prefix: string) {
      * delivery/receipt-collector.ts): it holds only what is on its way to disk.
      */
     receipts: `${prefix}:receipts`,
-    /** Set once every channel's jobs for a revision are queued. */
-    enqueued: (r: AdvisoryRef) => `${prefix}:enqueued:${ref(r)}`,
+    /** Set once every channel's jobs for a revision (for its embargoed stage, when named) are queued. */
+    enqueued: (r: AdvisoryRef, stage?: NoticeStage) => `${prefix}:enqueued${stage ? `-${stage}` : ''}:${ref(r)}`,
     /** The lock that keeps recovery passes and replays of every API process apart (see redis-lock.ts). */
     recoveryLock: `${prefix}:recovery-lock`,
   };

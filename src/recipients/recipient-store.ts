@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ChannelName } from '../channels/channel-names';
 import { redisKeys } from '../queue/redis-keys';
 import { createAppendLog } from '../storage/append-log';
-import type { Recipient, RecipientOf } from './recipient';
+import { applyRoutingChanges, type Recipient, type RecipientOf, type RoutingChanges } from './recipient';
 
 /**
  * Redis holds no complete recipient directory (it restarted empty and the API has not synced it
@@ -16,7 +16,15 @@ export class RecipientsNotLoadedError extends Error {
   }
 }
 
-type LogEntry = { op: 'add'; at: string; recipient: Recipient } | { op: 'remove'; at: string; id: string };
+/**
+ * One line of recipients.jsonl. An `update` holds the change, not the result, and is applied to
+ * whatever the lines before it left: two changes to one recipient in flight together both
+ * count, in log order, live as on replay. (A log written before `update` existed has none.)
+ */
+type LogEntry =
+  | { op: 'add'; at: string; recipient: Recipient }
+  | { op: 'remove'; at: string; id: string }
+  | { op: 'update'; at: string; id: string; changes: RoutingChanges };
 
 /**
  * Recipients, durable in TOCSIN_DATA_DIR/recipients.jsonl (the truth) and mirrored into Redis
@@ -26,6 +34,12 @@ export interface RecipientStore {
   add(recipient: Recipient): Promise<void>;
   /** False when there was no such recipient. */
   remove(id: string): Promise<boolean>;
+  /**
+   * Changes who the recipient receives what from (groups, tlp, filter), durably; answers the
+   * recipient as changed, or undefined when there is no such recipient (or it was removed while
+   * the change was being written).
+   */
+  update(id: string, changes: RoutingChanges): Promise<Recipient | undefined>;
   get(id: string): Recipient | undefined;
   /** The email recipient whose unsubscribe links carry this token. */
   findByUnsubscribeToken(token: string): RecipientOf<'email'> | undefined;
@@ -40,10 +54,23 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
   const log = createAppendLog<LogEntry>(path.join(dataDir, 'recipients.jsonl'));
   const keys = redisKeys(prefix);
   const current = new Map<string, Recipient>();
-  for (const entry of await log.readAll()) {
-    if (entry.op === 'add') current.set(entry.recipient.id, entry.recipient);
-    else current.delete(entry.id);
-  }
+  /** What one logged line does to the directory: the same on replay and live, once the line is on disk. */
+  const apply = (entry: LogEntry): void => {
+    switch (entry.op) {
+      case 'add':
+        current.set(entry.recipient.id, entry.recipient);
+        return;
+      case 'remove':
+        current.delete(entry.id);
+        return;
+      case 'update': {
+        const recipient = current.get(entry.id);
+        if (recipient) current.set(entry.id, applyRoutingChanges(recipient, entry.changes));
+        return;
+      }
+    }
+  };
+  for (const entry of await log.readAll()) apply(entry);
 
   return {
     async add(recipient) {
@@ -58,6 +85,18 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       current.delete(id);
       await redis.hdel(keys.recipients, id).catch(() => undefined);
       return true;
+    },
+    async update(id, changes) {
+      if (!current.has(id)) return undefined;
+      const entry: LogEntry = { op: 'update', at: new Date().toISOString(), id, changes };
+      await log.append(entry);
+      // Applied to what is current now, not to what was read before the write: a change or a
+      // removal written meanwhile comes first in the log, so it comes first here too.
+      apply(entry);
+      const updated = current.get(id);
+      if (!updated) return undefined;
+      await redis.hset(keys.recipients, id, JSON.stringify(updated)).catch(() => undefined);
+      return updated;
     },
     get: (id) => current.get(id),
     findByUnsubscribeToken(token) {

@@ -36,10 +36,8 @@ export const routingFields = {
 };
 
 /** A Mastodon post is public: nothing above TLP:CLEAR may go there. */
-const publicOnly = routingFields.tlp.refine(
-  (tlp) => tlp === undefined || tlp === 'CLEAR',
-  'must be CLEAR: a Mastodon post is public, so it may only carry TLP:CLEAR advisories',
-);
+const PUBLIC_ONLY = 'must be CLEAR: a Mastodon post is public, so it may only carry TLP:CLEAR advisories';
+const publicOnly = routingFields.tlp.refine((tlp) => tlp === undefined || tlp === 'CLEAR', PUBLIC_ONLY);
 
 /** The body of `POST /v1/recipients`, one shape per channel. */
 export const createRecipientSchema = z.discriminatedUnion('type', [
@@ -75,6 +73,47 @@ export const createRecipientSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type CreateRecipient = z.infer<typeof createRecipientSchema>;
+
+/** The fields `PATCH /v1/recipients/:id` may change; where a notice goes and its secrets are not among them. */
+export const changeableFields = ['groups', 'tlp', 'filter'] as const;
+
+/**
+ * The body of `PATCH /v1/recipients/:id`: each field given replaces the stored one whole
+ * (`groups` the whole list, `filter` the whole filter); `filter: null` removes the filter.
+ * Whether `tlp` suits the channel (Mastodon: CLEAR only) needs the stored recipient: see
+ * {@link routingChangeProblem}.
+ */
+export const updateRecipientSchema = z.strictObject({
+  groups: routingFields.groups,
+  tlp: routingFields.tlp,
+  filter: recipientFilterSchema.nullable().optional(),
+});
+export type RoutingChanges = z.infer<typeof updateRecipientSchema>;
+
+/**
+ * Why `changes` cannot apply to `recipient`, naming the field (`(body)` for the whole); null when
+ * they can. Checked after the schema, so that a body naming only a field it may not change is
+ * told about that field alone.
+ */
+export function routingChangeProblem(recipient: Recipient, changes: RoutingChanges): { field: string; message: string } | null {
+  if (!changeableFields.some((f) => changes[f] !== undefined)) {
+    return { field: '(body)', message: `names none of ${changeableFields.join(', ')}: nothing to change` };
+  }
+  if (recipient.type === 'mastodon' && changes.tlp !== undefined && changes.tlp !== 'CLEAR') {
+    return { field: 'tlp', message: PUBLIC_ONLY };
+  }
+  return null;
+}
+
+/** `recipient` with `changes` applied. Pure: the store applies a logged change with it, live and when replaying the log. */
+export function applyRoutingChanges<R extends Recipient>(recipient: R, changes: RoutingChanges): R {
+  const next: R = { ...recipient };
+  if (changes.groups !== undefined) next.groups = changes.groups;
+  if (changes.tlp !== undefined) next.tlp = changes.tlp;
+  if (changes.filter === null) delete next.filter;
+  else if (changes.filter !== undefined) next.filter = changes.filter;
+  return next;
+}
 
 interface Common {
   id: string;
@@ -124,9 +163,13 @@ export function newUnsubscribeToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-/** What the API may show of a recipient: everything but its secrets. */
+/**
+ * What the API may show of a recipient: everything but its secrets, with the routing fields
+ * always present (a recipient stored before they existed shows their defaults: no groups,
+ * CLEAR, no filter as `null`).
+ */
 export function publicView(recipient: Recipient): Record<string, unknown> {
-  const view: Record<string, unknown> = { ...recipient };
+  const view: Record<string, unknown> = { ...recipient, groups: recipient.groups ?? [], tlp: recipient.tlp ?? 'CLEAR', filter: recipient.filter ?? null };
   for (const field of SECRET_FIELDS) delete view[field];
   return view;
 }

@@ -20,6 +20,7 @@ import { createDeliveryQueues } from '../queue/delivery-queues';
 import { enqueueAdvisory } from '../queue/enqueue-advisory';
 import { createNoticeRenderThread } from '../notices/render-in-thread';
 import { createReconciler } from '../queue/reconciler';
+import { createReleaseStep } from '../release/release-step';
 import { createDeliveryReplayer } from '../queue/replay-deliveries';
 import { openRecipientStore } from '../recipients/recipient-store';
 import { createAdvisoryArchive } from '../storage/advisory-archive';
@@ -112,28 +113,14 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   // Rendering, signing and mirror builds run in worker threads: no document stalls intake.
   const notices = createNoticeRenderThread({ signer: () => keys.signer(), publicUrl: config.publicUrl, templatesDir: config.templatesDir });
   const enqueueDeps = { redis, queues, prefix: config.prefix, batchSize: config.fanoutBatchSize, render: notices.render };
-  const enqueue = (archived: Parameters<typeof enqueueAdvisory>[1], audience: Parameters<typeof enqueueAdvisory>[2]) =>
-    enqueueAdvisory(enqueueDeps, archived, audience);
-  const requeue: typeof enqueue = (archived, audience) => enqueueAdvisory(enqueueDeps, archived, audience, { recovered: true });
+  const enqueue = (archived: Parameters<typeof enqueueAdvisory>[1], stage: Parameters<typeof enqueueAdvisory>[2]) => enqueueAdvisory(enqueueDeps, archived, stage);
+  const requeue: typeof enqueue = (archived, stage) => enqueueAdvisory(enqueueDeps, archived, stage, { recovered: true });
 
   // The API process owns TOCSIN_DATA_DIR, so it keeps the mirror there current: after each
   // acceptance, once the answer is on its way (schedule() only sets a timer).
   const mirrorBuild = config.mirror.auto ? createMirrorBuildThread({ keys, keysDir: config.keysDir, dataDir: config.dataDir, config: config.mirror }) : null;
   const mirror = mirrorBuild ? createMirrorRebuilder(mirrorBuild.build, log) : null;
   const holds = createHoldStore(config.dataDir);
-  const intake = createAdvisoryIntake({
-    keyring: () => publishers.keyring(),
-    holds,
-    signaturesRequired: (severity) => requiredSignatures(config.signaturePolicy, severity),
-    holdMs: config.holdMs,
-    signer: () => keys.signer(),
-    onAccepted: () => mirror?.schedule(),
-    archive,
-    recipients,
-    enqueue,
-    enqueueTimeoutMs: 5_000,
-    log,
-  });
   const maxAttempts = (channel: ChannelName) => (channel === 'webhook' ? config.webhook.maxAttempts : config.channels.maxAttempts);
   const reconciler = createReconciler({
     archive,
@@ -146,6 +133,26 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     queues,
     batchSize: config.fanoutBatchSize,
     maxAttempts,
+    log,
+  });
+  const release = createReleaseStep({
+    archive,
+    recipients,
+    enqueue,
+    enqueueTimeoutMs: 5_000,
+    exclusive: reconciler.exclusive,
+    onReleased: () => mirror?.schedule(),
+    log,
+  });
+  const intake = createAdvisoryIntake({
+    keyring: () => publishers.keyring(),
+    holds,
+    signaturesRequired: (severity) => requiredSignatures(config.signaturePolicy, severity),
+    holdMs: config.holdMs,
+    signer: () => keys.signer(),
+    onAccepted: () => mirror?.schedule(),
+    archive,
+    release,
     log,
   });
   const replayer = createDeliveryReplayer({
@@ -181,6 +188,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     receipts,
     replayer,
     recipients,
+    scheduledRelease: (ref) => release.scheduled(ref),
     allowPrivateTargets: config.allowPrivateTargets,
     resolveHost: deps.resolveHost,
     enabledChannels: enabledChannels(config),
@@ -213,6 +221,8 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     : startReceiptCollector({ redis: receiptsRedis, prefix: config.prefix, receipts, committed: reconciler.receiptsCommitted, log });
 
   await reconciler.run().catch((err: unknown) => log.error({ err }, 'reconcile at start failed'));
+  // Embargoes that ended while no API ran are released now; the timer takes the rest.
+  await release.start().catch((err: unknown) => log.error({ err }, 'embargo release at start failed; the timer tries again'));
   // Back from an outage (or a restart that lost everything): queue what was accepted meanwhile
   // at once, not at the next periodic pass.
   redis.on('ready', () => {
@@ -233,6 +243,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     reportKeyHealth();
     await intake.expireHolds();
     await reconciler.run();
+    await release.check();
   };
   const timer = setInterval(() => {
     maintain().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'maintenance pass failed; will try again'));
@@ -264,6 +275,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     mirror,
     async close() {
       clearInterval(timer);
+      await release.close();
       await mirror?.close();
       await mirrorBuild?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

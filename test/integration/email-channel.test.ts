@@ -126,7 +126,7 @@ describe('email delivery', () => {
       expect(ma.headers.get('mime-version')).toBe('1.0');
       expect(ma.headers.get('message-id')).toMatch(new RegExp(`^<msg_[0-9a-f]{32}\\.${ra}@acme\\.example>$`));
       expect(mb.headers.get('message-id')).toContain(`.${rb}@`);
-      expect(ma.headers.get('subject')).toBe(`[CRITICAL] ${id} revision 1: Remote code execution in acme-server`);
+      expect(ma.headers.get('subject')).toBe(`TLP:CLEAR [CRITICAL] ${id} revision 1: Remote code execution in acme-server`);
       expect(ma.headers.get('list-unsubscribe')).toMatch(/^<http:\/\/localhost:\d+\/v1\/unsubscribe\/[A-Za-z0-9_-]{32}>$/);
       expect(ma.headers.get('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
       expect(ma.headers.get('list-unsubscribe')).not.toBe(mb.headers.get('list-unsubscribe'));

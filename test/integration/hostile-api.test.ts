@@ -395,6 +395,65 @@ describe('hostile input over the API', () => {
     });
   });
 
+  describe('PATCH /v1/recipients/:id (admin)', () => {
+    let target: string;
+    const change = (body: Buffer | string, id = target) => send(url(`/v1/recipients/${id}`), 'PATCH', body, ADMIN);
+    beforeAll(async () => {
+      const listed = (await rig.tocsin.admin('GET', '/v1/recipients')).json.recipients as { id: string; type: string }[];
+      target = listed.find((r) => r.type === 'webhook')!.id;
+    });
+
+    it('refuses random bytes, soup and random JSON values, and random ids', async () => {
+      await fuzz('recipient changes: random bodies', 150, async (rng, i) => {
+        await expectHarmless(await change(randomBody(rng, i)), `random change body ${i}`);
+      });
+      await fuzz('recipient changes: odd ids', 60, async (rng, i) => {
+        await expectHarmless(await change(JSON.stringify({ tlp: 'AMBER' }), oddSegment(rng)), `change to odd id ${i}`, [400, 404]);
+      });
+    });
+
+    it('refuses a wrong value in each field it may change, naming the field', async () => {
+      const wrong: Record<string, unknown[]> = {
+        groups: [null, 7, true, {}, 'distros', ['Not A Group'], [7], ['a', 'a'], Array.from({ length: 51 }, (_, k) => `g${k}`)],
+        tlp: [null, 7, true, [], {}, 'RED', 'amber', 'TLP:AMBER'],
+        filter: [7, true, [], 'x', { products: [] }, { products: [' '] }, { kinds: ['retraction'] }, { min_severity: 7 }, { vendor: 'acme' }],
+      };
+      for (const [field, values] of Object.entries(wrong)) {
+        for (const value of values) {
+          const answer = await change(JSON.stringify({ [field]: value }));
+          const what = `change ${field} to ${JSON.stringify(value).slice(0, 60)}`;
+          await expectHarmless(answer, what, [400]);
+          expect({ what, fields: fieldsOf(answer) }).toEqual({ what, fields: [expect.stringMatching(new RegExp(`^${field}(\\.|$)`))] });
+        }
+      }
+    });
+
+    it('refuses every other field beside a valid change, a smuggled secret or unsubscribe token included, naming it', async () => {
+      for (const [extra, value] of [
+        ['url', 'http://127.0.0.1:9/attacker'],
+        ['secret', `whsec_${Buffer.alloc(32, 2).toString('base64')}`],
+        ['unsubscribe_token', 'chosen-by-the-attacker'],
+        ['id', 'rcpt_00000000000000000000'],
+        ['type', 'mastodon'],
+        ['created_at', '2000-01-01T00:00:00Z'],
+        ['admin', true],
+        ['__proto__', { tlp: 'AMBER' }],
+      ] as const) {
+        const answer = await change(`{"tlp":"AMBER",${JSON.stringify(extra)}:${JSON.stringify(value)}}`);
+        await expectHarmless(answer, `change with ${extra}`, [400]);
+        expect(fieldsOf(answer)).toEqual([extra]);
+      }
+    });
+
+    it('refuses huge, deeply nested and non-UTF-8 change bodies', async () => {
+      await expectHarmless(await change(JSON.stringify({ groups: Array.from({ length: BODY_LIMIT_BYTES / 8 }, (_, k) => `g${k}`) })), 'change body over 1 MiB', [413]);
+      await expectHarmless(await change(`{"filter":{"products":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`), 'products of 100,000 nested arrays', [400]);
+      const bytes = Buffer.from(JSON.stringify({ groups: ['distros'] }));
+      const at = bytes.indexOf('distros');
+      await expectHarmless(await change(Buffer.concat([bytes.subarray(0, at), Buffer.from([0xc3]), bytes.subarray(at)])), 'change with invalid UTF-8', [400]);
+    });
+  });
+
   // Last: proves the rig would have seen a change. The same publisher, key and receivers accept
   // and broadcast one legitimate advisory.
   it('still accepts and broadcasts a legitimate advisory afterwards', async () => {

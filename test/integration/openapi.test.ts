@@ -7,7 +7,7 @@ import { createApp, type AppDeps } from '../../src/http/app';
 import { listQuerySchema, replaySchema } from '../../src/http/delivery-routes';
 import { actorHeaderSchema, enrolSchema, fingerprintParamSchema } from '../../src/http/publisher-routes';
 import { createLogger } from '../../src/log';
-import { createRecipientSchema } from '../../src/recipients/recipient';
+import { createRecipientSchema, publicView, updateRecipientSchema } from '../../src/recipients/recipient';
 import { appRoutes } from '../support/app-routes';
 import { validateOpenApi } from '../support/openapi-validator';
 
@@ -66,6 +66,7 @@ describe('GET /v1/openapi.json', () => {
     const schemas = doc.components.schemas;
     expect(schemas.Signatures).toEqual(zodJson(signaturesSchema));
     expect(schemas.CreateRecipient).toEqual(zodJson(createRecipientSchema));
+    expect(schemas.UpdateRecipient).toEqual(zodJson(updateRecipientSchema));
     expect(schemas.EnrolPublisher).toEqual(zodJson(enrolSchema));
     expect(schemas.ReplayRequest).toEqual(zodJson(replaySchema));
     expect(schemas.AdvisoryDocument).toEqual(zodJson(advisoryDocumentSchema));
@@ -84,8 +85,17 @@ describe('GET /v1/openapi.json', () => {
     const bodies = Object.entries(doc.paths).flatMap(([p, item]: [string, any]) =>
       METHODS.filter((m) => item[m]?.requestBody).map((m) => [p, Object.values(item[m].requestBody.content as Record<string, any>)[0].schema] as const),
     );
-    expect(bodies.length).toBe(6);
+    expect(bodies.length).toBe(7);
     for (const [p, schema] of bodies) if (p !== '/v1/unsubscribe/{token}') expect({ p, ref: schema.$ref }).toEqual({ p, ref: expect.stringMatching(/^#\/components\/schemas\/\w+$/) });
+  });
+
+  it('describes the recipient the API shows, routing fields included, for one stored before they existed too', () => {
+    const recipient = new Ajv2020({ strict: false }).compile(doc.components.schemas.Recipient);
+    const stored = { id: 'rcpt_0', type: 'webhook' as const, url: 'https://partner.example/hook', secret: 'whsec_x', created_at: '2026-01-01T00:00:00.000Z' };
+    const changed = { ...stored, groups: ['distros'], tlp: 'AMBER' as const, filter: { products: ['acme-server'], min_severity: 'high' as const, kinds: ['advisory' as const] } };
+    for (const view of [publicView(stored), publicView(changed)]) expect({ view, valid: recipient(view), errors: recipient.errors ?? null }).toEqual({ view, valid: true, errors: null });
+    expect(recipient({ ...publicView(stored), tlp: 'RED' })).toBe(false);
+    expect(recipient({ id: 'rcpt_0', type: 'webhook', created_at: '2026-01-01T00:00:00.000Z' })).toBe(false);
   });
 
   it('marks exactly the operations that refuse a request without a token as needing one, and every refusal has the error shape', async () => {

@@ -9,8 +9,9 @@ import { soleSigner, type BroadcasterSigner } from '../../src/pgp/broadcaster-ke
 import { verifyDetached } from '../../src/pgp/detached';
 import { ThreadDeadlineError } from '../../src/util/thread-errors';
 import { archivedSample } from '../contract/contract-notice';
-import { documentText } from '../support/advisory-fixture';
+import { documentText, sampleAdvisory } from '../support/advisory-fixture';
 import { heavyAdvisory, heavyEmailTemplates } from '../support/heavy-render';
+import { archivedDocument } from '../support/notice-fixture';
 
 const PUBLIC_URL = 'http://127.0.0.1:1';
 const EVERY_CHANNEL = { webhook: ['w'], email: ['e'], slack: ['s'], mastodon: ['m'] };
@@ -50,6 +51,21 @@ describe('the notice-render thread', () => {
     if (parsed?.kind !== 'detached') throw new Error('the email notice did not parse');
     const verdict = await verifyDetached(Buffer.from(parsed.document, 'utf8'), [parsed.signature], [signer.publicKey]);
     expect(verdict.valid.map((v) => v.fingerprint)).toEqual([signer.fingerprint]);
+  });
+
+  it('carries the variant across: an embargoed update says so there as here', async () => {
+    thread = createNoticeRenderThread({ signer: async () => signer, publicUrl: PUBLIC_URL, templatesDir: defaultTemplatesDir() });
+    const until = '2026-12-09T14:00:00Z';
+    const first = sampleAdvisory({ id: 'THREAD-V', tlp: 'AMBER', embargo_until: until, audience: ['distros'] });
+    const archived = await archivedDocument({ ...first, revision: 2, severity: 'high' }, signer);
+    const variant = { embargoedUntil: until, previous: { revision: 1, document: documentText(first) } };
+    const there = await thread.render(archived, EVERY_CHANNEL, variant);
+    const here = await renderNotices(archived, EVERY_CHANNEL, { broadcaster: signer, publicUrl: PUBLIC_URL, templatesDir: defaultTemplatesDir(), variant });
+    const body = JSON.parse(there.get('webhook')!.payload) as WebhookBody;
+    expect(body).toEqual(JSON.parse(here.get('webhook')!.payload) as WebhookBody);
+    expect(body).toMatchObject({ tlp: 'AMBER', embargo_until: until, previous_revision: 1, changes: ['severity'] });
+    const email = JSON.parse(there.get('email')!.payload) as EmailPayload;
+    expect(email.subject).toBe(`TLP:AMBER [EMBARGOED until 2026-12-09 14:00 UTC] [UPDATED] [HIGH] THREAD-V revision 2: ${String(first.title)}`);
   });
 
   it('fails a render past its deadline, and renders the next one on a fresh thread', async () => {

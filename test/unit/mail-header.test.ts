@@ -73,7 +73,7 @@ describe('email headers cannot be broken out of', () => {
     const fields = headerFields(raw);
     expect(fields.map((f) => f.name)).toEqual(HEADER_NAMES);
     expect(readHeaders(raw).get('bcc')).toBeUndefined();
-    expect(decodeWords(fields.find((f) => f.name === 'subject')!.value)).toBe(`[CRITICAL] HDR-1 revision 1: ${title}`);
+    expect(decodeWords(fields.find((f) => f.name === 'subject')!.value)).toBe(`TLP:CLEAR [CRITICAL] HDR-1 revision 1: ${title}`);
     // What follows the header block is the signed body, byte for byte.
     expect(raw.slice(raw.indexOf('\r\n\r\n') + 4)).toBe(payload.body);
   });

@@ -9,6 +9,8 @@ import { envSchema } from '../../src/config';
 import type { AppDeps } from '../../src/http/app';
 import { appRoutes } from '../support/app-routes';
 import { contractNotice } from '../contract/contract-notice';
+import { noticeRenderers } from '../../src/notices/render-notices';
+import { archivedDocument, renderContext, testBroadcaster, variantCases } from '../support/notice-fixture';
 import { startReceiver } from '../support/webhook-receiver';
 
 /**
@@ -115,9 +117,15 @@ describe('README documents every contract', () => {
   it('every header and top-level body field of a webhook request, in "Receiving webhooks"', async () => {
     const receiver = await startReceiver();
     const channel = createWebhookChannel({ timeoutMs: 10_000, allowPrivateTargets: true, userAgent: 'tocsin/test', resolveHost: systemResolveHost });
+    const { broadcaster } = await testBroadcaster();
     try {
       const recipient = { id: 'rcpt_readme', type: 'webhook' as const, url: receiver.url(), secret: generateWebhookSecret() };
       await channel.send(await contractNotice('webhook'), recipient, new AbortController().signal);
+      // Fields only some notices carry: under embargo, on an update, on a retraction.
+      for (const c of variantCases()) {
+        const notice = await noticeRenderers.webhook!(await archivedDocument(c.doc, broadcaster, c.record), renderContext(broadcaster, c.variant));
+        await channel.send(notice, recipient, new AbortController().signal);
+      }
     } finally {
       await channel.close();
       await receiver.close();
@@ -126,14 +134,16 @@ describe('README documents every contract', () => {
     // Framing the HTTP client adds on its own says nothing a partner relies on.
     const framing = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive']);
     const headers = Object.keys(request.headers).filter((h) => !framing.has(h));
-    const fields = Object.keys(JSON.parse(request.body) as object);
+    const fields = [...new Set(receiver.requests.flatMap((r) => Object.keys(JSON.parse(r.body) as object)))];
+    expect(fields).toEqual(expect.arrayContaining(['tlp', 'embargo_until', 'previous_revision', 'changes', 'retracts']));
     expect(headers.length).toBeGreaterThanOrEqual(4);
     expect(fields.length).toBeGreaterThan(10);
     const webhooks = section('Receiving webhooks (distribution partners)');
     expect({
       undocumentedHeaders: headers.filter((h) => !new RegExp(`\`${escape(h)}[\`:]`, 'i').test(webhooks)),
       undocumentedFields: fields.filter((f) => !webhooks.includes(`"${f}":`)),
-    }).toEqual({ undocumentedHeaders: [], undocumentedFields: [] });
+      undocumentedTypes: [...new Set(receiver.requests.map((r) => (JSON.parse(r.body) as { type: string }).type))].filter((t) => !webhooks.includes(`\`${t}\``)),
+    }).toEqual({ undocumentedHeaders: [], undocumentedFields: [], undocumentedTypes: [] });
   });
 
   it('every in-page link to an anchor that exists', () => {

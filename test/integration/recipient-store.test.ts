@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { redisKeys } from '../../src/queue/redis-keys';
+import type { Recipient } from '../../src/recipients/recipient';
+import { openRecipientStore, type RecipientStore } from '../../src/recipients/recipient-store';
+import { deleteRedisPrefix } from '../support/redis-prefix';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+const webhook = (n: number): Recipient => ({
+  id: `rcpt_${String(n).padStart(20, '0')}`,
+  type: 'webhook',
+  url: `http://127.0.0.1:9/${n}`,
+  secret: `whsec_${Buffer.alloc(32, n).toString('base64')}`,
+  created_at: '2026-01-01T00:00:00.000Z',
+});
+
+/**
+ * recipients.jsonl is the truth and Redis the workers' copy: a routing change (`update`) is
+ * durable before it is answered, replays as it was applied, and Redis is made to match it.
+ */
+describe('the recipient store: routing changes', () => {
+  let dir: string;
+  let redis: Redis;
+  let prefix: string;
+  let store: RecipientStore;
+  const reopen = async () => {
+    await store.close();
+    store = await openRecipientStore(dir, redis, prefix);
+    return store;
+  };
+  const hash = async () => Object.fromEntries(Object.entries(await redis.hgetall(redisKeys(prefix).recipients)).map(([id, v]) => [id, JSON.parse(v) as Recipient]));
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'tocsin-recipient-store-'));
+    redis = new Redis(REDIS_URL);
+    prefix = `t-${randomBytes(5).toString('hex')}`;
+    store = await openRecipientStore(dir, redis, prefix);
+  });
+  afterEach(async () => {
+    await store.close();
+    await deleteRedisPrefix(REDIS_URL, prefix);
+    redis.disconnect();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads a log written before updates existed', async () => {
+    const lines = [
+      { op: 'add', at: '2026-01-01T00:00:00.000Z', recipient: webhook(1) },
+      { op: 'add', at: '2026-01-01T00:00:01.000Z', recipient: webhook(2) },
+      { op: 'remove', at: '2026-01-01T00:00:02.000Z', id: webhook(1).id },
+    ];
+    await writeFile(path.join(dir, 'recipients.jsonl'), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    await reopen();
+    expect(store.list()).toEqual([webhook(2)]);
+    expect(await store.update(webhook(1).id, { tlp: 'GREEN' })).toBeUndefined();
+    expect(await store.update(webhook(2).id, { tlp: 'GREEN' })).toEqual({ ...webhook(2), tlp: 'GREEN' });
+  });
+
+  it('logs each change before answering, replays it, and mirrors it into Redis', async () => {
+    await store.add(webhook(1));
+    await store.update(webhook(1).id, { groups: ['distros'], filter: { min_severity: 'high' } });
+    await store.update(webhook(1).id, { tlp: 'AMBER', filter: null });
+    const expected = { ...webhook(1), groups: ['distros'], tlp: 'AMBER' };
+    expect(store.get(webhook(1).id)).toEqual(expected);
+    expect((await hash())[webhook(1).id]).toEqual(expected);
+    // The log holds the changes themselves, not copies of the recipient (and so no secret again).
+    const log = (await readFile(path.join(dir, 'recipients.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(log.map((l) => l.op)).toEqual(['add', 'update', 'update']);
+    expect(log[2]).toEqual({ op: 'update', at: expect.any(String), id: webhook(1).id, changes: { tlp: 'AMBER', filter: null } });
+    expect((await reopen()).get(webhook(1).id)).toEqual(expected);
+  });
+
+  it('counts both of two changes in flight together, live as after a restart', async () => {
+    await store.add(webhook(1));
+    const [a, b] = await Promise.all([store.update(webhook(1).id, { groups: ['cert'] }), store.update(webhook(1).id, { tlp: 'GREEN' })]);
+    expect(a).toEqual({ ...webhook(1), groups: ['cert'] });
+    expect(b).toEqual({ ...webhook(1), groups: ['cert'], tlp: 'GREEN' });
+    const live = store.get(webhook(1).id);
+    expect(live).toEqual(b);
+    expect((await hash())[webhook(1).id]).toEqual(live);
+    expect((await reopen()).get(webhook(1).id)).toEqual(live);
+  });
+
+  it('never brings back a recipient removed while its change was being written', async () => {
+    await store.add(webhook(1));
+    const [changed, removed] = await Promise.all([store.update(webhook(1).id, { tlp: 'GREEN' }), store.remove(webhook(1).id)]);
+    expect(removed).toBe(true);
+    // Whichever the log holds first, the recipient ends removed everywhere.
+    expect(changed === undefined || changed.tlp === 'GREEN').toBe(true);
+    expect(store.get(webhook(1).id)).toBeUndefined();
+    expect(await hash()).toEqual({});
+    expect((await reopen()).list()).toEqual([]);
+    // And the other order: removed first, the change answers "no such recipient".
+    await store.add(webhook(2));
+    const [removedFirst, changedAfter] = await Promise.all([store.remove(webhook(2).id), store.update(webhook(2).id, { tlp: 'GREEN' })]);
+    expect({ removedFirst, changedAfter }).toEqual({ removedFirst: true, changedAfter: undefined });
+    expect(await hash()).toEqual({});
+  });
+
+  it('makes Redis hold exactly the changed directory after it lost its data', async () => {
+    await store.add(webhook(1));
+    await store.add(webhook(2));
+    await store.update(webhook(2).id, { groups: ['distros'], tlp: 'AMBER+STRICT' });
+    await redis.del(redisKeys(prefix).recipients);
+    // A stale entry an earlier process left: sync must drop it.
+    await redis.hset(redisKeys(prefix).recipients, webhook(3).id, JSON.stringify(webhook(3)));
+    await store.syncToRedis(redis);
+    expect(await hash()).toEqual({ [webhook(1).id]: webhook(1), [webhook(2).id]: { ...webhook(2), groups: ['distros'], tlp: 'AMBER+STRICT' } });
+  });
+});
