@@ -8,7 +8,7 @@
 export interface CsvRecord {
   line: number;
   cells: string[];
-  /** Why the record cannot be read (its cells are then partial); it ends at its line's end. */
+  /** Why the record cannot be read (its cells are then incomplete); it ends at its line's end. */
   problem?: string;
 }
 
