@@ -11,6 +11,13 @@ export const importQuerySchema = z.strictObject({
   skip_invalid: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
 });
 
+/**
+ * The most lines one import takes, and the most refusals it reports: what it holds until its one
+ * write stays bounded whatever the 64 MiB hold (a wrong file of short lines would be millions).
+ */
+export const MAX_IMPORT_LINES = 250_000;
+export const MAX_IMPORT_REJECTIONS = 10_000;
+
 /** What an import needs: the directory it writes to, and how targets are checked (as at enrolment). */
 export interface RecipientImportDeps extends Omit<ImportCheckDeps, 'existing'> {
   recipients: RecipientStore;
@@ -25,10 +32,15 @@ function closingAfter(req: Request, err: HttpError): HttpError {
 async function runImport(req: Request, format: ImportFormat, skipInvalid: boolean, deps: RecipientImportDeps): Promise<Reply> {
   const { recipients, ...checkDeps } = deps;
   const check = createImportCheck({ ...checkDeps, existing: recipients.list() });
+  let lines = 0;
   try {
     for await (const record of importRecords(req, format)) {
+      if (++lines > MAX_IMPORT_LINES) throw new HttpError(413, 'too_large', `an import holds at most ${MAX_IMPORT_LINES} recipients: split the file`);
       if ('problem' in record) check.reject(record.line, record.problem.field, record.problem.message);
       else check.take(record.line, record.body);
+      if (check.rejectedCount() > MAX_IMPORT_REJECTIONS) {
+        throw new UnreadableImportError({ line: record.line, field: '(line)', message: `more than ${MAX_IMPORT_REJECTIONS} refused fields by this line (the wrong file?): stopped reading` });
+      }
     }
   } catch (err) {
     if (err instanceof UnreadableImportError) {

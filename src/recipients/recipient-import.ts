@@ -120,6 +120,8 @@ export function createImportCheck(deps: ImportCheckDeps) {
 
   return {
     reject,
+    /** How many refusals so far (a line may have several). */
+    rejectedCount: () => rejected.length,
 
     /** One line's body (a parsed NDJSON line, or a CSV row as its object). */
     take(line: number, body: unknown): void {

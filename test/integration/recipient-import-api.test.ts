@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { IMPORT_BODY_LIMIT_BYTES } from '../../src/http/import-body';
+import { MAX_IMPORT_REJECTIONS } from '../../src/http/recipient-import-route';
 import type { ResolveHost } from '../../src/net/resolve-host';
 import { startTocsin, ADMIN_TOKEN, type Tocsin } from '../support/tocsin-harness';
 
@@ -178,6 +179,12 @@ describe('POST /v1/recipients/import', () => {
         { line: 4, field: '(line)', message: expect.stringContaining('4 cells') },
       ],
     });
+  });
+
+  it(`stops reading a body with more than ${MAX_IMPORT_REJECTIONS} refusals, even with skip_invalid: the report stays bounded`, async () => {
+    const r = await importBody(t, 'x\n'.repeat(MAX_IMPORT_REJECTIONS + 5), 'application/x-ndjson', '?skip_invalid=true');
+    expect(r.status).toBe(400);
+    expect(r.json.error.rejected).toEqual([{ line: MAX_IMPORT_REJECTIONS + 1, field: '(line)', message: expect.stringContaining('stopped reading') }]);
   });
 
   it('answers 415 for another content type or a compressed body, 400 for a bad query, 401 without the token', async () => {
