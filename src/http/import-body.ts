@@ -48,10 +48,19 @@ async function* bodyText(req: Request): AsyncGenerator<string> {
   if (declared > IMPORT_BODY_LIMIT_BYTES) throw tooLarge();
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let bytes = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    bytes += chunk.length;
+  const chunks = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await chunks.next();
+    } catch (err) {
+      // The client went away mid-body: its fault, and nothing was written.
+      throw new HttpError(400, 'aborted', 'request aborted before its body ended', [], { cause: err });
+    }
+    if (next.done) break;
+    bytes += next.value.length;
     if (bytes > IMPORT_BODY_LIMIT_BYTES) throw tooLarge();
-    yield decode(decoder, chunk, true);
+    yield decode(decoder, next.value, true);
   }
   yield decode(decoder, undefined, false);
 }

@@ -187,6 +187,18 @@ describe('POST /v1/recipients/import', () => {
     expect(r.json.error.rejected).toEqual([{ line: MAX_IMPORT_REJECTIONS + 1, field: '(line)', message: expect.stringContaining('stopped reading') }]);
   });
 
+  it('lets the next import run after a client that went away mid-body, having written nothing', async () => {
+    const url = new URL(`${t.url}/v1/recipients/import`);
+    const partial = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/x-ndjson', 'content-length': '100000' } });
+    partial.on('error', () => undefined);
+    // Once its first line is on the wire, the client disappears.
+    await new Promise<void>((resolve) => partial.write(`${JSON.stringify({ type: 'webhook', url: 'https://hooks.example/half', secret: SECRET })}\n`, () => resolve()));
+    partial.destroy();
+    const next = await importBody(t, ndjson([{ type: 'webhook', url: 'https://hooks.example/next', secret: SECRET }]), 'application/x-ndjson');
+    expect(next.json).toEqual({ imported: 1, updated: 0, rejected: [] });
+    expect((await list(t)).map((r) => r.url)).toEqual(['https://hooks.example/next']);
+  });
+
   it('answers 415 for another content type or a compressed body, 400 for a bad query, 401 without the token', async () => {
     expect((await importBody(t, '{}', 'application/json')).status).toBe(415);
     expect((await importBody(t, 'a', 'text/csv; charset=latin1')).status).toBe(415);
