@@ -46,6 +46,19 @@ export const responseSchemas: Record<string, Json> = {
       },
     },
   },
+  ImportReport: {
+    description: 'The answer of an import. A 400 `invalid_import` carries the same `rejected` in its `error`.',
+    type: 'object',
+    required: ['imported', 'updated', 'rejected'],
+    properties: {
+      imported: { type: 'integer', minimum: 0, description: 'recipients added' },
+      updated: { type: 'integer', minimum: 0, description: 'lines that named a recipient which exists' },
+      rejected: {
+        type: 'array',
+        items: { type: 'object', required: ['line', 'field', 'message'], properties: { line: { type: 'integer', minimum: 1 }, field: { type: 'string' }, message: { type: 'string' } } },
+      },
+    },
+  },
   AdvisoryRecord: {
     type: 'object',
     required: ['id', 'revision', 'kind', 'title', 'severity', 'sha256', 'accepted_at', 'publishers', 'broadcaster_fingerprint'],

@@ -1,7 +1,10 @@
 import type { z } from 'zod';
 import { advisoryDocumentSchema, advisoryIdSchema } from '../advisory/schema';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus-text';
-import { createRecipientSchema, updateRecipientSchema } from '../recipients/recipient';
+import { createRecipientSchema, importLineSchema, updateRecipientSchema } from '../recipients/recipient';
+import { CSV_COLUMNS } from '../recipients/recipient-csv';
+import { IMPORT_MEDIA_TYPES } from './import-body';
+import { importQuerySchema } from './recipient-import-route';
 import { revisionQuery } from '../util/zod-fields';
 import { signaturesSchema, submissionSchema } from './advisory-routes';
 import { listQuerySchema, replaySchema } from './delivery-routes';
@@ -181,6 +184,23 @@ export function openApiDocument(): Json {
         }),
         get: op({ summary: 'every recipient, secrets left out', tags: ['recipients'], security: admin, responses: { '200': json('`{recipients: [...]}`', { type: 'object', properties: { recipients: { type: 'array', items: ref('Recipient') } } }), ...adminErrors } }),
       },
+      '/v1/recipients/import': {
+        post: op({
+          summary: 'enrol or update many recipients: NDJSON (one ImportLine per line) or CSV (a header row naming columns)',
+          description: `Read as a stream, up to 64 MiB. CSV columns: ${CSV_COLUMNS.join(', ')}; lists as \`a;b\`. A line naming the target of an existing recipient updates it. All or nothing unless \`skip_invalid=true\`.`,
+          tags: ['recipients'],
+          security: admin,
+          parameters: queryParams(importQuerySchema),
+          requestBody: { required: true, content: { [IMPORT_MEDIA_TYPES.ndjson]: { schema: ref('ImportLine') }, [IMPORT_MEDIA_TYPES.csv]: { schema: { type: 'string' } } } },
+          responses: {
+            '200': json('what was done, and each line refused (with skip_invalid)', ref('ImportReport')),
+            '400': error('a refused line, all or nothing (`invalid_import`, with `rejected` as in ImportReport); a CSV that cannot be read on; a bad query (`invalid_query`)'),
+            '413': error('body over 64 MiB (`too_large`)'),
+            '415': error('not NDJSON or CSV in UTF-8, or compressed (`unsupported_media_type`)'),
+            ...adminErrors,
+          },
+        }),
+      },
       '/v1/recipients/{id}': {
         get: op({ summary: 'one recipient', tags: ['recipients'], security: admin, parameters: [pathParam('id', 'a recipient id')], responses: { '200': json('the recipient', ref('Recipient')), '404': notFound, ...adminErrors } }),
         patch: op({
@@ -269,6 +289,7 @@ export function openApiDocument(): Json {
         AdvisoryDocument: fromZod(advisoryDocumentSchema),
         CreateRecipient: fromZod(createRecipientSchema),
         UpdateRecipient: fromZod(updateRecipientSchema),
+        ImportLine: fromZod(importLineSchema),
         EnrolPublisher: fromZod(enrolSchema),
         ReplayRequest: fromZod(replaySchema),
         ...responseSchemas,

@@ -24,7 +24,9 @@ export class RecipientsNotLoadedError extends Error {
 type LogEntry =
   | { op: 'add'; at: string; recipient: Recipient }
   | { op: 'remove'; at: string; id: string }
-  | { op: 'update'; at: string; id: string; changes: RoutingChanges };
+  | { op: 'update'; at: string; id: string; changes: RoutingChanges }
+  /** An import's new state of a recipient that exists: applies only if it still does (a removal written meanwhile wins). */
+  | { op: 'replace'; at: string; recipient: Recipient };
 
 /**
  * Recipients, durable in TOCSIN_DATA_DIR/recipients.jsonl (the truth) and mirrored into Redis
@@ -40,6 +42,12 @@ export interface RecipientStore {
    * the change was being written).
    */
   update(id: string, changes: RoutingChanges): Promise<Recipient | undefined>;
+  /**
+   * Writes an import: `added` new, `changed` replacing the recipients of their ids, all in one
+   * write of the log with one fsync (durable together, or on replay not at all past a torn
+   * line), then into Redis in chunks.
+   */
+  importRecipients(added: readonly Recipient[], changed: readonly Recipient[]): Promise<void>;
   get(id: string): Recipient | undefined;
   /** The email recipient whose unsubscribe links carry this token. */
   findByUnsubscribeToken(token: string): RecipientOf<'email'> | undefined;
@@ -49,6 +57,9 @@ export interface RecipientStore {
   syncToRedis(redis: Redis): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Recipients per Redis command when writing many. */
+const REDIS_CHUNK = 1000;
 
 export async function openRecipientStore(dataDir: string, redis: Redis, prefix: string): Promise<RecipientStore> {
   const log = createAppendLog<LogEntry>(path.join(dataDir, 'recipients.jsonl'));
@@ -62,6 +73,9 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         return;
       case 'remove':
         current.delete(entry.id);
+        return;
+      case 'replace':
+        if (current.has(entry.recipient.id)) current.set(entry.recipient.id, entry.recipient);
         return;
       case 'update': {
         const recipient = current.get(entry.id);
@@ -98,6 +112,21 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       await redis.hset(keys.recipients, id, JSON.stringify(updated)).catch(() => undefined);
       return updated;
     },
+    async importRecipients(added, changed) {
+      const at = new Date().toISOString();
+      const entries: LogEntry[] = [...added.map((recipient) => ({ op: 'add' as const, at, recipient })), ...changed.map((recipient) => ({ op: 'replace' as const, at, recipient }))];
+      if (entries.length === 0) return;
+      await log.appendAll(entries);
+      for (const entry of entries) apply(entry);
+      // What is current now (a removal written during the import stays removed), in chunks so
+      // that no one Redis command carries the whole import.
+      const written = entries.map((e) => (e.op === 'add' || e.op === 'replace' ? e.recipient.id : '')).filter((id) => current.has(id));
+      for (let i = 0; i < written.length; i += REDIS_CHUNK) {
+        const chunk = written.slice(i, i + REDIS_CHUNK).flatMap((id) => [id, JSON.stringify(current.get(id))]);
+        // Durable first; if Redis is down now, the periodic sync brings them in later.
+        await redis.hset(keys.recipients, ...chunk).catch(() => undefined);
+      }
+    },
     get: (id) => current.get(id),
     findByUnsubscribeToken(token) {
       for (const r of current.values()) if (r.type === 'email' && r.unsubscribe_token === token) return r;
@@ -111,8 +140,8 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       const pipeline = client.pipeline();
       if (stale.length > 0) pipeline.hdel(keys.recipients, ...stale);
       const entries = [...current.values()];
-      for (let i = 0; i < entries.length; i += 1000) {
-        const chunk = entries.slice(i, i + 1000).flatMap((r) => [r.id, JSON.stringify(r)]);
+      for (let i = 0; i < entries.length; i += REDIS_CHUNK) {
+        const chunk = entries.slice(i, i + REDIS_CHUNK).flatMap((r) => [r.id, JSON.stringify(r)]);
         pipeline.hset(keys.recipients, ...chunk);
       }
       // Last, so that it is there only when everything before it is.

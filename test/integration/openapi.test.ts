@@ -7,7 +7,7 @@ import { createApp, type AppDeps } from '../../src/http/app';
 import { listQuerySchema, replaySchema } from '../../src/http/delivery-routes';
 import { actorHeaderSchema, enrolSchema, fingerprintParamSchema } from '../../src/http/publisher-routes';
 import { createLogger } from '../../src/log';
-import { createRecipientSchema, publicView, updateRecipientSchema } from '../../src/recipients/recipient';
+import { createRecipientSchema, importLineSchema, publicView, updateRecipientSchema } from '../../src/recipients/recipient';
 import { appRoutes } from '../support/app-routes';
 import { validateOpenApi } from '../support/openapi-validator';
 
@@ -67,6 +67,7 @@ describe('GET /v1/openapi.json', () => {
     expect(schemas.Signatures).toEqual(zodJson(signaturesSchema));
     expect(schemas.CreateRecipient).toEqual(zodJson(createRecipientSchema));
     expect(schemas.UpdateRecipient).toEqual(zodJson(updateRecipientSchema));
+    expect(schemas.ImportLine).toEqual(zodJson(importLineSchema));
     expect(schemas.EnrolPublisher).toEqual(zodJson(enrolSchema));
     expect(schemas.ReplayRequest).toEqual(zodJson(replaySchema));
     expect(schemas.AdvisoryDocument).toEqual(zodJson(advisoryDocumentSchema));
@@ -85,7 +86,7 @@ describe('GET /v1/openapi.json', () => {
     const bodies = Object.entries(doc.paths).flatMap(([p, item]: [string, any]) =>
       METHODS.filter((m) => item[m]?.requestBody).map((m) => [p, Object.values(item[m].requestBody.content as Record<string, any>)[0].schema] as const),
     );
-    expect(bodies.length).toBe(7);
+    expect(bodies.length).toBe(8);
     for (const [p, schema] of bodies) if (p !== '/v1/unsubscribe/{token}') expect({ p, ref: schema.$ref }).toEqual({ p, ref: expect.stringMatching(/^#\/components\/schemas\/\w+$/) });
   });
 
