@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     await writeList(csv, 'csv');
     await writePadding(padding, 60 * 1024 * 1024);
     const publisher = await createBenchPublisher();
-    tocsin = await startTocsinProcess({ publisherKey: publisher.armoredPublicKey, adminToken: token, prefix, concurrency: 256, batchSize: 500, cpuProfileDir: undefined, nodeOptions: undefined });
+    tocsin = await startTocsinProcess({ publisherKey: publisher.armoredPublicKey, adminToken: token, prefix, concurrency: 256, batchSize: 500, cpuProfileDir: undefined, nodeOptions: undefined, receipts: true });
     const rssIdle = await tocsin.rssBytes();
     log(`tocsin idle: RSS ${mib(rssIdle)}; list ${recipients} lines with ${bad} bad: NDJSON ${mib((await stat(ndjson)).size)}, CSV ${mib((await stat(csv)).size)}`);
     const results: Record<string, unknown> = { recipients, bad, rssIdleBytes: rssIdle };
