@@ -2,6 +2,7 @@ import type { BulletinDocument, Severity } from '../advisory/schema';
 import { severities } from '../advisory/schema';
 import { tlpAllows, tlpOf } from '../advisory/tlp';
 import type { Recipient, RecipientFilter } from '../recipients/recipient';
+import { isActive } from '../recipients/recipient-status';
 
 /**
  * Who receives a revision of an advisory or mitigation note (coordinated disclosure): a recipient
@@ -9,6 +10,8 @@ import type { Recipient, RecipientFilter } from '../recipients/recipient';
  * audience groups. Retractions are routed by what was received, not by this (see the release step).
  */
 export function receives(recipient: Recipient, doc: BulletinDocument, o: { embargoed: boolean }): boolean {
+  // An address that keeps hard-bouncing is dead: more mail to it only hurts the relays' reputation.
+  if (!isActive(recipient)) return false;
   if (!tlpAllows(recipient.tlp ?? 'CLEAR', tlpOf(doc))) return false;
   // A Mastodon post is public: nothing labelled, and nothing under embargo, whatever its groups say.
   if (recipient.type === 'mastodon' && (tlpOf(doc) !== 'CLEAR' || o.embargoed)) return false;
