@@ -21,6 +21,7 @@ import { createNoticeRenderThread } from '../notices/render-in-thread';
 import { createReconciler } from '../queue/reconciler';
 import { createDeliveryReplayer } from '../queue/replay-deliveries';
 import { openRecipientStore } from '../recipients/recipient-store';
+import { openSubscriptions } from '../subscriptions/open-subscriptions';
 import { createAdvisoryArchive } from '../storage/advisory-archive';
 import { createReceiptLog } from '../storage/receipt-log';
 import { startReceiptCollector } from '../delivery/receipt-collector';
@@ -45,6 +46,8 @@ export interface RunningApi {
   reconcile: () => Promise<number>;
   /** Runs the whole periodic pass now: re-read publisher keys, expire holds, reconcile. */
   maintain: () => Promise<void>;
+  /** Resolves once every subscription request answered so far has sent its mail (tests use it to avoid waiting). */
+  subscriptionsIdle: () => Promise<void>;
   /** The static mirror's rebuilder, when TOCSIN_MIRROR_AUTO is on. */
   mirror: MirrorRebuilder | null;
   close: () => Promise<void>;
@@ -160,8 +163,14 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     log,
   });
 
+  const subscribing = await openSubscriptions({ config, redis, recipients, signer: () => keys.signer(), now: deps.now ?? Date.now, log });
+
   const app = createApp({
     log,
+    trustProxy: config.subscriptions.trustProxy,
+    subscriptions: subscribing.subscriptions,
+    subscriptionLimits: subscribing.limits,
+    publicUrl: config.publicUrl,
     adminToken: config.adminToken,
     keys,
     intake,
@@ -249,6 +258,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     keys,
     reconcile: () => reconciler.run(),
     maintain,
+    subscriptionsIdle: async () => subscribing.subscriptions?.idle(),
     mirror,
     async close() {
       clearInterval(timer);
@@ -263,6 +273,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
       // A render still running fails; its advisory is archived and the next start queues it.
       await notices.close();
       await Promise.all(Object.values(queues).map((q) => q.close()));
+      await subscribing.close();
       await recipients.close();
       await publishers.close();
       redis.disconnect();

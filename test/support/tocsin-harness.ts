@@ -21,6 +21,8 @@ export interface HarnessOptions {
   workers?: boolean;
   /** Answers the host-name lookups of both the API and the workers, as a DNS server would (default: the system resolver). */
   resolveHost?: ResolveHost;
+  /** The API's wall clock for what expires (subscription links); default Date.now. */
+  now?: () => number;
 }
 
 /**
@@ -52,7 +54,11 @@ export async function startTocsin(options: HarnessOptions = {}) {
     ...options.env,
   });
   const log = createLogger(config.logLevel);
-  const deps: RuntimeDeps = options.resolveHost ? { resolveHost: options.resolveHost } : systemRuntimeDeps;
+  const deps: RuntimeDeps = {
+    ...systemRuntimeDeps,
+    ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  };
   const api: RunningApi = await startApi(config, log, deps);
   const workers: RunningWorkers | null = options.workers === false ? null : await startWorkers(config, log, deps);
   const url = `http://127.0.0.1:${api.port}`;
