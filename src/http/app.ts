@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { adminAuth } from './admin-auth';
 import { advisoryRoutes, type AdvisoryRouteDeps } from './advisory-routes';
+import { bounceRoutes } from './bounce-routes';
 import { deliveryRoutes, type DeliveryRouteDeps } from './delivery-routes';
 import { refuseDuplicateHeaders } from './duplicate-headers';
 import { errorHandler, handle, HttpError } from './http-error';
@@ -45,6 +46,7 @@ export function mountedRouters(deps: AppDeps): [mountPath: string, ...handlers: 
     ['/v1/unsubscribe', unsubscribeRoutes(deps)],
     ['/v1/subscriptions', subscriptionRoutes(deps)],
     ['/subscribe', subscribePageRoutes(deps)],
+    ['/v1/bounces', adminAuth(deps.adminToken), bounceRoutes(deps)],
   ];
 }
 
