@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
 import { createGpgPublisher, gpgVerify, type GpgPublisher } from '../support/gpg';
@@ -239,7 +241,10 @@ describe('subscriptions without a trusted proxy', () => {
 
   beforeAll(async () => {
     relay = await startSmtpSink();
-    tocsin = await startTocsin({ workers: false, env: { TOCSIN_SMTP_URLS: relay.url, TOCSIN_MAIL_FROM: FROM, TOCSIN_SUBSCRIBE_PER_IP_PER_HOUR: '2' } });
+    tocsin = await startTocsin({
+      workers: false,
+      env: { TOCSIN_SMTP_URLS: relay.url, TOCSIN_MAIL_FROM: FROM, TOCSIN_SUBSCRIBE_PER_IP_PER_HOUR: '2', TOCSIN_PUBLIC_URL: 'https://tocsin.example.org' },
+    });
   });
   afterAll(async () => {
     await tocsin?.close();
@@ -251,5 +256,11 @@ describe('subscriptions without a trusted proxy', () => {
     const third = await tocsin.call('POST', '/v1/subscriptions', { address: 'x2@example.org' }, { 'x-forwarded-for': '198.51.100.77' });
     expect(third.status).toBe(429);
     expect(third.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
+  it("links the subscribe form from the mirror's index, since TOCSIN_PUBLIC_URL says where the API is", async () => {
+    await tocsin.api.mirror!.idle();
+    const index = await readFile(path.join(tocsin.config.mirror.dir, 'index.html'), 'utf8');
+    expect(index).toContain('<a href="https://tocsin.example.org/subscribe">subscribe by email</a>');
   });
 });
