@@ -123,6 +123,15 @@ describe('subscriptions', () => {
     expect(readSignedMessage(notice.raw).headers.get('list-help')).toMatch(/^<http:\/\/localhost:\d+\/subscribe\?manage=[A-Za-z0-9_-]+>$/);
   });
 
+  it('two links for one address, confirmed at the same moment, make one recipient', async () => {
+    await subscribe({ address: 'gina@example.org', filter: { kinds: ['advisory'] } });
+    await subscribe({ address: 'gina@example.org' });
+    const links = await Promise.all([1, 2].map(async (n) => confirmPathIn(await verifiedText(await mailTo('gina@example.org', n)))!));
+    const answers = await Promise.all(links.map((link) => tocsin.call('POST', link, '', { 'content-type': 'application/x-www-form-urlencoded' })));
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    expect(await recipientsAt('gina@example.org')).toHaveLength(1);
+  });
+
   it('a link used after 48 hours shows an expiry page and subscribes nobody', async () => {
     expect((await subscribe({ address: 'carol@example.org' })).status).toBe(202);
     const link = confirmPathIn(await verifiedText(await mailTo('carol@example.org')))!;
