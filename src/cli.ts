@@ -148,7 +148,14 @@ program
   .option('--interval <seconds>', INTERVAL_HELP, intervalOption)
   .option('--json', 'with --wait: print {submission, deliveries} as JSON at the end, the live progress on stderr')
   .action((file: string, opts: { sig: string[]; url?: string; timeout: string; wait?: boolean; interval?: number; json?: boolean }) =>
-    publishCommand(file, { sig: opts.sig, url: url(opts), timeoutSeconds: timeoutSeconds(opts.timeout), wait: Boolean(opts.wait), json: Boolean(opts.json), lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS }),
+    publishCommand(file, {
+      sig: opts.sig,
+      url: url(opts),
+      timeoutSeconds: timeoutSeconds(opts.timeout),
+      wait: Boolean(opts.wait),
+      json: Boolean(opts.json),
+      lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS,
+    }),
   );
 
 program
@@ -236,7 +243,7 @@ deliveries
   .option('--interval <seconds>', INTERVAL_HELP, intervalOption)
   .option('--json', "print the API's last answer as JSON at the end, the live progress on stderr")
   .action((id: string, opts: { revision?: number; url?: string; interval?: number; json?: boolean }) =>
-    watchDeliveries(url(opts), id, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), json: Boolean(opts.json), lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS }),
+    watchDeliveries({ url: url(opts), token: config().adminToken }, id, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), json: Boolean(opts.json), lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS }),
   );
 
 const recipients = program.command('recipients').description('enrol, list, show, update and remove recipients through the admin API (token from TOCSIN_ADMIN_TOKEN)');

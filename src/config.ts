@@ -52,6 +52,13 @@ export const envSchema = z.object({
   TOCSIN_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Allow webhook targets on loopback, private, link-local or metadata addresses. Default off. */
   TOCSIN_ALLOW_PRIVATE_TARGETS: flag,
+  /**
+   * FOR `npm run bench` ONLY: 1 turns the durable delivery receipts off (workers add no receipt to
+   * Redis, the API writes none to disk), to measure what they cost. It breaks the guarantee that a
+   * Redis data loss sends nothing delivered again, and leaves /metrics without delivery numbers;
+   * tocsin says so loudly at start. Default off.
+   */
+  TOCSIN_BENCH_RECEIPTS_OFF: flag,
   /** Prefix of every Redis key and BullMQ queue, so that installations can share a Redis. Default tocsin. */
   TOCSIN_QUEUE_PREFIX: z
     .string()
@@ -216,6 +223,8 @@ export interface Config {
   serverUrl: string | undefined;
   metricsToken: string | undefined;
   allowPrivateTargets: boolean;
+  /** TOCSIN_BENCH_RECEIPTS_OFF: no durable receipts, for the benchmark's comparison only. */
+  receiptsOff: boolean;
   prefix: string;
   keyEmail: string;
   publicUrl: string;
@@ -299,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     serverUrl: e.TOCSIN_URL,
     metricsToken: e.TOCSIN_METRICS_TOKEN,
     allowPrivateTargets: e.TOCSIN_ALLOW_PRIVATE_TARGETS,
+    receiptsOff: e.TOCSIN_BENCH_RECEIPTS_OFF,
     prefix: e.TOCSIN_QUEUE_PREFIX,
     keyEmail: e.TOCSIN_KEY_EMAIL,
     publicUrl,

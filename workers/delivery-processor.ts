@@ -9,7 +9,7 @@ import type { DeliveryStateStore } from '../src/delivery/delivery-state';
 import type { DeliveryState } from '../src/delivery/delivery-status';
 import { failureOf } from '../src/delivery/public-delivery-view';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
-import { defaultFirstAttempt, retryJob, type DeliveryJobData } from '../src/queue/jobs';
+import { defaultFirstAttempt, retryJob, type DeliveryJobData, type NoticeStage } from '../src/queue/jobs';
 import type { Recipient } from '../src/recipients/recipient';
 import type { KeyedSemaphore } from '../src/util/keyed-semaphore';
 import type { Semaphore } from '../src/util/semaphore';
@@ -18,7 +18,8 @@ import { delayAfter, ScheduledRetry, type RetryPolicy } from './retry-policy';
 export interface DeliveryContext {
   channelName: ChannelName;
   channel: Channel<Recipient>;
-  notice: (ref: AdvisoryRef) => Promise<Notice>;
+  /** The signed notice of a revision's stage (the embargoed one, or the ordinary one). */
+  notice: (ref: AdvisoryRef, stage?: NoticeStage) => Promise<Notice>;
   recipients: { getMany(ids: readonly string[]): Promise<Map<string, Recipient>> };
   states: DeliveryStateStore;
   queue: DeliveryQueue;
@@ -45,7 +46,7 @@ const now = () => new Date().toISOString();
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 /** The failure in both forms: full text for the admin API, the closed summary for the public read. */
 const failed = (err: unknown) => ({ last_error: errorText(err), failure: failureOf(err) });
-const REMOVED = { last_error: 'recipient was removed', failure: { kind: 'recipient_removed' } } as const;
+const REMOVED = { last_error: 'recipient was removed', failure: { kind: 'recipient_removed' }, reason: 'recipient_removed' } as const;
 const failureReason = (err: unknown): FailureReason => (err instanceof PermanentDeliveryError ? 'permanent' : 'attempts_exhausted');
 type ObservedOutcome = DistributiveOmit<DeliveryOutcome, 'channel' | 'ref' | 'recipient' | 'attempt' | 'at'>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -56,8 +57,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  * recipient's own retry job; the state saying "retrying" is written only after the job exists.
  */
 export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobData<'batch'>>, signal: AbortSignal): Promise<string> {
-  const { ref, recipients: ids } = job.data;
-  const notice = await ctx.notice(ref);
+  const { ref, recipients: ids, stage } = job.data;
+  const notice = await ctx.notice(ref, stage);
   const states = await ctx.states.getMany(ctx.channelName, ref, ids);
   const todo = ids.filter((_, i) => (states[i]?.state ?? 'pending') === 'pending');
   const directory = await ctx.recipients.getMany(todo);
@@ -79,7 +80,7 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
     retries = [];
     flushing = flushing.then(async () => {
       if (r.length > 0) {
-        await ctx.queue.addBulk(r.map(({ recipient, delay }) => retryJob(ref, recipient, { delay, maxAttempts: ctx.policy.maxAttempts })));
+        await ctx.queue.addBulk(r.map(({ recipient, delay }) => retryJob(ref, recipient, { delay, maxAttempts: ctx.policy.maxAttempts, stage })));
       }
       await ctx.states.advance(ctx.channelName, ref, u);
     });
@@ -117,7 +118,7 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
             delivered += 1;
           } catch (err) {
             if (err instanceof PermanentDeliveryError || ctx.policy.maxAttempts <= 1) {
-              updates.set(id, { state: 'failed', attempts: 1, updated_at: now(), ...failed(err) });
+              updates.set(id, { state: 'failed', attempts: 1, updated_at: now(), ...failed(err), reason: failureReason(err) });
               observe(id, 1, { outcome: 'failed', error: errorText(err), reason: failureReason(err) });
             } else {
               const delay = delayAfter(ctx.policy, err, 2);
@@ -147,7 +148,7 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
  * delivery failed and tells BullMQ not to retry.
  */
 export async function processRetry(ctx: DeliveryContext, job: Job<DeliveryJobData<'retry'>>, signal: AbortSignal): Promise<string> {
-  const { ref, recipient: id, replay } = job.data;
+  const { ref, recipient: id, replay, stage } = job.data;
   // A replay's job starts a fresh schedule (its first run is attempt 1); a job recovery re-created
   // counts on from the attempts already made.
   const attempt = defaultFirstAttempt(job.data) + job.attemptsMade;
@@ -157,7 +158,7 @@ export async function processRetry(ctx: DeliveryContext, job: Job<DeliveryJobDat
   // A failed state from an earlier generation is what this replay is for; the replay's own
   // `retrying` state may not even be written yet (the job is queued first).
   if (current?.state === 'delivered' || (current?.state === 'failed' && (current.replays ?? 0) === generation)) return `already ${current.state}`;
-  const notice = await ctx.notice(ref);
+  const notice = await ctx.notice(ref, stage);
   const recipient = (await ctx.recipients.getMany([id])).get(id);
   const stamp = replay ? { replays: replay.generation, replayed_at: replay.at } : {};
   const write = (state: DeliveryState) => ctx.states.advance(ctx.channelName, ref, new Map([[id, { ...state, ...stamp }]]));
@@ -176,7 +177,7 @@ export async function processRetry(ctx: DeliveryContext, job: Job<DeliveryJobDat
   } catch (err) {
     const last = attempt >= ctx.policy.maxAttempts;
     if (err instanceof PermanentDeliveryError || last) {
-      await write({ state: 'failed', attempts: attempt, updated_at: now(), ...failed(err) });
+      await write({ state: 'failed', attempts: attempt, updated_at: now(), ...failed(err), reason: failureReason(err) });
       observe(attempt, { outcome: 'failed', error: errorText(err), reason: failureReason(err) });
       throw new UnrecoverableError(errorText(err));
     }

@@ -8,7 +8,7 @@ import { createCircuitBreaker, withCircuitBreaker, type CircuitBreakerOptions } 
 import type { DeliveryObserver } from '../src/delivery/delivery-outcome';
 import { createDeliveryStateStore } from '../src/delivery/delivery-state';
 import type { DeliveryQueue } from '../src/queue/delivery-queues';
-import { BACKOFF_TYPE, type DeliveryJobData, type DeliveryJobName } from '../src/queue/jobs';
+import { BACKOFF_TYPE, type DeliveryJobData, type DeliveryJobName, type NoticeStage } from '../src/queue/jobs';
 import { NoticeMissingError } from '../src/queue/notice-missing-error';
 import { redisKeys } from '../src/queue/redis-keys';
 import type { Recipient } from '../src/recipients/recipient';
@@ -37,6 +37,8 @@ export interface DeliveryWorkerOptions {
   log: Logger;
   /** Told every delivery outcome (see workers/delivery-observer.ts). */
   observe: DeliveryObserver;
+  /** False only for the benchmark's receipts-off run (TOCSIN_BENCH_RECEIPTS_OFF). Default true. */
+  receipts?: boolean;
 }
 
 /**
@@ -53,8 +55,8 @@ const awaitsRecovery = (err: unknown) => err instanceof NoticeMissingError || er
 function createNoticeCache(redis: Redis, prefix: string, channel: ChannelName) {
   const keys = redisKeys(prefix);
   const cache = new Map<string, Promise<Notice>>();
-  return (ref: AdvisoryRef): Promise<Notice> => {
-    const key = keys.notice(channel, ref);
+  return (ref: AdvisoryRef, stage?: NoticeStage): Promise<Notice> => {
+    const key = keys.notice(channel, ref, stage);
     let hit = cache.get(key);
     if (!hit) {
       hit = redis.get(key).then((raw) => {
@@ -89,7 +91,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     channel,
     notice: createNoticeCache(connection, prefix, channel.name),
     recipients: createRecipientDirectory(connection, prefix),
-    states: createDeliveryStateStore(connection, prefix),
+    states: createDeliveryStateStore(connection, prefix, { receipts: options.receipts ?? true }),
     queue: options.queue,
     limiter: createSemaphore(options.concurrency),
     perDestination: createKeyedSemaphore(options.perDestinationConcurrency),

@@ -61,7 +61,7 @@ const common = {
  * Disclosure fields (coordinated disclosure), signed like every other field. `tlp` is how far the
  * text may be shared (TLP 2.0; absent means CLEAR). `embargo_until` is when the public may learn
  * of it: until then only recipients in one of the `audience` groups receive it. The 90-day bound
- * needs the clock, so intake checks it (see publish/disclosure-checks.ts).
+ * needs the clock, so intake checks it (see publish/disclosure-rules.ts).
  */
 const disclosure = {
   tlp: z

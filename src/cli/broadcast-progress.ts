@@ -17,6 +17,15 @@ export interface DeliveriesAnswer {
   summary: DeliveryCounts;
   summary_by_channel: Partial<Record<ChannelName, DeliveryCounts>>;
   deliveries: { recipient: string; channel: ChannelName; state: DeliveryStatus; attempts: number; last_error?: string; next_attempt_at?: string }[];
+  /** Admin view, under an embargo: the recipients held back until `release_at`. Not deliveries yet: the wait does not wait for them. */
+  scheduled?: ScheduledAnswer;
+}
+
+/** The `scheduled` part of the admin deliveries answer. */
+export interface ScheduledAnswer {
+  release_at: string;
+  count: number;
+  by_channel: Partial<Record<ChannelName, number>>;
 }
 
 /** What the rate is measured from: when watching began and what was already done then. */
@@ -66,20 +75,37 @@ function countsText(counts: DeliveryCounts): string {
   return `${counts.delivered}/${totalOf(counts)} delivered, ${counts.retrying} retrying, ${counts.failed} failed, ${counts.pending} pending`;
 }
 
+/** `N scheduled for <time>` under an embargo, per channel when `channel` is given; empty otherwise. */
+export function scheduledText(answer: DeliveriesAnswer, channel?: ChannelName): string {
+  const s = answer.scheduled;
+  const n = s ? (channel ? (s.by_channel[channel] ?? 0) : s.count) : 0;
+  return s && n > 0 ? `${n} scheduled for ${s.release_at} (embargo)` : '';
+}
+
+/** The channels with deliveries or recipients held back by an embargo. */
+function shownChannels(answer: DeliveriesAnswer): [ChannelName, DeliveryCounts][] {
+  const channels = channelCounts(answer);
+  for (const c of Object.keys(answer.scheduled?.by_channel ?? {}) as ChannelName[]) {
+    if (!channels.some(([name]) => name === c)) channels.push([c, { pending: 0, delivered: 0, retrying: 0, failed: 0 }]);
+  }
+  return channels;
+}
+
 /** For a terminal, redrawn in place: a heading, then one line per channel. */
 export function progressFrame(answer: DeliveriesAnswer, start: ProgressStart, now: number): string[] {
-  const channels = channelCounts(answer);
+  const channels = shownChannels(answer);
   const width = Math.max(8, ...channels.map(([c]) => c.length));
+  const line = (c: ChannelName, counts: DeliveryCounts) => [`  ${c.padEnd(width)}  ${countsText(counts)}  ${rateOf(c, counts, start, now)}`, scheduledText(answer, c)].filter(Boolean).join(', ');
   return [
     `${answer.id} revision ${answer.revision}, ${formatElapsed(now - start.at)} elapsed`,
-    ...(channels.length === 0 ? ['  no recipients'] : channels.map(([c, counts]) => `  ${c.padEnd(width)}  ${countsText(counts)}  ${rateOf(c, counts, start, now)}`)),
+    ...(channels.length === 0 ? ['  no recipients'] : channels.map(([c, counts]) => line(c, counts))),
   ];
 }
 
 /** For a log or a pipe, written every few seconds: the same on one line. */
 export function progressLine(answer: DeliveriesAnswer, start: ProgressStart, now: number): string {
-  const channels = channelCounts(answer);
-  const parts = channels.length === 0 ? ['no recipients'] : channels.map(([c, counts]) => `${c} ${countsText(counts)} (${rateOf(c, counts, start, now)})`);
+  const channels = shownChannels(answer);
+  const parts = channels.length === 0 ? ['no recipients'] : channels.map(([c, counts]) => [`${c} ${countsText(counts)} (${rateOf(c, counts, start, now)})`, scheduledText(answer, c)].filter(Boolean).join(', '));
   return `[${formatElapsed(now - start.at)}] ${answer.id} revision ${answer.revision}: ${parts.join('; ')}`;
 }
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AdvisoryRef } from '../advisory/record';
 import { callApi, type ApiTarget } from './api-client';
-import { firstAttemptsDone, totalOf, undelivered, type DeliveriesAnswer } from './broadcast-progress';
+import { firstAttemptsDone, scheduledText, totalOf, undelivered, type DeliveriesAnswer } from './broadcast-progress';
 import { CliFailure } from './commands';
 import type { ProgressDisplay } from './progress-display';
 
@@ -22,20 +22,28 @@ export interface WatchOptions {
   /** Ends the watch (Ctrl-C); the broadcast itself goes on. */
   interrupt: AbortSignal;
   now?: () => number;
+  /**
+   * The signed document's SHA-256, which the submitter knows: with it the read also shows a
+   * revision not yet public (under embargo, or above TLP:CLEAR), as to nobody else.
+   */
+  sha256?: string | undefined;
 }
 
 /**
- * Polls the public delivery read until no first attempt is left pending, showing each answer.
- * Interrupted, it says that the broadcast continues on the server and how to follow it again.
+ * Polls the delivery read until no first attempt is left pending, showing each answer: the public
+ * read, or the admin view when the target has the admin token (an embargoed advisory has no public
+ * read; the admin view also names the recipients `scheduled` for its release, which the wait does
+ * not wait for). Interrupted, it says that the broadcast continues on the server and how to follow
+ * it again.
  */
 export async function watchBroadcast(target: ApiTarget, ref: AdvisoryRef, options: WatchOptions): Promise<DeliveriesAnswer> {
   const now = options.now ?? Date.now;
-  const path = `/v1/advisories/${encodeURIComponent(ref.id)}/deliveries?revision=${ref.revision}`;
+  const path = `/v1/advisories/${encodeURIComponent(ref.id)}/deliveries?revision=${ref.revision}${options.sha256 ? `&sha256=${options.sha256}` : ''}`;
   const pollMs = Math.min(MAX_POLL_MS, options.lineEveryMs);
   try {
     for (;;) {
       const signal = AbortSignal.any([options.interrupt, AbortSignal.timeout(POLL_TIMEOUT_MS)]);
-      const answer = (await callApi(target, 'GET', path, { signal })) as DeliveriesAnswer;
+      const answer = (await callApi(target, 'GET', path, { signal, admin: Boolean(target.token) })) as DeliveriesAnswer;
       if (firstAttemptsDone(answer)) {
         options.display.end(answer, now());
         return answer;
@@ -67,7 +75,12 @@ export async function untilInterrupted<T>(run: (interrupt: AbortSignal) => Promi
 /** Exit 0 when every delivery was delivered; else exit 3, naming each one that was not. */
 export function concludeBroadcast(answer: DeliveriesAnswer): string {
   const total = totalOf(answer.summary);
-  if (answer.summary.delivered === total) return total === 0 ? 'no recipients: nothing to deliver' : `delivered to all ${total} recipient${total === 1 ? '' : 's'}`;
+  const later = scheduledText(answer);
+  if (answer.summary.delivered === total) {
+    const done = total === 0 ? 'no recipients yet' : `delivered to all ${total} recipient${total === 1 ? '' : 's'}`;
+    if (later) return `${done} of the embargo's audience; ${later}`;
+    return total === 0 ? 'no recipients: nothing to deliver' : done;
+  }
   throw new CliFailure(
     [
       `not delivered to ${total - answer.summary.delivered} of ${total} recipients (${answer.summary.failed} failed, ${answer.summary.retrying} waiting for a retry):`,

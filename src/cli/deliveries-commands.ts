@@ -120,19 +120,21 @@ export async function replayFailed(target: AdminTarget, options: ReplayOptions):
 
 /**
  * `tocsin deliveries watch ID [--revision N]`: the live progress `publish --wait` shows, for an
- * advisory already sent (public read, no token). Exit 0 when all were delivered, 3 otherwise.
+ * advisory already sent: the public read, or with TOCSIN_ADMIN_TOKEN set the admin view, which
+ * also shows recipients `scheduled` for an embargo's end. Exit 0 when all were delivered, 3 otherwise.
  */
-export async function watchDeliveries(url: string, id: string, options: WatchOptions): Promise<void> {
+export async function watchDeliveries(target: { url: string; token?: string | undefined }, id: string, options: WatchOptions): Promise<void> {
+  const { url } = target;
   let revision = options.revision;
   if (revision === undefined) {
     // The latest revision, as the API picks it when none is named.
-    const latest = (await callApi({ url }, 'GET', `/v1/advisories/${encodeURIComponent(id)}/deliveries`)) as DeliveriesAnswer;
+    const latest = (await callApi(target, 'GET', `/v1/advisories/${encodeURIComponent(id)}/deliveries`, { admin: Boolean(target.token) })) as DeliveriesAnswer;
     revision = latest.revision;
   }
   const ref = { id, revision };
   const out = options.json ? process.stderr : process.stdout;
   const final = await untilInterrupted((interrupt) =>
-    watchBroadcast({ url }, ref, { display: createProgressDisplay(out, options.lineEveryMs), lineEveryMs: options.lineEveryMs, interrupt }),
+    watchBroadcast({ url, token: target.token }, ref, { display: createProgressDisplay(out, options.lineEveryMs), lineEveryMs: options.lineEveryMs, interrupt }),
   );
   if (options.json) printJson(final);
   const done = concludeBroadcast(final);

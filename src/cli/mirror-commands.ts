@@ -21,6 +21,8 @@ export async function mirrorBuild(config: Config, out: string | undefined): Prom
   const result = await buildMirror({ archive: createAdvisoryArchive(config.dataDir), broadcaster, keyHistory, config: config.mirror, outDir });
   for (const s of result.skipped) console.error(`skipped: ${s}`);
   console.log(`mirror: ${result.advisories} advisories (${result.revisions} revisions), ${result.files} files in ${result.outDir} (${result.ms} ms)`);
+  // A site built by hand (or by cron) does not rebuild itself at an embargo's end, as the API's does.
+  if (result.nextChange) console.log(`an embargo ends at ${result.nextChange}: build again then to publish what it held back`);
 }
 
 /** `tocsin mirror push TARGET... [--from DIR]`: copies the built site to each target directory. */

@@ -69,7 +69,7 @@ export async function publishCommand(file: string, options: PublishOptions): Pro
   // stdout carries the JSON for scripts; the live display goes to stderr then.
   const out = options.json ? process.stderr : process.stdout;
   const final = await untilInterrupted((interrupt) =>
-    watchBroadcast({ url: options.url }, answer, { display: createProgressDisplay(out, options.lineEveryMs), lineEveryMs: options.lineEveryMs, interrupt }),
+    watchBroadcast({ url: options.url }, answer, { display: createProgressDisplay(out, options.lineEveryMs), lineEveryMs: options.lineEveryMs, interrupt, sha256: answer.sha256 }),
   );
   if (options.json) printJson({ submission: answer, deliveries: final });
   const done = concludeBroadcast(final);

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AdvisoryRef } from '../advisory/record';
@@ -9,6 +10,8 @@ import type { createAdvisoryIntake, IntakeResult } from '../publish/advisory-int
 import { MAX_SIGNATURES } from '../publish/signature-policy';
 import { loadRevisionView } from '../delivery/dead-letters';
 import { publicDeliveryView } from '../delivery/public-delivery-view';
+import type { ScheduledRelease } from '../release/release-step';
+import { publicView } from '../release/public-view';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
 import type { HoldStore } from '../storage/hold-store';
 import { fieldProblems, revisionQuery } from '../util/zod-fields';
@@ -25,6 +28,16 @@ export const submissionSchema = z.strictObject({
 });
 
 export const signaturesSchema = submissionSchema.pick({ signatures: true });
+
+/** A signed document's SHA-256 as the records spell it: 64 lower-case hex digits. */
+const sha256Query = z.string().regex(/^[0-9a-f]{64}$/, 'must be the SHA-256 of the signed document: 64 lower-case hex digits');
+
+/** Compares two hex digests in constant time: the digest is the secret here. */
+function sameHex(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 
 /** The answer to a submission or to added signatures. */
 function intakeReply(result: IntakeResult): Reply {
@@ -46,12 +59,59 @@ export interface AdvisoryRouteDeps {
   deliveries: DeliveryStateStore;
   /** The durable receipts: what each recipient's delivery came to, after Redis lost its copy too. */
   receipts: DeliveryReceipts;
-  /** With it, `GET /:id/deliveries` shows an admin the full error text and `GET /:id` held revisions (see optionalAdminAuth). */
+  /**
+   * With it, `GET /:id/deliveries` shows an admin the full error text, `GET /:id` held revisions,
+   * and every read the revisions not yet public (see optionalAdminAuth).
+   */
   adminToken: string | undefined;
+  /** Tocsin's clock, which decides when an embargo ends for the public reads. Default: the system clock. */
+  now?: () => Date;
+  /** Who waits for a revision's embargo to end, and when (release/release-step.ts): the deliveries read shows it as `scheduled`. */
+  scheduledRelease?: (ref: AdvisoryRef) => Promise<ScheduledRelease | null>;
+}
+
+/**
+ * The deliveries read's `scheduled`: recipients held back by an embargo, not yet deliveries (they
+ * have no state), so apart from `deliveries` and the counts, which settle without them. Only an
+ * admin sees which recipients.
+ */
+function scheduledView(s: ScheduledRelease, admin: boolean) {
+  const recipients = (Object.entries(s.audience) as [ChannelName, string[]][]).flatMap(([channel, ids]) => ids.map((recipient) => ({ recipient, channel })));
+  const byChannel: Partial<Record<ChannelName, number>> = {};
+  for (const r of recipients) byChannel[r.channel] = (byChannel[r.channel] ?? 0) + 1;
+  return { release_at: s.release_at, count: recipients.length, by_channel: byChannel, ...(admin ? { recipients } : {}) };
 }
 
 export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
   const router = Router();
+  const now = deps.now ?? (() => new Date());
+
+  /**
+   * The archived revisions of `id` this request may read, lowest first: all of them for an admin;
+   * for anyone else the public ones (release/public-view.ts), so that a revision under embargo or
+   * above TLP:CLEAR is answered exactly as one that does not exist. `proven` also lets through
+   * a revision whose signed document's SHA-256 the request gives (see documentProof).
+   */
+  async function readable(req: Request, id: string, proven?: string): Promise<number[]> {
+    if (isAdminRequest(req)) return deps.archive.revisions(id);
+    const records = await deps.archive.records();
+    const shown = publicView(records, now()).revisions(id);
+    const known = proven === undefined ? [] : records.filter((r) => r.id === id && sameHex(r.sha256, proven));
+    return [...new Set([...shown, ...known].map((r) => r.revision))].sort((a, b) => a - b);
+  }
+
+  /**
+   * `?sha256=<hex>`: the SHA-256 of a revision's signed document. Whoever holds the document knows
+   * it (its publishers, the recipients it reached) and nobody else can guess it, so it lets the
+   * publisher's `tocsin publish --wait` follow the deliveries of a revision under embargo or above
+   * TLP:CLEAR without the admin token, and tells nobody else that the revision exists.
+   */
+  function documentProof(req: Request): string | undefined {
+    if (req.query.sha256 === undefined) return undefined;
+    const parsed = sha256Query.safeParse(req.query.sha256);
+    if (!parsed.success) throw new HttpError(400, 'invalid_query', 'invalid sha256', fieldProblems(parsed.error, 'sha256'));
+    return parsed.data;
+  }
 
   /** `?revision=N`, if given; 400 naming `revision` when it is not plain decimal digits. */
   function revisionOf(req: Request, code = 'invalid_query'): number | undefined {
@@ -63,12 +123,12 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
 
   /**
    * The revision asked for (`?revision=N`), or the latest accepted; 404 when there is none.
-   * `orHeld` also finds revisions that are held, waiting for signatures.
+   * `orHeld` also finds revisions that are held, waiting for signatures; `proven` as in readable.
    */
-  async function resolveRef(req: Request, orHeld = false): Promise<AdvisoryRef> {
+  async function resolveRef(req: Request, orHeld = false, proven?: string): Promise<AdvisoryRef> {
     const id = advisoryIdSchema.safeParse(req.params.id);
     if (!id.success) throw new HttpError(404, 'not_found', 'no such advisory');
-    const revisions = await deps.archive.revisions(id.data);
+    const revisions = await readable(req, id.data, proven);
     const held = orHeld ? await deps.holds.revisions(id.data) : [];
     const n = revisionOf(req);
     if (n !== undefined) {
@@ -114,9 +174,12 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
 
   router.get(
     '/',
-    handle(async () => {
+    optionalAdminAuth(deps.adminToken),
+    handle(async (req) => {
       const latest = new Map<string, Awaited<ReturnType<AdvisoryArchive['records']>>[number]>();
-      for (const r of await deps.archive.records()) {
+      const records = await deps.archive.records();
+      const view = publicView(records, now());
+      for (const r of isAdminRequest(req) ? records : records.filter((x) => view.isPublic(x))) {
         const seen = latest.get(r.id);
         if (!seen || seen.revision < r.revision) latest.set(r.id, r);
       }
@@ -144,7 +207,7 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
         status: 200,
         body: {
           ...archived.record,
-          revisions: await deps.archive.revisions(ref.id),
+          revisions: await readable(req, ref.id),
           document: archived.document,
           publisher_signatures: archived.publisherSignatures,
           broadcaster_signature: archived.broadcasterSignature,
@@ -158,7 +221,10 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
     optionalAdminAuth(deps.adminToken),
     handle(async (req) => {
       const admin = isAdminRequest(req);
-      const ref = await resolveRef(req);
+      // A revision the public may not read has no public deliveries either: 404, as for no
+      // revision, unless the request shows it holds the signed document.
+      const proof = documentProof(req);
+      const ref = await resolveRef(req, false, proof);
       // Redis where it still has a state, else the receipts' or the settled mark's: Redis may have lost its copy.
       const view = await loadRevisionView({ archive: deps.archive, states: deps.deliveries, receipts: deps.receipts }, ref);
       const summary = { pending: 0, delivered: 0, retrying: 0, failed: 0 };
@@ -184,7 +250,12 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
           deliveries.push({ recipient, channel, ...(admin ? s : publicDeliveryView(s)) });
         }
       }
-      return { status: 200, body: { id: ref.id, revision: ref.revision, view: admin ? 'admin' : 'public', summary, summary_by_channel: summaryByChannel, deliveries } };
+      // Before its release a revision is readable only by an admin or by whoever proved holding it.
+      const scheduled = admin || proof !== undefined ? await deps.scheduledRelease?.(ref) : null;
+      return {
+        status: 200,
+        body: { id: ref.id, revision: ref.revision, view: admin ? 'admin' : 'public', summary, summary_by_channel: summaryByChannel, deliveries, ...(scheduled ? { scheduled: scheduledView(scheduled, admin) } : {}) },
+      };
     }),
   );
 

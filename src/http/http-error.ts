@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { BroadcasterKeyUnusableError } from '../pgp/broadcaster-keys';
 import {
   AdvisoryIdCollisionError,
+  AdvisoryRetractedError,
   HoldExpiredError,
   InvalidSubmissionError,
   NoSuchSubmissionError,
@@ -68,7 +69,8 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof RevisionConflictError) return new HttpError(409, 'revision_conflict', err.message, [], { details: { expected_revision: err.expectedRevision } });
   if (err instanceof AdvisoryIdCollisionError) return new HttpError(409, 'id_conflict', err.message, [{ field: 'document.id', message: err.message }]);
   if (err instanceof HoldExpiredError) return new HttpError(410, 'hold_expired', err.message);
-  if (err instanceof NoSuchSubmissionError) return new HttpError(404, 'not_found', err.message);
+  if (err instanceof AdvisoryRetractedError) return new HttpError(409, 'retracted', err.message, [{ field: err.field, message: err.message }]);
+  if (err instanceof NoSuchSubmissionError) return new HttpError(404, 'not_found', err.message, err.field ? [{ field: err.field, message: err.message }] : []);
   if (err instanceof InvalidPublisherKeyError) return new HttpError(400, 'invalid_key', `key: ${err.message}`, [{ field: 'key', message: err.message }]);
   if (err instanceof PublisherAlreadyEnrolledError) return new HttpError(409, 'already_enrolled', err.message);
   if (err instanceof PublisherNotEnrolledError) return new HttpError(404, 'not_found', err.message);

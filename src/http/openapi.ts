@@ -77,7 +77,7 @@ export function openApiDocument(): Json {
     '202': json(`${what}; or held by the two-person rule, waiting for more signatures`, ref('IntakeAnswer')),
     '400': error('a bad body or field (`invalid_submission`, naming each field), malformed JSON (`malformed_json`)'),
     '401': error('no signature verifies with an enrolled publisher key (`unauthenticated`)'),
-    '409': error('that id and revision exist with other content, or a newer revision was accepted (`revision_conflict`)'),
+    '409': error('that id and revision exist with other content, or a newer revision was accepted (`revision_conflict`); the advisory was retracted (`retracted`)'),
     '410': error('the hold expired (`hold_expired`)'),
     '503': error('tocsin\'s own key cannot sign (`signing_unavailable`): nothing was accepted'),
     ...jsonBodyErrors,
@@ -107,15 +107,21 @@ export function openApiDocument(): Json {
       },
       [OPENAPI_PATH]: { get: op({ summary: 'this document', tags: ['operations'], responses: { '200': json('the OpenAPI 3.1 document') } }) },
       '/v1/advisories': {
-        post: op({ summary: 'submit a signed advisory', tags: ['advisories'], requestBody: body(ref('Submission')), responses: intake('accepted: archived and queued') }),
-        get: op({ summary: 'the latest revision of each advisory, newest first', tags: ['advisories'], responses: { '200': json('`{advisories: [record, ...]}`', { type: 'object', properties: { advisories: { type: 'array', items: ref('AdvisoryRecord') } } }) } }),
+        post: op({ summary: 'submit a signed advisory', tags: ['advisories'], requestBody: body(ref('Submission')), responses: { ...intake('accepted: archived and queued'), '404': error('a retraction names an advisory with no accepted revision (`not_found`, naming `document.retracts`)') } }),
+        get: op({
+          summary: 'the latest public revision of each advisory, newest first; the admin token lists every revision, embargoed and above TLP:CLEAR too',
+          tags: ['advisories'],
+          security: [{}, ...admin],
+          responses: { '200': json('`{advisories: [record, ...]}`', { type: 'object', properties: { advisories: { type: 'array', items: ref('AdvisoryRecord') } } }), ...adminErrors },
+        }),
       },
       '/v1/advisories/{id}': {
         get: op({
-          summary: 'one revision: the record, document and signatures; or a held revision\'s state',
+          summary: 'one revision: the record, document and signatures; or a held revision\'s state. Without the admin token only public revisions exist: one under embargo or above TLP:CLEAR is a 404 like an unknown id',
           tags: ['advisories'],
+          security: [{}, ...admin],
           parameters: [advisoryId, revisionParam],
-          responses: { '200': json('the record plus `revisions`, `document`, `publisher_signatures`, `broadcaster_signature`; or a `Hold`'), '404': notFound },
+          responses: { '200': json('the record plus `revisions`, `document`, `publisher_signatures`, `broadcaster_signature`; or a `Hold`'), '404': notFound, ...adminErrors },
         }),
       },
       '/v1/advisories/{id}/signatures': {
@@ -129,11 +135,21 @@ export function openApiDocument(): Json {
       },
       '/v1/advisories/{id}/deliveries': {
         get: op({
-          summary: 'where each recipient stands; the admin token shows full error texts',
+          summary: 'where each recipient stands; the admin token shows full error texts, and revisions not yet public (404 without it)',
           tags: ['advisories', 'deliveries'],
           security: [{}, ...admin],
-          parameters: [advisoryId, revisionParam],
-          responses: { '200': json('`{id, revision, view, summary, deliveries}`'), '404': notFound, ...adminErrors },
+          parameters: [
+            advisoryId,
+            revisionParam,
+            {
+              name: 'sha256',
+              in: 'query',
+              required: false,
+              description: "the signed document's SHA-256 (64 lower-case hex digits): opens this read for a revision not yet public, as publish --wait does",
+              schema: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+            },
+          ],
+          responses: { '200': json('`{id, revision, view, summary, deliveries}`; while a revision waits for its embargo to end, `scheduled`: `{release_at, count, by_channel}` (and `recipients`, `[{recipient, channel}]`, for an admin), whom its release will add'), '400': error('a malformed `revision` or `sha256` (`invalid_query`)'), '404': notFound, ...adminErrors },
         }),
       },
       '/v1/keys/broadcaster.asc': { get: keyOp('tocsin\'s armored public key', 'application/pgp-keys') },

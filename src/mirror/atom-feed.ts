@@ -5,12 +5,14 @@ import { absolute, sitePaths } from './site-paths';
 
 /**
  * An Atom feed (RFC 4287) of the latest revision of every advisory, newest first. Each entry's
- * id names the revision, so a feed reader shows a new revision as a new entry.
+ * id names the revision, so a feed reader shows a new revision as a new entry. A withdrawn
+ * advisory's entry is its withdrawal, with the id of the signed retraction: a new entry too.
  */
 export function renderAtomFeed(entries: MirrorEntry[], config: MirrorConfig, fingerprint: string, epoch: string): string {
   const sorted = [...entries].sort(newestFirst);
   const feedUrl = absolute(config.baseUrl, sitePaths.atom);
   const items = sorted.map((e) => {
+    if (e.withdrawn) return withdrawalEntry(e, config, fingerprint);
     const { archived, doc } = latestOf(e);
     const { record } = archived;
     const page = `${absolute(config.baseUrl, sitePaths.index)}#${e.id}`;
@@ -51,5 +53,33 @@ export function renderAtomFeed(entries: MirrorEntry[], config: MirrorConfig, fin
     ...items,
     '</feed>',
     '',
+  ].join('\n');
+}
+
+/** The feed entry of a withdrawal: the advisory struck, the publishers' reason, the signed retraction. */
+function withdrawalEntry(e: MirrorEntry, config: MirrorConfig, fingerprint: string): string {
+  const { record } = latestOf(e).archived;
+  const { doc } = latestOf(e);
+  const retraction = e.withdrawn!.archived.record;
+  const retractionUrl = absolute(config.baseUrl, sitePaths.document(retraction.id, retraction.revision));
+  const text = [
+    `${record.id} is WITHDRAWN by its publishers. Do not act on it.`,
+    '',
+    e.withdrawn!.doc.summary,
+    '',
+    `Signed retraction: ${retractionUrl} (SHA-256 ${retraction.sha256})`,
+    `Verify it with tocsin's key ${fingerprint}.`,
+  ].join('\n');
+  return [
+    '  <entry>',
+    `    <id>${esc(absolute(config.baseUrl, sitePaths.revisionDir(retraction.id, retraction.revision)))}/</id>`,
+    `    <title>[WITHDRAWN] ${esc(record.id)}: ${esc(doc.title)}</title>`,
+    `    <updated>${esc(retraction.accepted_at)}</updated>`,
+    `    <published>${esc(new Date(e.withdrawn!.doc.published).toISOString())}</published>`,
+    `    <link rel="alternate" type="text/html" href="${esc(`${absolute(config.baseUrl, sitePaths.index)}#${e.id}`)}"/>`,
+    `    <link rel="related" type="application/json" href="${esc(retractionUrl)}"/>`,
+    `    <category term="withdrawn" label="status"/>`,
+    `    <summary type="text">${esc(text)}</summary>`,
+    '  </entry>',
   ].join('\n');
 }

@@ -1,17 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ArchivedAdvisory } from '../advisory/record';
-import { bulletinDocumentSchema, type BulletinDocument } from '../advisory/schema';
+import type { AdvisoryRecord, ArchivedAdvisory } from '../advisory/record';
+import { advisoryDocumentSchema, type AdvisoryDocument } from '../advisory/schema';
+import { tlpOf } from '../advisory/tlp';
 import type { MirrorConfig } from '../config';
 import type { BroadcasterKey } from '../pgp/broadcaster-key';
 import type { KeyHistory } from '../pgp/key-history';
 import { signDetached, verifyDetached } from '../pgp/detached';
+import { publicView } from '../release/public-view';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
 import { renderAtomFeed } from './atom-feed';
 import { renderCsaf } from './csaf-document';
 import { renderChangesCsv, renderIndexTxt, renderProviderMetadata, renderRolieFeed } from './csaf-provider';
 import { renderIndexPage } from './index-page';
-import type { MirrorEntry } from './mirror-entry';
+import type { MirrorEntry, MirrorRetraction, RetractionEntry } from './mirror-entry';
 import { renderOsv } from './osv-document';
 import { replaceDirectory } from './replace-dir';
 import { SiteFiles } from './site-files';
@@ -27,6 +29,8 @@ export interface BuildMirrorOptions {
   config: MirrorConfig;
   /** Where the site goes; replaced whole, never half-written. */
   outDir: string;
+  /** The instant whose public view the site shows (tocsin's own clock, UTC). Default: now. */
+  now?: Date;
 }
 
 export interface BuildResult {
@@ -37,27 +41,57 @@ export interface BuildResult {
   /** Advisories left out of the CSAF and OSV renderings, and why. */
   skipped: string[];
   ms: number;
+  /** When an embargo ends and a rebuild would show more (RFC 3339, UTC); absent when none is ahead. */
+  nextChange?: string;
 }
 
-/** Every archived advisory with all its revisions, in id order. */
-async function loadEntries(archive: AdvisoryArchive, skipped: string[]): Promise<MirrorEntry[]> {
-  const ids = [...new Set((await archive.records()).map((r) => r.id))].sort();
+/** What the site shows: the public advisories and the public retractions, in id order. */
+interface Loaded {
+  entries: MirrorEntry[];
+  retractions: RetractionEntry[];
+  /** When the public view next changes by the clock alone (an embargo ends). */
+  nextChange: Date | undefined;
+}
+
+/**
+ * Every advisory with the revisions the public may see at `now`, and every public retraction.
+ * Nothing else is read into the site: what is not public there cannot leak from any rendering.
+ */
+async function loadEntries(archive: AdvisoryArchive, now: Date, skipped: string[]): Promise<Loaded> {
+  const records = await archive.records();
+  const view = publicView(records, now);
+  const ids = [...new Set(records.map((r) => r.id))].sort();
+  const load = async (record: AdvisoryRecord) => {
+    const archived = await archive.get(record);
+    if (!archived) return null;
+    const doc = archivedDocument(archived.document);
+    if (!doc) skipped.push(`${record.id} revision ${record.revision}: its document no longer validates`);
+    // The view was decided from the record; the document is what would be shown. Should they
+    // ever disagree about who may read it, the stricter wins: not shown.
+    else if (doc.kind !== 'retraction' && (tlpOf(doc) !== tlpOf(archived.record) || doc.embargo_until !== archived.record.embargo_until)) {
+      skipped.push(`${record.id} revision ${record.revision}: its record and document disagree on tlp or embargo_until`);
+      return null;
+    }
+    return doc ? { archived, doc } : null;
+  };
   const entries: MirrorEntry[] = [];
+  const retractions: RetractionEntry[] = [];
   for (const id of ids) {
     const revisions: MirrorEntry['revisions'] = [];
-    for (const revision of await archive.revisions(id)) {
-      const archived = await archive.get({ id, revision });
-      if (!archived) continue;
-      const doc = archivedDocument(archived.document);
-      if (!doc) {
-        skipped.push(`${id} revision ${revision}: its document no longer validates`);
-        continue;
-      }
-      revisions.push({ archived, doc });
+    const withdrawals: MirrorRetraction[] = [];
+    for (const record of view.revisions(id)) {
+      const loaded = await load(record);
+      if (!loaded) continue;
+      if (loaded.doc.kind === 'retraction') withdrawals.push({ archived: loaded.archived, doc: loaded.doc });
+      else revisions.push({ archived: loaded.archived, doc: loaded.doc });
     }
-    if (revisions.length > 0) entries.push({ id, revisions });
+    if (withdrawals.length > 0) retractions.push({ id, retracts: withdrawals[0]!.doc.retracts, revisions: withdrawals });
+    if (revisions.length === 0) continue;
+    const withdrawal = view.withdrawal(id);
+    const retraction = withdrawal ? await load(withdrawal) : null;
+    entries.push({ id, revisions, ...(retraction?.doc.kind === 'retraction' ? { withdrawn: { archived: retraction.archived, doc: retraction.doc } } : {}) });
   }
-  return entries;
+  return { entries, retractions, nextChange: view.nextChange };
 }
 
 /**
@@ -93,7 +127,7 @@ export async function buildMirror(options: BuildMirrorOptions): Promise<BuildRes
   const started = Date.now();
   const { broadcaster, config } = options;
   const skipped: string[] = [];
-  const entries = await loadEntries(options.archive, skipped);
+  const { entries, retractions, nextChange } = await loadEntries(options.archive, options.now ?? new Date(), skipped);
   // Dates of an empty mirror: a fixed instant, so that rebuilding it changes nothing either.
   const epoch = broadcaster.privateKey.getCreationTime().toISOString();
   const files = new SiteFiles();
@@ -102,6 +136,7 @@ export async function buildMirror(options: BuildMirrorOptions): Promise<BuildRes
   // CSAF names its files by lowercased id: two ids differing only in case would share one.
   const owners = csafOwners(entries);
   const rendered: MirrorEntry[] = [];
+  for (const retraction of retractions) for (const { archived } of retraction.revisions) addRevision(files, archived);
   for (const entry of entries) {
     for (const { archived } of entry.revisions) addRevision(files, archived);
     const owner = owners.get(csafFileName(entry.id));
@@ -132,7 +167,7 @@ export async function buildMirror(options: BuildMirrorOptions): Promise<BuildRes
     if (earlier.fingerprint !== broadcaster.fingerprint) files.add(sitePaths.earlierKey(earlier.fingerprint), earlier.publicKey.armor());
   }
 
-  files.add(sitePaths.index, renderIndexPage(entries, config, history));
+  files.add(sitePaths.index, renderIndexPage(entries, retractions, config, history));
   files.add(sitePaths.atom, renderAtomFeed(entries, config, broadcaster.fingerprint, epoch));
   files.add(sitePaths.verify, await renderVerifyPage(history, config.publisher.name));
   files.add('licenses/openpgp.js.txt', await readFile(openpgpBrowserBuild().license));
@@ -145,6 +180,7 @@ export async function buildMirror(options: BuildMirrorOptions): Promise<BuildRes
     files: files.size,
     skipped,
     ms: Date.now() - started,
+    ...(nextChange ? { nextChange: nextChange.toISOString() } : {}),
   };
 }
 
@@ -154,9 +190,9 @@ export async function buildMirror(options: BuildMirrorOptions): Promise<BuildRes
  * document whose shape no longer fits (a field of the wrong type, a value outside its set) is
  * skipped, since the renderings could not read it.
  */
-function archivedDocument(text: string): BulletinDocument | null {
+function archivedDocument(text: string): AdvisoryDocument | null {
   const json: unknown = JSON.parse(text);
-  const parsed = bulletinDocumentSchema.safeParse(json);
+  const parsed = advisoryDocumentSchema.safeParse(json);
   if (parsed.success) return parsed.data;
-  return parsed.error.issues.every((issue) => issue.code === 'custom') ? (json as BulletinDocument) : null;
+  return parsed.error.issues.every((issue) => issue.code === 'custom') ? (json as AdvisoryDocument) : null;
 }

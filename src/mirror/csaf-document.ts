@@ -1,4 +1,6 @@
+import { tlpOf } from '../advisory/tlp';
 import type { MirrorConfig } from '../config';
+import { csafDistribution } from './csaf-tlp';
 import { scoreCvss3 } from './cvss3';
 import { firstOf, latestOf, type MirrorEntry } from './mirror-entry';
 import { isConformantPurl } from './purl';
@@ -26,8 +28,14 @@ type Note = { category: 'description' | 'details' | 'general' | 'summary'; title
  *   (critical ... none); a CVSS 3.x base vector becomes a score, computed here. Other vectors
  *   (CVSS 4.0, which CSAF 2.0 cannot hold, or vectors with temporal metrics) become a note.
  * - mitigations become remediations of category `mitigation`; `fixed` becomes `vendor_fix`.
- * - TLP: WHITE (TLP:CLEAR), as everything tocsin broadcasts is public. `lang` is left out: the
- *   advisory does not say which language it is written in.
+ * - TLP: the advisory's label in `distribution` (see csaf-tlp.ts); the mirror renders CLEAR
+ *   advisories only, so WHITE there. `lang` is left out: the advisory does not say which
+ *   language it is written in.
+ * - withdrawn (a signed retraction): CSAF 2.0 has no withdrawn status (CSAF 2.1 adds the
+ *   csaf_withdrawn profile), so the document stays a final security advisory and gains a last
+ *   revision_history entry dated the retraction's acceptance, a title starting "WITHDRAWN: ",
+ *   and the retraction's reason as a description note titled "Reasoning for Withdrawal" (the
+ *   title CSAF 2.1 asks of a withdrawn document), with a reference to the signed retraction.
  */
 export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<string, unknown> {
   const { archived, doc } = latestOf(entry);
@@ -72,6 +80,18 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
   if (doc.kind === 'mitigation') {
     notes.push({ category: 'general', title: 'Mitigation note', text: `This document is a mitigation note for ${doc.mitigates}.` });
   }
+  const withdrawn = entry.withdrawn;
+  if (withdrawn) {
+    const r = withdrawn.archived.record;
+    notes.unshift({ category: 'description', title: 'Reasoning for Withdrawal', text: withdrawn.doc.summary });
+    notes.push({
+      category: 'general',
+      title: 'Withdrawn',
+      text:
+        `The publishers withdrew ${record.id} with the signed retraction ${r.id} revision ${r.revision} ("${withdrawn.doc.title}"), ` +
+        `accepted by tocsin ${r.accepted_at} (SHA-256 of the signed retraction: ${r.sha256}). Do not act on this advisory.`,
+    });
+  }
   const cvss = doc.cvss ? scoreCvss3(doc.cvss) : null;
   if (doc.cvss && !cvss) notes.push({ category: 'details', title: 'CVSS vector', text: `The publishers gave the CVSS vector ${doc.cvss}.` });
 
@@ -80,6 +100,10 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
     { category: 'external', summary: `The signed advisory ${record.id} revision ${record.revision}`, url: documentUrl },
     ...doc.references.map((url) => ({ category: 'external', summary: 'Reference given by the publishers', url: asUri(url) })),
   ];
+  if (withdrawn) {
+    const r = withdrawn.archived.record;
+    references.push({ category: 'external', summary: `The signed retraction ${r.id} revision ${r.revision}`, url: absolute(config.baseUrl, sitePaths.document(r.id, r.revision)) });
+  }
   if (doc.kind === 'mitigation') {
     references.push({ category: 'external', summary: `The advisory this note mitigates, ${doc.mitigates}`, url: `${absolute(config.baseUrl, sitePaths.index)}#${doc.mitigates}` });
   }
@@ -97,28 +121,34 @@ export function renderCsaf(entry: MirrorEntry, config: MirrorConfig): Record<str
   const vulnerabilities = cves.length > 0 ? cves.map((cve) => ({ cve, ...vulnerability })) : [vulnerability];
 
   const first = firstOf(entry).archived.record;
+  const history = entry.revisions.map(({ archived: r }, i) => ({
+    date: r.record.accepted_at,
+    number: String(i + 1),
+    summary: `${r.record.id} revision ${r.record.revision}, accepted by tocsin (signed document SHA-256 ${r.record.sha256}).`,
+  }));
+  if (withdrawn) {
+    const r = withdrawn.archived.record;
+    history.push({ date: r.accepted_at, number: String(history.length + 1), summary: `Withdrawn by the signed retraction ${r.id} revision ${r.revision}; why is in the note "Reasoning for Withdrawal".` });
+  }
+  const current = withdrawn?.archived.record.accepted_at ?? record.accepted_at;
   return sortKeys({
     document: {
       category: 'csaf_security_advisory',
       csaf_version: '2.0',
       publisher: { ...config.publisher },
-      title: doc.title,
+      title: withdrawn ? `WITHDRAWN: ${doc.title}` : doc.title,
       aggregate_severity: { text: doc.severity },
-      distribution: { text: 'TLP:CLEAR (TLP 1.0: WHITE). Public: distribute freely.', tlp: { label: 'WHITE', url: 'https://www.first.org/tlp/' } },
+      distribution: csafDistribution(tlpOf(doc)),
       notes,
       references,
       tracking: {
         id: record.id,
         status: 'final',
-        version: String(entry.revisions.length),
+        version: String(history.length),
         initial_release_date: first.accepted_at,
-        current_release_date: record.accepted_at,
-        revision_history: entry.revisions.map(({ archived: r }, i) => ({
-          date: r.record.accepted_at,
-          number: String(i + 1),
-          summary: `${r.record.id} revision ${r.record.revision}, accepted by tocsin (signed document SHA-256 ${r.record.sha256}).`,
-        })),
-        generator: { engine: { name: 'tocsin' }, date: record.accepted_at },
+        current_release_date: current,
+        revision_history: history,
+        generator: { engine: { name: 'tocsin' }, date: current },
       },
     },
     product_tree: { full_product_names: products },

@@ -59,7 +59,7 @@ export function renderRolieFeed(entries: MirrorEntry[], config: MirrorConfig, ep
         const { doc } = latestOf(e);
         return {
           id: e.id,
-          title: doc.title,
+          title: e.withdrawn ? `WITHDRAWN: ${doc.title}` : doc.title,
           link: [
             { rel: 'self', href: url },
             { rel: 'hash', href: `${url}.sha256` },
@@ -68,7 +68,7 @@ export function renderRolieFeed(entries: MirrorEntry[], config: MirrorConfig, ep
           ],
           published: firstOf(e).archived.record.accepted_at,
           updated: updatedAt(e),
-          summary: { content: doc.summary },
+          summary: { content: e.withdrawn ? `Withdrawn by its publishers: ${e.withdrawn.doc.summary}` : doc.summary },
           content: { type: 'application/json', src: url },
           format: { schema: CSAF_SCHEMA, version: '2.0' },
         };

@@ -1,9 +1,10 @@
+import type { ArchivedAdvisory } from '../advisory/record';
 import type { MirrorConfig } from '../config';
 import type { KeyHistory } from '../pgp/key-history';
 import { spacedFingerprint } from '../notices/notice-view';
 import { esc } from './html-escape';
 import { isoSeconds } from './iso-seconds';
-import { latestOf, newestFirst, type MirrorEntry } from './mirror-entry';
+import { latestOf, newestFirst, type MirrorEntry, type MirrorRetraction, type RetractionEntry } from './mirror-entry';
 import { csafPath, sitePaths } from './site-paths';
 
 /** No script at all, and nothing loaded from anywhere: the page is plain, readable HTML. */
@@ -20,25 +21,48 @@ pre { background: #f4f4f4; padding: .6rem; overflow-x: auto; white-space: pre-wr
 article { border-top: 2px solid #ddd; padding-top: .5rem; margin-top: 1.5rem; }
 table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .2rem .5rem; text-align: left; }
 .summary { white-space: pre-wrap; }
+.withdrawn-note { border-left: 4px solid #8b0000; padding-left: .6rem; }
 `;
 
 function link(href: string, text: string): string {
   return `<a href="${esc(href)}">${esc(text)}</a>`;
 }
 
-function renderEntry(entry: MirrorEntry): string {
-  const { archived, doc } = latestOf(entry);
+/** The links to one signed revision: the document, tocsin's signature, its hashes, the publishers' signatures. */
+function signedFiles(archived: ArchivedAdvisory): string[] {
   const { record } = archived;
   const documentPath = sitePaths.document(record.id, record.revision);
   const name = documentPath.split('/').pop()!;
+  return [
+    `${link(documentPath, name)}: the exact document the publishers signed (SHA-256 <code>${esc(record.sha256)}</code>)`,
+    `${link(`${documentPath}.asc`, `${name}.asc`)}: tocsin's signature &middot; ${link(`${documentPath}.sha256`, 'sha256')} &middot; ${link(`${documentPath}.sha512`, 'sha512')}`,
+    `publishers' signatures: ${archived.publisherSignatures.map((_, i) => link(sitePaths.publisherSignature(record.id, record.revision, i + 1), `${i + 1}`)).join(', ')} (by ${record.publishers.map((f) => `<code>${esc(f)}</code>`).join(', ')})`,
+  ];
+}
+
+/** A withdrawn advisory keeps its article, struck through under the publishers' reason and the signed retraction. */
+function withdrawnNote(withdrawn: MirrorRetraction): string {
+  const { record } = withdrawn.archived;
+  return `<div class="withdrawn-note">
+  <p><b>WITHDRAWN</b> by its publishers with ${link(`#${record.id}`, `${record.id}`)}, accepted by tocsin ${esc(record.accepted_at)}. Do not act on this advisory. Their reason:</p>
+  <p class="summary">${esc(withdrawn.doc.summary)}</p>
+  <ul>${signedFiles(withdrawn.archived).map((i) => `<li>${i}</li>`).join('')}</ul>
+  </div>`;
+}
+
+function renderEntry(entry: MirrorEntry): string {
+  const { archived, doc } = latestOf(entry);
+  const { record } = archived;
   const list = (items: string[]) => (items.length > 0 ? `<ul>${items.map((i) => `<li>${i}</li>`).join('')}</ul>` : '<p>None stated.</p>');
   const older = entry.revisions.slice(0, -1).reverse();
+  const struck = (html: string) => (entry.withdrawn ? `<del>${html}</del>` : html);
   return `
-<article id="${esc(entry.id)}">
-  <h2><span class="sev sev-${esc(doc.severity)}">${esc(doc.severity.toUpperCase())}</span> ${esc(doc.title)}</h2>
+<article id="${esc(entry.id)}"${entry.withdrawn ? ' class="withdrawn"' : ''}>
+  <h2><span class="sev sev-${esc(doc.severity)}">${esc(doc.severity.toUpperCase())}</span> ${entry.withdrawn ? '<b>WITHDRAWN</b> ' : ''}${struck(esc(doc.title))}</h2>
+  ${entry.withdrawn ? withdrawnNote(entry.withdrawn) : ''}
   <p><b>${esc(record.id)}</b> revision ${record.revision} &middot; ${doc.kind === 'advisory' ? 'security advisory' : `mitigation note for ${link(`#${doc.mitigates}`, doc.mitigates)}`}
   &middot; published ${esc(doc.published)} &middot; accepted by tocsin ${esc(record.accepted_at)}${doc.cvss ? ` &middot; CVSS <code>${esc(doc.cvss)}</code>` : ''}</p>
-  <p class="summary">${esc(doc.summary)}</p>
+  <p class="summary">${struck(esc(doc.summary))}</p>
   <h3>Affected</h3>
   <table><tr><th>product</th><th>versions</th><th>fixed in</th></tr>
   ${doc.affected.map((a) => `<tr><td>${esc(a.product)}</td><td>${esc(a.versions)}</td><td>${esc(a.fixed ?? '')}</td></tr>`).join('\n  ')}
@@ -49,11 +73,26 @@ function renderEntry(entry: MirrorEntry): string {
   ${doc.references.length > 0 ? `<h3>References</h3>${list(doc.references.map((r) => `<a href="${esc(r)}" rel="nofollow noopener noreferrer">${esc(r)}</a>`))}` : ''}
   <h3>Signed files</h3>
   <ul>
-    <li>${link(documentPath, name)}: the exact document the publishers signed (SHA-256 <code>${esc(record.sha256)}</code>)</li>
-    <li>${link(`${documentPath}.asc`, `${name}.asc`)}: tocsin's signature &middot; ${link(`${documentPath}.sha256`, 'sha256')} &middot; ${link(`${documentPath}.sha512`, 'sha512')}</li>
-    <li>publishers' signatures: ${archived.publisherSignatures.map((_, i) => link(sitePaths.publisherSignature(record.id, record.revision, i + 1), `${i + 1}`)).join(', ')} (by ${record.publishers.map((f) => `<code>${esc(f)}</code>`).join(', ')})</li>
+    ${signedFiles(archived)
+      .map((i) => `<li>${i}</li>`)
+      .join('\n    ')}
     <li>${link(csafPath(entry), 'CSAF 2.0')} (${link(`${csafPath(entry)}.asc`, 'signature')}) &middot; ${link(sitePaths.osv(entry.id), 'OSV')} (${link(`${sitePaths.osv(entry.id)}.asc`, 'signature')})</li>
   </ul>
+  ${older.length > 0 ? `<p>Earlier revisions: ${older.map(({ archived: a }) => link(sitePaths.document(a.record.id, a.record.revision), `revision ${a.record.revision}`)).join(', ')}</p>` : ''}
+</article>`;
+}
+
+/** A retraction's own article: what it withdraws, why, and its signed files. */
+function renderRetraction(retraction: RetractionEntry): string {
+  const { archived, doc } = retraction.revisions[retraction.revisions.length - 1]!;
+  const older = retraction.revisions.slice(0, -1).reverse();
+  return `
+<article id="${esc(retraction.id)}" class="retraction">
+  <h2>Retraction of ${link(`#${retraction.retracts}`, retraction.retracts)}: ${esc(doc.title)}</h2>
+  <p><b>${esc(archived.record.id)}</b> revision ${archived.record.revision} &middot; retraction &middot; published ${esc(doc.published)} &middot; accepted by tocsin ${esc(archived.record.accepted_at)}</p>
+  <p class="summary">${esc(doc.summary)}</p>
+  <h3>Signed files</h3>
+  <ul>${signedFiles(archived).map((i) => `<li>${i}</li>`).join('')}</ul>
   ${older.length > 0 ? `<p>Earlier revisions: ${older.map(({ archived: a }) => link(sitePaths.document(a.record.id, a.record.revision), `revision ${a.record.revision}`)).join(', ')}</p>` : ''}
 </article>`;
 }
@@ -85,7 +124,7 @@ function renderEarlierKeys(history: KeyHistory): string {
 }
 
 /** index.html: readable with no JavaScript, latest advisories first, and how to check them. */
-export function renderIndexPage(entries: MirrorEntry[], config: MirrorConfig, history: KeyHistory): string {
+export function renderIndexPage(entries: MirrorEntry[], retractions: RetractionEntry[], config: MirrorConfig, history: KeyHistory): string {
   const fingerprint = history.current.fingerprint;
   const earlier = [...history.retired.map((r) => r.fingerprint), ...history.revoked.map((r) => r.fingerprint)].filter((f) => f !== fingerprint);
   // gpg is given revoked keys too, so that it warns about their signatures; sq only the keys that count.
@@ -122,6 +161,7 @@ sq verify${['broadcaster.asc', ...history.retired.map((r) => sitePaths.earlierKe
 CSAF and OSV files carry tocsin's own signature.</p>
 <h2>Advisories (${sorted.length})</h2>
 ${sorted.length === 0 ? '<p>No advisory has been published.</p>' : sorted.map(renderEntry).join('\n')}
+${retractions.length > 0 ? `<h2>Retractions (${retractions.length})</h2>\n${retractions.map(renderRetraction).join('\n')}` : ''}
 </body>
 </html>
 `;

@@ -1,5 +1,5 @@
 import type { MirrorConfig } from '../config';
-import { firstOf, latestOf, utc, type MirrorEntry } from './mirror-entry';
+import { firstOf, latestOf, updatedAt, utc, type MirrorEntry } from './mirror-entry';
 import { absolute, csafPath, sitePaths } from './site-paths';
 import { asUri } from './uri';
 
@@ -74,6 +74,8 @@ export function osvVersions(versions: string): { ranges?: { type: 'ECOSYSTEM'; e
  * publishers' mitigations are appended to `details` (OSV has no field for them); `severity`
  * holds a CVSS vector when the advisory gives one OSV accepts, and tocsin's severity word goes in
  * `database_specific`. A product gets a `package` only when its purl names an OSV ecosystem.
+ * A withdrawn advisory gets `withdrawn` (the retraction's acceptance), its reason first in
+ * `details`, and a reference to the signed retraction.
  */
 export function renderOsv(entry: MirrorEntry, config: MirrorConfig): Record<string, unknown> {
   const { archived, doc } = latestOf(entry);
@@ -92,15 +94,17 @@ export function renderOsv(entry: MirrorEntry, config: MirrorConfig): Record<stri
     };
   });
 
+  const withdrawn = entry.withdrawn;
   return {
     schema_version: '1.7.0',
     id: osvId(record.id),
-    modified: utc(record.accepted_at),
+    modified: utc(updatedAt(entry)),
     published: utc(firstOf(entry).doc.published),
+    ...(withdrawn ? { withdrawn: utc(withdrawn.archived.record.accepted_at) } : {}),
     aliases: doc.cves,
     ...(doc.kind === 'mitigation' ? { related: [osvId(doc.mitigates)] } : {}),
-    summary: doc.title,
-    details,
+    summary: withdrawn ? `WITHDRAWN: ${doc.title}` : doc.title,
+    details: withdrawn ? `Withdrawn by its publishers: ${withdrawn.doc.summary}\n\n${details}` : details,
     ...(severity ? { severity: [{ type: severity, score: doc.cvss }] } : {}),
     affected,
     references: [
@@ -109,6 +113,7 @@ export function renderOsv(entry: MirrorEntry, config: MirrorConfig): Record<stri
       // The same RFC 3986 form as the CSAF rendering: OSV's schema also wants a URI, which a raw
       // WHATWG-accepted URL with a space or non-ASCII is not.
       ...doc.references.map((url) => ({ type: 'WEB', url: asUri(url) })),
+      ...(withdrawn ? [{ type: 'ADVISORY', url: absolute(config.baseUrl, sitePaths.document(withdrawn.archived.record.id, withdrawn.archived.record.revision)) }] : []),
     ],
     database_specific: {
       source: 'tocsin',
@@ -117,6 +122,7 @@ export function renderOsv(entry: MirrorEntry, config: MirrorConfig): Record<stri
       kind: doc.kind,
       severity: doc.severity,
       document_sha256: record.sha256,
+      ...(withdrawn ? { withdrawn_by: { advisory_id: withdrawn.archived.record.id, revision: withdrawn.archived.record.revision, document_sha256: withdrawn.archived.record.sha256 } } : {}),
     },
   };
 }

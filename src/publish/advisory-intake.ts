@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AdvisoryRecord, ArchivedAdvisory } from '../advisory/record';
-import { advisoryDocumentSchema, type BulletinDocument } from '../advisory/schema';
+import { advisoryDocumentSchema, type AdvisoryDocument } from '../advisory/schema';
 import type { BroadcasterSigner } from '../pgp/broadcaster-keys';
 import { signDetached } from '../pgp/detached';
 import type { PublisherKeyring } from '../pgp/publisher-keyring';
-import type { RecipientStore } from '../recipients/recipient-store';
-import { RevisionExistsError, type AdvisoryArchive, type Audience } from '../storage/advisory-archive';
+import type { DeliveryStart, ReleaseStep } from '../release/release-step';
+import { RevisionExistsError, type AdvisoryArchive } from '../storage/advisory-archive';
 import type { HeldSignature, HeldSubmission, HoldStore } from '../storage/hold-store';
 import {
   HoldExpiredError,
@@ -15,11 +15,11 @@ import {
   UnauthenticatedSubmissionError,
 } from './intake-errors';
 import type { Severity } from '../advisory/schema';
-import { channelNames } from '../channels/channel-names';
+import type { Tlp } from '../advisory/tlp';
 import { csafFileName } from '../mirror/site-paths';
 import { fieldProblems } from '../util/zod-fields';
 import { createRevisionRules } from './revision-rules';
-import { receives } from '../release/routing';
+import { createDisclosureRules } from './disclosure-rules';
 import { DUPLICATE_KEY, DuplicateKeyError, parseStrictJson } from '../util/strict-json';
 
 export interface Submission {
@@ -29,7 +29,7 @@ export interface Submission {
   signatures: string[];
 }
 
-export type DeliveryStart = 'queued' | 'pending';
+export type { DeliveryStart };
 
 export type IntakeResult =
   | {
@@ -64,10 +64,8 @@ export interface IntakeDeps {
   /** Tocsin's keys as they sign now; rejects with BroadcasterKeyUnusableError when they cannot. */
   signer: () => Promise<BroadcasterSigner>;
   archive: AdvisoryArchive;
-  recipients: RecipientStore;
-  /** Queues an archived revision for delivery; may reject when Redis is unreachable. */
-  enqueue: (archived: ArchivedAdvisory, audience: Audience) => Promise<void>;
-  enqueueTimeoutMs: number;
+  /** What happens to an accepted revision: routed, archived, sent now or at its embargo's end. */
+  release: Pick<ReleaseStep, 'admit'>;
   /** Told of each newly accepted revision once it is archived (e.g. to rebuild the mirror); must not throw. */
   onAccepted?: (record: AdvisoryRecord) => void;
   log: Logger;
@@ -104,24 +102,21 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
     return run;
   }
 
-  async function startDelivery(archived: ArchivedAdvisory, audience: Audience): Promise<DeliveryStart> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out queueing')), deps.enqueueTimeoutMs);
-    });
-    try {
-      await Promise.race([deps.enqueue(archived, audience), timeout]);
-      return 'queued';
-    } catch (err) {
-      deps.log.warn({ advisory: archived.record.id, revision: archived.record.revision, err }, 'archived but not yet queued: recovery will queue it');
-      return 'pending';
-    } finally {
-      clearTimeout(timer);
-    }
+  /**
+   * A retraction runs under the withdrawn id's lock as well as its own, so that no revision of
+   * that id can pass the "retracted" check while the retraction is being archived. The locks are
+   * taken in one order (by key) whatever the document says, so two documents naming each other
+   * cannot wait on each other.
+   */
+  function withIdLocks<T>(ids: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const keys = [...new Set(ids.map(csafFileName))].sort();
+    const byKey = new Map(ids.map((id) => [csafFileName(id), id]));
+    return keys.reduceRight<() => Promise<T>>((inner, key) => () => withIdLock(byKey.get(key)!, inner), fn)();
   }
 
   const now = deps.now ?? (() => new Date());
   const rules = createRevisionRules({ archive: deps.archive, holds: deps.holds, signaturesRequired: deps.signaturesRequired, now });
+  const disclosure = createDisclosureRules({ archive: deps.archive, retractionOf: (id) => deps.archive.retractionOf(id), now });
 
   /** Signatures of the wrong form (text mode, too many packets) are a bad request, refused before any is verified. */
   async function refuseMalformed(signatures: readonly string[]) {
@@ -147,26 +142,56 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
     return { accepted, problems };
   }
 
+  /** The latest accepted record of the advisory a retraction withdraws. */
+  async function withdrawnRecord(retracts: string): Promise<AdvisoryRecord | null> {
+    const latest = (await deps.archive.revisions(retracts)).at(-1);
+    return latest === undefined ? null : ((await deps.archive.get({ id: retracts, revision: latest }))?.record ?? null);
+  }
+
+  /**
+   * A retraction counts as the advisory it withdraws at its latest severity, so that withdrawing
+   * needs the signatures publishing did. Withdrawing an id tocsin does not know is refused before
+   * this (publish/disclosure-rules.ts); should it get here, it counts as critical.
+   */
+  async function severityOf(doc: AdvisoryDocument): Promise<Severity> {
+    if (doc.kind !== 'retraction') return doc.severity;
+    return (await withdrawnRecord(doc.retracts))?.severity ?? 'critical';
+  }
+
+  /**
+   * A retraction carries no label of its own: it is shared as far as the latest revision of what
+   * it withdraws was, so that withdrawing an AMBER advisory does not announce it as TLP:CLEAR.
+   */
+  async function tlpOfDocument(doc: AdvisoryDocument): Promise<Tlp | undefined> {
+    if (doc.kind !== 'retraction') return doc.tlp;
+    return (await withdrawnRecord(doc.retracts))?.tlp;
+  }
+
   /** What an accepted record and a held submission both say about the document they stand for. */
-  const identity = (doc: BulletinDocument, sha256: string) => ({
+  const identity = async (doc: AdvisoryDocument, sha256: string) => {
+    const tlp = await tlpOfDocument(doc);
+    return {
     id: doc.id,
     revision: doc.revision,
     kind: doc.kind,
     title: doc.title,
-    severity: doc.severity,
-    ...(doc.tlp ? { tlp: doc.tlp } : {}),
-    ...(doc.embargo_until ? { embargo_until: doc.embargo_until, audience: doc.audience } : {}),
+    severity: await severityOf(doc),
+    ...(tlp ? { tlp } : {}),
+    ...(doc.kind !== 'retraction' && doc.embargo_until ? { embargo_until: doc.embargo_until, audience: doc.audience } : {}),
+    ...(doc.kind === 'retraction' ? { retracts: doc.retracts } : {}),
     sha256,
-  });
+    };
+  };
 
-  /** Signs as broadcaster, archives, queues: the one way an advisory is ever accepted. */
-  async function accept(doc: BulletinDocument, document: string, sha256: string, publisherSignatures: string[], publishers: string[]): Promise<IntakeResult> {
+  /** Signs as broadcaster, then hands over to the release step: the one way an advisory is ever accepted. */
+  async function accept(doc: AdvisoryDocument, document: string, sha256: string, publisherSignatures: string[], publishers: string[]): Promise<IntakeResult> {
     const bytes = Buffer.from(document, 'utf8');
     const ref = { id: doc.id, revision: doc.revision };
     // Before anything is archived: an advisory tocsin cannot sign must not be half-accepted.
     const signer = await deps.signer();
     const record: AdvisoryRecord = {
-      ...identity(doc, sha256),
+      ...(await identity(doc, sha256)),
+      // The embargo's clock: accepted before its end, the revision goes to the embargo's audience only.
       accepted_at: now().toISOString(),
       publishers,
       broadcaster_fingerprint: signer.fingerprint,
@@ -177,11 +202,9 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
       publisherSignatures,
       broadcasterSignature: await signDetached(bytes, signer.signingKeys),
     };
-    // TLP and filters route each revision; the decision is archived with it (audience.json).
-    const everyone = deps.recipients.list().filter((r) => receives(r, doc, { embargoed: false }));
-    const audience: Audience = Object.fromEntries(channelNames.map((c) => [c, everyone.filter((r) => r.type === c).map((r) => r.id).sort()]));
+    let delivery: DeliveryStart;
     try {
-      await deps.archive.store(archived, audience);
+      delivery = await deps.release.admit(archived, doc);
     } catch (err) {
       // Another process archived this revision between our check and our rename.
       if (!(err instanceof RevisionExistsError)) throw err;
@@ -191,7 +214,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
     }
     deps.log.info({ advisory: record.id, revision: record.revision, sha256, publishers }, 'advisory accepted and archived');
     deps.onAccepted?.(record);
-    return { outcome: 'accepted', record, delivery: await startDelivery(archived, audience) };
+    return { outcome: 'accepted', record, delivery };
   }
 
   function expired(held: HeldSubmission): boolean {
@@ -209,7 +232,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
   }
 
   async function status(held: HeldSubmission, signatures: HeldSignature[]): Promise<HoldStatus> {
-    const required = await rules.required(held.hold.id, held.hold.revision, held.hold.severity);
+    const required = await rules.required(held.hold.id, held.hold.revision, held.hold.severity, held.hold.retracts);
     const publishers = [...new Set(signatures.map((s) => s.fingerprint))];
     return {
       id: held.hold.id,
@@ -251,6 +274,8 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
       throw new RevisionConflictError(`${ref.id} revision ${ref.revision} was held, and revision ${latest} has been accepted since: it will not be sent`, latest);
     }
     const doc = parseDocument(held.document);
+    // Checked again: while it waited, its advisory may have been retracted or its embargo ended.
+    await disclosure.check(doc);
     const result = await accept(doc, held.document, held.hold.sha256, [...new Set(merged.map((m) => m.signature))], state.publishers);
     await deps.holds.settle(ref, { state: 'accepted', at: now().toISOString() });
     return result;
@@ -270,7 +295,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const publishers = verification.accepted.map((v) => v.fingerprint);
 
-      return withIdLock(doc.id, async () => {
+      return withIdLocks(doc.kind === 'retraction' ? [doc.id, doc.retracts] : [doc.id], async () => {
         const ref = { id: doc.id, revision: doc.revision };
         const latest = await rules.latestAccepted(doc.id);
         const existing = await deps.archive.get(ref);
@@ -283,9 +308,11 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
           }
           return addToHold(waiting, verification.accepted);
         }
+        await disclosure.check(doc);
         await rules.checkNext(doc.id, doc.revision, waiting);
         if (latest === 0) await rules.checkCsafName(doc.id);
-        const required = await rules.required(doc.id, doc.revision, doc.severity);
+        const severity = await severityOf(doc);
+        const required = await rules.required(doc.id, doc.revision, severity, doc.kind === 'retraction' ? doc.retracts : undefined);
         // Only the signatures that verified are archived and shown as the publishers'.
         if (publishers.length >= required) return accept(doc, submission.document, sha256, verification.accepted.map((v) => v.signature), publishers);
 
@@ -300,7 +327,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
         const receivedAt = now();
         const hold = {
           hold: {
-            ...identity(doc, sha256),
+            ...(await identity(doc, sha256)),
             received_at: receivedAt.toISOString(),
             expires_at: new Date(receivedAt.getTime() + deps.holdMs).toISOString(),
             required,
@@ -315,7 +342,7 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
           throw new RevisionConflictError(`${doc.id} revision ${doc.revision} was held by another submission meanwhile: submit again`, latest, doc.revision);
         }
         const view = await status({ ...hold, outcome: null }, hold.signatures);
-        deps.log.warn({ advisory: doc.id, revision: doc.revision, severity: doc.severity, publishers, required }, 'advisory held: it needs more publishers\' signatures before it is sent');
+        deps.log.warn({ advisory: doc.id, revision: doc.revision, severity, publishers, required }, 'advisory held: it needs more publishers\' signatures before it is sent');
         return { outcome: 'held', hold: view };
       });
     },
@@ -376,7 +403,7 @@ function duplicateOrConflict(existing: ArchivedAdvisory, sha256: string, latest 
   throw new RevisionConflictError(`${id} revision ${revision} already exists with other content: publish revision ${latest + 1}`, latest);
 }
 
-function parseDocument(text: string): BulletinDocument {
+function parseDocument(text: string): AdvisoryDocument {
   let json: unknown;
   try {
     json = parseStrictJson(text);
@@ -388,8 +415,5 @@ function parseDocument(text: string): BulletinDocument {
   if (!parsed.success) {
     throw new InvalidSubmissionError(fieldProblems(parsed.error, 'document'));
   }
-  // Retractions are a contract of the coordinated-disclosure work, still being built: refused, never half-handled.
-  if (parsed.data.kind === 'retraction') throw new InvalidSubmissionError([{ field: 'document.kind', message: 'retraction is not accepted by this version yet' }]);
-  if (parsed.data.embargo_until !== undefined) throw new InvalidSubmissionError([{ field: 'document.embargo_until', message: 'embargoes are not accepted by this version yet' }]);
   return parsed.data;
 }

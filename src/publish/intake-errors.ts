@@ -51,10 +51,21 @@ export class HoldExpiredError extends Error {
   }
 }
 
-/** No held or accepted submission has this id (and revision). */
+/** No held or accepted submission has this id (and revision). `field`: the request field that named it, if one did. */
 export class NoSuchSubmissionError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly field?: string) {
     super(message);
     this.name = 'NoSuchSubmissionError';
+  }
+}
+
+/**
+ * The advisory was withdrawn by an accepted retraction: it takes no new revision and no second
+ * retraction. Nothing to resubmit; a new advisory takes a new id.
+ */
+export class AdvisoryRetractedError extends Error {
+  constructor(readonly id: string, readonly retraction: { id: string; revision: number }, readonly field: string) {
+    super(`${id} was withdrawn by ${retraction.id} revision ${retraction.revision}: a retracted advisory takes no new revision or retraction; publish anything new under a new id`);
+    this.name = 'AdvisoryRetractedError';
   }
 }

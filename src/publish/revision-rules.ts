@@ -60,14 +60,22 @@ export function createRevisionRules(deps: RevisionRulesDeps) {
       }
     },
 
-    /** Signatures the revision needs: its own severity's, and at least each earlier accepted revision's. */
-    async required(id: string, revision: number, severity: Severity): Promise<number> {
+    /**
+     * Signatures the revision needs: its own severity's, and at least each earlier accepted
+     * revision's. A retraction (`retracts` given) needs at least what every accepted revision of
+     * the advisory it withdraws needed, so that one publisher cannot withdraw what two published.
+     */
+    async required(id: string, revision: number, severity: Severity, retracts?: string): Promise<number> {
       const earlier: Severity[] = [];
-      for (const r of await deps.archive.revisions(id)) {
-        if (r >= revision) continue;
-        const archived = await deps.archive.get({ id, revision: r });
-        if (archived) earlier.push(archived.record.severity);
-      }
+      const severities = async (of: string, below: number) => {
+        for (const r of await deps.archive.revisions(of)) {
+          if (r >= below) continue;
+          const archived = await deps.archive.get({ id: of, revision: r });
+          if (archived) earlier.push(archived.record.severity);
+        }
+      };
+      await severities(id, revision);
+      if (retracts !== undefined) await severities(retracts, Infinity);
       return requiredForRevision(deps.signaturesRequired, severity, earlier);
     },
 

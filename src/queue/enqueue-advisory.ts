@@ -5,6 +5,7 @@ import type { ChannelName } from '../channels/channel-names';
 import type { Audience } from '../storage/advisory-archive';
 import type { NoticeVariant } from '../notices/notice-variant';
 import type { DeliveryQueues } from './delivery-queues';
+import type { DeliveryStage } from './delivery-stages';
 import { BACKOFF_TYPE, jobIds } from './jobs';
 import { redisKeys } from './redis-keys';
 
@@ -21,27 +22,34 @@ export interface EnqueueDeps {
 const BATCH_ATTEMPTS = 25;
 
 /**
- * Queues one revision for every channel: renders and stores each channel's signed notice once, then one
- * batch job per `batchSize` recipients. Idempotent: job ids are deterministic, so running it
- * again (recovery after a crash or a Redis loss) does not queue the same batch twice. Recovery
- * says `recovered`, so the batches know an earlier copy may have sent some of their notices.
+ * Queues one stage of a revision (see delivery-stages.ts) for every channel: renders and stores
+ * each channel's signed notice once, then one batch job per `batchSize` recipients. Idempotent:
+ * job ids are deterministic, so running it again (recovery after a crash or a Redis loss) does not
+ * queue the same batch twice. Recovery says `recovered`, so the batches know an earlier copy may
+ * have sent some of their notices.
  */
-export async function enqueueAdvisory(deps: EnqueueDeps, archived: ArchivedAdvisory, audience: Audience, options: { recovered?: boolean } = {}): Promise<void> {
+export async function enqueueAdvisory(deps: EnqueueDeps, archived: ArchivedAdvisory, stage: DeliveryStage, options: { recovered?: boolean } = {}): Promise<void> {
   const ref = { id: archived.record.id, revision: archived.record.revision };
   const keys = redisKeys(deps.prefix);
-  const notices = await deps.render(archived, audience);
+  const { audience } = stage;
+  const notices = await deps.render(archived, audience, stage.variant);
   for (const [channel, notice] of notices) {
     const recipients = audience[channel] ?? [];
     // NX: a notice already stored (a retried enqueue) keeps its bytes, so every recipient of a
-    // revision gets the same signed notice.
-    await deps.redis.set(keys.notice(channel, ref), JSON.stringify(notice), 'NX');
+    // stage gets the same signed notice.
+    await deps.redis.set(keys.notice(channel, ref, stage.stage), JSON.stringify(notice), 'NX');
     const jobs = [];
     for (let i = 0; i * deps.batchSize < recipients.length; i++) {
       jobs.push({
         name: 'batch' as const,
-        data: { ref, recipients: recipients.slice(i * deps.batchSize, (i + 1) * deps.batchSize), ...(options.recovered ? { recovered: true as const } : {}) },
+        data: {
+          ref,
+          recipients: recipients.slice(i * deps.batchSize, (i + 1) * deps.batchSize),
+          ...(options.recovered ? { recovered: true as const } : {}),
+          ...(stage.stage ? { stage: stage.stage } : {}),
+        },
         opts: {
-          jobId: jobIds.batch(ref, i),
+          jobId: jobIds.batch(ref, i, stage.stage),
           attempts: BATCH_ATTEMPTS,
           backoff: { type: BACKOFF_TYPE },
           removeOnComplete: { age: 24 * 3600 },
@@ -51,5 +59,5 @@ export async function enqueueAdvisory(deps: EnqueueDeps, archived: ArchivedAdvis
     }
     await deps.queues[channel].addBulk(jobs);
   }
-  await deps.redis.set(keys.enqueued(ref), new Date().toISOString());
+  await deps.redis.set(keys.enqueued(ref, stage.stage), new Date().toISOString());
 }

@@ -7,8 +7,16 @@ import type { AdvisoryRef } from '../advisory/record';
  * copy, lost with Redis, may have reached some recipients already.
  */
 export type DeliveryJob =
-  | { name: 'batch'; data: { ref: AdvisoryRef; recipients: string[]; recovered?: true } }
-  | { name: 'retry'; data: { ref: AdvisoryRef; recipient: string; firstAttempt?: number; replay?: ReplayGeneration } };
+  | { name: 'batch'; data: { ref: AdvisoryRef; recipients: string[]; recovered?: true; stage?: NoticeStage } }
+  | { name: 'retry'; data: { ref: AdvisoryRef; recipient: string; firstAttempt?: number; replay?: ReplayGeneration; stage?: NoticeStage } };
+
+/**
+ * Which of a revision's notices a job delivers. A revision sent under an embargo has two: the
+ * `embargoed` one its audience gets at acceptance (it says `EMBARGOED until ...`), and the ordinary
+ * one everyone else gets at release. Absent: the ordinary notice. A recipient gets one of them,
+ * never both, so delivery states and receipts stay one per recipient and revision.
+ */
+export type NoticeStage = 'embargoed';
 
 /**
  * Set on the retry job an operator's replay queues: its first run is attempt 1 of a fresh
@@ -26,7 +34,8 @@ export type DeliveryJobData<N extends DeliveryJobName> = Extract<DeliveryJob, { 
 
 /** Deterministic job ids, so the same work queued twice (recovery, a retried enqueue) runs once. */
 export const jobIds = {
-  batch: (ref: AdvisoryRef, index: number) => `${ref.id}.r${ref.revision}.batch${index}`,
+  /** The embargoed stage's batches have ids of their own: the release's batches number from 0 too. */
+  batch: (ref: AdvisoryRef, index: number, stage?: NoticeStage) => `${ref.id}.r${ref.revision}.${stage ? `${stage}.` : ''}batch${index}`,
   retry: (ref: AdvisoryRef, recipient: string) => `${ref.id}.r${ref.revision}.retry.${recipient}`,
   /** A new id per generation: the failed job of the schedule before may still be kept by BullMQ. */
   replay: (ref: AdvisoryRef, recipient: string, generation: number) => `${ref.id}.r${ref.revision}.replay${generation}.${recipient}`,
@@ -43,11 +52,11 @@ export const defaultFirstAttempt = (data: DeliveryJobData<'retry'>) => data.firs
  * one; more when recovery re-creates a lost job; 1 for an operator's replay, which starts a fresh
  * schedule under a job id of its own) up to `maxAttempts`, BullMQ scheduling each.
  */
-export function retryJob(ref: AdvisoryRef, recipient: string, o: { delay: number; maxAttempts: number; firstAttempt?: number; replay?: ReplayGeneration }) {
+export function retryJob(ref: AdvisoryRef, recipient: string, o: { delay: number; maxAttempts: number; firstAttempt?: number; replay?: ReplayGeneration; stage?: NoticeStage | undefined }) {
   const firstAttempt = o.firstAttempt ?? (o.replay ? 1 : 2);
   return {
     name: 'retry' as const,
-    data: { ref, recipient, ...(firstAttempt !== 2 ? { firstAttempt } : {}), ...(o.replay ? { replay: o.replay } : {}) },
+    data: { ref, recipient, ...(firstAttempt !== 2 ? { firstAttempt } : {}), ...(o.replay ? { replay: o.replay } : {}), ...(o.stage ? { stage: o.stage } : {}) },
     opts: {
       jobId: o.replay ? jobIds.replay(ref, recipient, o.replay.generation) : jobIds.retry(ref, recipient),
       delay: o.delay,

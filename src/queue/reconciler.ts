@@ -10,7 +10,8 @@ import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
 import type { RecipientStore } from '../recipients/recipient-store';
 import type { DeliveryQueues } from './delivery-queues';
-import { jobIds, retryJob } from './jobs';
+import { deliveryStages, type DeliveryStage } from './delivery-stages';
+import { jobIds, retryJob, type NoticeStage } from './jobs';
 import { createRedisLock } from './redis-lock';
 import { redisKeys } from './redis-keys';
 
@@ -24,7 +25,8 @@ export interface ReconcilerDeps {
   /** The durable receipts: what Redis knew of each delivery before it lost its data. */
   receipts: DeliveryReceipts;
   recipients: RecipientStore;
-  enqueue: (archived: ArchivedAdvisory, audience: Audience) => Promise<void>;
+  /** Queues one stage of a revision again (see delivery-stages.ts), as recovered. */
+  enqueue: (archived: ArchivedAdvisory, stage: DeliveryStage) => Promise<void>;
   queues: DeliveryQueues;
   /** Recipients per batch job, as `enqueue` splits them (to find a revision's batch jobs). */
   batchSize: number;
@@ -76,7 +78,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     for (const [channel, byRecipient] of states) await deps.states.restoreMissing(channel, ref, byRecipient);
   }
 
-  async function restoreLostRetries(ref: AdvisoryRef, states: Map<ChannelName, Map<string, DeliveryState>>): Promise<void> {
+  async function restoreLostRetries(ref: AdvisoryRef, states: Map<ChannelName, Map<string, DeliveryState>>, stage: NoticeStage | undefined): Promise<void> {
     for (const [channel, byRecipient] of states) {
       const retrying = [...byRecipient].filter((e): e is [string, DeliveryState] => e[1].state === 'retrying');
       for (const [recipient, state] of retrying) {
@@ -90,7 +92,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         else if (jobState !== 'unknown') continue;
         const maxAttempts = deps.maxAttempts(channel);
         const delay = Math.max(0, Date.parse(state.next_attempt_at ?? '') - Date.now()) || 0;
-        const job = retryJob(ref, recipient, { delay, maxAttempts, firstAttempt: Math.min(state.attempts + 1, maxAttempts), ...(replay ? { replay } : {}) });
+        const job = retryJob(ref, recipient, { delay, maxAttempts, firstAttempt: Math.min(state.attempts + 1, maxAttempts), ...(replay ? { replay } : {}), stage });
         await deps.queues[channel].add('retry', job.data, job.opts);
         deps.log.warn({ advisory: ref.id, revision: ref.revision, channel, recipient }, 'recovery re-created a lost retry job');
       }
@@ -103,12 +105,13 @@ export function createReconciler(deps: ReconcilerDeps) {
    * restarted Redis longer than their backoff), or were removed. Their dead jobs are removed so
    * that queueing the revision again re-creates them under the same ids.
    */
-  async function clearDeadBatches(ref: AdvisoryRef, audience: Audience, states: Map<ChannelName, Map<string, DeliveryState>>): Promise<boolean> {
+  async function clearDeadBatches(ref: AdvisoryRef, stage: DeliveryStage, states: Map<ChannelName, Map<string, DeliveryState>>): Promise<boolean> {
     let cleared = false;
-    for (const [channel, byRecipient] of states) {
-      const ids = audience[channel] ?? [];
+    for (const channel of channelNames) {
+      const ids = stage.audience[channel] ?? [];
+      const byRecipient = states.get(channel) ?? new Map<string, DeliveryState>();
       if (!ids.some((id) => (byRecipient.get(id)?.state ?? 'pending') === 'pending')) continue;
-      const batchIds = Array.from({ length: Math.ceil(ids.length / deps.batchSize) }, (_, i) => jobIds.batch(ref, i));
+      const batchIds = Array.from({ length: Math.ceil(ids.length / deps.batchSize) }, (_, i) => jobIds.batch(ref, i, stage.stage));
       const jobStates = await Promise.all(batchIds.map((id) => deps.queues[channel].getJobState(id)));
       if (jobStates.some((st) => LIVE_JOB_STATES.has(st))) continue;
       await Promise.all(batchIds.map((id) => deps.queues[channel].remove(id)));
@@ -135,7 +138,13 @@ export function createReconciler(deps: ReconcilerDeps) {
         return current !== undefined && !isDeepStrictEqual([current.state, current.replays], [state.state, state.replays]);
       }),
     );
-    if (!moved) return;
+    if (!moved) {
+      // Settled: its receipts shrink to one line per recipient (a fan-out with retries wrote several).
+      await deps.receipts.compact(ref).catch((err: unknown) =>
+        deps.log.warn({ advisory: ref.id, revision: ref.revision, err: (err as Error).message }, 'could not compact the receipts of a settled revision; they stay as they are'),
+      );
+      return;
+    }
     await deps.archive.unmark(ref, SETTLED_MARK);
     deps.log.warn({ advisory: ref.id, revision: ref.revision }, 'a delivery changed while the revision was being marked settled: left unsettled for the next pass');
   }
@@ -157,27 +166,34 @@ export function createReconciler(deps: ReconcilerDeps) {
         await settle(record, audience, mark);
         continue;
       }
-      const lost = (await deps.redis.exists(keys.enqueued(record))) === 0;
-      if (!lost) {
-        await restoreLostRetries(record, states);
-        if (!(await clearDeadBatches(record, audience, states))) continue;
-        deps.log.warn({ advisory: record.id, revision: record.revision }, 'recovery found recipients pending with no batch job left');
+      // A revision under an embargo has two notices with recipients of their own: each stage is
+      // checked and queued again on its own (see delivery-stages.ts).
+      let restored = false;
+      for (const stage of await deliveryStages(deps.archive, archived)) {
+        const own = statesWithin(states, stage.audience);
+        const lost = (await deps.redis.exists(keys.enqueued(record, stage.stage))) === 0;
+        if (!lost) {
+          await restoreLostRetries(record, own, stage.stage);
+          if (!(await clearDeadBatches(record, stage, own))) continue;
+          deps.log.warn({ advisory: record.id, revision: record.revision, stage: stage.stage ?? 'ordinary' }, 'recovery found recipients pending with no batch job left');
+        }
+        try {
+          // The batches send only to recipients still pending: the states first, then the jobs.
+          if (lost && !restored) await restoreStates(record, states);
+          restored ||= lost;
+          await deps.enqueue(archived, stage);
+          if (lost) await restoreLostRetries(record, own, stage.stage);
+        } catch (err) {
+          // One revision that cannot be queued (its render timed out, say) must not hold back the
+          // revisions after it: it is tried again at the next pass. A Redis outage fails the
+          // pass earlier, at its first Redis call.
+          failed += 1;
+          deps.log.error({ advisory: record.id, revision: record.revision, err }, 'recovery could not queue an archived advisory: the next pass tries again');
+          continue;
+        }
+        queued += 1;
+        deps.log.info({ advisory: record.id, revision: record.revision, stage: stage.stage ?? 'ordinary' }, 'recovery queued an archived advisory');
       }
-      try {
-        // The batches send only to recipients still pending: the states first, then the jobs.
-        if (lost) await restoreStates(record, states);
-        await deps.enqueue(archived, audience);
-        if (lost) await restoreLostRetries(record, states);
-      } catch (err) {
-        // One revision that cannot be queued (its render timed out, say) must not hold back the
-        // revisions after it: it is tried again at the next pass. A Redis outage fails the
-        // pass earlier, at its first Redis call.
-        failed += 1;
-        deps.log.error({ advisory: record.id, revision: record.revision, err }, 'recovery could not queue an archived advisory: the next pass tries again');
-        continue;
-      }
-      queued += 1;
-      deps.log.info({ advisory: record.id, revision: record.revision }, 'recovery queued an archived advisory');
     }
     if (failed > 0) deps.log.warn({ queued, failed }, 'recovery pass left revisions it could not queue');
     return queued;
@@ -199,9 +215,11 @@ export function createReconciler(deps: ReconcilerDeps) {
     }
     // The receipts alone first, without the lock: true only once, at the end of a fan-out.
     if (!settledMarkFrom(await deps.receipts.statesOf(ref), audience)) return;
-    const known = audience;
     await exclusive(async () => {
       if (await deps.archive.hasMark(ref, SETTLED_MARK)) return;
+      // Read again under the lock: a release may have added recipients since the cached read.
+      const known = await deps.archive.audience(ref);
+      audiences.set(key, known);
       const mark = settledMarkFrom(await statesOf(ref, known), known);
       if (mark) await settle(ref, known, mark);
     });
@@ -252,6 +270,16 @@ export function createReconciler(deps: ReconcilerDeps) {
       await tail;
     },
   };
+}
+
+/** The states of the recipients in `audience` only: one stage's. */
+function statesWithin(states: Map<ChannelName, Map<string, DeliveryState>>, audience: Audience): Map<ChannelName, Map<string, DeliveryState>> {
+  const out = new Map<ChannelName, Map<string, DeliveryState>>();
+  for (const [channel, byRecipient] of states) {
+    const ids = new Set(audience[channel] ?? []);
+    out.set(channel, new Map([...byRecipient].filter(([id]) => ids.has(id))));
+  }
+  return out;
 }
 
 /** A job in one of these states will still run. */

@@ -11,7 +11,9 @@ import type { FieldProblem } from '../publish/intake-errors';
 import type { RecipientStore } from '../recipients/recipient-store';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { DeliveryQueues } from './delivery-queues';
-import { retryJob } from './jobs';
+import { deliveryStages, type DeliveryStage } from './delivery-stages';
+import { retryJob, type NoticeStage } from './jobs';
+import type { NoticeVariant } from '../notices/notice-variant';
 import { redisKeys } from './redis-keys';
 
 /** What an operator asked to replay. */
@@ -60,7 +62,7 @@ export interface ReplayDeps {
   queues: DeliveryQueues;
   recipients: RecipientStore;
   /** Renders and signs notices, as for a first enqueue (needed when Redis lost the stored one). */
-  render: (archived: ArchivedAdvisory, audience: Audience) => Promise<Map<ChannelName, Notice>>;
+  render: (archived: ArchivedAdvisory, audience: Audience, variant?: NoticeVariant) => Promise<Map<ChannelName, Notice>>;
   /** The reconciler's lock: no pass may re-mark a revision settled in the middle of a replay. */
   exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Attempts in a full schedule of a channel: each replay gets all of them again. */
@@ -148,24 +150,28 @@ export function createDeliveryReplayer(deps: ReplayDeps) {
       await deps.archive.unmark(ref, SETTLED_MARK);
     }
 
-    const channels = [...new Set(chosen.map((c) => c.channel))];
-    const missing = [];
-    for (const channel of channels) if ((await deps.redis.exists(keys.notice(channel, ref))) === 0) missing.push(channel);
-    if (missing.length > 0) {
-      const archived = await deps.archive.get(ref);
-      if (!archived) throw new Error(`${ref.id} revision ${ref.revision} is not in the archive`);
-      const notices = await deps.render(archived, Object.fromEntries(missing.map((c) => [c, view.audience[c] ?? []])));
+    // Under an embargo a revision has two notices: each recipient is sent again the one it was meant.
+    const archived = await deps.archive.get(ref);
+    if (!archived) throw new Error(`${ref.id} revision ${ref.revision} is not in the archive`);
+    const stages = await deliveryStages(deps.archive, archived);
+    const stageOf = (c: Chosen): DeliveryStage | undefined => stages.find((s) => (s.audience[c.channel] ?? []).includes(c.recipient));
+    for (const stage of stages) {
+      const channels = [...new Set(chosen.filter((c) => stageOf(c) === stage).map((c) => c.channel))];
+      const missing = [];
+      for (const channel of channels) if ((await deps.redis.exists(keys.notice(channel, ref, stage.stage))) === 0) missing.push(channel);
+      if (missing.length === 0) continue;
+      const notices = await deps.render(archived, Object.fromEntries(missing.map((c) => [c, stage.audience[c] ?? []])), stage.variant);
       // NX, as at first enqueue: a notice still stored keeps its bytes. The ids are derived from
       // the revision, so a re-rendered notice carries the same webhook-id and Message-ID.
-      for (const [channel, notice] of notices) await deps.redis.set(keys.notice(channel, ref), JSON.stringify(notice), 'NX');
+      for (const [channel, notice] of notices) await deps.redis.set(keys.notice(channel, ref, stage.stage), JSON.stringify(notice), 'NX');
     }
 
-    const replayed = chosen.map((c) => ({ ...c, generation: (c.state.replays ?? 0) + 1 }));
-    for (const channel of channels) {
+    const replayed = chosen.map((c) => ({ ...c, generation: (c.state.replays ?? 0) + 1, stage: stageOf(c)?.stage as NoticeStage | undefined }));
+    for (const channel of new Set(chosen.map((c) => c.channel))) {
       await deps.queues[channel].addBulk(
         replayed
           .filter((r) => r.channel === channel)
-          .map((r) => retryJob(ref, r.recipient, { delay: 0, maxAttempts: deps.maxAttempts(channel), replay: { generation: r.generation, at } })),
+          .map((r) => retryJob(ref, r.recipient, { delay: 0, maxAttempts: deps.maxAttempts(channel), replay: { generation: r.generation, at }, stage: r.stage })),
       );
     }
     for (const r of replayed) {

@@ -1,6 +1,6 @@
 import type { BulletinDocument, Severity } from '../advisory/schema';
 import { severities } from '../advisory/schema';
-import { tlpAllows, tlpOf } from '../advisory/tlp';
+import { tlpAllows, tlpOf, type Tlp } from '../advisory/tlp';
 import type { Recipient, RecipientFilter } from '../recipients/recipient';
 import { isActive } from '../recipients/recipient-status';
 
@@ -10,14 +10,23 @@ import { isActive } from '../recipients/recipient-status';
  * audience groups. Retractions are routed by what was received, not by this (see the release step).
  */
 export function receives(recipient: Recipient, doc: BulletinDocument, o: { embargoed: boolean }): boolean {
-  // An address that keeps hard-bouncing is dead: more mail to it only hurts the relays' reputation.
-  if (!isActive(recipient)) return false;
-  if (!tlpAllows(recipient.tlp ?? 'CLEAR', tlpOf(doc))) return false;
-  // A Mastodon post is public: nothing labelled, and nothing under embargo, whatever its groups say.
-  if (recipient.type === 'mastodon' && (tlpOf(doc) !== 'CLEAR' || o.embargoed)) return false;
+  if (!clearedFor(recipient, doc, o)) return false;
   if (!matchesFilter(recipient.filter, doc)) return false;
   if (o.embargoed) return (recipient.groups ?? []).some((g) => doc.audience?.includes(g) ?? false);
   return true;
+}
+
+/**
+ * The gate of what may be shared at all: the recipient is active (not bounced dead), cleared for the label, and a Mastodon
+ * post, being public, carries nothing labelled and nothing under embargo, whatever its groups say.
+ * An update goes to earlier receivers through this gate even when their filter no longer matches:
+ * they must learn that what they were told has changed.
+ */
+export function clearedFor(recipient: Recipient, doc: { tlp?: Tlp | undefined }, o: { embargoed: boolean }): boolean {
+  // An address that keeps hard-bouncing is dead: more mail to it, updates included, only hurts the relays' reputation.
+  if (!isActive(recipient)) return false;
+  if (!tlpAllows(recipient.tlp ?? 'CLEAR', tlpOf(doc))) return false;
+  return recipient.type !== 'mastodon' || (tlpOf(doc) === 'CLEAR' && !o.embargoed);
 }
 
 /** True when `doc` passes every part of `filter` that is given. */

@@ -7,6 +7,7 @@ import { enabledChannels, type Config } from '../config';
 import { createDeliveryStateStore } from '../delivery/delivery-state';
 import { createApp } from '../http/app';
 import { createMetricsCollector } from '../metrics/collect-metrics';
+import { createDeliveryTally } from '../metrics/delivery-tally';
 import { answerClientErrors, answerUnmetExpectations } from '../http/client-error';
 import { BroadcasterKeyMissingError, createBroadcasterKey, loadBroadcasterKey, type BroadcasterKey } from '../pgp/broadcaster-key';
 import { createBroadcasterKeys, type BroadcasterKeys } from '../pgp/broadcaster-keys';
@@ -19,6 +20,7 @@ import { createDeliveryQueues } from '../queue/delivery-queues';
 import { enqueueAdvisory } from '../queue/enqueue-advisory';
 import { createNoticeRenderThread } from '../notices/render-in-thread';
 import { createReconciler } from '../queue/reconciler';
+import { createReleaseStep } from '../release/release-step';
 import { createDeliveryReplayer } from '../queue/replay-deliveries';
 import { openRecipientStore } from '../recipients/recipient-store';
 import { openSubscriptions } from '../subscriptions/open-subscriptions';
@@ -29,6 +31,7 @@ import { connectRedis, createRedis } from './redis-connection';
 import { explainKeyLoadFailure } from './key-load-failure';
 import { listen } from './listen';
 import { ensureWritableDir } from './writable-dir';
+import { RECEIPTS_OFF_WARNING } from './receipts-off';
 import { systemRuntimeDeps, type RuntimeDeps } from './runtime-deps';
 import { createMirrorBuildThread } from '../mirror/build-in-thread';
 import { createMirrorRebuilder, type MirrorRebuilder } from '../mirror/mirror-rebuilder';
@@ -113,28 +116,14 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   // Rendering, signing and mirror builds run in worker threads: no document stalls intake.
   const notices = createNoticeRenderThread({ signer: () => keys.signer(), publicUrl: config.publicUrl, templatesDir: config.templatesDir });
   const enqueueDeps = { redis, queues, prefix: config.prefix, batchSize: config.fanoutBatchSize, render: notices.render };
-  const enqueue = (archived: Parameters<typeof enqueueAdvisory>[1], audience: Parameters<typeof enqueueAdvisory>[2]) =>
-    enqueueAdvisory(enqueueDeps, archived, audience);
-  const requeue: typeof enqueue = (archived, audience) => enqueueAdvisory(enqueueDeps, archived, audience, { recovered: true });
+  const enqueue = (archived: Parameters<typeof enqueueAdvisory>[1], stage: Parameters<typeof enqueueAdvisory>[2]) => enqueueAdvisory(enqueueDeps, archived, stage);
+  const requeue: typeof enqueue = (archived, stage) => enqueueAdvisory(enqueueDeps, archived, stage, { recovered: true });
 
   // The API process owns TOCSIN_DATA_DIR, so it keeps the mirror there current: after each
   // acceptance, once the answer is on its way (schedule() only sets a timer).
   const mirrorBuild = config.mirror.auto ? createMirrorBuildThread({ keys, keysDir: config.keysDir, dataDir: config.dataDir, config: config.mirror }) : null;
   const mirror = mirrorBuild ? createMirrorRebuilder(mirrorBuild.build, log) : null;
   const holds = createHoldStore(config.dataDir);
-  const intake = createAdvisoryIntake({
-    keyring: () => publishers.keyring(),
-    holds,
-    signaturesRequired: (severity) => requiredSignatures(config.signaturePolicy, severity),
-    holdMs: config.holdMs,
-    signer: () => keys.signer(),
-    onAccepted: () => mirror?.schedule(),
-    archive,
-    recipients,
-    enqueue,
-    enqueueTimeoutMs: 5_000,
-    log,
-  });
   const maxAttempts = (channel: ChannelName) => (channel === 'webhook' ? config.webhook.maxAttempts : config.channels.maxAttempts);
   const reconciler = createReconciler({
     archive,
@@ -147,6 +136,26 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     queues,
     batchSize: config.fanoutBatchSize,
     maxAttempts,
+    log,
+  });
+  const release = createReleaseStep({
+    archive,
+    recipients,
+    enqueue,
+    enqueueTimeoutMs: 5_000,
+    exclusive: reconciler.exclusive,
+    onReleased: () => mirror?.schedule(),
+    log,
+  });
+  const intake = createAdvisoryIntake({
+    keyring: () => publishers.keyring(),
+    holds,
+    signaturesRequired: (severity) => requiredSignatures(config.signaturePolicy, severity),
+    holdMs: config.holdMs,
+    signer: () => keys.signer(),
+    onAccepted: () => mirror?.schedule(),
+    archive,
+    release,
     log,
   });
   const replayer = createDeliveryReplayer({
@@ -165,6 +174,13 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
 
   const subscribing = await openSubscriptions({ config, redis, recipients, signer: () => keys.signer(), now: deps.now ?? Date.now, log });
 
+  // The delivery numbers of /metrics, counted from the receipts on disk: read them all now, not at the first scrape.
+  const tally = createDeliveryTally({ dataDir: config.dataDir, maxAttempts });
+  void archive
+    .records()
+    .then((records) => tally.of(records))
+    .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not count the delivery receipts for /metrics; the first scrape will'));
+
   const app = createApp({
     log,
     trustProxy: config.subscriptions.trustProxy,
@@ -181,10 +197,11 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     receipts,
     replayer,
     recipients,
+    scheduledRelease: (ref) => release.scheduled(ref),
     allowPrivateTargets: config.allowPrivateTargets,
     resolveHost: deps.resolveHost,
     enabledChannels: enabledChannels(config),
-    metrics: createMetricsCollector({ archive, redis, queues, prefix: config.prefix }),
+    metrics: createMetricsCollector({ archive, tally, queues }),
     metricsToken: config.metricsToken,
     readiness: async () => {
       const problems: Record<string, string> = {};
@@ -207,9 +224,14 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   const receiptsRedis = createRedis(config.redisUrl, 'client');
   receiptsRedis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error (receipts)'));
   await connectRedis(receiptsRedis, config.redisUrl);
-  const collector = startReceiptCollector({ redis: receiptsRedis, prefix: config.prefix, receipts, committed: reconciler.receiptsCommitted, log });
+  if (config.receiptsOff) log.warn(RECEIPTS_OFF_WARNING);
+  const collector = config.receiptsOff
+    ? null
+    : startReceiptCollector({ redis: receiptsRedis, prefix: config.prefix, receipts, committed: reconciler.receiptsCommitted, log });
 
   await reconciler.run().catch((err: unknown) => log.error({ err }, 'reconcile at start failed'));
+  // Embargoes that ended while no API ran are released now; the timer takes the rest.
+  await release.start().catch((err: unknown) => log.error({ err }, 'embargo release at start failed; the timer tries again'));
   // Back from an outage (or a restart that lost everything): queue what was accepted meanwhile
   // at once, not at the next periodic pass.
   redis.on('ready', () => {
@@ -230,6 +252,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     reportKeyHealth();
     await intake.expireHolds();
     await reconciler.run();
+    await release.check();
   };
   const timer = setInterval(() => {
     maintain().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'maintenance pass failed; will try again'));
@@ -262,11 +285,12 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     mirror,
     async close() {
       clearInterval(timer);
+      await release.close();
       await mirror?.close();
       await mirrorBuild?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await collector.close();
+      await collector?.close();
       receiptsRedis.disconnect();
       await reconciler.idle();
       await receipts.close();

@@ -1,10 +1,21 @@
-import { readFile, unlink } from 'node:fs/promises';
+import { link, readFile, rm, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { AdvisoryRecord, AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
-import { createDirOnce, ensureDir, fsyncDir, numberedEntries, readOptional, visibleEntries, writeFileDurable } from './durable-file';
+import { createDirOnce, ensureDir, fsyncDir, numberedEntries, readOptional, visibleEntries, writeFileDurable, writeSynced, PRIVATE_FILE_MODE } from './durable-file';
 
 /** The recipients an advisory revision was accepted for, per channel. */
 export type Audience = Record<string, string[]>;
+
+/**
+ * The end of a revision's embargo, as it happened: when, and whom it added (everyone meant for
+ * the revision who was not told under the embargo). Written once; its presence is what keeps a
+ * restart or a second API process from releasing the revision twice.
+ */
+export interface ReleaseRecord {
+  at: string;
+  audience: Audience;
+}
 
 export class RevisionExistsError extends Error {
   constructor(readonly ref: AdvisoryRef) {
@@ -21,7 +32,18 @@ export class RevisionExistsError extends Error {
 export interface AdvisoryArchive {
   store(entry: ArchivedAdvisory, audience: Audience): Promise<void>;
   get(ref: AdvisoryRef): Promise<ArchivedAdvisory | null>;
+  /** Every recipient the revision was sent to: those chosen at acceptance, then those its release added. */
   audience(ref: AdvisoryRef): Promise<Audience>;
+  /** Only those chosen at acceptance (audience.json): under an embargo, the embargo's audience. */
+  acceptedAudience(ref: AdvisoryRef): Promise<Audience>;
+  /** Records a revision's release durably, once: false (nothing written) when it was released before. */
+  release(ref: AdvisoryRef, release: ReleaseRecord): Promise<boolean>;
+  /** The revision's release, or null while it has none. */
+  releaseOf(ref: AdvisoryRef): Promise<ReleaseRecord | null>;
+  /** Records durably that `id` was withdrawn by `retraction` (idempotent: the first one stays). */
+  markRetracted(id: string, retraction: AdvisoryRef): Promise<void>;
+  /** The retraction that withdrew `id`, or null: a retracted advisory takes no new revision. */
+  retractionOf(id: string): Promise<AdvisoryRef | null>;
   revisions(id: string): Promise<number[]>;
   /** Every id with at least one archived revision, in no particular order. */
   ids(): Promise<string[]>;
@@ -45,7 +67,36 @@ const FILES = {
   publisherSignatures: 'publisher-signatures.json',
   broadcasterSignature: 'broadcaster.asc',
   audience: 'audience.json',
+  release: 'released.json',
 };
+
+/** In an id's directory, beside its revisions: which retraction withdrew it. */
+const RETRACTED_FILE = 'retracted.json';
+
+function mergeAudiences(a: Audience, b: Audience): Audience {
+  const out: Audience = {};
+  for (const channel of new Set([...Object.keys(a), ...Object.keys(b)])) out[channel] = [...new Set([...(a[channel] ?? []), ...(b[channel] ?? [])])].sort();
+  return out;
+}
+
+/**
+ * Writes `file` durably unless it exists: the content is synced under a hidden name, then
+ * hard-linked into place, which fails when the name is taken. False when it was.
+ */
+async function createFileOnce(file: string, content: string): Promise<boolean> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  await writeSynced(tmp, content, PRIVATE_FILE_MODE);
+  try {
+    await link(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  await fsyncDir(path.dirname(file));
+  return true;
+}
 
 /** A revision's directory: its files, its marks and its delivery receipts (see receipt-log.ts). */
 export const revisionDir = (dataDir: string, ref: AdvisoryRef) => path.join(dataDir, 'advisories', ref.id, String(ref.revision));
@@ -55,6 +106,16 @@ export function createAdvisoryArchive(dataDir: string): AdvisoryArchive {
   const dirOf = (ref: AdvisoryRef) => revisionDir(dataDir, ref);
 
   const revisions = (id: string) => numberedEntries(path.join(root, id));
+
+  async function acceptedAudience(ref: AdvisoryRef): Promise<Audience> {
+    const raw = await readOptional(path.join(dirOf(ref), FILES.audience));
+    return raw === null ? {} : (JSON.parse(raw) as Audience);
+  }
+
+  async function releaseOf(ref: AdvisoryRef): Promise<ReleaseRecord | null> {
+    const raw = await readOptional(path.join(dirOf(ref), FILES.release));
+    return raw === null ? null : (JSON.parse(raw) as ReleaseRecord);
+  }
 
   return {
     async store(entry, audience) {
@@ -94,8 +155,27 @@ export function createAdvisoryArchive(dataDir: string): AdvisoryArchive {
     },
 
     async audience(ref) {
-      const raw = await readOptional(path.join(dirOf(ref), FILES.audience));
-      return raw === null ? {} : (JSON.parse(raw) as Audience);
+      const accepted = await acceptedAudience(ref);
+      const released = await releaseOf(ref);
+      return released ? mergeAudiences(accepted, released.audience) : accepted;
+    },
+
+    acceptedAudience,
+
+    async release(ref, release) {
+      return createFileOnce(path.join(dirOf(ref), FILES.release), JSON.stringify(release));
+    },
+
+    releaseOf,
+
+    async markRetracted(id, retraction) {
+      await ensureDir(path.join(root, id));
+      await createFileOnce(path.join(root, id, RETRACTED_FILE), JSON.stringify({ id: retraction.id, revision: retraction.revision }));
+    },
+
+    async retractionOf(id) {
+      const raw = await readOptional(path.join(root, id, RETRACTED_FILE));
+      return raw === null ? null : (JSON.parse(raw) as AdvisoryRef);
     },
 
     revisions,

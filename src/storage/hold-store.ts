@@ -5,7 +5,7 @@ import { RevisionExistsError } from './advisory-archive';
 import { createDirOnce, ensureDir, fsyncDir, numberedEntries, readOptional, visibleEntries, writeFileDurable } from './durable-file';
 
 /** What tocsin knows about a submission waiting for more publishers' signatures. */
-export interface HoldInfo extends Pick<AdvisoryRecord, 'id' | 'revision' | 'kind' | 'title' | 'severity' | 'sha256'> {
+export interface HoldInfo extends Pick<AdvisoryRecord, 'id' | 'revision' | 'kind' | 'title' | 'severity' | 'sha256' | 'retracts'> {
   received_at: string;
   expires_at: string;
   /** Distinct enrolled publishers needed, under the policy at submission. */

@@ -8,8 +8,9 @@ import path from 'node:path';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { CLI, runCli, type CliResult } from '../support/cli';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { ADMIN_TOKEN, startTocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /** Children still running when a test ends (it failed): stopped, so that none outlives its test. */
@@ -60,8 +61,7 @@ async function startHeldPartner() {
 /** `publish --wait`, `deliveries watch`: the progress of a broadcast from a terminal, and its exit code. */
 describe('tocsin publish --wait and deliveries watch', () => {
   let dir: string;
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('wait@example.org');
   let ok: Receiver;
   let gone: Receiver;
   let failing: Receiver;
@@ -69,28 +69,30 @@ describe('tocsin publish --wait and deliveries watch', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'tocsin-wait-'));
-    publisher = await createGpgPublisher('wait@example.org');
-    // Retries ten minutes apart: a delivery that failed once stays "waiting for a retry" through each test.
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_RETRY_BASE_MS: '600000', TOCSIN_RETRY_MAX_MS: '600000' } });
     ok = await startReceiver();
     gone = await startReceiver(() => ({ status: 410 }));
     failing = await startReceiver(() => ({ status: 500 }));
-    env = { TOCSIN_URL: tocsin.url };
   });
+  // Hooks run in the order they are declared: the partners go before tocsin closes, the directory after.
   afterAll(async () => {
     await ok?.close();
     await gone?.close();
     await failing?.close();
-    await tocsin?.close();
-    await publisher?.dispose();
+  });
+  // Retries ten minutes apart: a delivery that failed once stays "waiting for a retry" through each test.
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_RETRY_BASE_MS: '600000', TOCSIN_RETRY_MAX_MS: '600000' } }));
+  beforeAll(() => {
+    env = { TOCSIN_URL: tocsin.url };
+  });
+  afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
   /** A signed advisory on disk: its file and signature file. */
-  async function signedAdvisory(prefix: string): Promise<{ id: string; file: string; sig: string }> {
+  async function signedAdvisory(prefix: string, fields: Record<string, unknown> = {}): Promise<{ id: string; file: string; sig: string }> {
     const id = uniqueId(prefix);
     const file = path.join(dir, `${id}.json`);
-    const document = documentText(sampleAdvisory({ id }));
+    const document = documentText(sampleAdvisory({ id, ...fields }));
     await writeFile(file, document);
     await writeFile(`${file}.asc`, await publisher.sign(document));
     return { id, file, sig: `${file}.asc` };
@@ -118,6 +120,23 @@ describe('tocsin publish --wait and deliveries watch', () => {
       expect(r.stdout.trim().split('\n').at(-1)).toBe('delivered to all 2 recipients');
       expect(ok.requests.filter((q) => q.body.includes(a.id))).toHaveLength(2);
     });
+  });
+
+  it('follows a TLP:AMBER advisory, which the public read does not show, to its end: the document\'s SHA-256 proves the publisher holds it', async () => {
+    const enrolled = await tocsin.admin('POST', '/v1/recipients', { type: 'webhook', url: ok.url('/amber'), tlp: 'AMBER' });
+    expect(enrolled.status).toBe(201);
+    try {
+      const a = await signedAdvisory('WAITAMBER', { tlp: 'AMBER' });
+      const r = await runCli(['publish', a.file, '--sig', a.sig, '--wait'], env);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split('\n').at(-1)).toBe('delivered to all 1 recipient');
+      // To anyone without the document it does not exist.
+      expect((await tocsin.call('GET', `/v1/advisories/${a.id}/deliveries?revision=1`)).status).toBe(404);
+      expect((await tocsin.call('GET', `/v1/advisories/${a.id}/deliveries?revision=1&sha256=${'0'.repeat(64)}`)).status).toBe(404);
+    } finally {
+      await tocsin.admin('DELETE', `/v1/recipients/${enrolled.json.id as string}`);
+    }
   });
 
   it('exits 3 naming each recipient that failed or waits for a retry, and deliveries watch says the same later', async () => {
@@ -244,6 +263,42 @@ describe('tocsin publish --wait and deliveries watch', () => {
       const again = await runCli(['publish', a.file, '--sig', a.sig, '--wait'], env);
       expect(again.code).toBe(0);
       expect(again.stdout).toContain(`${a.id} revision 1 was accepted before`);
+    });
+  });
+
+  it('under an embargo: the held-back recipients show as scheduled with the release time, and the wait ends with the audience', async () => {
+    const partner = await tocsin.admin('POST', '/v1/recipients', { type: 'webhook', url: ok.url('/distros'), groups: ['distros'] });
+    expect(partner.status).toBe(201);
+    await withRecipients([ok.url('/public')], async ([publicId]) => {
+      try {
+        const id = uniqueId('WAITEMB');
+        const until = new Date(Date.now() + 120_000).toISOString();
+        const file = path.join(dir, `${id}.json`);
+        const document = documentText(sampleAdvisory({ id, embargo_until: until, audience: ['distros'] }));
+        await writeFile(file, document);
+        await writeFile(`${file}.asc`, await publisher.sign(document));
+        const releaseAt = new Date(until).toISOString();
+
+        // The publisher needs no admin token: the document's SHA-256 opens the read.
+        const r = await runCli(['publish', file, '--sig', `${file}.asc`, '--wait'], env);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`^\\[\\d+:\\d\\d\\] ${id} revision 1: webhook 1/1 delivered, 0 retrying, 0 failed, 0 pending \\(\\d+\\.\\d/s\\), 1 scheduled for ${releaseAt} \\(embargo\\)$`, 'm'));
+        expect(r.stdout.trim().split('\n').at(-1)).toBe(`delivered to all 1 recipient of the embargo's audience; 1 scheduled for ${releaseAt} (embargo)`);
+        expect(ok.requests.filter((q) => q.path === '/public' && q.body.includes(id))).toHaveLength(0);
+
+        const watched = await runCli(['deliveries', 'watch', id, '--json'], { ...env, TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN });
+        expect(watched.code).toBe(0);
+        const answer = JSON.parse(watched.stdout) as { scheduled: { release_at: string; count: number; recipients: { recipient: string }[] } };
+        expect(answer.scheduled).toMatchObject({ release_at: releaseAt, count: 1, by_channel: { webhook: 1 } });
+        expect(answer.scheduled.recipients.map((x) => x.recipient)).toEqual([publicId]);
+
+        // Without the admin token or the document there is nothing to follow: it is not public yet.
+        const blind = await runCli(['deliveries', 'watch', id], env);
+        expect(blind.code).toBe(1);
+      } finally {
+        await tocsin.admin('DELETE', `/v1/recipients/${partner.json.id as string}`);
+      }
     });
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { DestinationStream } from 'pino';
 import { deleteRedisPrefix } from './redis-prefix';
 import { loadConfig, type Config } from '../../src/config';
 import { createLogger } from '../../src/log';
@@ -23,6 +24,8 @@ export interface HarnessOptions {
   resolveHost?: ResolveHost;
   /** The API's wall clock for what expires (subscription links); default Date.now. */
   now?: () => number;
+  /** Where the API's and workers' log lines go (default stdout); set LOG_LEVEL in `env` to have any. */
+  logDestination?: DestinationStream;
 }
 
 /**
@@ -53,15 +56,15 @@ export async function startTocsin(options: HarnessOptions = {}) {
     LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, options.logDestination ? { destination: options.logDestination } : {});
   const deps: RuntimeDeps = {
     ...systemRuntimeDeps,
     ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
     ...(options.now ? { now: options.now } : {}),
   };
-  const api: RunningApi = await startApi(config, log, deps);
-  const workers: RunningWorkers | null = options.workers === false ? null : await startWorkers(config, log, deps);
-  const url = `http://127.0.0.1:${api.port}`;
+  let api: RunningApi = await startApi(config, log, deps);
+  let workers: RunningWorkers | null = options.workers === false ? null : await startWorkers(config, log, deps);
+  let url = `http://127.0.0.1:${api.port}`;
 
   async function call(method: string, p: string, body?: unknown, headers: Record<string, string> = {}) {
     const res = await fetch(`${url}${p}`, {
@@ -80,10 +83,25 @@ export async function startTocsin(options: HarnessOptions = {}) {
   }
 
   return {
-    url,
+    get url() {
+      return url;
+    },
     root,
     config,
-    api,
+    get api() {
+      return api;
+    },
+    /** Stops the API process's part and starts it again on the same data dir and Redis prefix (a new port). */
+    async restartApi(): Promise<void> {
+      await api.close();
+      api = await startApi(config, log, deps);
+      url = `http://127.0.0.1:${api.port}`;
+    },
+    /** Stops the delivery workers and starts them again (started when there were none). */
+    async restartWorkers(): Promise<void> {
+      await workers?.close();
+      workers = await startWorkers(config, log, deps);
+    },
     call,
     admin: (method: string, p: string, body?: unknown) => call(method, p, body, { authorization: `Bearer ${ADMIN_TOKEN}` }),
     /** Enrols a webhook recipient and returns its id and secret. */
