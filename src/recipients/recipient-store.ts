@@ -4,6 +4,7 @@ import type { ChannelName } from '../channels/channel-names';
 import { redisKeys } from '../queue/redis-keys';
 import { createAppendLog } from '../storage/append-log';
 import { applyRoutingChanges, type Recipient, type RecipientOf, type RoutingChanges } from './recipient';
+import { applyHardBounce } from './recipient-status';
 
 /**
  * Redis holds no complete recipient directory (it restarted empty and the API has not synced it
@@ -26,7 +27,8 @@ type LogEntry =
   | { op: 'remove'; at: string; id: string }
   | { op: 'update'; at: string; id: string; changes: RoutingChanges }
   /** An import's new state of a recipient that exists: applies only if it still does (a removal written meanwhile wins). */
-  | { op: 'replace'; at: string; recipient: Recipient };
+  | { op: 'replace'; at: string; recipient: Recipient }
+  | { op: 'bounce'; at: string; id: string; status: string };
 
 /**
  * Recipients, durable in TOCSIN_DATA_DIR/recipients.jsonl (the truth) and mirrored into Redis
@@ -51,6 +53,13 @@ export interface RecipientStore {
   get(id: string): Recipient | undefined;
   /** The email recipient whose unsubscribe links carry this token. */
   findByUnsubscribeToken(token: string): RecipientOf<'email'> | undefined;
+  /** The email recipients at this address (compared without regard to case). */
+  findByAddress(address: string): RecipientOf<'email'>[];
+  /**
+   * Counts one hard bounce (`status`, e.g. 5.1.1) against the email recipient, durably; the
+   * third makes it inactive. Answers it as changed, or undefined when there is no such recipient.
+   */
+  recordHardBounce(id: string, status: string): Promise<RecipientOf<'email'> | undefined>;
   list(): Recipient[];
   idsFor(channel: ChannelName): string[];
   /** Makes Redis hold exactly the durable set: after a Redis restart, or at start. */
@@ -80,6 +89,11 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       case 'update': {
         const recipient = current.get(entry.id);
         if (recipient) current.set(entry.id, applyRoutingChanges(recipient, entry.changes));
+        return;
+      }
+      case 'bounce': {
+        const recipient = current.get(entry.id);
+        if (recipient?.type === 'email') current.set(entry.id, applyHardBounce(recipient));
         return;
       }
     }
@@ -127,7 +141,23 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         await redis.hset(keys.recipients, ...chunk).catch(() => undefined);
       }
     },
+    async recordHardBounce(id, status) {
+      if (current.get(id)?.type !== 'email') return undefined;
+      const entry: LogEntry = { op: 'bounce', at: new Date().toISOString(), id, status };
+      await log.append(entry);
+      apply(entry);
+      const bounced = current.get(id);
+      if (bounced?.type !== 'email') return undefined;
+      await redis.hset(keys.recipients, id, JSON.stringify(bounced)).catch(() => undefined);
+      return bounced;
+    },
     get: (id) => current.get(id),
+    findByAddress(address) {
+      const wanted = address.toLowerCase();
+      const found: RecipientOf<'email'>[] = [];
+      for (const r of current.values()) if (r.type === 'email' && r.address.toLowerCase() === wanted) found.push(r);
+      return found;
+    },
     findByUnsubscribeToken(token) {
       for (const r of current.values()) if (r.type === 'email' && r.unsubscribe_token === token) return r;
       return undefined;

@@ -157,8 +157,18 @@ export interface WebhookRecipient extends Common {
 export interface EmailRecipient extends Common {
   type: 'email';
   address: string;
-  /** Random; the unsubscribe link carries it, so it is shown to nobody else. */
+  /**
+   * Random; the unsubscribe link carries it, so it is shown to nobody else. It also opens the
+   * page where the subscriber changes their filter (see subscriptions/): whoever holds it may
+   * already end the subscription, so changing what it receives grants nothing more.
+   */
   unsubscribe_token: string;
+  /** Hard bounces (5.x.x) reported since enrolment; absent: none. See recipient-status.ts. */
+  hard_bounces?: number;
+  /** `inactive` once the address has hard-bounced too often: it receives nothing. Absent: active. */
+  status?: 'active' | 'inactive';
+  /** How the address came: `subscription` when its owner confirmed it themselves; absent: enrolled by an admin. */
+  source?: 'subscription';
 }
 export interface SlackRecipient extends Common {
   type: 'slack';
@@ -193,7 +203,13 @@ export function newUnsubscribeToken(): string {
  * CLEAR, no filter as `null`).
  */
 export function publicView(recipient: Recipient): Record<string, unknown> {
-  const view: Record<string, unknown> = { ...recipient, groups: recipient.groups ?? [], tlp: recipient.tlp ?? 'CLEAR', filter: recipient.filter ?? null };
+  const view: Record<string, unknown> = {
+    ...recipient,
+    groups: recipient.groups ?? [],
+    tlp: recipient.tlp ?? 'CLEAR',
+    filter: recipient.filter ?? null,
+    status: recipient.type === 'email' ? (recipient.status ?? 'active') : 'active',
+  };
   for (const field of SECRET_FIELDS) delete view[field];
   return view;
 }

@@ -23,6 +23,7 @@ import { createReconciler } from '../queue/reconciler';
 import { createReleaseStep } from '../release/release-step';
 import { createDeliveryReplayer } from '../queue/replay-deliveries';
 import { openRecipientStore } from '../recipients/recipient-store';
+import { openSubscriptions } from '../subscriptions/open-subscriptions';
 import { createAdvisoryArchive } from '../storage/advisory-archive';
 import { createReceiptLog } from '../storage/receipt-log';
 import { startReceiptCollector } from '../delivery/receipt-collector';
@@ -48,6 +49,8 @@ export interface RunningApi {
   reconcile: () => Promise<number>;
   /** Runs the whole periodic pass now: re-read publisher keys, expire holds, reconcile. */
   maintain: () => Promise<void>;
+  /** Resolves once every subscription request answered so far has sent its mail (tests use it to avoid waiting). */
+  subscriptionsIdle: () => Promise<void>;
   /** The static mirror's rebuilder, when TOCSIN_MIRROR_AUTO is on. */
   mirror: MirrorRebuilder | null;
   close: () => Promise<void>;
@@ -169,6 +172,8 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     log,
   });
 
+  const subscribing = await openSubscriptions({ config, redis, recipients, signer: () => keys.signer(), now: deps.now ?? Date.now, log });
+
   // The delivery numbers of /metrics, counted from the receipts on disk: read them all now, not at the first scrape.
   const tally = createDeliveryTally({ dataDir: config.dataDir, maxAttempts });
   void archive
@@ -178,6 +183,10 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
 
   const app = createApp({
     log,
+    trustProxy: config.subscriptions.trustProxy,
+    subscriptions: subscribing.subscriptions,
+    subscriptionLimits: subscribing.limits,
+    publicUrl: config.publicUrl,
     adminToken: config.adminToken,
     keys,
     intake,
@@ -272,6 +281,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     keys,
     reconcile: () => reconciler.run(),
     maintain,
+    subscriptionsIdle: async () => subscribing.subscriptions?.idle(),
     mirror,
     async close() {
       clearInterval(timer);
@@ -287,6 +297,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
       // A render still running fails; its advisory is archived and the next start queues it.
       await notices.close();
       await Promise.all(Object.values(queues).map((q) => q.close()));
+      await subscribing.close();
       await recipients.close();
       await publishers.close();
       redis.disconnect();

@@ -99,8 +99,8 @@ describe('tocsin recipients and advisories, as operators use them', () => {
 
     const listed = await runCli(['recipients', 'list'], env);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^ID\s+TYPE\s+TARGET\s+CREATED\s+TLP\s+GROUPS\s+DESCRIPTION$/m);
-    expect(listed.stdout).toMatch(new RegExp(`^${webhookId}\\s+webhook\\s+${partner.url('/ops').replace(/[.]/g, '\\.')}\\s+\\S+\\s+CLEAR\\s+-\\s+Partner A$`, 'm'));
+    expect(listed.stdout).toMatch(/^ID\s+TYPE\s+TARGET\s+CREATED\s+TLP\s+GROUPS\s+STATUS\s+DESCRIPTION$/m);
+    expect(listed.stdout).toMatch(new RegExp(`^${webhookId}\\s+webhook\\s+${partner.url('/ops').replace(/[.]/g, '\\.')}\\s+\\S+\\s+CLEAR\\s+-\\s+active\\s+Partner A$`, 'm'));
     expect(listed.stdout).toMatch(new RegExp(`^${emailId}\\s+email\\s+soc@partner\\.example`, 'm'));
     expect(listed.stdout).toMatch(new RegExp(`^${slackId}\\s+slack\\s+C0OPS123 via .*SOC channel$`, 'm'));
     expect(listed.stdout).toMatch(new RegExp(`^${mastodonId}\\s+mastodon\\s+`, 'm'));
