@@ -12,6 +12,7 @@ import { advisoriesList, advisoriesShow } from './cli/advisory-commands';
 import { intervalOption, oneOf, repeatable, repeatableOneOf, revisionOption } from './cli/cli-options';
 import { publishCommand } from './cli/publish-command';
 import { recipientsAdd, recipientsList, recipientsRemove, recipientsShow, recipientsUpdate, secretFromFile, type AddOptions, type UpdateOptions } from './cli/recipient-commands';
+import { recipientsExport, recipientsImport, TRANSFER_FORMATS, type TransferFormat } from './cli/recipient-transfer-commands';
 import { filterableKinds } from './recipients/recipient';
 import { incidentStates, severities, type IncidentState } from './advisory/schema';
 import { statusPost } from './cli/status-command';
@@ -354,6 +355,24 @@ recipients
   .option('--url <url>', URL_HELP)
   .option('--json', 'print {id, removed: true} as JSON')
   .action((id: string, opts: { url?: string; json?: boolean }) => recipientsRemove(admin(opts), id, opts));
+
+/** `--format`, checked as commander reads it. */
+const transferFormat = oneOf(TRANSFER_FORMATS);
+recipients
+  .command('import')
+  .description('enrol or update many recipients from an NDJSON or CSV file (README: "Importing and exporting recipients"); all or nothing unless --skip-invalid')
+  .argument('<file>', 'one POST /v1/recipients body per line (.ndjson, .jsonl) or a CSV with a header row (.csv)')
+  .option('--format <format>', `${TRANSFER_FORMATS.join(' or ')} (default: from the file's extension)`, transferFormat)
+  .option('--skip-invalid', 'import the good lines and list each refused one, instead of refusing the whole file')
+  .option('--url <url>', URL_HELP)
+  .option('--json', "print the API's answer as JSON")
+  .action((file: string, opts: { format?: TransferFormat; skipInvalid?: boolean; url?: string; json?: boolean }) => recipientsImport(admin(opts), file, opts));
+recipients
+  .command('export')
+  .description('every recipient on stdout, in the format import reads, without secrets (import it again to update those recipients)')
+  .option('--format <format>', `${TRANSFER_FORMATS.join(' or ')} (default ndjson)`, transferFormat)
+  .option('--url <url>', URL_HELP)
+  .action((opts: { format?: TransferFormat; url?: string }) => recipientsExport(admin(opts), opts));
 
 const advisories = program.command('advisories').description('read accepted advisories (public API, no token)');
 advisories

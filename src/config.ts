@@ -52,6 +52,13 @@ export const envSchema = z.object({
   TOCSIN_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Allow webhook targets on loopback, private, link-local or metadata addresses. Default off. */
   TOCSIN_ALLOW_PRIVATE_TARGETS: flag,
+  /**
+   * FOR `npm run bench` ONLY: 1 turns the durable delivery receipts off (workers add no receipt to
+   * Redis, the API writes none to disk), to measure what they cost. It breaks the guarantee that a
+   * Redis data loss sends nothing delivered again, and leaves /metrics without delivery numbers;
+   * tocsin says so loudly at start. Default off.
+   */
+  TOCSIN_BENCH_RECEIPTS_OFF: flag,
   /** Prefix of every Redis key and BullMQ queue, so that installations can share a Redis. Default tocsin. */
   TOCSIN_QUEUE_PREFIX: z
     .string()
@@ -145,6 +152,22 @@ export const envSchema = z.object({
   TOCSIN_CSAF_PUBLISHER_NAMESPACE: httpUrl().optional(),
   /** CSAF publisher category. Default vendor. */
   TOCSIN_CSAF_PUBLISHER_CATEGORY: z.enum(['coordinator', 'discoverer', 'other', 'translator', 'user', 'vendor']).default('vendor'),
+  /**
+   * Which proxies in front of the API to believe about the client's address (X-Forwarded-For),
+   * as express's `trust proxy` takes it: a hop count (`1`), `loopback`, or comma-separated
+   * addresses and CIDR ranges. Unset: none; the client address is the connection's, so a client
+   * cannot pick its own address to escape the per-IP subscription limit.
+   */
+  TOCSIN_TRUST_PROXY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^(\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*|loopback|linklocal|uniquelocal)$/.test(v.trim()), 'must be a hop count, loopback, linklocal, uniquelocal, or comma-separated addresses or CIDR ranges'),
+  /** Subscription requests (POST /v1/subscriptions) one client address may make per hour. Default 10. */
+  TOCSIN_SUBSCRIBE_PER_IP_PER_HOUR: positiveInt(10),
+  /** Confirmation mails one address may be sent per day, however many clients ask. Default 3. */
+  TOCSIN_SUBSCRIBE_PER_ADDRESS_PER_DAY: positiveInt(3),
+  /** Unconfirmed subscriptions kept at once; beyond it, new requests are answered alike and dropped. Default 100000. */
+  TOCSIN_SUBSCRIBE_PENDING_MAX: positiveInt(100_000),
   /** pino log level. Default info. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Log lines as JSON, or readable (pino-pretty). Default auto: readable when stdout is a terminal. */
@@ -171,6 +194,13 @@ export function redisUrlProblem(value: string): string | null {
   return null;
 }
 
+/** TOCSIN_TRUST_PROXY as express takes it: a number is a hop count, anything else a list or a name. */
+function trustProxySetting(value: string | undefined): boolean | number | string {
+  if (value === undefined) return false;
+  const v = value.trim();
+  return /^\d+$/.test(v) ? Number(v) : v;
+}
+
 /** Channels this configuration can deliver over: email needs relays. */
 export function enabledChannels(config: Config): ChannelName[] {
   return channelNames.filter((c) => c !== 'email' || config.email.smtpUrls.length > 0);
@@ -193,6 +223,8 @@ export interface Config {
   serverUrl: string | undefined;
   metricsToken: string | undefined;
   allowPrivateTargets: boolean;
+  /** TOCSIN_BENCH_RECEIPTS_OFF: no durable receipts, for the benchmark's comparison only. */
+  receiptsOff: boolean;
   prefix: string;
   keyEmail: string;
   publicUrl: string;
@@ -218,6 +250,17 @@ export interface Config {
   holdMs: number;
   mirror: MirrorConfig;
   jobLockMs: number;
+  /** Self-service subscriptions: who may ask how often, and how many may wait for confirmation. */
+  subscriptions: SubscriptionConfig;
+}
+
+/** Limits on self-service subscription requests (see README "Subscribers"). */
+export interface SubscriptionConfig {
+  /** express's `trust proxy`; false: the connection's address is the client's. */
+  trustProxy: boolean | number | string;
+  perIpPerHour: number;
+  perAddressPerDay: number;
+  pendingMax: number;
 }
 
 /** The static mirror: where it is written, where it is served, and who issues its CSAF documents. */
@@ -228,6 +271,8 @@ export interface MirrorConfig {
   /** Base URL without a trailing slash. */
   baseUrl: string;
   publisher: { name: string; namespace: string; category: 'coordinator' | 'discoverer' | 'other' | 'translator' | 'user' | 'vendor' };
+  /** The API's subscribe form, linked from the index page; only when TOCSIN_PUBLIC_URL says where the API is. */
+  subscribeUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -263,6 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     serverUrl: e.TOCSIN_URL,
     metricsToken: e.TOCSIN_METRICS_TOKEN,
     allowPrivateTargets: e.TOCSIN_ALLOW_PRIVATE_TARGETS,
+    receiptsOff: e.TOCSIN_BENCH_RECEIPTS_OFF,
     prefix: e.TOCSIN_QUEUE_PREFIX,
     keyEmail: e.TOCSIN_KEY_EMAIL,
     publicUrl,
@@ -291,10 +337,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cooldownMs: e.TOCSIN_BREAKER_COOLDOWN_MS,
       maxCooldownMs: Math.max(e.TOCSIN_BREAKER_COOLDOWN_MS, e.TOCSIN_BREAKER_MAX_COOLDOWN_MS),
     },
+    subscriptions: {
+      trustProxy: trustProxySetting(e.TOCSIN_TRUST_PROXY),
+      perIpPerHour: e.TOCSIN_SUBSCRIBE_PER_IP_PER_HOUR,
+      perAddressPerDay: e.TOCSIN_SUBSCRIBE_PER_ADDRESS_PER_DAY,
+      pendingMax: e.TOCSIN_SUBSCRIBE_PENDING_MAX,
+    },
     mirror: {
       dir: e.TOCSIN_MIRROR_DIR ? path.resolve(e.TOCSIN_MIRROR_DIR) : path.join(dataDir, 'mirror'),
       auto: e.TOCSIN_MIRROR_AUTO,
       baseUrl: mirrorUrl,
+      ...(e.TOCSIN_PUBLIC_URL ? { subscribeUrl: `${publicUrl}/subscribe` } : {}),
       publisher: {
         name: e.TOCSIN_CSAF_PUBLISHER_NAME ?? 'tocsin',
         namespace: e.TOCSIN_CSAF_PUBLISHER_NAMESPACE ?? new URL(mirrorUrl).origin,

@@ -1,14 +1,12 @@
 import type { Logger } from 'pino';
 import type { DeliveryObserver } from '../src/delivery/delivery-outcome';
-import type { DeliveryMetricsRecorder } from '../src/metrics/delivery-metrics';
 
 /**
  * One log line per delivery outcome, each naming the advisory, revision, recipient (by id, never
- * its address or URL) and channel, and the same outcome counted for /metrics.
+ * its address or URL) and channel. /metrics counts the same outcomes from their receipts.
  */
-export function createDeliveryObserver(log: Logger, metrics: DeliveryMetricsRecorder): DeliveryObserver {
+export function createDeliveryObserver(log: Logger): DeliveryObserver {
   return (o) => {
-    metrics.record(o);
     const about = { advisory: o.ref.id, revision: o.ref.revision, recipient: o.recipient, channel: o.channel, attempt: o.attempt, outcome: o.outcome };
     switch (o.outcome) {
       case 'delivered':

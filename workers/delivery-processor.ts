@@ -46,7 +46,7 @@ const now = () => new Date().toISOString();
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 /** The failure in both forms: full text for the admin API, the closed summary for the public read. */
 const failed = (err: unknown) => ({ last_error: errorText(err), failure: failureOf(err) });
-const REMOVED = { last_error: 'recipient was removed', failure: { kind: 'recipient_removed' } } as const;
+const REMOVED = { last_error: 'recipient was removed', failure: { kind: 'recipient_removed' }, reason: 'recipient_removed' } as const;
 const failureReason = (err: unknown): FailureReason => (err instanceof PermanentDeliveryError ? 'permanent' : 'attempts_exhausted');
 type ObservedOutcome = DistributiveOmit<DeliveryOutcome, 'channel' | 'ref' | 'recipient' | 'attempt' | 'at'>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -118,7 +118,7 @@ export async function processBatch(ctx: DeliveryContext, job: Job<DeliveryJobDat
             delivered += 1;
           } catch (err) {
             if (err instanceof PermanentDeliveryError || ctx.policy.maxAttempts <= 1) {
-              updates.set(id, { state: 'failed', attempts: 1, updated_at: now(), ...failed(err) });
+              updates.set(id, { state: 'failed', attempts: 1, updated_at: now(), ...failed(err), reason: failureReason(err) });
               observe(id, 1, { outcome: 'failed', error: errorText(err), reason: failureReason(err) });
             } else {
               const delay = delayAfter(ctx.policy, err, 2);
@@ -177,7 +177,7 @@ export async function processRetry(ctx: DeliveryContext, job: Job<DeliveryJobDat
   } catch (err) {
     const last = attempt >= ctx.policy.maxAttempts;
     if (err instanceof PermanentDeliveryError || last) {
-      await write({ state: 'failed', attempts: attempt, updated_at: now(), ...failed(err) });
+      await write({ state: 'failed', attempts: attempt, updated_at: now(), ...failed(err), reason: failureReason(err) });
       observe(attempt, { outcome: 'failed', error: errorText(err), reason: failureReason(err) });
       throw new UnrecoverableError(errorText(err));
     }

@@ -37,6 +37,8 @@ export interface DeliveryWorkerOptions {
   log: Logger;
   /** Told every delivery outcome (see workers/delivery-observer.ts). */
   observe: DeliveryObserver;
+  /** False only for the benchmark's receipts-off run (TOCSIN_BENCH_RECEIPTS_OFF). Default true. */
+  receipts?: boolean;
 }
 
 /**
@@ -89,7 +91,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     channel,
     notice: createNoticeCache(connection, prefix, channel.name),
     recipients: createRecipientDirectory(connection, prefix),
-    states: createDeliveryStateStore(connection, prefix),
+    states: createDeliveryStateStore(connection, prefix, { receipts: options.receipts ?? true }),
     queue: options.queue,
     limiter: createSemaphore(options.concurrency),
     perDestination: createKeyedSemaphore(options.perDestinationConcurrency),

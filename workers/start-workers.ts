@@ -12,8 +12,8 @@ import type { DeliveryQueue } from '../src/queue/delivery-queues';
 import type { Recipient } from '../src/recipients/recipient';
 import { connectRedis, createRedis } from '../src/runtime/redis-connection';
 import { systemRuntimeDeps, type RuntimeDeps } from '../src/runtime/runtime-deps';
-import { createDeliveryMetricsRecorder } from '../src/metrics/delivery-metrics';
 import { createDeliveryObserver } from './delivery-observer';
+import { RECEIPTS_OFF_WARNING } from '../src/runtime/receipts-off';
 import { startDeliveryWorker } from './delivery-worker';
 
 export interface RunningWorkers {
@@ -76,9 +76,8 @@ export async function startWorkers(config: Config, log: Logger, deps: RuntimeDep
   connection.on('error', (err) => log.debug({ err: err.message }, 'redis connection error'));
   await connectRedis(connection, config.redisUrl);
 
-  // One recorder per process: every channel's counts go to Redis in the same pipelined flushes.
-  const metrics = createDeliveryMetricsRecorder(connection, config.prefix);
-  const observe = createDeliveryObserver(log, metrics);
+  const observe = createDeliveryObserver(log);
+  if (config.receiptsOff) log.warn(RECEIPTS_OFF_WARNING);
   const running: { close: () => Promise<void> }[] = [];
   const started: ChannelName[] = [];
   for (const name of enabledChannels(config).filter((c) => !only || only.includes(c))) {
@@ -97,6 +96,7 @@ export async function startWorkers(config: Config, log: Logger, deps: RuntimeDep
       lockMs: config.jobLockMs,
       log,
       observe,
+      receipts: !config.receiptsOff,
     });
     running.push({
       close: async () => {
@@ -112,7 +112,6 @@ export async function startWorkers(config: Config, log: Logger, deps: RuntimeDep
   return {
     async close() {
       await Promise.all(running.map((r) => r.close()));
-      await metrics.close();
       connection.disconnect();
     },
   };

@@ -27,6 +27,8 @@ export interface Envelope {
   noticeId: string;
   recipientId: string;
   unsubscribeUrl: string;
+  /** This recipient's page to change what it receives (or to unsubscribe), sent as List-Help. */
+  manageUrl?: string;
   date: Date;
 }
 
@@ -50,6 +52,9 @@ export function buildEmailMessage(payload: EmailPayload, envelope: Envelope): st
     'MIME-Version: 1.0',
     structuredHeader('List-Unsubscribe', `<${envelope.unsubscribeUrl}>`),
     'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+    // The signed body is the same bytes for everyone, so a link of this recipient's own travels
+    // as a header (RFC 2369 List-Help: where to learn how to change the subscription).
+    ...(envelope.manageUrl ? [structuredHeader('List-Help', `<${envelope.manageUrl}>`)] : []),
     structuredHeader('Content-Type', payload.contentType),
   ];
   return `${headers.join('\r\n')}\r\n\r\n${payload.body}`;

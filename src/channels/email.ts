@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { NodemailerError } from 'nodemailer/lib/errors';
 import { createCircuitBreaker, type Pass } from '../delivery/circuit-breaker';
 import type { EmailPayload } from '../notices/email-notice';
@@ -6,6 +6,8 @@ import type { RecipientOf } from '../recipients/recipient';
 import type { Channel, DeliveryReceipt, Notice } from './channel';
 import { PermanentDeliveryError, TransientDeliveryError } from './delivery-errors';
 import { buildEmailMessage, parseSender } from './email-message';
+import { createSmtpTransport, redactRelayUrl } from './smtp-transport';
+import { managePath } from '../subscriptions/subscription-paths';
 
 /** What an email send needs of a recipient. */
 export type EmailTarget = Pick<RecipientOf<'email'>, 'id' | 'type' | 'address' | 'unsubscribe_token'>;
@@ -43,19 +45,8 @@ export function createEmailChannel(options: EmailChannelOptions): Channel<EmailT
   if (options.smtpUrls.length === 0) throw new Error('the email channel needs at least one SMTP relay');
   const sender = parseSender(options.from);
   const relays: { label: string; transport: Transporter }[] = options.smtpUrls.map((url, i) => ({
-    label: `relay ${i + 1} (${redact(url)})`,
-    transport: nodemailer.createTransport({
-      url,
-      pool: true,
-      maxConnections: options.concurrency,
-      // Reconnecting costs a greeting delay on many servers; let the relay decide when to hang up.
-      maxMessages: Infinity,
-      connectionTimeout: options.timeoutMs,
-      greetingTimeout: options.timeoutMs,
-      socketTimeout: options.timeoutMs,
-      disableFileAccess: true,
-      disableUrlAccess: true,
-    }),
+    label: `relay ${i + 1} (${redactRelayUrl(url)})`,
+    transport: createSmtpTransport(url, { concurrency: options.concurrency, timeoutMs: options.timeoutMs }),
   }));
 
   const health = createCircuitBreaker({
@@ -88,6 +79,7 @@ export function createEmailChannel(options: EmailChannelOptions): Channel<EmailT
         noticeId: notice.messageId,
         recipientId: recipient.id,
         unsubscribeUrl: `${options.publicUrl}/v1/unsubscribe/${recipient.unsubscribe_token}`,
+        manageUrl: `${options.publicUrl}${managePath(recipient.unsubscribe_token)}`,
         date: new Date(),
       });
       const failures: Error[] = [];
@@ -138,15 +130,4 @@ function refusesRecipient(err: NodemailerError): boolean {
 function aboutThisMessage(err: NodemailerError): boolean {
   const command = (err.command ?? '').toUpperCase();
   return command.startsWith('RCPT') || command === 'DATA' || err.code === 'EMESSAGE';
-}
-
-/** The relay URL without its password, for messages that end up in logs and delivery records. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return 'smtp';
-  }
 }

@@ -56,6 +56,27 @@ function foldAtSpaces(line: string): string {
 /** RFC 2047 section 5 (3): what a Q-encoded word may carry as itself; a space is "_". */
 const Q_LITERAL = /^[A-Za-z0-9!*+\-/]$/;
 
+/** Each ASCII character as a Q-encoded word carries it, computed once: most values are mostly ASCII. */
+const Q_ASCII = Array.from({ length: 128 }, (_, code) => {
+  const char = String.fromCharCode(code);
+  return char === ' ' ? '_' : Q_LITERAL.test(char) ? char : `=${code.toString(16).toUpperCase().padStart(2, '0')}`;
+});
+
+/** Other characters as they were last encoded: a value tends to repeat a few of them. Bounded, as values are hostile. */
+const qOther = new Map<string, string>();
+
+function qEncoded(char: string): string {
+  const code = char.codePointAt(0)!;
+  if (code < 128) return Q_ASCII[code]!;
+  let encoded = qOther.get(char);
+  if (encoded === undefined) {
+    encoded = [...Buffer.from(char, 'utf8')].map((b) => `=${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    if (qOther.size >= 4096) qOther.clear();
+    qOther.set(char, encoded);
+  }
+  return encoded;
+}
+
 /**
  * The value as `=?UTF-8?Q?...?=` words, none over 75 characters and the first short enough to
  * follow the field name; each holds whole characters, never half of a UTF-8 sequence.
@@ -67,7 +88,7 @@ function encodedWords(value: string, firstMax: number): string[] {
   let current = '';
   let max = Math.min(firstMax, ENCODED_WORD_MAX);
   for (const char of value) {
-    const encoded = char === ' ' ? '_' : Q_LITERAL.test(char) ? char : [...Buffer.from(char, 'utf8')].map((b) => `=${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    const encoded = qEncoded(char);
     if (current !== '' && open.length + current.length + encoded.length + close.length > max) {
       words.push(`${open}${current}${close}`);
       current = '';

@@ -34,6 +34,10 @@ export interface ApiRequest {
   signal?: AbortSignal;
   /** More request headers, e.g. `X-Tocsin-Actor`. */
   headers?: Record<string, string>;
+  /** A body sent as it is, e.g. a file streamed from disk, instead of `body` as JSON. */
+  rawBody?: { data: ReadableStream<Uint8Array> | string; type: string };
+  /** Shows a refusal's body (default: printed as it came, on stderr). */
+  showRefusal?: (text: string) => void;
 }
 
 /**
@@ -53,9 +57,12 @@ export async function callApi(target: ApiTarget, method: string, path: string, r
       headers: {
         ...(request.admin ? { authorization: `Bearer ${target.token!}` } : {}),
         ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(request.rawBody ? { 'content-type': request.rawBody.type } : {}),
         ...request.headers,
       },
       ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+      // A stream is sent as it is read: `duplex` says the answer may come only after it ends.
+      ...(request.rawBody ? { body: request.rawBody.data, duplex: 'half' } : {}),
       signal: deadline.signal,
     });
     text = await response.text();
@@ -67,7 +74,7 @@ export async function callApi(target: ApiTarget, method: string, path: string, r
     throw new CliFailure(`cannot reach ${endpoint.href}: ${String(cause?.code ?? cause?.message ?? (err as Error).message)}`);
   }
   if (!response.ok) {
-    console.error(text);
+    (request.showRefusal ?? console.error)(text);
     throw new CliFailure(`${method} ${endpoint.href} answered ${response.status}`);
   }
   return text === '' ? null : (JSON.parse(text) as unknown);

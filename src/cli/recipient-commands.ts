@@ -19,6 +19,9 @@ interface RecipientView {
   api_url?: string;
   instance_url?: string;
   secret?: string;
+  /** `inactive` after too many hard bounces; absent only from an older server's answer. */
+  status?: string;
+  hard_bounces?: number;
 }
 
 /** Who receives what, as `recipients add` and `recipients update` take it: each repeatable option collects a list. */
@@ -148,6 +151,12 @@ export async function recipientsAdd(target: ApiTarget, body: Record<string, unkn
   }
 }
 
+/** `active`, or `inactive(3-bounces)` (one word, like every cell but the description): why an address receives nothing. */
+function statusOf(r: RecipientView): string {
+  const status = r.status ?? 'active';
+  return status === 'inactive' && r.hard_bounces ? `inactive(${r.hard_bounces}-bounces)` : status;
+}
+
 /** `tocsin recipients list`: one line per recipient, groups comma-separated (no spaces, so the cell stays one word). */
 export async function recipientsList(target: ApiTarget, options: { json?: boolean }): Promise<void> {
   const answer = (await callApi(target, 'GET', '/v1/recipients', { admin: true })) as { recipients: RecipientView[] };
@@ -160,8 +169,10 @@ export async function recipientsList(target: ApiTarget, options: { json?: boolea
     return;
   }
   // New columns go before DESCRIPTION, the one free-text column, which stays last.
-  const rows = [['ID', 'TYPE', 'TARGET', 'CREATED', 'TLP', 'GROUPS', 'DESCRIPTION']];
-  for (const r of answer.recipients) rows.push([r.id, r.type, targetOf(r), r.created_at, r.tlp ?? 'CLEAR', (r.groups ?? []).join(',') || '-', r.description ?? '']);
+  const rows = [['ID', 'TYPE', 'TARGET', 'CREATED', 'TLP', 'GROUPS', 'STATUS', 'DESCRIPTION']];
+  for (const r of answer.recipients) {
+    rows.push([r.id, r.type, targetOf(r), r.created_at, r.tlp ?? 'CLEAR', (r.groups ?? []).join(',') || '-', statusOf(r), r.description ?? '']);
+  }
   console.log(table(rows));
 }
 

@@ -23,7 +23,7 @@ return 1`;
 /**
  * Writes each state unless the stored one ranks higher, and adds the receipt of each state it
  * wrote to the receipts stream in the same step: a state Redis holds always has its receipt on
- * the way to disk. Parses the stored JSON with cjson, so a malformed value counts as pending
+ * the way to disk. With no stream key (the benchmark's receipts-off run) it writes states only. Parses the stored JSON with cjson, so a malformed value counts as pending
  * rather than blocking the write.
  */
 const ADVANCE_SCRIPT = `
@@ -37,14 +37,20 @@ for i = 1, #ARGV, 4 do
   end
   if tonumber(ARGV[i + 2]) >= held then
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-    redis.call('XADD', KEYS[2], '*', 'r', ARGV[i + 3])
+    if KEYS[2] then redis.call('XADD', KEYS[2], '*', 'r', ARGV[i + 3]) end
   end
 end
 return 0`;
 
+export interface DeliveryStateStoreOptions {
+  /** False only for the benchmark's measure of what receipts cost (TOCSIN_BENCH_RECEIPTS_OFF): `advance` then adds no receipt. Default true. */
+  receipts?: boolean;
+}
+
 /** Delivery states in Redis: a hash per channel and revision, written in pipelined chunks. */
-export function createDeliveryStateStore(redis: Redis, prefix: string) {
+export function createDeliveryStateStore(redis: Redis, prefix: string, options: DeliveryStateStoreOptions = {}) {
   const keys = redisKeys(prefix);
+  const streamKeys = options.receipts === false ? [] : [keys.receipts];
   return {
     /** Sets states as they are, with no receipt: an operator's reset, or a test's set-up. */
     async write(channel: ChannelName, ref: AdvisoryRef, updates: ReadonlyMap<string, DeliveryState>): Promise<void> {
@@ -61,7 +67,7 @@ export function createDeliveryStateStore(redis: Redis, prefix: string) {
     async advance(channel: ChannelName, ref: AdvisoryRef, updates: ReadonlyMap<string, DeliveryState>): Promise<void> {
       if (updates.size === 0) return;
       const args = [...updates].flatMap(([id, s]) => [id, JSON.stringify(s), String(STATE_RANK[s.state]), JSON.stringify(receiptOf(channel, ref, id, s))]);
-      await redis.eval(ADVANCE_SCRIPT, 2, keys.deliveries(channel, ref), keys.receipts, ...args);
+      await redis.eval(ADVANCE_SCRIPT, 1 + streamKeys.length, keys.deliveries(channel, ref), ...streamKeys, ...args);
     },
     async getMany(channel: ChannelName, ref: AdvisoryRef, ids: readonly string[]): Promise<(DeliveryState | null)[]> {
       if (ids.length === 0) return [];

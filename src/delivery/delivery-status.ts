@@ -1,4 +1,5 @@
 import type { DeliveryFailure } from '../channels/delivery-failure';
+import type { FailureReason } from './delivery-outcome';
 
 /**
  * Where one delivery stands. These words, and {@link DeliveryState}, are spoken by both the Redis
@@ -19,6 +20,8 @@ export interface DeliveryState {
   /** The latest failure as the public read shows it (see public-delivery-view.ts). */
   failure?: DeliveryFailure;
   next_attempt_at?: string;
+  /** Why a `failed` delivery was given up (what /metrics counts it under); absent in receipts written before it was recorded. */
+  reason?: FailureReason;
   /** How many times an operator replayed this delivery after it failed; absent when never. */
   replays?: number;
   /** When the latest replay was asked for. */

@@ -34,6 +34,41 @@ const STATUSES = new Set(['delivered', 'retrying', 'failed']);
 
 type StreamReply = [string, [string, string[] | null][]][] | null;
 
+/**
+ * Trims the stream below the oldest entry some consumer group may still need: its oldest entry
+ * read but not acknowledged (not yet on disk), else the last entry it read (everything after it
+ * is unread). Entries the collector committed are deleted one by one after each commit; this
+ * also takes away any that a lost connection left between acknowledgement and deletion. With no
+ * group (no API has read the stream yet) nothing is trimmed: every entry is still to be written.
+ * Returns the stream's length after the trim.
+ */
+const TRIM_COMMITTED = `
+local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+if #groups == 0 then return redis.call('XLEN', KEYS[1]) end
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function less(a, b)
+  local am, as = parse(a)
+  local bm, bs = parse(b)
+  return am < bm or (am == bm and as < bs)
+end
+local keep = nil
+for _, g in ipairs(groups) do
+  local info = {}
+  for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
+  local pending = redis.call('XPENDING', KEYS[1], info['name'])
+  local oldest = info['last-delivered-id']
+  if tonumber(pending[1]) > 0 then oldest = pending[2] end
+  if keep == nil or less(oldest, keep) then keep = oldest end
+end
+redis.call('XTRIM', KEYS[1], 'MINID', keep)
+return redis.call('XLEN', KEYS[1])`;
+
+/** Past this many entries waiting in the stream, the collector says that receipts are not reaching the disk. */
+const BACKLOG_WARNING = 100_000;
+
 /** A receipt as the stream carries it, or null for an entry that is not one (it is dropped). */
 function parseReceipt(fields: string[] | null): DeliveryReceipt | null {
   const i = fields?.indexOf('r') ?? -1;
@@ -69,6 +104,7 @@ export function startReceiptCollector(o: ReceiptCollectorOptions): ReceiptCollec
   // '0' reads this consumer's entries read before and never acknowledged, '>' the new ones.
   let cursor = '0';
   let wake: (() => void) | null = null;
+  let backlogSaid = false;
 
   async function ensureGroup(): Promise<void> {
     try {
@@ -99,6 +135,20 @@ export function startReceiptCollector(o: ReceiptCollectorOptions): ReceiptCollec
     const ids = entries.map(([id]) => id);
     await o.redis.pipeline().xack(key, RECEIPTS_GROUP, ...ids).xdel(key, ...ids).exec();
     o.committed(receipts);
+    await trimCommitted();
+  }
+
+  async function trimCommitted(): Promise<void> {
+    let left: number;
+    try {
+      left = Number(await o.redis.eval(TRIM_COMMITTED, 1, key));
+    } catch (err) {
+      // What was committed is on disk either way; the next commit trims again.
+      o.log.debug({ err: (err as Error).message }, 'receipts stream: could not trim what was committed');
+      return;
+    }
+    if (left >= BACKLOG_WARNING && !backlogSaid) o.log.warn({ entries: left }, 'receipts stream: a large backlog waits to be written to disk');
+    backlogSaid = left >= BACKLOG_WARNING;
   }
 
   async function run(): Promise<void> {

@@ -22,6 +22,11 @@ export interface DeliveryReceipts {
   append(receipts: readonly DeliveryReceipt[]): Promise<DeliveryReceipt[]>;
   /** What one revision's receipts add up to (see {@link supersedes}), after any append of this process in flight. */
   statesOf(ref: AdvisoryRef): Promise<ReceiptStates>;
+  /**
+   * Rewrites a settled revision's receipts as one line per recipient and channel, the state they
+   * add up to, replacing the file atomically and durably; what the receipts add up to is unchanged.
+   */
+  compact(ref: AdvisoryRef): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { adminAuth } from './admin-auth';
 import { advisoryRoutes, type AdvisoryRouteDeps } from './advisory-routes';
+import { bounceRoutes } from './bounce-routes';
 import { deliveryRoutes, type DeliveryRouteDeps } from './delivery-routes';
 import { refuseDuplicateHeaders } from './duplicate-headers';
 import { errorHandler, handle, HttpError } from './http-error';
@@ -10,10 +11,13 @@ import { publisherRoutes, type PublisherRouteDeps } from './publisher-routes';
 import { metricsRoute } from './metrics-route';
 import { openApiRoutes } from './openapi-routes';
 import { recipientRoutes, type RecipientRouteDeps } from './recipient-routes';
+import { subscribePageRoutes, subscriptionRoutes, type SubscriptionRouteDeps } from './subscription-routes';
 import { unsubscribeRoutes } from './unsubscribe-routes';
 
-export interface AppDeps extends AdvisoryRouteDeps, RecipientRouteDeps, PublisherRouteDeps, KeyRouteDeps, Pick<DeliveryRouteDeps, 'replayer'> {
+export interface AppDeps extends AdvisoryRouteDeps, RecipientRouteDeps, PublisherRouteDeps, KeyRouteDeps, SubscriptionRouteDeps, Pick<DeliveryRouteDeps, 'replayer'> {
   log: Logger;
+  /** express's `trust proxy` (TOCSIN_TRUST_PROXY): whose X-Forwarded-For names the client. Default false. */
+  trustProxy?: boolean | number | string;
   adminToken: string | undefined;
   /** Resolves to the names of whatever is not ready (empty when all is well). */
   readiness: () => Promise<Record<string, string>>;
@@ -40,6 +44,9 @@ export function mountedRouters(deps: AppDeps): [mountPath: string, ...handlers: 
     ['/v1/publishers', adminAuth(deps.adminToken), publisherRoutes(deps)],
     ['/v1/deliveries', adminAuth(deps.adminToken), deliveryRoutes({ archive: deps.archive, states: deps.deliveries, receipts: deps.receipts, replayer: deps.replayer })],
     ['/v1/unsubscribe', unsubscribeRoutes(deps)],
+    ['/v1/subscriptions', subscriptionRoutes(deps)],
+    ['/subscribe', subscribePageRoutes(deps)],
+    ['/v1/bounces', adminAuth(deps.adminToken), bounceRoutes(deps)],
   ];
 }
 
@@ -47,6 +54,8 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Off unless configured: otherwise any client could name its own address in X-Forwarded-For.
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.use((req, res, next) => {
     res.set('Cache-Control', 'no-store');
     res.set('X-Content-Type-Options', 'nosniff');

@@ -46,6 +46,19 @@ export const responseSchemas: Record<string, Json> = {
       },
     },
   },
+  ImportReport: {
+    description: 'The answer of an import. A 400 `invalid_import` carries the same `rejected` in its `error`.',
+    type: 'object',
+    required: ['imported', 'updated', 'rejected'],
+    properties: {
+      imported: { type: 'integer', minimum: 0, description: 'recipients added' },
+      updated: { type: 'integer', minimum: 0, description: 'lines that named a recipient which exists' },
+      rejected: {
+        type: 'array',
+        items: { type: 'object', required: ['line', 'field', 'message'], properties: { line: { type: 'integer', minimum: 1 }, field: { type: 'string' }, message: { type: 'string' } } },
+      },
+    },
+  },
   AdvisoryRecord: {
     type: 'object',
     required: ['id', 'revision', 'kind', 'title', 'severity', 'sha256', 'accepted_at', 'publishers', 'broadcaster_fingerprint'],
@@ -99,9 +112,12 @@ export const responseSchemas: Record<string, Json> = {
   Recipient: {
     description: 'A recipient without its secrets. `secret` appears once, in the 201 answer, when tocsin generated it.',
     type: 'object',
-    required: ['id', 'type', 'created_at', 'groups', 'tlp', 'filter'],
+    required: ['id', 'type', 'created_at', 'groups', 'tlp', 'filter', 'status'],
     properties: {
       id: { type: 'string' },
+      status: { enum: ['active', 'inactive'], description: '`inactive`: an email address that hard-bounced 3 times; it receives nothing' },
+      hard_bounces: { type: 'integer', minimum: 1, description: 'email: hard bounces reported (POST /v1/bounces); absent for none' },
+      source: { enum: ['subscription'], description: 'email: present when the address\'s owner subscribed and confirmed it themselves' },
       type: { enum: ['webhook', 'email', 'slack', 'mastodon'] },
       created_at: { type: 'string', format: 'date-time' },
       description: { type: 'string' },

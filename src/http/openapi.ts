@@ -1,12 +1,17 @@
 import type { z } from 'zod';
 import { advisoryDocumentSchema, advisoryIdSchema } from '../advisory/schema';
 import { PROMETHEUS_CONTENT_TYPE } from '../metrics/prometheus-text';
-import { createRecipientSchema, updateRecipientSchema } from '../recipients/recipient';
+import { createRecipientSchema, importLineSchema, updateRecipientSchema } from '../recipients/recipient';
+import { CSV_COLUMNS } from '../recipients/recipient-csv';
+import { IMPORT_MEDIA_TYPES } from './import-body';
+import { importQuerySchema } from './recipient-import-route';
 import { revisionQuery } from '../util/zod-fields';
 import { signaturesSchema, submissionSchema } from './advisory-routes';
 import { listQuerySchema, replaySchema } from './delivery-routes';
 import { fromZod, ref, responseSchemas, type Json } from './openapi-schemas';
 import { ACTOR_HEADER, actorHeaderSchema, enrolSchema, fingerprintParamSchema } from './publisher-routes';
+import { bounceJsonSchema } from './bounce-routes';
+import { manageSchema, subscribeSchema } from './subscription-routes';
 
 /** Where the document is served. */
 export const OPENAPI_PATH = '/v1/openapi.json';
@@ -85,7 +90,7 @@ export function openApiDocument(): Json {
     openapi: '3.1.0',
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     info: { title: 'tocsin', version: 'v1', description: DESCRIPTION, license: { name: 'Apache-2.0', identifier: 'Apache-2.0' } },
-    tags: [{ name: 'advisories' }, { name: 'keys' }, { name: 'recipients' }, { name: 'publishers' }, { name: 'deliveries' }, { name: 'operations' }],
+    tags: [{ name: 'advisories' }, { name: 'keys' }, { name: 'recipients' }, { name: 'publishers' }, { name: 'deliveries' }, { name: 'subscriptions' }, { name: 'operations' }],
     paths: {
       '/healthz': { get: op({ summary: 'the process is up', tags: ['operations'], responses: { '200': json('up') } }) },
       '/readyz': {
@@ -181,6 +186,23 @@ export function openApiDocument(): Json {
         }),
         get: op({ summary: 'every recipient, secrets left out', tags: ['recipients'], security: admin, responses: { '200': json('`{recipients: [...]}`', { type: 'object', properties: { recipients: { type: 'array', items: ref('Recipient') } } }), ...adminErrors } }),
       },
+      '/v1/recipients/import': {
+        post: op({
+          summary: 'enrol or update many recipients: NDJSON (one ImportLine per line) or CSV (a header row naming columns)',
+          description: `Read as a stream, up to 64 MiB. CSV columns: ${CSV_COLUMNS.join(', ')}; lists as \`a;b\`. A line naming the target of an existing recipient updates it. All or nothing unless \`skip_invalid=true\`.`,
+          tags: ['recipients'],
+          security: admin,
+          parameters: queryParams(importQuerySchema),
+          requestBody: { required: true, content: { [IMPORT_MEDIA_TYPES.ndjson]: { schema: ref('ImportLine') }, [IMPORT_MEDIA_TYPES.csv]: { schema: { type: 'string' } } } },
+          responses: {
+            '200': json('what was done, and each line refused (with skip_invalid)', ref('ImportReport')),
+            '400': error('a refused line, all or nothing (`invalid_import`, with `rejected` as in ImportReport); a CSV that cannot be read on; a bad query (`invalid_query`)'),
+            '413': error('body over 64 MiB (`too_large`)'),
+            '415': error('not NDJSON or CSV in UTF-8, or compressed (`unsupported_media_type`)'),
+            ...adminErrors,
+          },
+        }),
+      },
       '/v1/recipients/{id}': {
         get: op({ summary: 'one recipient', tags: ['recipients'], security: admin, parameters: [pathParam('id', 'a recipient id')], responses: { '200': json('the recipient', ref('Recipient')), '404': notFound, ...adminErrors } }),
         patch: op({
@@ -261,6 +283,58 @@ export function openApiDocument(): Json {
           responses: { '200': text('unsubscribed', 'text/plain'), '404': text('unknown or used link', 'text/plain') },
         }),
       },
+      '/v1/subscriptions': {
+        post: op({
+          summary: 'ask for a subscription (no token): the same 202 whatever the address; a confirmation mail follows',
+          tags: ['subscriptions'],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('Subscribe') }, 'application/x-www-form-urlencoded': { schema: { type: 'object' } } } },
+          responses: {
+            '202': json('taken (a form post gets an HTML page)'),
+            '400': error('a bad field (`invalid_subscription`, naming it)'),
+            '429': error('too many requests from this client (`rate_limited`); Retry-After says when to try again'),
+            '503': error('email is off (`subscriptions_off`)'),
+            ...jsonBodyErrors,
+          },
+        }),
+      },
+      '/v1/subscriptions/confirm/{token}': {
+        parameters: [pathParam('token', 'the token of the link in the confirmation mail')],
+        get: op({ summary: 'a page with a confirm button (link scanners must not subscribe anyone)', tags: ['subscriptions'], responses: { '200': text('the page', 'text/html'), '404': text('unknown link', 'text/html'), '410': text('used or expired link', 'text/html') } }),
+        post: op({
+          summary: 'confirm: the address becomes an email recipient',
+          tags: ['subscriptions'],
+          requestBody: { required: false, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } } },
+          responses: { '200': text('subscribed', 'text/html'), '404': text('unknown link', 'text/html'), '410': text('used or expired link', 'text/html') },
+        }),
+      },
+      '/v1/subscriptions/manage': {
+        post: op({
+          summary: "change a subscriber's filter, authorised by the token of their manage link",
+          tags: ['subscriptions'],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('ManageSubscription') }, 'application/x-www-form-urlencoded': { schema: { type: 'object' } } } },
+          responses: { '200': json('changed: `{address, filter}` (a form post gets an HTML page)'), '400': error('a bad field (`invalid_filter`)'), '404': error('unknown token (`not_found`)'), ...jsonBodyErrors },
+        }),
+      },
+      '/subscribe': {
+        get: op({
+          summary: 'the subscribe form; with `?manage=TOKEN`, the subscriber\'s filter to change',
+          tags: ['subscriptions'],
+          parameters: [{ name: 'manage', in: 'query', required: false, description: 'the token of the manage link in every email', schema: { type: 'string' } }],
+          responses: { '200': text('the page', 'text/html'), '404': text('unknown manage link', 'text/html'), '503': error('email is off (`subscriptions_off`)') },
+        }),
+      },
+      '/v1/bounces': {
+        post: op({
+          summary: 'report bounces: an RFC 3464 delivery status notification, or a relay\'s JSON; three hard bounces make an address inactive',
+          tags: ['recipients'],
+          security: admin,
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: ref('Bounces') }, 'multipart/report': { schema: { type: 'string' } }, 'message/rfc822': { schema: { type: 'string' } } },
+          },
+          responses: { '200': json('what each bounce did: `{bounces: [{address, action, status, hard, recipients: [{id, hard_bounces, status}]}]}`'), '400': error('unreadable (`invalid_report`, naming the field)'), ...adminErrors, '413': error('body over 1 MiB (`too_large`)') },
+        }),
+      },
     },
     components: {
       schemas: {
@@ -269,8 +343,12 @@ export function openApiDocument(): Json {
         AdvisoryDocument: fromZod(advisoryDocumentSchema),
         CreateRecipient: fromZod(createRecipientSchema),
         UpdateRecipient: fromZod(updateRecipientSchema),
+        ImportLine: fromZod(importLineSchema),
         EnrolPublisher: fromZod(enrolSchema),
         ReplayRequest: fromZod(replaySchema),
+        Subscribe: fromZod(subscribeSchema),
+        ManageSubscription: fromZod(manageSchema),
+        Bounces: fromZod(bounceJsonSchema),
         ...responseSchemas,
       },
       securitySchemes: {

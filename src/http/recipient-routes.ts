@@ -1,25 +1,23 @@
 import { Router } from 'express';
 import type { ChannelName } from '../channels/channel-names';
-import { generateWebhookSecret } from '../channels/standard-webhooks';
 import type { ResolveHost } from '../net/resolve-host';
 import { targetUrlProblem } from '../net/target-check';
 import {
   changeableFields,
   createRecipientSchema,
   newRecipientId,
-  newUnsubscribeToken,
   publicView,
   recipientTargetUrl,
   routingChangeProblem,
   updateRecipientSchema,
-  type CreateRecipient,
-  type Recipient,
 } from '../recipients/recipient';
+import { buildRecipient, commonFields } from '../recipients/build-recipient';
 import type { RecipientStore } from '../recipients/recipient-store';
 import type { FieldProblem } from '../publish/intake-errors';
 import { fieldProblems } from '../util/zod-fields';
 import { handle, HttpError } from './http-error';
 import { jsonBody } from './json-body';
+import { recipientImportRoute } from './recipient-import-route';
 
 export interface RecipientRouteDeps {
   recipients: RecipientStore;
@@ -28,21 +26,6 @@ export interface RecipientRouteDeps {
   resolveHost: ResolveHost;
   /** Channels this installation can deliver over (email needs SMTP relays configured). */
   enabledChannels: readonly ChannelName[];
-}
-
-const SLACK_API_URL = 'https://slack.com/api/';
-
-function build(input: CreateRecipient, common: Pick<Recipient, 'id' | 'created_at' | 'description' | 'groups' | 'tlp' | 'filter'>): Recipient {
-  switch (input.type) {
-    case 'webhook':
-      return { ...common, type: 'webhook', url: input.url, secret: input.secret ?? generateWebhookSecret() };
-    case 'email':
-      return { ...common, type: 'email', address: input.address, unsubscribe_token: newUnsubscribeToken() };
-    case 'slack':
-      return { ...common, type: 'slack', channel_id: input.channel_id, token: input.token, api_url: (input.api_url ?? SLACK_API_URL).replace(/\/?$/, '/') };
-    case 'mastodon':
-      return { ...common, type: 'mastodon', instance_url: input.instance_url.replace(/\/+$/, ''), access_token: input.access_token };
-  }
 }
 
 /** Every field a recipient is enrolled or stored with, on any channel. */
@@ -62,6 +45,9 @@ const notFound = (id: string) => new HttpError(404, 'not_found', `no recipient $
 /** Admin: enrol, list, change the routing of, and remove recipients. A generated webhook secret is shown once, at creation. */
 export function recipientRoutes(deps: RecipientRouteDeps): Router {
   const router = Router();
+
+  // Before the routes below: its body is a stream of lines, not one JSON document.
+  router.post('/import', recipientImportRoute(deps));
 
   router.post(
     '/',
@@ -86,14 +72,7 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
       if (target && problem) {
         throw new HttpError(400, 'forbidden_target', `${target.field}: ${problem}`, [{ field: target.field, message: problem }]);
       }
-      const recipient = build(input, {
-        id: newRecipientId(),
-        created_at: new Date().toISOString(),
-        ...(input.description ? { description: input.description } : {}),
-        groups: input.groups ?? [],
-        tlp: input.tlp ?? 'CLEAR',
-        ...(input.filter ? { filter: input.filter } : {}),
-      });
+      const recipient = buildRecipient(input, commonFields(input, newRecipientId(), new Date().toISOString()));
       await deps.recipients.add(recipient);
       // A secret tocsin generated is shown this once; one the admin supplied is never echoed.
       const shownOnce = recipient.type === 'webhook' && input.type === 'webhook' && input.secret === undefined ? { secret: recipient.secret } : {};

@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import type { RecipientStore } from '../recipients/recipient-store';
+import { managePath } from '../subscriptions/subscription-paths';
 import { handle, type Reply } from './http-error';
 
 export interface UnsubscribeRouteDeps {
@@ -28,7 +29,9 @@ export function unsubscribeRoutes(deps: UnsubscribeRouteDeps): Router {
           '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Unsubscribe</title></head><body>' +
           '<p>Stop sending security advisories to this address?</p>' +
           '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">' +
-          '<button type="submit">Unsubscribe</button></form></body></html>\n',
+          '<button type="submit">Unsubscribe</button></form>' +
+          // Relative: the link stays on whichever host served this page.
+          `<p>Or <a href="${managePath(recipient.unsubscribe_token)}">change which advisories you receive</a> instead.</p></body></html>\n`,
       };
     }),
   );

@@ -1,20 +1,18 @@
-import type { Redis } from 'ioredis';
 import type { AdvisoryRecord } from '../advisory/record';
 import { severities } from '../advisory/schema';
 import { channelNames, type ChannelName } from '../channels/channel-names';
 import type { FailureReason } from '../delivery/delivery-outcome';
 import type { DeliveryQueues } from '../queue/delivery-queues';
-import { redisKeys } from '../queue/redis-keys';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
 import { publicView } from '../release/public-view';
-import { counterField, revisionMember } from './delivery-metrics';
+import type { ChannelTally, DeliveryTally, RevisionTally } from './delivery-tally';
 import { formatPrometheus, type MetricFamily, type Sample } from './prometheus-text';
 
 export interface MetricsDeps {
   archive: Pick<AdvisoryArchive, 'records'>;
-  redis: Redis;
+  /** The delivery numbers, counted from the durable receipts. */
+  tally: DeliveryTally;
   queues: DeliveryQueues;
-  prefix: string;
   /** How many of the most recently accepted revisions get first/last delivery gauges. Default 20. */
   recentRevisions?: number;
   /** Longest wait for Redis before answering without its numbers. Default 2000 ms. */
@@ -28,56 +26,51 @@ export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'fai
 const KINDS = ['advisory', 'mitigation'] as const;
 const FAILURE_REASONS: readonly FailureReason[] = ['permanent', 'attempts_exhausted', 'recipient_removed'];
 
-interface RedisNumbers {
-  counters: Record<string, string>;
-  queueCounts: Map<ChannelName, Record<string, number>>;
-  first: Map<ChannelName, (string | null)[]>;
-  last: Map<ChannelName, (string | null)[]>;
-}
+type QueueCounts = Map<ChannelName, Record<string, number>>;
 
 /**
  * Builds the /metrics page at scrape time from where each number truly lives: accepted advisories
- * from the durable archive (exact, and it survives a Redis that lost its data), delivery counters
- * and first/last delivery times from Redis (written by every worker process), queue depth from
- * BullMQ. When Redis does not answer, the archive's numbers are still served, with
+ * from the durable archive, delivery counts and first/last delivery times from the durable
+ * receipts beside it (both exact, and unchanged by a Redis that lost its data), queue depth from
+ * BullMQ. When Redis does not answer, the durable numbers are still served, with
  * `tocsin_metrics_redis_up 0`, so a scrape never fails for a Redis outage that /readyz reports.
  */
 export function createMetricsCollector(deps: MetricsDeps): () => Promise<string> {
-  const keys = redisKeys(deps.prefix);
   const recent = deps.recentRevisions ?? 20;
   const timeoutMs = deps.redisTimeoutMs ?? 2_000;
 
-  async function readRedis(latest: readonly AdvisoryRecord[]): Promise<RedisNumbers> {
-    const members = latest.map(revisionMember);
-    const [counters, queueCounts, first, last] = await Promise.all([
-      deps.redis.hgetall(keys.metricsDeliveries),
-      Promise.all(channelNames.map(async (c) => [c, await deps.queues[c].getJobCounts(...QUEUE_STATES)] as const)),
-      Promise.all(channelNames.map(async (c) => [c, members.length ? await deps.redis.zmscore(keys.metricsFirstDelivery(c), ...members) : []] as const)),
-      Promise.all(channelNames.map(async (c) => [c, members.length ? await deps.redis.zmscore(keys.metricsLastDelivery(c), ...members) : []] as const)),
-    ]);
-    return { counters, queueCounts: new Map(queueCounts), first: new Map(first), last: new Map(last) };
+  async function readQueues(): Promise<QueueCounts> {
+    return new Map(await Promise.all(channelNames.map(async (c) => [c, await deps.queues[c].getJobCounts(...QUEUE_STATES)] as const)));
   }
 
   return async () => {
     const records = await deps.archive.records();
-    // records() is oldest acceptance first. Labels name public revisions only: an id under
-    // embargo or above TLP:CLEAR must not reach a dashboard before the public may know it.
+    // Labels name public revisions only: an id under embargo or above TLP:CLEAR must not reach a
+    // dashboard before the public may know it.
     const view = publicView(records, (deps.now ?? (() => new Date()))());
-    const latest = records.filter((r) => view.isPublic(r)).slice(-recent);
     let timer: NodeJS.Timeout | undefined;
-    const fromRedis = await Promise.race([
-      readRedis(latest),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs))),
-    ]).catch(() => null).finally(() => clearTimeout(timer));
+    const [tallies, queueCounts] = await Promise.all([
+      deps.tally.of(records),
+      Promise.race([readQueues(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs)))])
+        .catch(() => null)
+        .finally(() => clearTimeout(timer)),
+    ]);
+    // records() is oldest acceptance first.
+    const latest = records
+      .map((record, i) => ({ record, tally: tallies[i]! }))
+      .filter(({ record }) => view.isPublic(record))
+      .slice(-recent);
 
     const families: MetricFamily[] = [accepted(records)];
     families.push({
       name: 'tocsin_metrics_redis_up',
-      help: 'Whether Redis answered this scrape (1) or not (0): without it the delivery and queue metrics are left out.',
+      help: 'Whether Redis answered this scrape (1) or not (0): without it the queue metrics are left out.',
       type: 'gauge',
-      samples: [{ value: fromRedis ? 1 : 0 }],
+      samples: [{ value: queueCounts ? 1 : 0 }],
     });
-    if (fromRedis) families.push(...deliveries(fromRedis), ...queueDepth(fromRedis), ...latency(fromRedis, latest));
+    families.push(...deliveries(tallies));
+    if (queueCounts) families.push(...queueDepth(queueCounts));
+    families.push(...latency(latest));
     return formatPrometheus(families);
   };
 }
@@ -101,34 +94,35 @@ function accepted(records: readonly AdvisoryRecord[]): MetricFamily {
   };
 }
 
-function deliveries({ counters }: RedisNumbers): MetricFamily[] {
-  const n = (field: string) => Number(counters[field] ?? 0);
+function deliveries(tallies: readonly RevisionTally[]): MetricFamily[] {
+  const sum = (channel: ChannelName, of: (t: ChannelTally) => number) => tallies.reduce((n, t) => n + (t.get(channel) ? of(t.get(channel)!) : 0), 0);
+  const failed = (t: ChannelTally) => FAILURE_REASONS.reduce((n, reason) => n + t.failed[reason], 0);
   return [
     {
       name: 'tocsin_deliveries_total',
       help: 'Deliveries that reached a final state, by channel and outcome (delivered or failed).',
       type: 'counter',
       samples: channelNames.flatMap((channel) => [
-        { labels: { channel, outcome: 'delivered' }, value: n(counterField.delivered(channel)) },
-        { labels: { channel, outcome: 'failed' }, value: n(counterField.failed(channel)) },
+        { labels: { channel, outcome: 'delivered' }, value: sum(channel, (t) => t.delivered) },
+        { labels: { channel, outcome: 'failed' }, value: sum(channel, failed) },
       ]),
     },
     {
       name: 'tocsin_delivery_failures_total',
       help: 'Deliveries given up, by channel and reason: permanent (e.g. HTTP 410, invalid token), attempts_exhausted, recipient_removed.',
       type: 'counter',
-      samples: channelNames.flatMap((channel) => FAILURE_REASONS.map((reason) => ({ labels: { channel, reason }, value: n(counterField.failedFor(channel, reason)) }))),
+      samples: channelNames.flatMap((channel) => FAILURE_REASONS.map((reason) => ({ labels: { channel, reason }, value: sum(channel, (t) => t.failed[reason]) }))),
     },
     {
       name: 'tocsin_delivery_retries_total',
       help: 'Failed delivery attempts for which a retry was scheduled, by channel.',
       type: 'counter',
-      samples: channelNames.map((channel) => ({ labels: { channel }, value: n(counterField.retry(channel)) })),
+      samples: channelNames.map((channel) => ({ labels: { channel }, value: sum(channel, (t) => t.retries) })),
     },
   ];
 }
 
-function queueDepth({ queueCounts }: RedisNumbers): MetricFamily[] {
+function queueDepth(queueCounts: QueueCounts): MetricFamily[] {
   return [
     {
       name: 'tocsin_queue_jobs',
@@ -149,13 +143,14 @@ function queueDepth({ queueCounts }: RedisNumbers): MetricFamily[] {
  * appear, whose ids are public anyway (GET /v1/advisories lists them); a revision under embargo
  * or above TLP:CLEAR gets its gauges once it is public, if ever.
  */
-function latency(numbers: RedisNumbers, latest: readonly AdvisoryRecord[]): MetricFamily[] {
-  const gauge = (from: Map<ChannelName, (string | null)[]>): Sample[] =>
+function latency(latest: readonly { record: AdvisoryRecord; tally: RevisionTally }[]): MetricFamily[] {
+  const gauge = (at: (t: ChannelTally) => number | undefined): Sample[] =>
     channelNames.flatMap((channel) =>
-      latest.flatMap((record, i) => {
-        const at = from.get(channel)?.[i];
-        if (at === null || at === undefined) return [];
-        const seconds = (Number(at) - Date.parse(record.accepted_at)) / 1000;
+      latest.flatMap(({ record, tally }) => {
+        const t = tally.get(channel);
+        const when = t ? at(t) : undefined;
+        if (when === undefined) return [];
+        const seconds = (when - Date.parse(record.accepted_at)) / 1000;
         return [{ labels: { channel, advisory: record.id, revision: String(record.revision) }, value: seconds }];
       }),
     );
@@ -164,13 +159,13 @@ function latency(numbers: RedisNumbers, latest: readonly AdvisoryRecord[]): Metr
       name: 'tocsin_first_delivery_seconds',
       help: 'Seconds from acceptance to the first successful delivery, per channel, for the most recently accepted revisions.',
       type: 'gauge',
-      samples: gauge(numbers.first),
+      samples: gauge((t) => t.firstDeliveredAt),
     },
     {
       name: 'tocsin_last_delivery_seconds',
       help: 'Seconds from acceptance to the latest successful delivery so far (final once every recipient is delivered or failed), per channel, for the most recently accepted revisions.',
       type: 'gauge',
-      samples: gauge(numbers.last),
+      samples: gauge((t) => t.lastDeliveredAt),
     },
   ];
 }

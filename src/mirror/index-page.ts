@@ -156,7 +156,7 @@ ${banner}<h1>${esc(config.publisher.name)} security advisories</h1>
 ${renderEarlierKeys(history)}
 <p>Compare the fingerprint with the one you received through another channel before trusting anything on this page.
 ${link(sitePaths.broadcasterKey, 'Tocsin\'s public key')} &middot; ${link(sitePaths.verify, 'verify a notice in your browser')} &middot;
-${link(sitePaths.atom, 'Atom feed')} &middot; ${link(sitePaths.providerMetadata, 'CSAF provider metadata')} &middot; ${link(sitePaths.status, 'incident status')}</p>
+${link(sitePaths.atom, 'Atom feed')} &middot; ${link(sitePaths.providerMetadata, 'CSAF provider metadata')} &middot; ${link(sitePaths.status, 'incident status')}${config.subscribeUrl ? ` &middot; ${link(config.subscribeUrl, 'subscribe by email')}` : ''}</p>
 <h2>How to verify</h2>
 <pre>gpg --show-keys --fingerprint broadcaster.asc${esc(earlierFiles)}   # must show the fingerprint${earlier.length > 0 ? 's' : ''} above
 gpg --import broadcaster.asc${esc(earlierFiles)}

@@ -138,7 +138,13 @@ export function createReconciler(deps: ReconcilerDeps) {
         return current !== undefined && !isDeepStrictEqual([current.state, current.replays], [state.state, state.replays]);
       }),
     );
-    if (!moved) return;
+    if (!moved) {
+      // Settled: its receipts shrink to one line per recipient (a fan-out with retries wrote several).
+      await deps.receipts.compact(ref).catch((err: unknown) =>
+        deps.log.warn({ advisory: ref.id, revision: ref.revision, err: (err as Error).message }, 'could not compact the receipts of a settled revision; they stay as they are'),
+      );
+      return;
+    }
     await deps.archive.unmark(ref, SETTLED_MARK);
     deps.log.warn({ advisory: ref.id, revision: ref.revision }, 'a delivery changed while the revision was being marked settled: left unsettled for the next pass');
   }

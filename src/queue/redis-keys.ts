@@ -20,18 +20,13 @@ export function redisKeys(prefix: string) {
     /**
      * Stream: one entry per delivery state a worker or a replay writes (field `r`, the receipt
      * JSON), appended in the same script as the state. The API moves them into the receipts beside
-     * the archive and deletes them (see delivery/receipt-collector.ts).
+     * the archive, deletes them and trims below what is not yet committed (see
+     * delivery/receipt-collector.ts): it holds only what is on its way to disk.
      */
     receipts: `${prefix}:receipts`,
     /** Set once every channel's jobs for a revision (for its embargoed stage, when named) are queued. */
     enqueued: (r: AdvisoryRef, stage?: NoticeStage) => `${prefix}:enqueued${stage ? `-${stage}` : ''}:${ref(r)}`,
     /** The lock that keeps recovery passes and replays of every API process apart (see redis-lock.ts). */
     recoveryLock: `${prefix}:recovery-lock`,
-    /** Hash: "<channel>:<event>" -> count of delivery outcomes, written by every worker process. */
-    metricsDeliveries: `${prefix}:metrics:deliveries`,
-    /** Sorted set per channel: "<id>:<revision>" scored by the epoch ms of its first successful delivery. */
-    metricsFirstDelivery: (channel: ChannelName) => `${prefix}:metrics:first-delivery:${channel}`,
-    /** Sorted set per channel: "<id>:<revision>" scored by the epoch ms of its latest successful delivery. */
-    metricsLastDelivery: (channel: ChannelName) => `${prefix}:metrics:last-delivery:${channel}`,
   };
 }

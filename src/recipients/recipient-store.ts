@@ -4,6 +4,7 @@ import type { ChannelName } from '../channels/channel-names';
 import { redisKeys } from '../queue/redis-keys';
 import { createAppendLog } from '../storage/append-log';
 import { applyRoutingChanges, type Recipient, type RecipientOf, type RoutingChanges } from './recipient';
+import { applyHardBounce } from './recipient-status';
 
 /**
  * Redis holds no complete recipient directory (it restarted empty and the API has not synced it
@@ -24,7 +25,10 @@ export class RecipientsNotLoadedError extends Error {
 type LogEntry =
   | { op: 'add'; at: string; recipient: Recipient }
   | { op: 'remove'; at: string; id: string }
-  | { op: 'update'; at: string; id: string; changes: RoutingChanges };
+  | { op: 'update'; at: string; id: string; changes: RoutingChanges }
+  /** An import's new state of a recipient that exists: applies only if it still does (a removal written meanwhile wins). */
+  | { op: 'replace'; at: string; recipient: Recipient }
+  | { op: 'bounce'; at: string; id: string; status: string };
 
 /**
  * Recipients, durable in TOCSIN_DATA_DIR/recipients.jsonl (the truth) and mirrored into Redis
@@ -40,15 +44,31 @@ export interface RecipientStore {
    * the change was being written).
    */
   update(id: string, changes: RoutingChanges): Promise<Recipient | undefined>;
+  /**
+   * Writes an import: `added` new, `changed` replacing the recipients of their ids, all in one
+   * write of the log with one fsync (durable together, or on replay not at all past a torn
+   * line), then into Redis in chunks.
+   */
+  importRecipients(added: readonly Recipient[], changed: readonly Recipient[]): Promise<void>;
   get(id: string): Recipient | undefined;
   /** The email recipient whose unsubscribe links carry this token. */
   findByUnsubscribeToken(token: string): RecipientOf<'email'> | undefined;
+  /** The email recipients at this address (compared without regard to case). */
+  findByAddress(address: string): RecipientOf<'email'>[];
+  /**
+   * Counts one hard bounce (`status`, e.g. 5.1.1) against the email recipient, durably; the
+   * third makes it inactive. Answers it as changed, or undefined when there is no such recipient.
+   */
+  recordHardBounce(id: string, status: string): Promise<RecipientOf<'email'> | undefined>;
   list(): Recipient[];
   idsFor(channel: ChannelName): string[];
   /** Makes Redis hold exactly the durable set: after a Redis restart, or at start. */
   syncToRedis(redis: Redis): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Recipients per Redis command when writing many. */
+const REDIS_CHUNK = 1000;
 
 export async function openRecipientStore(dataDir: string, redis: Redis, prefix: string): Promise<RecipientStore> {
   const log = createAppendLog<LogEntry>(path.join(dataDir, 'recipients.jsonl'));
@@ -63,9 +83,17 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       case 'remove':
         current.delete(entry.id);
         return;
+      case 'replace':
+        if (current.has(entry.recipient.id)) current.set(entry.recipient.id, entry.recipient);
+        return;
       case 'update': {
         const recipient = current.get(entry.id);
         if (recipient) current.set(entry.id, applyRoutingChanges(recipient, entry.changes));
+        return;
+      }
+      case 'bounce': {
+        const recipient = current.get(entry.id);
+        if (recipient?.type === 'email') current.set(entry.id, applyHardBounce(recipient));
         return;
       }
     }
@@ -98,7 +126,38 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       await redis.hset(keys.recipients, id, JSON.stringify(updated)).catch(() => undefined);
       return updated;
     },
+    async importRecipients(added, changed) {
+      const at = new Date().toISOString();
+      const entries: LogEntry[] = [...added.map((recipient) => ({ op: 'add' as const, at, recipient })), ...changed.map((recipient) => ({ op: 'replace' as const, at, recipient }))];
+      if (entries.length === 0) return;
+      await log.appendAll(entries);
+      for (const entry of entries) apply(entry);
+      // What is current now (a removal written during the import stays removed), in chunks so
+      // that no one Redis command carries the whole import.
+      const written = entries.map((e) => (e.op === 'add' || e.op === 'replace' ? e.recipient.id : '')).filter((id) => current.has(id));
+      for (let i = 0; i < written.length; i += REDIS_CHUNK) {
+        const chunk = written.slice(i, i + REDIS_CHUNK).flatMap((id) => [id, JSON.stringify(current.get(id))]);
+        // Durable first; if Redis is down now, the periodic sync brings them in later.
+        await redis.hset(keys.recipients, ...chunk).catch(() => undefined);
+      }
+    },
+    async recordHardBounce(id, status) {
+      if (current.get(id)?.type !== 'email') return undefined;
+      const entry: LogEntry = { op: 'bounce', at: new Date().toISOString(), id, status };
+      await log.append(entry);
+      apply(entry);
+      const bounced = current.get(id);
+      if (bounced?.type !== 'email') return undefined;
+      await redis.hset(keys.recipients, id, JSON.stringify(bounced)).catch(() => undefined);
+      return bounced;
+    },
     get: (id) => current.get(id),
+    findByAddress(address) {
+      const wanted = address.toLowerCase();
+      const found: RecipientOf<'email'>[] = [];
+      for (const r of current.values()) if (r.type === 'email' && r.address.toLowerCase() === wanted) found.push(r);
+      return found;
+    },
     findByUnsubscribeToken(token) {
       for (const r of current.values()) if (r.type === 'email' && r.unsubscribe_token === token) return r;
       return undefined;
@@ -111,8 +170,8 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       const pipeline = client.pipeline();
       if (stale.length > 0) pipeline.hdel(keys.recipients, ...stale);
       const entries = [...current.values()];
-      for (let i = 0; i < entries.length; i += 1000) {
-        const chunk = entries.slice(i, i + 1000).flatMap((r) => [r.id, JSON.stringify(r)]);
+      for (let i = 0; i < entries.length; i += REDIS_CHUNK) {
+        const chunk = entries.slice(i, i + REDIS_CHUNK).flatMap((r) => [r.id, JSON.stringify(r)]);
         pipeline.hset(keys.recipients, ...chunk);
       }
       // Last, so that it is there only when everything before it is.

@@ -43,40 +43,64 @@ export const routingFields = {
 const PUBLIC_ONLY = 'must be CLEAR: a Mastodon post is public, so it may only carry TLP:CLEAR advisories';
 const publicOnly = routingFields.tlp.refine((tlp) => tlp === undefined || tlp === 'CLEAR', PUBLIC_ONLY);
 
+const webhookBody = z.strictObject({
+  type: z.literal('webhook'),
+  url: targetUrl(),
+  secret: z.string().refine(isWebhookSecret, 'must be "whsec_" followed by base64 of 24 to 64 bytes').optional(),
+  description,
+  ...routingFields,
+});
+/**
+ * `consent_confirmed`: the address's owner has already agreed to receive these notices (an
+ * admin enrolling it, or a list whose members confirmed). Every email recipient tocsin stores
+ * is one such today, so only `true` is taken, and absent means `true` here; an import must say
+ * it (see import-line.ts).
+ */
+const consentConfirmed = z.literal(true, { error: 'must be true: tocsin cannot yet ask an address to confirm, so it takes only addresses whose consent is already confirmed' });
+const emailBody = z.strictObject({
+  type: z.literal('email'),
+  address: z.string().max(254).email(),
+  consent_confirmed: consentConfirmed.optional(),
+  description,
+  ...routingFields,
+});
+const slackToken = z.string().regex(/^xox[bp]-[A-Za-z0-9-]{8,}$/, 'must be a Slack bot or user token (xoxb-... or xoxp-...)');
+const slackBody = z.strictObject({
+  type: z.literal('slack'),
+  channel_id: z.string().regex(/^[CGD][A-Z0-9]{2,30}$/, 'must be a Slack channel id such as C0123456'),
+  token: slackToken,
+  /** Web API base, e.g. https://slack.com/api/ (GovSlack: https://slack-gov.com/api/). */
+  api_url: targetUrl().optional(),
+  description,
+  ...routingFields,
+});
+const mastodonAccessToken = z.string().check(safeText('single')).min(8).max(512);
+const mastodonBody = z.strictObject({
+  type: z.literal('mastodon'),
+  instance_url: targetUrl(),
+  access_token: mastodonAccessToken,
+  description,
+  ...routingFields,
+  tlp: publicOnly,
+});
+
 /** The body of `POST /v1/recipients`, one shape per channel. */
-export const createRecipientSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('webhook'),
-    url: targetUrl(),
-    secret: z.string().refine(isWebhookSecret, 'must be "whsec_" followed by base64 of 24 to 64 bytes').optional(),
-    description,
-    ...routingFields,
-  }),
-  z.strictObject({
-    type: z.literal('email'),
-    address: z.string().max(254).email(),
-    description,
-    ...routingFields,
-  }),
-  z.strictObject({
-    type: z.literal('slack'),
-    channel_id: z.string().regex(/^[CGD][A-Z0-9]{2,30}$/, 'must be a Slack channel id such as C0123456'),
-    token: z.string().regex(/^xox[bp]-[A-Za-z0-9-]{8,}$/, 'must be a Slack bot or user token (xoxb-... or xoxp-...)'),
-    /** Web API base, e.g. https://slack.com/api/ (GovSlack: https://slack-gov.com/api/). */
-    api_url: targetUrl().optional(),
-    description,
-    ...routingFields,
-  }),
-  z.strictObject({
-    type: z.literal('mastodon'),
-    instance_url: targetUrl(),
-    access_token: z.string().check(safeText('single')).min(8).max(512),
-    description,
-    ...routingFields,
-    tlp: publicOnly,
-  }),
-]);
+export const createRecipientSchema = z.discriminatedUnion('type', [webhookBody, emailBody, slackBody, mastodonBody]);
 export type CreateRecipient = z.infer<typeof createRecipientSchema>;
+
+/**
+ * One line of an import (`POST /v1/recipients/import`): a `POST /v1/recipients` body, except
+ * that secrets may be left out (an export has none: the line then updates a recipient that
+ * exists, whose secrets stay; see recipient-import.ts) and an email line must say
+ * `consent_confirmed`, since silence is not consent.
+ */
+export const importLineSchema = z.discriminatedUnion('type', [
+  webhookBody,
+  emailBody.extend({ consent_confirmed: consentConfirmed }),
+  slackBody.extend({ token: slackToken.optional() }),
+  mastodonBody.extend({ access_token: mastodonAccessToken.optional() }),
+]);
+export type ImportLine = z.infer<typeof importLineSchema>;
 
 /** The fields `PATCH /v1/recipients/:id` may change; where a notice goes and its secrets are not among them. */
 export const changeableFields = ['groups', 'tlp', 'filter'] as const;
@@ -137,8 +161,18 @@ export interface WebhookRecipient extends Common {
 export interface EmailRecipient extends Common {
   type: 'email';
   address: string;
-  /** Random; the unsubscribe link carries it, so it is shown to nobody else. */
+  /**
+   * Random; the unsubscribe link carries it, so it is shown to nobody else. It also opens the
+   * page where the subscriber changes their filter (see subscriptions/): whoever holds it may
+   * already end the subscription, so changing what it receives grants nothing more.
+   */
   unsubscribe_token: string;
+  /** Hard bounces (5.x.x) reported since enrolment; absent: none. See recipient-status.ts. */
+  hard_bounces?: number;
+  /** `inactive` once the address has hard-bounced too often: it receives nothing. Absent: active. */
+  status?: 'active' | 'inactive';
+  /** How the address came: `subscription` when its owner confirmed it themselves; absent: enrolled by an admin. */
+  source?: 'subscription';
 }
 export interface SlackRecipient extends Common {
   type: 'slack';
@@ -173,7 +207,13 @@ export function newUnsubscribeToken(): string {
  * CLEAR, no filter as `null`).
  */
 export function publicView(recipient: Recipient): Record<string, unknown> {
-  const view: Record<string, unknown> = { ...recipient, groups: recipient.groups ?? [], tlp: recipient.tlp ?? 'CLEAR', filter: recipient.filter ?? null };
+  const view: Record<string, unknown> = {
+    ...recipient,
+    groups: recipient.groups ?? [],
+    tlp: recipient.tlp ?? 'CLEAR',
+    filter: recipient.filter ?? null,
+    status: recipient.type === 'email' ? (recipient.status ?? 'active') : 'active',
+  };
   for (const field of SECRET_FIELDS) delete view[field];
   return view;
 }

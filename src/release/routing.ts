@@ -2,6 +2,7 @@ import type { BulletinDocument, Severity, StatusDocument } from '../advisory/sch
 import { severities } from '../advisory/schema';
 import { tlpAllows, tlpOf, type Tlp } from '../advisory/tlp';
 import type { Recipient, RecipientFilter } from '../recipients/recipient';
+import { isActive } from '../recipients/recipient-status';
 
 /** The documents routed by their own fields: advisories, mitigation notes and incident status updates. */
 export type RoutedDocument = BulletinDocument | StatusDocument;
@@ -23,12 +24,14 @@ export function receives(recipient: Recipient, doc: RoutedDocument, o: { embargo
 export const labelled = (doc: RoutedDocument): { tlp?: Tlp | undefined } => (doc.kind === 'status' ? {} : { tlp: doc.tlp });
 
 /**
- * The gate of what may be shared at all: the recipient is cleared for the label, and a Mastodon
+ * The gate of what may be shared at all: the recipient is active (not bounced dead), cleared for the label, and a Mastodon
  * post, being public, carries nothing labelled and nothing under embargo, whatever its groups say.
  * An update goes to earlier receivers through this gate even when their filter no longer matches:
  * they must learn that what they were told has changed.
  */
 export function clearedFor(recipient: Recipient, doc: { tlp?: Tlp | undefined }, o: { embargoed: boolean }): boolean {
+  // An address that keeps hard-bouncing is dead: more mail to it, updates included, only hurts the relays' reputation.
+  if (!isActive(recipient)) return false;
   if (!tlpAllows(recipient.tlp ?? 'CLEAR', tlpOf(doc))) return false;
   return recipient.type !== 'mastodon' || (tlpOf(doc) === 'CLEAR' && !o.embargoed);
 }

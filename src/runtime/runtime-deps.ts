@@ -11,6 +11,11 @@ export interface RuntimeDeps {
    * the webhook, Slack and Mastodon channels open. Default: the system resolver.
    */
   resolveHost: ResolveHost;
+  /**
+   * The time, for what expires by the wall clock (a subscription's confirmation link). Default:
+   * Date.now; a test moves it forward instead of waiting 48 hours.
+   */
+  now?: () => number;
 }
 
 /** The real thing: names resolved by the operating system. */

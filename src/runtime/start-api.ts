@@ -7,6 +7,7 @@ import { enabledChannels, type Config } from '../config';
 import { createDeliveryStateStore } from '../delivery/delivery-state';
 import { createApp } from '../http/app';
 import { createMetricsCollector } from '../metrics/collect-metrics';
+import { createDeliveryTally } from '../metrics/delivery-tally';
 import { answerClientErrors, answerUnmetExpectations } from '../http/client-error';
 import { BroadcasterKeyMissingError, createBroadcasterKey, loadBroadcasterKey, type BroadcasterKey } from '../pgp/broadcaster-key';
 import { createBroadcasterKeys, type BroadcasterKeys } from '../pgp/broadcaster-keys';
@@ -23,6 +24,7 @@ import { overdueUpdates, overdueWarning } from '../release/overdue-updates';
 import { createReleaseStep } from '../release/release-step';
 import { createDeliveryReplayer } from '../queue/replay-deliveries';
 import { openRecipientStore } from '../recipients/recipient-store';
+import { openSubscriptions } from '../subscriptions/open-subscriptions';
 import { createAdvisoryArchive } from '../storage/advisory-archive';
 import { createReceiptLog } from '../storage/receipt-log';
 import { startReceiptCollector } from '../delivery/receipt-collector';
@@ -30,6 +32,7 @@ import { connectRedis, createRedis } from './redis-connection';
 import { explainKeyLoadFailure } from './key-load-failure';
 import { listen } from './listen';
 import { ensureWritableDir } from './writable-dir';
+import { RECEIPTS_OFF_WARNING } from './receipts-off';
 import { systemRuntimeDeps, type RuntimeDeps } from './runtime-deps';
 import { createMirrorBuildThread } from '../mirror/build-in-thread';
 import { createMirrorRebuilder, type MirrorRebuilder } from '../mirror/mirror-rebuilder';
@@ -47,6 +50,8 @@ export interface RunningApi {
   reconcile: () => Promise<number>;
   /** Runs the whole periodic pass now: re-read publisher keys, expire holds, reconcile. */
   maintain: () => Promise<void>;
+  /** Resolves once every subscription request answered so far has sent its mail (tests use it to avoid waiting). */
+  subscriptionsIdle: () => Promise<void>;
   /** The static mirror's rebuilder, when TOCSIN_MIRROR_AUTO is on. */
   mirror: MirrorRebuilder | null;
   close: () => Promise<void>;
@@ -168,8 +173,21 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     log,
   });
 
+  const subscribing = await openSubscriptions({ config, redis, recipients, signer: () => keys.signer(), now: deps.now ?? Date.now, log });
+
+  // The delivery numbers of /metrics, counted from the receipts on disk: read them all now, not at the first scrape.
+  const tally = createDeliveryTally({ dataDir: config.dataDir, maxAttempts });
+  void archive
+    .records()
+    .then((records) => tally.of(records))
+    .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not count the delivery receipts for /metrics; the first scrape will'));
+
   const app = createApp({
     log,
+    trustProxy: config.subscriptions.trustProxy,
+    subscriptions: subscribing.subscriptions,
+    subscriptionLimits: subscribing.limits,
+    publicUrl: config.publicUrl,
     adminToken: config.adminToken,
     keys,
     intake,
@@ -184,7 +202,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     allowPrivateTargets: config.allowPrivateTargets,
     resolveHost: deps.resolveHost,
     enabledChannels: enabledChannels(config),
-    metrics: createMetricsCollector({ archive, redis, queues, prefix: config.prefix }),
+    metrics: createMetricsCollector({ archive, tally, queues }),
     metricsToken: config.metricsToken,
     readiness: async () => {
       const problems: Record<string, string> = {};
@@ -208,7 +226,10 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   const receiptsRedis = createRedis(config.redisUrl, 'client');
   receiptsRedis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error (receipts)'));
   await connectRedis(receiptsRedis, config.redisUrl);
-  const collector = startReceiptCollector({ redis: receiptsRedis, prefix: config.prefix, receipts, committed: reconciler.receiptsCommitted, log });
+  if (config.receiptsOff) log.warn(RECEIPTS_OFF_WARNING);
+  const collector = config.receiptsOff
+    ? null
+    : startReceiptCollector({ redis: receiptsRedis, prefix: config.prefix, receipts, committed: reconciler.receiptsCommitted, log });
 
   await reconciler.run().catch((err: unknown) => log.error({ err }, 'reconcile at start failed'));
   // Embargoes that ended while no API ran are released now; the timer takes the rest.
@@ -262,6 +283,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     keys,
     reconcile: () => reconciler.run(),
     maintain,
+    subscriptionsIdle: async () => subscribing.subscriptions?.idle(),
     mirror,
     async close() {
       clearInterval(timer);
@@ -270,13 +292,14 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
       await mirrorBuild?.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await collector.close();
+      await collector?.close();
       receiptsRedis.disconnect();
       await reconciler.idle();
       await receipts.close();
       // A render still running fails; its advisory is archived and the next start queues it.
       await notices.close();
       await Promise.all(Object.values(queues).map((q) => q.close()));
+      await subscribing.close();
       await recipients.close();
       await publishers.close();
       redis.disconnect();

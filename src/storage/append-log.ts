@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PRIVATE_FILE_MODE } from './durable-file';
 
@@ -38,10 +38,20 @@ export function createAppendLog<T>(file: string): AppendLog<T> {
     return h;
   }
 
+  /** False once the file at the path is another one (a compacted copy renamed over it): appends go to the new one. */
+  async function stillTheFile(h: FileHandle): Promise<boolean> {
+    const [held, named] = await Promise.all([h.stat(), stat(file).catch(() => null)]);
+    return named !== null && named.ino === held.ino && named.dev === held.dev;
+  }
+
   async function flush(): Promise<void> {
     const batch = pending;
     pending = [];
     try {
+      if (handle && !(await stillTheFile(handle))) {
+        await handle.close();
+        handle = null;
+      }
       if (!handle) handle = await openRepaired();
       await handle.appendFile(batch.map((b) => b.line).join(''));
       await handle.sync();

@@ -1,11 +1,12 @@
-import { access, open } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRef } from '../advisory/record';
 import type { DeliveryState } from '../delivery/delivery-status';
-import { foldStates, stateOf, supersedes, type DeliveryReceipt, type DeliveryReceipts, type ReceiptStates } from '../delivery/receipts';
+import { foldStates, receiptOf, stateOf, supersedes, type DeliveryReceipt, type DeliveryReceipts, type ReceiptStates } from '../delivery/receipts';
 import { RECORD_FILE, revisionDir } from './advisory-archive';
 import { createAppendLog, type AppendLog } from './append-log';
-import { fsyncDir } from './durable-file';
+import { fsyncDir, writeFileDurable } from './durable-file';
+import { readReceiptsSince, type ReceiptFilePosition } from './receipt-file';
 
 /** The receipts file in each revision's directory of the archive. */
 export const RECEIPTS_FILE = 'receipts.jsonl';
@@ -15,6 +16,11 @@ const OPEN_LOGS = 32;
 const FOLDED_REVISIONS = 16;
 
 const keyOf = (ref: AdvisoryRef) => `${ref.id}:${ref.revision}`;
+
+interface Folded {
+  position: ReceiptFilePosition;
+  states: ReceiptStates;
+}
 
 /** Keeps at most `max` entries, dropping the least recently set. */
 function remember<V>(map: Map<string, V>, key: string, value: V, max: number, dropped?: (v: V) => void): void {
@@ -37,7 +43,7 @@ export function createReceiptLog(dataDir: string): DeliveryReceipts {
   const logs = new Map<string, AppendLog<DeliveryReceipt>>();
   const archived = new Set<string>();
   const writing = new Map<string, Promise<unknown>>();
-  const folded = new Map<string, { offset: number; states: ReceiptStates }>();
+  const folded = new Map<string, Folded>();
   const fileOf = (ref: AdvisoryRef) => path.join(revisionDir(dataDir, ref), RECEIPTS_FILE);
   const exists = (file: string) => access(file).then(() => true, () => false);
 
@@ -61,41 +67,17 @@ export function createReceiptLog(dataDir: string): DeliveryReceipts {
     if (creating) await fsyncDir(path.dirname(file));
   }
 
-  async function readNew(ref: AdvisoryRef, from: { offset: number; states: ReceiptStates }) {
-    let handle;
-    try {
-      handle = await open(fileOf(ref), 'r');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { offset: 0, states: new Map() };
-      throw err;
+  async function readNew(ref: AdvisoryRef, from: Folded | undefined): Promise<Folded> {
+    const read = await readReceiptsSince(fileOf(ref), from?.position ?? null);
+    const add: ReceiptStates = new Map();
+    for (const receipt of read.receipts) {
+      const held = add.get(receipt.channel) ?? new Map<string, DeliveryState>();
+      add.set(receipt.channel, held);
+      const state = stateOf(receipt);
+      if (supersedes(state, held.get(receipt.recipient))) held.set(receipt.recipient, state);
     }
-    try {
-      const { size } = await handle.stat();
-      // Shorter than what was read: the file was cut back (a torn tail repaired); read it again.
-      const start = size < from.offset ? { offset: 0, states: new Map() } : from;
-      if (size === start.offset) return start;
-      const bytes = Buffer.alloc(size - start.offset);
-      await handle.read(bytes, 0, bytes.length, start.offset);
-      // Up to the last newline: a line still being written is read next time.
-      const end = bytes.lastIndexOf(0x0a) + 1;
-      const add: ReceiptStates = new Map();
-      for (const line of bytes.subarray(0, end).toString('utf8').split('\n')) {
-        if (line.trim() === '') continue;
-        let receipt: DeliveryReceipt;
-        try {
-          receipt = JSON.parse(line) as DeliveryReceipt;
-        } catch {
-          continue;
-        }
-        const held = add.get(receipt.channel) ?? new Map<string, DeliveryState>();
-        add.set(receipt.channel, held);
-        const state = stateOf(receipt);
-        if (supersedes(state, held.get(receipt.recipient))) held.set(receipt.recipient, state);
-      }
-      return { offset: start.offset + end, states: foldStates(start.states, add) };
-    } finally {
-      await handle.close();
-    }
+    const base = read.fromStart || !from ? new Map() : from.states;
+    return { position: read.position, states: foldStates(base, add) };
   }
 
   return {
@@ -127,10 +109,33 @@ export function createReceiptLog(dataDir: string): DeliveryReceipts {
     async statesOf(ref) {
       const key = keyOf(ref);
       await writing.get(key);
-      const next = await readNew(ref, folded.get(key) ?? { offset: 0, states: new Map() });
+      const next = await readNew(ref, folded.get(key));
       remember(folded, key, next, FOLDED_REVISIONS);
       // A copy: callers merge into what they get.
       return new Map([...next.states].map(([channel, states]) => [channel, new Map(states)]));
+    },
+
+    async compact(ref) {
+      const key = keyOf(ref);
+      if (!(await isArchived(ref))) return;
+      // After this process's appends in flight, and before any that come next: they go to the new file.
+      const done = (writing.get(key) ?? Promise.resolve()).then(async () => {
+        const open = logs.get(key);
+        logs.delete(key);
+        await open?.close();
+        const file = fileOf(ref);
+        const { states } = await readNew(ref, undefined);
+        const lines: string[] = [];
+        for (const [channel, byRecipient] of states) {
+          for (const [recipient, state] of byRecipient) lines.push(`${JSON.stringify(receiptOf(channel, ref, recipient, state))}\n`);
+        }
+        if (lines.length === 0) return;
+        await writeFileDurable(file, lines.join(''));
+      });
+      const settled = done.catch(() => undefined);
+      writing.set(key, settled);
+      void settled.then(() => writing.get(key) === settled && writing.delete(key));
+      await done;
     },
 
     async close() {

@@ -11,6 +11,8 @@ export interface BenchOptions {
   cpuProfileDir: string | undefined;
   /** Extra node flags for tocsin (its NODE_OPTIONS), e.g. to try GC settings. */
   nodeOptions: string | undefined;
+  /** False: tocsin runs with TOCSIN_BENCH_RECEIPTS_OFF, to measure what durable receipts cost. */
+  receipts: boolean;
 }
 
 export const USAGE = `usage: node dist/test/bench/webhook-bench.js [options]
@@ -18,7 +20,9 @@ export const USAGE = `usage: node dist/test/bench/webhook-bench.js [options]
   --concurrency C     TOCSIN_WEBHOOK_CONCURRENCY and the plain client's concurrency (default 256)
   --batch-size B      TOCSIN_FANOUT_BATCH_SIZE (default 500)
   --cpu-prof DIR      run tocsin with --cpu-prof, writing the .cpuprofile into DIR
-  --node-options=STR  NODE_OPTIONS for tocsin, e.g. --node-options="--max-semi-space-size=32"`;
+  --node-options=STR  NODE_OPTIONS for tocsin, e.g. --node-options="--max-semi-space-size=32"
+  --receipts on|off   off: tocsin runs with TOCSIN_BENCH_RECEIPTS_OFF=1 (no durable delivery
+                      receipts), to measure what they cost; never in production (default on)`;
 
 /** Past this the receivers' listening sockets and tocsin's connections outgrow ulimit -n. */
 const MAX_RECIPIENTS = 50_000;
@@ -30,6 +34,12 @@ function positive(name: string, raw: string | undefined, fallback: number, max: 
   return n;
 }
 
+function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  if (raw !== 'on' && raw !== 'off') throw new Error(`--${name} must be on or off (got ${raw})`);
+  return raw === 'on';
+}
+
 export function parseBenchOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
     args: argv,
@@ -39,6 +49,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       'batch-size': { type: 'string' },
       'cpu-prof': { type: 'string' },
       'node-options': { type: 'string' },
+      receipts: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -53,5 +64,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     batchSize: positive('batch-size', values['batch-size'], 500, 100_000),
     cpuProfileDir: values['cpu-prof'],
     nodeOptions: values['node-options'],
+    receipts: onOff('receipts', values.receipts, true),
   };
 }

@@ -72,7 +72,7 @@ export function printReport(options: BenchOptions, r: BenchResult): void {
     '',
     `tocsin webhook bench: ${f0(r.recipients)} recipients (distinct loopback origins), concurrency ${r.concurrency}, batch size ${r.batchSize}, ${r.cpus} CPUs`,
     `  body                        ${f0(r.bodyBytes)} bytes per webhook; enrolment (setup) took ${f1(r.enrolSeconds)} s`,
-    'tocsin (queue, Redis, workers):',
+    `tocsin (queue, Redis, workers), durable receipts ${options.receipts ? 'on' : 'OFF (TOCSIN_BENCH_RECEIPTS_OFF, a measurement only)'}:`,
     `  accepted (202) after        ${f1(t.acceptMs)} ms`,
     `  first delivery after        ${f1(t.firstDeliveryMs)} ms`,
     `  last delivery after         ${f1(t.lastDeliveryMs)} ms`,

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --mode webhook|email] [options]`: picks the benchmark and hands it the rest
+ * `npm run bench [-- --mode webhook|email|import] [options]`: picks the benchmark and hands it the rest
  * of the options. Each benchmark runs on import.
  */
 const argv = process.argv;
@@ -9,7 +9,8 @@ if (at >= 0) argv.splice(at, 2);
 
 if (mode === 'webhook') void import('./webhook-bench');
 else if (mode === 'email') void import('./email-bench');
+else if (mode === 'import') void import('./import-bench');
 else {
-  console.error(`--mode must be webhook or email (got ${String(mode)})`);
+  console.error(`--mode must be webhook, email or import (got ${String(mode)})`);
   process.exit(2);
 }

@@ -14,6 +14,8 @@ export interface TocsinProcessOptions {
   batchSize: number;
   cpuProfileDir: string | undefined;
   nodeOptions: string | undefined;
+  /** False: TOCSIN_BENCH_RECEIPTS_OFF, the run that measures what durable receipts cost. */
+  receipts: boolean;
 }
 
 export interface TocsinProcess {
@@ -65,7 +67,7 @@ async function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number>
 }
 
 /** Every bench run makes a fresh key dir, so tocsin always warns that it made a development key. */
-const EXPECTED_WARNING = /CREATED A DEVELOPMENT BROADCASTER KEY/;
+const EXPECTED_WARNING = /CREATED A DEVELOPMENT BROADCASTER KEY|TOCSIN_BENCH_RECEIPTS_OFF IS SET/;
 const MAX_WARNINGS_KEPT = 20;
 
 /**
@@ -93,6 +95,7 @@ export async function startTocsinProcess(options: TocsinProcessOptions): Promise
     TOCSIN_FANOUT_BATCH_SIZE: String(options.batchSize),
     LOG_LEVEL: 'warn',
     ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}),
+    ...(options.receipts ? {} : { TOCSIN_BENCH_RECEIPTS_OFF: '1' }),
   };
   const nodeFlags = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.cpuProfileDir)}`] : [];
   const child: ChildProcess = spawn(process.execPath, [...nodeFlags, CLI, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

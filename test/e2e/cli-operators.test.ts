@@ -6,9 +6,10 @@ import { runCli } from '../support/cli';
 import { startFakeMastodon, type FakeMastodon } from '../support/fake-mastodon';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack';
 import { freePort } from '../support/free-port';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
-import { ADMIN_TOKEN, startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { ADMIN_TOKEN } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 const SLACK_TOKEN = 'xoxb-operators-0123456789';
@@ -17,8 +18,7 @@ const MASTODON_TOKEN = 'good-token-0123456789';
 /** Recipients and advisories from a terminal, with the built CLI, as the security team drives it. */
 describe('tocsin recipients and advisories, as operators use them', () => {
   let dir: string;
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('ops@example.org');
   let partner: Receiver;
   let slack: FakeSlack;
   let mastodon: FakeMastodon;
@@ -28,21 +28,23 @@ describe('tocsin recipients and advisories, as operators use them', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'tocsin-operators-'));
-    publisher = await createGpgPublisher('ops@example.org');
     smtp = await startSmtpSink();
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_SMTP_URLS: smtp.url, TOCSIN_MAIL_FROM: 'tocsin@example.org' } });
     partner = await startReceiver();
     slack = await startFakeSlack();
     mastodon = await startFakeMastodon({ tokens: [MASTODON_TOKEN] });
-    env = { TOCSIN_URL: tocsin.url, TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN };
   });
+  // Hooks run in the order they are declared: the peers go before tocsin closes, the directory after.
   afterAll(async () => {
     await partner?.close();
     await slack?.close();
     await mastodon?.close();
     await smtp?.close();
-    await tocsin?.close();
-    await publisher?.dispose();
+  });
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_SMTP_URLS: smtp.url, TOCSIN_MAIL_FROM: 'tocsin@example.org' } }));
+  beforeAll(() => {
+    env = { TOCSIN_URL: tocsin.url, TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN };
+  });
+  afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -97,8 +99,8 @@ describe('tocsin recipients and advisories, as operators use them', () => {
 
     const listed = await runCli(['recipients', 'list'], env);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^ID\s+TYPE\s+TARGET\s+CREATED\s+TLP\s+GROUPS\s+DESCRIPTION$/m);
-    expect(listed.stdout).toMatch(new RegExp(`^${webhookId}\\s+webhook\\s+${partner.url('/ops').replace(/[.]/g, '\\.')}\\s+\\S+\\s+CLEAR\\s+-\\s+Partner A$`, 'm'));
+    expect(listed.stdout).toMatch(/^ID\s+TYPE\s+TARGET\s+CREATED\s+TLP\s+GROUPS\s+STATUS\s+DESCRIPTION$/m);
+    expect(listed.stdout).toMatch(new RegExp(`^${webhookId}\\s+webhook\\s+${partner.url('/ops').replace(/[.]/g, '\\.')}\\s+\\S+\\s+CLEAR\\s+-\\s+active\\s+Partner A$`, 'm'));
     expect(listed.stdout).toMatch(new RegExp(`^${emailId}\\s+email\\s+soc@partner\\.example`, 'm'));
     expect(listed.stdout).toMatch(new RegExp(`^${slackId}\\s+slack\\s+C0OPS123 via .*SOC channel$`, 'm'));
     expect(listed.stdout).toMatch(new RegExp(`^${mastodonId}\\s+mastodon\\s+`, 'm'));

@@ -39,9 +39,9 @@ describe('tocsin recipients: groups, tlp and filter', () => {
 
     const listed = await runCli(['recipients', 'list'], env);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^ID\s+TYPE\s+TARGET\s+CREATED\s+TLP\s+GROUPS\s+DESCRIPTION$/m);
-    expect(listed.stdout).toMatch(new RegExp(`^${added.id}\\s+webhook\\s+\\S+\\s+\\S+\\s+AMBER\\s+distros,cert\\s+Distro list$`, 'm'));
-    expect(listed.stdout).toMatch(new RegExp(`^${plain.id}\\s+webhook\\s+\\S+\\s+\\S+\\s+CLEAR\\s+-\\s*$`, 'm'));
+    expect(listed.stdout).toMatch(/^ID\s+TYPE\s+TARGET\s+CREATED\s+TLP\s+GROUPS\s+STATUS\s+DESCRIPTION$/m);
+    expect(listed.stdout).toMatch(new RegExp(`^${added.id}\\s+webhook\\s+\\S+\\s+\\S+\\s+AMBER\\s+distros,cert\\s+active\\s+Distro list$`, 'm'));
+    expect(listed.stdout).toMatch(new RegExp(`^${plain.id}\\s+webhook\\s+\\S+\\s+\\S+\\s+CLEAR\\s+-\\s+active\\s*$`, 'm'));
     expect(JSON.parse((await runCli(['recipients', 'list', '--json'], env)).stdout)).toEqual((await tocsin.admin('GET', '/v1/recipients')).json);
 
     const shown = await runCli(['recipients', 'show', added.id], env);

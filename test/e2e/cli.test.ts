@@ -7,34 +7,38 @@ import * as openpgp from 'openpgp';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { CLI, runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, gpgVerify, type GpgPublisher } from '../support/gpg';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { gpgVerify } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 import { wkdHash } from '../../src/pgp/wkd';
 
 
 describe('the tocsin CLI, as a security team and a partner use it', () => {
   let dir: string;
-  let gpgPublisher: GpgPublisher;
+  const gpgPublisher = useGpgPublisher('gpg-user@example.org');
   let secretKeyFile: string;
-  let tocsin: Tocsin;
+  let cliPublicKey: string;
   let partner: Receiver;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'tocsin-cli-'));
-    gpgPublisher = await createGpgPublisher('gpg-user@example.org');
     // A second publisher who signs with `tocsin sign` and an armored secret key file.
     const generated = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ email: 'cli-user@example.org' }], format: 'armored' });
     secretKeyFile = path.join(dir, 'secret.asc');
     await writeFile(secretKeyFile, generated.privateKey);
-    tocsin = await startTocsin({ publishers: [gpgPublisher.armoredPublicKey, generated.publicKey] });
+    cliPublicKey = generated.publicKey;
+  });
+  // Hooks run in the order they are declared: the partner goes before tocsin closes, the directory after.
+  afterAll(async () => {
+    await partner?.close();
+  });
+  const tocsin = useTocsin(() => ({ publishers: [gpgPublisher.armoredPublicKey, cliPublicKey] }));
+  beforeAll(async () => {
     partner = await startReceiver();
     await tocsin.addWebhook(partner.url());
   });
   afterAll(async () => {
-    await partner?.close();
-    await tocsin?.close();
-    await gpgPublisher?.dispose();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,30 +1,28 @@
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
-import { ADMIN_TOKEN, startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { ADMIN_TOKEN } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /** An operator's dead-letter round trip with the built CLI: list, fix the partner, replay. */
 describe('tocsin deliveries, as an operator uses it', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
   let flaky: Receiver;
   let gone: Receiver;
   const broken = { now: true };
   const admin = { TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN };
 
-  beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_WEBHOOK_MAX_ATTEMPTS: '2' } });
-    flaky = await startReceiver(() => ({ status: broken.now ? 503 : 200 }));
-    gone = await startReceiver(() => ({ status: 410 }));
-  });
+  // Hooks run in the order they are declared: the partners go before tocsin closes.
   afterAll(async () => {
     await flaky?.close();
     await gone?.close();
-    await tocsin?.close();
-    await publisher?.dispose();
+  });
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_WEBHOOK_MAX_ATTEMPTS: '2' } }));
+  beforeAll(async () => {
+    flaky = await startReceiver(() => ({ status: broken.now ? 503 : 200 }));
+    gone = await startReceiver(() => ({ status: 410 }));
   });
 
   it('lists failed deliveries and replays them with the same webhook-id', async () => {

@@ -7,8 +7,8 @@ import { Redis } from 'ioredis';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { CLI } from '../support/cli';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { useTocsin } from '../support/use-tocsin';
 
 const RECIPIENTS = 20;
 /**
@@ -87,29 +87,28 @@ async function claimsRenewed(redis: Redis, lockKeys: readonly string[], times: n
  * the job is completed, not left to be taken over and sent again by another worker.
  */
 describe('graceful stop of a worker', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
   let queue: Queue;
   let redis: Redis;
   let partner: Awaited<ReturnType<typeof startGatedPartner>>;
+  let stopWorker: () => void = () => undefined;
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
     partner = await startGatedPartner();
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], workers: false });
-    for (let i = 0; i < RECIPIENTS; i++) await tocsin.addWebhook(partner.url(`/r/${i}`));
-    queue = new Queue('webhook', { connection: { url: tocsin.config.redisUrl }, prefix: tocsin.config.prefix });
-    redis = new Redis(tocsin.config.redisUrl);
   });
-  let stopWorker: () => void = () => undefined;
+  // Hooks run in the order they are declared: the worker, the queue and the partner go before tocsin closes.
   afterAll(async () => {
     stopWorker();
     partner?.release();
     await queue?.close();
     redis?.disconnect();
     await partner?.close();
-    await tocsin?.close();
-    await publisher?.dispose();
+  });
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], workers: false }));
+  beforeAll(async () => {
+    for (let i = 0; i < RECIPIENTS; i++) await tocsin.addWebhook(partner.url(`/r/${i}`));
+    queue = new Queue('webhook', { connection: { url: tocsin.config.redisUrl }, prefix: tocsin.config.prefix });
+    redis = new Redis(tocsin.config.redisUrl);
   });
 
   it('finishes and records in-flight sends before exiting 0, with no duplicates', async () => {

@@ -2,24 +2,18 @@ import path from 'node:path';
 import { wkdAddress } from '../../src/pgp/wkd';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { runCli } from '../support/cli';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { gpgShowKeys, sqInspect } from '../support/gpg-keys';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 /** Publishing the revocation certificate made at key creation, with one command, under a running API. */
 describe('broadcaster key revocation', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('revocation@example.org');
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], workers: false }));
   let cliEnv: Record<string, string>;
 
-  beforeAll(async () => {
-    publisher = await createGpgPublisher('revocation@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], workers: false });
+  beforeAll(() => {
     cliEnv = { TOCSIN_KEYS_DIR: path.join(tocsin.root, 'keys') };
-  });
-  afterAll(async () => {
-    await tocsin?.close();
-    await publisher?.dispose();
   });
 
   const submit = async (id: string) => {

@@ -6,9 +6,10 @@ import { broadcasterKeyPaths } from '../../src/pgp/broadcaster-key';
 import { wkdAddress } from '../../src/pgp/wkd';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { runCli } from '../support/cli';
-import { createGpgPublisher, sqVerify, type GpgPublisher } from '../support/gpg';
+import { sqVerify } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { gpgGoodCertifiers, gpgShowKeys, gpgVerifyWith, sqInspect } from '../support/gpg-keys';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 const keyId = (fingerprint: string) => fingerprint.slice(-16);
@@ -20,8 +21,7 @@ const exists = (file: string) => access(file).then(() => true, () => false);
  */
 describe('broadcaster key rotation', () => {
   let dir: string;
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('rotation@example.org');
   let partner: Receiver;
   let cliEnv: Record<string, string>;
   const keys: { a?: string; b?: string; c?: string } = {};
@@ -30,16 +30,18 @@ describe('broadcaster key rotation', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'tocsin-rotation-'));
-    publisher = await createGpgPublisher('rotation@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey] });
+  });
+  // Hooks run in the order they are declared: the partner goes before tocsin closes, the directory after.
+  afterAll(async () => {
+    await partner?.close();
+  });
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey] }));
+  beforeAll(async () => {
     partner = await startReceiver();
     await tocsin.addWebhook(partner.url());
     cliEnv = { TOCSIN_KEYS_DIR: path.join(tocsin.root, 'keys'), TOCSIN_PUBLIC_URL: tocsin.url };
   });
   afterAll(async () => {
-    await partner?.close();
-    await tocsin?.close();
-    await publisher?.dispose();
     await rm(dir, { recursive: true, force: true });
   });
 

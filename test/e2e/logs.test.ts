@@ -10,7 +10,7 @@ import { eventually } from '../support/eventually';
 import { startFakeMastodon, type FakeMastodon } from '../support/fake-mastodon';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack';
 import { freePort } from '../support/free-port';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { parsePrometheus, sampleValue } from '../support/prometheus-parser';
 import { deleteRedisPrefix } from '../support/redis-prefix';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
@@ -58,7 +58,7 @@ function runTocsin(verb: string, env: Record<string, string>) {
  * anywhere in it. The worker's counts reach the API's /metrics across processes, through Redis.
  */
 describe('structured logs and cross-process metrics from the CLI', () => {
-  let publisher: GpgPublisher;
+  const publisher = useGpgPublisher('sec@example.org');
   let root: string;
   let partner: Receiver;
   let slack: FakeSlack;
@@ -69,7 +69,6 @@ describe('structured logs and cross-process metrics from the CLI', () => {
   const prefix = `t-${randomBytes(5).toString('hex')}`;
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
     root = await mkdtemp(path.join(tmpdir(), 'tocsin-logs-'));
     await mkdir(path.join(root, 'keys', 'publishers'), { recursive: true });
     await writeFile(path.join(root, 'keys', 'publishers', 'sec.asc'), publisher.armoredPublicKey);
@@ -92,7 +91,6 @@ describe('structured logs and cross-process metrics from the CLI', () => {
     await Promise.all([partner?.close(), slack?.close(), mastodon?.close(), smtp?.close()]);
     await deleteRedisPrefix('redis://127.0.0.1:6379', prefix);
     await rm(root, { recursive: true, force: true });
-    await publisher?.dispose();
   });
 
   it('logs each delivery outcome with its advisory and recipient, and no secret at all', async () => {

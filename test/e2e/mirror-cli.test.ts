@@ -2,24 +2,23 @@ import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../support/cli';
-import { createGpgPublisher, gpgVerify, type GpgPublisher } from '../support/gpg';
+import { gpgVerify } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { mirrorValidators } from '../support/mirror-schemas';
 import { publishSampleArchive } from '../support/mirror-publish';
 import { siteDigest, siteFiles } from '../support/site-tree';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 /** `tocsin mirror build` and `tocsin mirror push`, run as the built CLI against a real archive. */
 describe('tocsin mirror build and push', () => {
-  let lead: GpgPublisher;
-  let second: GpgPublisher;
-  let tocsin: Tocsin;
+  const lead = useGpgPublisher('lead@example.org');
+  const second = useGpgPublisher('second@example.org');
+  // The API's own rebuild is off: this test is about the CLI building from the same archive.
+  const tocsin = useTocsin(() => ({ publishers: [lead.armoredPublicKey, second.armoredPublicKey], workers: false, env: { TOCSIN_MIRROR_AUTO: '0' } }));
   let dir: string;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    [lead, second] = await Promise.all([createGpgPublisher('lead@example.org'), createGpgPublisher('second@example.org')]);
-    // The API's own rebuild is off: this test is about the CLI building from the same archive.
-    tocsin = await startTocsin({ publishers: [lead.armoredPublicKey, second.armoredPublicKey], workers: false, env: { TOCSIN_MIRROR_AUTO: '0' } });
     await publishSampleArchive(tocsin, lead, second);
     dir = await mkdtemp(path.join(tmpdir(), 'mirror-cli-'));
     env = {
@@ -29,9 +28,6 @@ describe('tocsin mirror build and push', () => {
     };
   });
   afterAll(async () => {
-    await tocsin?.close();
-    await lead?.dispose();
-    await second?.dispose();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

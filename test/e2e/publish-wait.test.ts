@@ -8,8 +8,9 @@ import path from 'node:path';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { CLI, runCli, type CliResult } from '../support/cli';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
-import { ADMIN_TOKEN, startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { ADMIN_TOKEN, startTocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /** Children still running when a test ends (it failed): stopped, so that none outlives its test. */
@@ -60,8 +61,7 @@ async function startHeldPartner() {
 /** `publish --wait`, `deliveries watch`: the progress of a broadcast from a terminal, and its exit code. */
 describe('tocsin publish --wait and deliveries watch', () => {
   let dir: string;
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('wait@example.org');
   let ok: Receiver;
   let gone: Receiver;
   let failing: Receiver;
@@ -69,20 +69,22 @@ describe('tocsin publish --wait and deliveries watch', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'tocsin-wait-'));
-    publisher = await createGpgPublisher('wait@example.org');
-    // Retries ten minutes apart: a delivery that failed once stays "waiting for a retry" through each test.
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_RETRY_BASE_MS: '600000', TOCSIN_RETRY_MAX_MS: '600000' } });
     ok = await startReceiver();
     gone = await startReceiver(() => ({ status: 410 }));
     failing = await startReceiver(() => ({ status: 500 }));
-    env = { TOCSIN_URL: tocsin.url };
   });
+  // Hooks run in the order they are declared: the partners go before tocsin closes, the directory after.
   afterAll(async () => {
     await ok?.close();
     await gone?.close();
     await failing?.close();
-    await tocsin?.close();
-    await publisher?.dispose();
+  });
+  // Retries ten minutes apart: a delivery that failed once stays "waiting for a retry" through each test.
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_RETRY_BASE_MS: '600000', TOCSIN_RETRY_MAX_MS: '600000' } }));
+  beforeAll(() => {
+    env = { TOCSIN_URL: tocsin.url };
+  });
+  afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -7,7 +7,9 @@ import { promisify } from 'node:util';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { runCli } from '../support/cli';
 import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { ADMIN_TOKEN, startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 const run = promisify(execFile);
 
@@ -19,9 +21,9 @@ function gpgIn(home: string, fakedTime?: string) {
 
 describe('publisher enrolment through the admin API and CLI, and the audit log behind it', () => {
   let dir: string;
-  let founder: GpgPublisher;
-  let newcomer: GpgPublisher;
-  let tocsin: Tocsin;
+  const founder = useGpgPublisher('founder@example.org');
+  const newcomer = useGpgPublisher('newcomer@example.org');
+  const tocsin = useTocsin(() => ({ publishers: [founder.armoredPublicKey], workers: false }));
   const admin = (actor?: string) => ({ authorization: `Bearer ${ADMIN_TOKEN}`, ...(actor ? { 'x-tocsin-actor': actor } : {}) });
   const cliEnv = () => ({ TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN, TOCSIN_DATA_DIR: tocsin.config.dataDir, TOCSIN_KEYS_DIR: tocsin.config.keysDir });
   const auditFile = () => path.join(tocsin.config.dataDir, 'audit.jsonl');
@@ -29,12 +31,8 @@ describe('publisher enrolment through the admin API and CLI, and the audit log b
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'tocsin-audit-'));
-    [founder, newcomer] = await Promise.all([createGpgPublisher('founder@example.org'), createGpgPublisher('newcomer@example.org')]);
-    tocsin = await startTocsin({ publishers: [founder.armoredPublicKey], workers: false });
   });
   afterAll(async () => {
-    await tocsin?.close();
-    await Promise.all([founder?.dispose(), newcomer?.dispose()]);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -8,9 +8,10 @@ import { spacedFingerprint } from '../../src/notices/notice-view';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, runTool, type GpgPublisher } from '../support/gpg';
+import { runTool } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { gpgShowKeys, gpgVerifyWith } from '../support/gpg-keys';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { launchChromium, oneCharChanged, openVerifyPage, verdictFor, type PageWatch } from '../support/verify-page-browser';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
@@ -26,8 +27,7 @@ const noMillis = (iso: string) => iso.replace(/\.\d{3}Z$/, 'Z');
 describe('verify.html across key changes', () => {
   let dir: string;
   let keysDir: string;
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('keys-page@example.org');
   let partner: Receiver;
   let browser: Browser;
   let env: Record<string, string>;
@@ -61,11 +61,17 @@ describe('verify.html across key changes', () => {
     const init = await runCli(['keys', 'init'], { TOCSIN_KEYS_DIR: keysDir });
     expect(init.code).toBe(0);
     fpr.a = fingerprintIn(init.stdout);
-    publisher = await createGpgPublisher('keys-page@example.org');
     await mkdir(path.join(keysDir, 'publishers'));
     await writeFile(path.join(keysDir, 'publishers', 'publisher.asc'), publisher.armoredPublicKey);
-    // The API uses the key `keys init` made; the mirror is built by the CLI only.
-    tocsin = await startTocsin({ env: { TOCSIN_KEYS_DIR: keysDir, TOCSIN_MIRROR_AUTO: '0' } });
+  });
+  // Hooks run in the order they are declared: the browser and the partner go before tocsin closes.
+  afterAll(async () => {
+    await browser?.close();
+    await partner?.close();
+  });
+  // The API uses the key `keys init` made; the mirror is built by the CLI only.
+  const tocsin = useTocsin(() => ({ env: { TOCSIN_KEYS_DIR: keysDir, TOCSIN_MIRROR_AUTO: '0' } }));
+  beforeAll(async () => {
     expect(tocsin.api.broadcaster.fingerprint).toBe(fpr.a);
     partner = await startReceiver();
     await tocsin.addWebhook(partner.url());
@@ -73,10 +79,6 @@ describe('verify.html across key changes', () => {
     browser = await launchChromium();
   });
   afterAll(async () => {
-    await browser?.close();
-    await partner?.close();
-    await tocsin?.close();
-    await publisher?.dispose();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   afterEach(() => {

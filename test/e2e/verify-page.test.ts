@@ -5,8 +5,8 @@ import type { Browser } from 'playwright-core';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { useTocsin } from '../support/use-tocsin';
 import { launchChromium, oneCharChanged, openVerifyPage as openPage, verdictFor, type PageWatch } from '../support/verify-page-browser';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
@@ -15,8 +15,7 @@ import { startReceiver, type Receiver } from '../support/webhook-receiver';
  * non-file request refused and recorded, fed real notices as partners received them.
  */
 describe('verify.html in a browser', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
   let partner: Receiver;
   let slack: FakeSlack;
   let browser: Browser;
@@ -26,9 +25,14 @@ describe('verify.html in a browser', () => {
   let site: string;
   const watch: PageWatch = { offSite: [], errors: [] };
 
+  // Hooks run in the order they are declared: the browser and the peers go before tocsin closes.
+  afterAll(async () => {
+    await browser?.close();
+    await slack?.close();
+    await partner?.close();
+  });
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey] }));
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey] });
     partner = await startReceiver();
     slack = await startFakeSlack();
     await tocsin.addWebhook(partner.url());
@@ -49,13 +53,6 @@ describe('verify.html in a browser', () => {
     await tocsin.api.mirror!.idle();
     site = tocsin.config.mirror.dir;
     browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await slack?.close();
-    await partner?.close();
-    await tocsin?.close();
-    await publisher?.dispose();
   });
 
   const openVerifyPage = () => openPage(browser, site, watch);

@@ -6,7 +6,8 @@ import { mapWithConcurrency } from '../bench/bounded';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
 import { freePort } from '../support/free-port';
-import { createGpgPublisher, gpgVerify, type GpgPublisher } from '../support/gpg';
+import { gpgVerify } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { startPrivateRedis } from '../support/private-redis';
 import { startPartnerFleet, type PartnerFleet, type PartnerKind } from './partner-fleet';
 import { faultSeed, seededRandom } from './seeded-random';
@@ -59,7 +60,7 @@ describe('fan-out under faults', () => {
   const seed = faultSeed();
   const rng = seededRandom(seed);
   let root: string;
-  let publisher: GpgPublisher;
+  const publisher = useGpgPublisher('faults@example.org');
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
   let fleet: PartnerFleet;
   let api: TocsinChild;
@@ -87,7 +88,6 @@ describe('fan-out under faults', () => {
   beforeAll(async () => {
     process.stdout.write(`faults: seed=${seed} (replay with TOCSIN_FAULT_SEED=${seed})\n`);
     root = await mkdtemp(path.join(tmpdir(), 'tocsin-faults-'));
-    publisher = await createGpgPublisher('faults@example.org');
     await mkdir(path.join(root, 'keys', 'publishers'), { recursive: true });
     await writeFile(path.join(root, 'keys', 'publishers', 'faults.asc'), publisher.armoredPublicKey);
     redis = await startPrivateRedis();
@@ -136,7 +136,6 @@ describe('fan-out under faults', () => {
     await api?.kill();
     await redis?.stop();
     await fleet?.close();
-    await publisher?.dispose();
     if (root) await rm(root, { recursive: true, force: true });
   });
 

@@ -2,9 +2,10 @@ import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixt
 import { eventually } from '../support/eventually';
 import { startFakeMastodon, type FakeMastodon } from '../support/fake-mastodon';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
-import { startTocsin, ADMIN_TOKEN, type Tocsin } from '../support/tocsin-harness';
+import { ADMIN_TOKEN } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 const MASTODON_TOKEN = 'good-token-0123456789';
@@ -14,8 +15,7 @@ const MASTODON_TOKEN = 'good-token-0123456789';
  * deliver as fast as when everything is up, and email and Slack catch up once their peers return.
  */
 describe('channel independence', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
   let webhook: Receiver;
   let mastodon: FakeMastodon;
   let slack: FakeSlack;
@@ -23,18 +23,19 @@ describe('channel independence', () => {
   let outage = false;
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
     webhook = await startReceiver();
     mastodon = await startFakeMastodon({ maxCharacters: 20_000, tokens: [MASTODON_TOKEN] });
     slack = await startFakeSlack(() => (outage ? { status: 500 } : { ok: true }));
     // Down for new connections and for pooled ones already open: 421 at greeting and at RCPT.
     const down = () => (outage ? { code: 421, message: 'Service not available, closing transmission channel' } : null);
     smtp = await startSmtpSink({ onConnect: down, onRcptTo: down });
-    tocsin = await startTocsin({
-      publishers: [publisher.armoredPublicKey],
-      // Retries here come every 100-400 ms; enough of them that the outage outlasts none.
-      env: { TOCSIN_SMTP_URLS: smtp.url, TOCSIN_MAIL_FROM: 'ACME Security <security@acme.example>', TOCSIN_MAX_ATTEMPTS: '1000' },
-    });
+  });
+  const tocsin = useTocsin(() => ({
+    publishers: [publisher.armoredPublicKey],
+    // Retries here come every 100-400 ms; enough of them that the outage outlasts none.
+    env: { TOCSIN_SMTP_URLS: smtp.url, TOCSIN_MAIL_FROM: 'ACME Security <security@acme.example>', TOCSIN_MAX_ATTEMPTS: '1000' },
+  }));
+  beforeAll(async () => {
     const enrol = async (body: Record<string, unknown>) => {
       const r = await tocsin.call('POST', '/v1/recipients', body, { authorization: `Bearer ${ADMIN_TOKEN}` });
       expect(r.status).toBe(201);
@@ -48,9 +49,7 @@ describe('channel independence', () => {
     }
   });
   afterAll(async () => {
-    await tocsin?.close();
     await Promise.all([webhook?.close(), mastodon?.close(), slack?.close(), smtp?.close()]);
-    await publisher?.dispose();
   });
 
   /** Publishes and resolves to the time (ms since submission) webhook and Mastodon took. */

@@ -1,8 +1,8 @@
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { startSilentPeer, type SilentPeer } from '../support/silent-peer';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver, type Script } from '../support/webhook-receiver';
 
 const TIMEOUT_MS = 2_000;
@@ -21,29 +21,23 @@ interface Delivery {
  * on a healthy host are delivered before the first dead-host timeout even fires.
  */
 describe('circuit breaker per destination host', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
   const closers: (() => Promise<void>)[] = [];
-
-  beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    tocsin = await startTocsin({
-      publishers: [publisher.armoredPublicKey],
-      env: {
-        TOCSIN_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
-        TOCSIN_WEBHOOK_CONCURRENCY: '16',
-        TOCSIN_WEBHOOK_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
-        TOCSIN_BREAKER_THRESHOLD: '3',
-        TOCSIN_BREAKER_COOLDOWN_MS: '500',
-        TOCSIN_BREAKER_MAX_COOLDOWN_MS: '1000',
-      },
-    });
-  });
+  // Before tocsin's own (hooks run in the order they are declared): the peers go first.
   afterAll(async () => {
     for (const close of closers) await close();
-    await tocsin?.close();
-    await publisher?.dispose();
   });
+  const tocsin = useTocsin(() => ({
+    publishers: [publisher.armoredPublicKey],
+    env: {
+      TOCSIN_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
+      TOCSIN_WEBHOOK_CONCURRENCY: '16',
+      TOCSIN_WEBHOOK_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+      TOCSIN_BREAKER_THRESHOLD: '3',
+      TOCSIN_BREAKER_COOLDOWN_MS: '500',
+      TOCSIN_BREAKER_MAX_COOLDOWN_MS: '1000',
+    },
+  }));
 
   async function peer(mode: 'hang' | 'reset'): Promise<SilentPeer> {
     const p = await startSilentPeer(mode);

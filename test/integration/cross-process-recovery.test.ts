@@ -17,9 +17,10 @@ import { createAdvisoryArchive, type AdvisoryArchive, type Audience } from '../.
 import { startWorkers } from '../../workers/start-workers';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { deleteRedisPrefix } from '../support/redis-prefix';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import type { Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /** A 410 partner fails at its first attempt: a dead letter within a second. Breaker off (one request per attempt). */
@@ -81,8 +82,7 @@ async function apiProcess(tocsin: Tocsin, opts: { log: Logger; archive?: (real: 
 }
 
 describe('recovery and replay in two API processes on one Redis prefix', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
   let gone: Receiver;
   let healthy: Receiver;
   let goneId: string;
@@ -90,19 +90,17 @@ describe('recovery and replay in two API processes on one Redis prefix', () => {
   const archive = () => createAdvisoryArchive(tocsin.config.dataDir);
   const loseRedis = () => deleteRedisPrefix(tocsin.config.redisUrl, tocsin.config.prefix);
 
+  // Hooks run in the order they are declared: the partners go before tocsin closes.
+  afterAll(async () => {
+    await gone?.close();
+    await healthy?.close();
+  });
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: ENV, workers: false }));
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: ENV, workers: false });
     gone = await startReceiver(() => ({ status: fixed ? 204 : 410 }));
     healthy = await startReceiver();
     goneId = (await tocsin.addWebhook(gone.url())).id;
     await tocsin.addWebhook(healthy.url());
-  });
-  afterAll(async () => {
-    await gone?.close();
-    await healthy?.close();
-    await tocsin?.close();
-    await publisher?.dispose();
   });
 
   const deliveryOf = async (id: string, recipient: string) =>

@@ -4,10 +4,10 @@ import { buildMirror } from '../../src/mirror/build-mirror';
 import { csafFileName } from '../../src/mirror/site-paths';
 import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { mirrorKeys } from '../support/mirror-publish';
 import { siteFiles } from '../support/site-tree';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 /**
  * CSAF names an advisory's file by its lowercased id with every run of other characters made one
@@ -15,22 +15,13 @@ import { startTocsin, type Tocsin } from '../support/tocsin-harness';
  * able to take over another advisory's CSAF and OSV files by choosing such an id.
  */
 describe('advisory ids that share a CSAF file name', () => {
-  let alice: GpgPublisher;
-  let bob: GpgPublisher;
-  let tocsin: Tocsin;
-
-  beforeAll(async () => {
-    [alice, bob] = await Promise.all([createGpgPublisher('alice@example.org'), createGpgPublisher('bob@example.org')]);
-    tocsin = await startTocsin({
-      publishers: [alice.armoredPublicKey, bob.armoredPublicKey],
-      workers: false,
-      env: { TOCSIN_REQUIRE_SIGNATURES: 'critical:2', TOCSIN_MIRROR_URL: 'https://advisories.example.org/acme/' },
-    });
-  });
-  afterAll(async () => {
-    await tocsin?.close();
-    await Promise.all([alice?.dispose(), bob?.dispose()]);
-  });
+  const alice = useGpgPublisher('alice@example.org');
+  const bob = useGpgPublisher('bob@example.org');
+  const tocsin = useTocsin(() => ({
+    publishers: [alice.armoredPublicKey, bob.armoredPublicKey],
+    workers: false,
+    env: { TOCSIN_REQUIRE_SIGNATURES: 'critical:2', TOCSIN_MIRROR_URL: 'https://advisories.example.org/acme/' },
+  }));
 
   async function submit(id: string, severity = 'high') {
     const document = documentText(sampleAdvisory({ id, severity }));

@@ -13,9 +13,11 @@ import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { startWorkers, type RunningWorkers } from '../../workers/start-workers';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import type { GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { deleteRedisPrefix } from '../support/redis-prefix';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import type { Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver } from '../support/webhook-receiver';
 
 /**
@@ -83,17 +85,8 @@ const waitForFailed = (tocsin: Tocsin, id: string, mine: { ids: Record<string, {
 const failedIn = (mark: SettledMark | null) => [...markedStates(mark, 'webhook')].filter(([, st]) => st.state === 'failed').map(([id]) => id);
 
 describe('dead letters: listing and replay', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
-
-  beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: ENV });
-  });
-  afterAll(async () => {
-    await tocsin?.close();
-    await publisher?.dispose();
-  });
+  const publisher = useGpgPublisher('sec@example.org');
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: ENV }));
 
   it('lists a 410 and an always-500 partner as failed, never a delivered one, and never a secret', async () => {
     const p = await partners(tocsin);
@@ -268,23 +261,15 @@ describe("a replay's retrying state", () => {
 });
 
 describe('dead letters across a Redis data loss', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: ENV, workers: false }));
   let workers: RunningWorkers | null = null;
   const archive = () => createAdvisoryArchive(tocsin.config.dataDir);
   const loseRedis = () => deleteRedisPrefix(tocsin.config.redisUrl, tocsin.config.prefix);
 
-  beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: ENV, workers: false });
-  });
   afterEach(async () => {
     await workers?.close();
     workers = null;
-  });
-  afterAll(async () => {
-    await tocsin?.close();
-    await publisher?.dispose();
   });
 
   /** Publishes to fresh partners and waits until the revision is settled with two dead letters. */

@@ -1,53 +1,97 @@
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import type { DeliveryOutcome } from '../../src/delivery/delivery-outcome';
-import { createDeliveryMetricsRecorder } from '../../src/metrics/delivery-metrics';
-import { redisKeys } from '../../src/queue/redis-keys';
-import { deleteRedisPrefix } from '../support/redis-prefix';
+import { appendFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { DeliveryReceipt } from '../../src/delivery/receipts';
+import { createDeliveryTally, type ChannelTally } from '../../src/metrics/delivery-tally';
+import { revisionDir } from '../../src/storage/advisory-archive';
+import { RECEIPTS_FILE } from '../../src/storage/receipt-log';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const ref = { id: 'ACME-2026-0042', revision: 3 };
-const delivered = (at: number, recipient = 'rcpt_a'): DeliveryOutcome => ({ channel: 'webhook', ref, recipient, attempt: 1, at, outcome: 'delivered', detail: 'HTTP 204' });
+const at = (ms: number) => new Date(ms).toISOString();
+const receipt = (recipient: string, state: Partial<DeliveryReceipt> & Pick<DeliveryReceipt, 'state'>): DeliveryReceipt => ({
+  advisory: ref.id,
+  revision: ref.revision,
+  channel: 'webhook',
+  recipient,
+  attempts: 1,
+  updated_at: at(1_000),
+  ...state,
+});
+const lines = (receipts: DeliveryReceipt[]) => receipts.map((r) => `${JSON.stringify(r)}\n`).join('');
 
 /**
- * Several worker processes record into one Redis: counts add up, and the first and last delivery
- * times are the earliest and latest over all of them, whatever order their flushes land in.
+ * /metrics counts deliveries from the receipts files that every API process appends to, so the
+ * numbers of several worker processes add up in one place, survive a Redis that lost its data,
+ * and are the same for a tally that starts afresh (a restarted API) as for one that followed along.
  */
-describe('delivery metrics shared by worker processes', () => {
-  const prefix = `t-${randomBytes(5).toString('hex')}`;
-  const redis = new Redis(REDIS_URL);
-  afterAll(async () => {
-    await deleteRedisPrefix(REDIS_URL, prefix);
-    redis.disconnect();
+describe('delivery numbers counted from the receipts on disk', () => {
+  let dataDir: string;
+  let file: string;
+  const maxAttempts = () => 3;
+  const webhook = async (tally: ReturnType<typeof createDeliveryTally>): Promise<ChannelTally | undefined> => (await tally.of([ref]))[0]!.get('webhook');
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'tocsin-tally-'));
+    file = path.join(revisionDir(dataDir, ref), RECEIPTS_FILE);
+    await mkdir(path.dirname(file), { recursive: true });
+  });
+  afterEach(async () => {
+    await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('adds counts and keeps the earliest first and the latest last delivery across recorders and flushes', async () => {
-    const keys = redisKeys(prefix);
-    const a = createDeliveryMetricsRecorder(redis, prefix, 60_000);
-    const b = createDeliveryMetricsRecorder(redis, prefix, 60_000);
+  it('counts each recipient once by the state its receipts add up to, reading only what was appended', async () => {
+    const tally = createDeliveryTally({ dataDir, maxAttempts });
+    expect(await webhook(tally)).toBeUndefined();
 
-    a.record(delivered(2_000));
-    a.record(delivered(2_500));
-    a.record({ channel: 'webhook', ref, recipient: 'rcpt_b', attempt: 1, at: 2_100, outcome: 'retry_scheduled', error: 'HTTP 500', retryInMs: 100 });
-    await a.flush();
-    // A later flush from another process carries both an earlier and a later delivery.
-    b.record(delivered(5_000));
-    b.record(delivered(1_000));
-    b.record({ channel: 'webhook', ref, recipient: 'rcpt_c', attempt: 1, at: 1_200, outcome: 'failed', error: 'HTTP 410 Gone', reason: 'permanent' });
-    await b.flush();
-    // And a last flush that is neither.
-    a.record(delivered(3_000));
-    await a.close();
-    await b.close();
+    // Two API processes' commits, interleaved in one file.
+    await appendFile(file, lines([receipt('a', { state: 'delivered', updated_at: at(2_000) }), receipt('b', { state: 'retrying', attempts: 1 })]));
+    await appendFile(file, lines([receipt('c', { state: 'failed', reason: 'permanent', updated_at: at(1_500) })]));
+    expect(await webhook(tally)).toEqual({ delivered: 1, failed: { permanent: 1, attempts_exhausted: 0, recipient_removed: 0 }, retries: 1, firstDeliveredAt: 2_000, lastDeliveredAt: 2_000 });
 
-    expect(await redis.hgetall(keys.metricsDeliveries)).toEqual({
-      'webhook:delivered': '5',
-      'webhook:retry': '1',
-      'webhook:failed': '1',
-      'webhook:failed:permanent': '1',
-    });
-    expect(await redis.zscore(keys.metricsFirstDelivery('webhook'), 'ACME-2026-0042:3')).toBe('1000');
-    expect(await redis.zscore(keys.metricsLastDelivery('webhook'), 'ACME-2026-0042:3')).toBe('5000');
-    expect(await redis.exists(keys.metricsFirstDelivery('email'))).toBe(0);
+    // b delivered at its second attempt; a sent again after a Redis loss (a second receipt, later);
+    // d removed before any attempt; e from before `reason` was kept, out of attempts.
+    await appendFile(
+      file,
+      lines([
+        receipt('b', { state: 'delivered', attempts: 2, updated_at: at(5_000) }),
+        receipt('a', { state: 'delivered', updated_at: at(6_000) }),
+        receipt('d', { state: 'failed', attempts: 0, failure: { kind: 'recipient_removed' } }),
+        receipt('e', { state: 'failed', attempts: 3 }),
+      ]),
+    );
+    // And a torn line still being written: not counted until it is whole.
+    const torn = JSON.stringify(receipt('f', { state: 'delivered' }));
+    await appendFile(file, torn.slice(0, 20));
+    const followed = await webhook(tally);
+    expect(followed).toEqual({ delivered: 2, failed: { permanent: 1, attempts_exhausted: 1, recipient_removed: 1 }, retries: 3, firstDeliveredAt: 2_000, lastDeliveredAt: 6_000 });
+
+    await appendFile(file, `${torn.slice(20)}\n`);
+    expect((await webhook(tally))?.delivered).toBe(3);
+    // A tally that starts afresh, as at an API's start, counts the same from the whole file.
+    expect(await webhook(createDeliveryTally({ dataDir, maxAttempts }))).toEqual(await webhook(tally));
+  });
+
+  it('counts a file replaced by its compacted copy from its start, and a revision it stopped following again in full', async () => {
+    const other = { id: 'ACME-2026-0043', revision: 1 };
+    const otherFile = path.join(revisionDir(dataDir, other), RECEIPTS_FILE);
+    await mkdir(path.dirname(otherFile), { recursive: true });
+    const tally = createDeliveryTally({ dataDir, maxAttempts, followed: 1 });
+
+    await appendFile(file, lines([receipt('a', { state: 'retrying' }), receipt('b', { state: 'retrying' }), receipt('a', { state: 'delivered', attempts: 2 })]));
+    expect((await webhook(tally))?.delivered).toBe(1);
+    // One line per recipient, in a new file renamed over the old one (another inode), longer
+    // than what was read: read from its start, not from the old offset.
+    const compacted = lines([receipt('a', { state: 'delivered', attempts: 2, detail: 'HTTP 204 from a partner whose answer is long enough' }), receipt('b', { state: 'delivered', attempts: 2 })]);
+    await writeFile(`${file}.tmp`, compacted);
+    await rename(`${file}.tmp`, file);
+    expect(await webhook(tally)).toMatchObject({ delivered: 2, retries: 2 });
+
+    // Following only the latest-changed revision: the first's states are forgotten, its tally kept.
+    await appendFile(otherFile, lines([{ ...receipt('z', { state: 'delivered' }), advisory: other.id, revision: other.revision }]));
+    const [first, second] = await tally.of([ref, other]);
+    expect(first?.get('webhook')).toMatchObject({ delivered: 2 });
+    expect(second?.get('webhook')).toMatchObject({ delivered: 1 });
+    await appendFile(file, lines([receipt('c', { state: 'failed', reason: 'attempts_exhausted', attempts: 3 })]));
+    expect(await webhook(tally)).toMatchObject({ delivered: 2, failed: { permanent: 0, attempts_exhausted: 1, recipient_removed: 0 }, retries: 4 });
   });
 });

@@ -5,10 +5,10 @@ import { SETTLED_MARK } from '../../src/delivery/dead-letters';
 import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { deleteRedisPrefix } from '../support/redis-prefix';
 import { startSilentPeer, type SilentPeer } from '../support/silent-peer';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /** A send to the hanging peer ends at this deadline: long enough to wipe Redis while it is in flight. */
@@ -20,28 +20,23 @@ const DEADLINE_MS = 4_000;
  * forgets nothing they hold: no delivered recipient is sent to again, and the reads still show it.
  */
 describe('delivery receipts', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
   let partner: Receiver;
   let hang: SilentPeer;
 
-  beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
+  // Hooks run in the order they are declared: the hanging peer goes before tocsin closes.
+  afterEach(async () => {
+    await hang?.close();
   });
   // A tocsin of its own per test: what one test left in flight is not another's recovery.
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_WEBHOOK_TIMEOUT_MS: String(DEADLINE_MS), TOCSIN_WEBHOOK_MAX_ATTEMPTS: '2' } }), { per: 'each' });
   beforeEach(async () => {
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_WEBHOOK_TIMEOUT_MS: String(DEADLINE_MS), TOCSIN_WEBHOOK_MAX_ATTEMPTS: '2' } });
     // 410 at /gone: a dead letter at its first attempt; 204 everywhere else.
     partner = await startReceiver((_, req) => ({ status: req.path.startsWith('/gone') ? 410 : 204 }));
     hang = await startSilentPeer('hang');
   });
   afterEach(async () => {
-    await hang?.close();
-    await tocsin?.close();
     await partner?.close();
-  });
-  afterAll(async () => {
-    await publisher?.dispose();
   });
 
   const receiptsOf = async (id: string): Promise<DeliveryReceipt[]> => {
@@ -130,5 +125,13 @@ describe('delivery receipts', () => {
     expect(settled.summary).toEqual({ pending: 0, delivered: enrolled.length, retrying: 0, failed: 2 });
     expect(paths.map((p) => sentTo(p, id))).toEqual(paths.map(() => 1));
     expect(sentTo('/gone-mid', id)).toBe(1);
+
+    // Settled, its receipts (the hanging one's retry among them) shrink to one line per recipient.
+    const compacted = await eventually(async () => {
+      const receipts = await receiptsOf(id);
+      return receipts.length === enrolled.length + 2 ? receipts : undefined;
+    }, 5_000, 'the receipts compacted');
+    expect(new Set(compacted.map((r) => r.recipient)).size).toBe(compacted.length);
+    expect((await admin(id)).summary).toEqual(settled.summary);
   }, 40_000);
 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createDeliveryStateStore } from '../../src/delivery/delivery-state';
 import type { DeliveryState } from '../../src/delivery/delivery-status';
+import { redisKeys } from '../../src/queue/redis-keys';
 import { deleteRedisPrefix } from '../support/redis-prefix';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -40,5 +41,16 @@ describe('delivery states only move forward', () => {
     // A plain write (an operator's reset) still overrides.
     await states.write('webhook', ref, new Map([['a', state('pending', 0)]]));
     expect((await states.getMany('webhook', ref, ['a']))[0]?.state).toBe('pending');
+  });
+
+  it("adds each written state's receipt to the stream, and none in the benchmark's receipts-off run", async () => {
+    const key = redisKeys(prefix).receipts;
+    const other = { id: 'ADV-2', revision: 1 };
+    const before = await redis.xlen(key);
+    await states.advance('webhook', other, new Map([['a', state('delivered')]]));
+    expect(await redis.xlen(key)).toBe(before + 1);
+    await createDeliveryStateStore(redis, prefix, { receipts: false }).advance('webhook', other, new Map([['b', state('delivered')]]));
+    expect((await states.getMany('webhook', other, ['b']))[0]?.state).toBe('delivered');
+    expect(await redis.xlen(key)).toBe(before + 1);
   });
 });

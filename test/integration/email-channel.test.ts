@@ -5,7 +5,8 @@ import path from 'node:path';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, gpgVerify, sqVerify, type GpgPublisher } from '../support/gpg';
+import { gpgVerify, sqVerify } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { hashFromValidSig, readHeaders, readSignedMessage } from '../support/mime-reader';
 import { startSmtpSink, type ReceivedMail, type SinkScript, type SmtpSink } from '../support/smtp-sink';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
@@ -15,17 +16,15 @@ const FROM = 'ACME Security <security@acme.example>';
 
 /** Signed advisories in, PGP/MIME email out: real gpg and sq, real Redis, real SMTP servers on loopback. */
 describe('email delivery', () => {
-  let publisher: GpgPublisher;
+  const publisher = useGpgPublisher('sec@example.org');
   let dir: string;
   const closers: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
     dir = await mkdtemp(path.join(tmpdir(), 'tocsin-email-'));
   });
   afterAll(async () => {
     for (const close of closers.reverse()) await close();
-    await publisher?.dispose();
     await rm(dir, { recursive: true, force: true });
   });
 

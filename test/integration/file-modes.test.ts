@@ -7,8 +7,8 @@ import { auditLogPath, openAuditLog } from '../../src/publishers/audit-log';
 import { createHoldStore } from '../../src/storage/hold-store';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /** Every file and directory under `root` (not `root` itself, nor symlinks), by path relative to it, with its permission bits. */
@@ -54,21 +54,17 @@ describe('file modes', () => {
   });
 
   describe('of a running tocsin', () => {
-    let alice: GpgPublisher;
-    let bob: GpgPublisher;
-    let tocsin: Tocsin;
+    const alice = useGpgPublisher('alice@example.org');
+    const bob = useGpgPublisher('bob@example.org');
     let partner: Receiver;
-
-    beforeAll(async () => {
-      [alice, bob] = await Promise.all([createGpgPublisher('alice@example.org'), createGpgPublisher('bob@example.org')]);
-      tocsin = await startTocsin({ publishers: [alice.armoredPublicKey, bob.armoredPublicKey], env: { TOCSIN_REQUIRE_SIGNATURES: 'critical:2' } });
-      partner = await startReceiver();
-      await tocsin.addWebhook(partner.url());
-    });
+    // Hooks run in the order they are declared: the partner goes before tocsin closes.
     afterAll(async () => {
       await partner?.close();
-      await tocsin?.close();
-      await Promise.all([alice?.dispose(), bob?.dispose()]);
+    });
+    const tocsin = useTocsin(() => ({ publishers: [alice.armoredPublicKey, bob.armoredPublicKey], env: { TOCSIN_REQUIRE_SIGNATURES: 'critical:2' } }));
+    beforeAll(async () => {
+      partner = await startReceiver();
+      await tocsin.addWebhook(partner.url());
     });
 
     it('writes every file under the data directory 0600 and every directory 0700: held, signed again, accepted, delivered; the mirror stays public', async () => {

@@ -1,6 +1,7 @@
 import { BODY_LIMIT_BYTES } from '../../src/http/json-body';
 import { fuzz } from '../support/fuzz';
 import { createGpgPublisher, runTool, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { withGpgHome } from '../support/gpg-keys';
 import { codeOf, DEEP, fieldsOf, randomBody, withInvalidUtf8 } from '../support/hostile-inputs';
 import { send, startHostileRig, type Answer, type HostileRig } from '../support/hostile-rig';
@@ -16,15 +17,14 @@ import { ADMIN_TOKEN } from '../support/tocsin-harness';
  */
 describe('hostile input to the publishers admin API', () => {
   let rig: HostileRig;
-  let newcomer: GpgPublisher;
+  const newcomer = useGpgPublisher('newcomer@example.org');
   const ADMIN = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` };
 
   beforeAll(async () => {
-    [rig, newcomer] = await Promise.all([startHostileRig(), createGpgPublisher('newcomer@example.org')]);
+    rig = await startHostileRig();
   });
   afterAll(async () => {
     await rig?.close();
-    await newcomer?.dispose();
   });
 
   const url = (p: string) => `${rig.tocsin.url}${p}`;

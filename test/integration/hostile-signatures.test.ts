@@ -4,7 +4,8 @@ import path from 'node:path';
 import * as openpgp from 'openpgp';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { fuzz } from '../support/fuzz';
-import { createGpgPublisher, runTool, type GpgPublisher } from '../support/gpg';
+import { runTool, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { DEEP, fieldsOf, oddSegment, randomBody, withInvalidUtf8 } from '../support/hostile-inputs';
 import { send, startHostileRig, type Answer, type HostileRig } from '../support/hostile-rig';
 
@@ -18,17 +19,14 @@ import { send, startHostileRig, type Answer, type HostileRig } from '../support/
  */
 describe('hostile input to POST /v1/advisories/:id/signatures', () => {
   let rig: HostileRig;
-  let mallory: GpgPublisher;
+  const mallory = useGpgPublisher('mallory@example.org');
   let bob: GpgPublisher;
   let id: string;
   let document: string;
   let bobsSignature: string;
 
   beforeAll(async () => {
-    [rig, mallory] = await Promise.all([
-      startHostileRig({ TOCSIN_REQUIRE_SIGNATURES: 'critical:2' }, { cosigners: ['bob@example.org'] }),
-      createGpgPublisher('mallory@example.org'),
-    ]);
+    rig = await startHostileRig({ TOCSIN_REQUIRE_SIGNATURES: 'critical:2' }, { cosigners: ['bob@example.org'] });
     bob = rig.cosigners[0]!;
     id = uniqueId('HELD');
     document = documentText(sampleAdvisory({ id }));
@@ -39,7 +37,6 @@ describe('hostile input to POST /v1/advisories/:id/signatures', () => {
   });
   afterAll(async () => {
     await rig?.close();
-    await mallory?.dispose();
   });
 
   const JSON_TYPE = { 'content-type': 'application/json' };

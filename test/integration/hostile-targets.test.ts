@@ -7,8 +7,8 @@ import type { ResolveHost } from '../../src/net/resolve-host';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { isLoopback, watchConnectionAttempts } from '../support/connection-attempts';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /**
@@ -42,11 +42,7 @@ const PUBLIC_V6 = '2606:2800:21f:cb07:6820:80da:af6b:8b2c';
 
 describe('hostile webhook targets', () => {
   describe('enrolment with private targets refused', () => {
-    let tocsin: Tocsin;
-    beforeAll(async () => {
-      tocsin = await startTocsin({ workers: false, env: { TOCSIN_ALLOW_PRIVATE_TARGETS: '0' } });
-    });
-    afterAll(() => tocsin?.close());
+    const tocsin = useTocsin(() => ({ workers: false, env: { TOCSIN_ALLOW_PRIVATE_TARGETS: '0' } }));
 
     // Every spelling of a private address that a URL parser turns into one; only `localhost` is
     // a name, and it resolves from /etc/hosts.
@@ -92,18 +88,14 @@ describe('hostile webhook targets', () => {
     // One resolver for the API's enrolment check and the workers' connections, as in production;
     // TOCSIN_ALLOW_PRIVATE_TARGETS unset, as in production.
     const dns = attackerDns();
-    let publisher: GpgPublisher;
-    let tocsin: Tocsin;
+    const publisher = useGpgPublisher('sec@example.org');
     let target: Receiver;
     beforeAll(async () => {
-      publisher = await createGpgPublisher('sec@example.org');
       target = await startReceiver();
-      tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], resolveHost: dns.resolveHost, env: { TOCSIN_ALLOW_PRIVATE_TARGETS: undefined } });
     });
+    const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], resolveHost: dns.resolveHost, env: { TOCSIN_ALLOW_PRIVATE_TARGETS: undefined } }));
     afterAll(async () => {
-      await tocsin?.close();
       await target?.close();
-      await publisher?.dispose();
     });
 
     const recipientCount = async () => ((await tocsin.admin('GET', '/v1/recipients')).json.recipients as unknown[]).length;

@@ -1,23 +1,21 @@
 import * as openpgp from 'openpgp';
 import { wkdHash } from '../../src/pgp/wkd';
 import { gpgShowKeys, gpgWkdHash, sqInspect, sqWkdPath } from '../support/gpg-keys';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 const EMAIL = 'Security.Team@Tocsin.Example.ORG';
 
 describe('key discovery: the broadcaster key by Web Key Directory, over HTTP from the running service', () => {
-  let tocsin: Tocsin;
+  const tocsin = useTocsin(() => ({ workers: false, env: { TOCSIN_KEY_EMAIL: EMAIL } }));
   let armored: string;
   let fingerprint: string;
 
   beforeAll(async () => {
-    tocsin = await startTocsin({ workers: false, env: { TOCSIN_KEY_EMAIL: EMAIL } });
     const key = await tocsin.call('GET', '/v1/keys/broadcaster.asc');
     armored = key.text;
     fingerprint = key.headers.get('x-tocsin-fingerprint') ?? '';
     expect(fingerprint).toMatch(/^[0-9A-F]{40}$/);
   });
-  afterAll(() => tocsin?.close());
 
   async function fetchBinary(p: string) {
     const res = await fetch(`${tocsin.url}${p}`);

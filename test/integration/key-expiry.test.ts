@@ -7,7 +7,8 @@ import * as openpgp from 'openpgp';
 import { broadcasterKeyPaths } from '../../src/pgp/broadcaster-key';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { runCli } from '../support/cli';
-import { createGpgPublisher, sqVerify, type GpgPublisher } from '../support/gpg';
+import { sqVerify } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { gpgVerifyWith } from '../support/gpg-keys';
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 
@@ -28,12 +29,9 @@ async function pastKey(createdDaysAgo: number, lifeDays: number) {
 
 describe('key expiry', () => {
   let dir: string;
-  let publisher: GpgPublisher;
+  const publisher = useGpgPublisher('expiry@example.org');
   let tocsin: Tocsin | null = null;
 
-  beforeAll(async () => {
-    publisher = await createGpgPublisher('expiry@example.org');
-  });
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'tocsin-expiry-'));
     await mkdir(path.join(dir, 'keys', 'publishers'), { recursive: true });
@@ -44,7 +42,6 @@ describe('key expiry', () => {
     tocsin = null;
     await rm(dir, { recursive: true, force: true });
   });
-  afterAll(() => publisher?.dispose());
 
   const start = () => startTocsin({ workers: false, env: { TOCSIN_KEYS_DIR: path.join(dir, 'keys') } });
   const submit = async (t: Tocsin) => {

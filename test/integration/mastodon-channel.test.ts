@@ -6,31 +6,27 @@ import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixt
 import { runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { startFakeMastodon, mastodonLength, type FakeMastodon, type FakeStatus, type FakeMastodonOptions } from '../support/fake-mastodon';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { gpgVerifyCleartext, sqVerifyCleartext } from '../support/gpg-cleartext';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 const TOKEN = 'good-token-0123456789';
 
 /** Signed advisories in, Mastodon threads out: real gpg and sq, real Redis, a loopback instance. */
 describe('mastodon channel', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey] }));
   let key: string;
   let workDir: string;
   const fakes: FakeMastodon[] = [];
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey] });
     key = (await tocsin.call('GET', '/v1/keys/broadcaster.asc')).text;
     workDir = await mkdtemp(path.join(tmpdir(), 'mastodon-test-'));
     await writeFile(path.join(workDir, 'broadcaster.asc'), key);
   });
   afterAll(async () => {
     await Promise.all(fakes.map((f) => f.close()));
-    await tocsin?.close();
-    await publisher?.dispose();
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 

@@ -1,10 +1,11 @@
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { startPrivateRedis } from '../support/private-redis';
+import { deleteRedisPrefix } from '../support/redis-prefix';
 import { parsePrometheus, sampleValue, type ParsedFamily } from '../support/prometheus-parser';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-0123';
@@ -21,15 +22,13 @@ function checkShape(families: Map<string, ParsedFamily>) {
 }
 
 describe('GET /metrics after a real fan-out', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
   let partner: Receiver;
   let slack: FakeSlack;
   const secrets: string[] = [];
   const ids: string[] = [];
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
     partner = await startReceiver((n, req) => {
       if (req.path === '/gone') return { status: 410 };
       if (req.path === '/flaky') return { status: n === 0 ? 500 : 204 };
@@ -38,7 +37,9 @@ describe('GET /metrics after a real fan-out', () => {
       return { status: 204 };
     });
     slack = await startFakeSlack();
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_METRICS_TOKEN: METRICS_TOKEN } });
+  });
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_METRICS_TOKEN: METRICS_TOKEN } }));
+  beforeAll(async () => {
     for (const p of [...OK_PATHS, '/gone', '/flaky', '/later']) {
       const r = await tocsin.addWebhook(partner.url(p));
       secrets.push(r.secret);
@@ -49,9 +50,7 @@ describe('GET /metrics after a real fan-out', () => {
     ids.push(s.json.id as string);
   });
   afterAll(async () => {
-    await tocsin?.close();
     await Promise.all([partner?.close(), slack?.close()]);
-    await publisher?.dispose();
   });
 
   const scrape = () => tocsin.call('GET', '/metrics', undefined, { authorization: `Bearer ${METRICS_TOKEN}` });
@@ -82,7 +81,7 @@ describe('GET /metrics after a real fan-out', () => {
       return s.delivered === 7 && s.failed === 1 && s.retrying === 1 ? s : undefined;
     }, 20_000, 'fan-out settled');
 
-    // Workers flush their counts to Redis every 250 ms: wait for them, do not sleep.
+    // The API commits receipts within a second of the workers' writes: wait for them, do not sleep.
     const text = await eventually(async () => {
       const r = await scrape();
       const f = parsePrometheus(r.text);
@@ -133,28 +132,43 @@ describe('GET /metrics after a real fan-out', () => {
     expect(text).not.toContain(String(new URL(partner.url()).port));
     for (const s of [...secrets, ...ids, 'xoxb-metrics-test-0000', METRICS_TOKEN]) expect(text).not.toContain(s);
   });
+
+  it('reads the same delivery numbers after Redis lost its data: they are counted from the receipts on disk', async () => {
+    const durable = ['tocsin_deliveries_total', 'tocsin_delivery_failures_total', 'tocsin_delivery_retries_total', 'tocsin_first_delivery_seconds', 'tocsin_last_delivery_seconds'];
+    const numbers = (text: string) => {
+      const f = parsePrometheus(text);
+      return Object.fromEntries(durable.map((name) => [name, f.get(name)?.samples]));
+    };
+    const before = numbers((await scrape()).text);
+    expect(before.tocsin_deliveries_total).toContainEqual(expect.objectContaining({ labels: { channel: 'webhook', outcome: 'delivered' }, value: 6 }));
+
+    expect(await deleteRedisPrefix(tocsin.config.redisUrl, tocsin.config.prefix)).toBeGreaterThan(0);
+    const after = await scrape();
+    expect(sampleValue(parsePrometheus(after.text), 'tocsin_metrics_redis_up')).toBe(1);
+    expect(numbers(after.text)).toEqual(before);
+  });
 });
 
 describe('GET /metrics while Redis is down', () => {
-  let publisher: GpgPublisher;
+  const publisher = useGpgPublisher('sec@example.org');
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
-  let tocsin: Tocsin;
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
     redis = await startPrivateRedis();
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { REDIS_URL: redis.url } });
   });
+  // Hooks run in the order they are declared: Redis is up again before tocsin closes...
   afterAll(async () => {
     await redis?.start();
     // Closing while the queues are still reconnecting can wait forever: let tocsin see Redis first.
-    if (tocsin) await eventually(async () => (await tocsin.call('GET', '/readyz')).status === 200, 15_000, 'redis back');
-    await tocsin?.close();
+    await eventually(async () => (await tocsin.call('GET', '/readyz')).status === 200, 15_000, 'redis back');
+  });
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: { REDIS_URL: redis.url } }));
+  // ...and stops after.
+  afterAll(async () => {
     await redis?.stop();
-    await publisher?.dispose();
   });
 
-  it('is open without a token, and still counts accepted advisories from the archive, saying Redis is down', async () => {
+  it('is open without a token, and still counts accepted advisories and deliveries from the archive, saying Redis is down', async () => {
     const document = documentText(sampleAdvisory({ id: uniqueId('NOREDIS'), kind: 'advisory', severity: 'low' }));
     expect((await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] })).status).toBe(202);
     await redis.kill();
@@ -164,6 +178,7 @@ describe('GET /metrics while Redis is down', () => {
     checkShape(f);
     expect(sampleValue(f, 'tocsin_metrics_redis_up')).toBe(0);
     expect(sampleValue(f, 'tocsin_advisories_accepted_total', { kind: 'advisory', severity: 'low' })).toBe(1);
-    expect(f.has('tocsin_deliveries_total')).toBe(false);
+    expect(sampleValue(f, 'tocsin_deliveries_total', { channel: 'webhook', outcome: 'delivered' })).toBe(0);
+    expect(f.has('tocsin_queue_jobs')).toBe(false);
   });
 });

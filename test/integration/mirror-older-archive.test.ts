@@ -2,10 +2,10 @@ import path from 'node:path';
 import { buildMirror } from '../../src/mirror/build-mirror';
 import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { mirrorKeys } from '../support/mirror-publish';
 import { siteFiles } from '../support/site-tree';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 /**
  * Intake's rules grow stricter over time (the text rule, purls). An advisory accepted and
@@ -13,17 +13,8 @@ import { startTocsin, type Tocsin } from '../support/tocsin-harness';
  * never unpublishes what recipients were already told.
  */
 describe('the mirror and advisories archived under older intake rules', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
-
-  beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], workers: false, env: { TOCSIN_MIRROR_URL: 'https://advisories.example.org/' } });
-  });
-  afterAll(async () => {
-    await tocsin?.close();
-    await publisher?.dispose();
-  });
+  const publisher = useGpgPublisher('sec@example.org');
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], workers: false, env: { TOCSIN_MIRROR_URL: 'https://advisories.example.org/' } }));
 
   it('keeps publishing an archived advisory whose text or purl today\'s intake would refuse, and skips one whose shape is broken', async () => {
     const current = uniqueId('CURRENT');

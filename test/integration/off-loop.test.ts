@@ -8,9 +8,9 @@ import { redisKeys } from '../../src/queue/redis-keys';
 import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { heavyAdvisory, heavyEmailTemplates } from '../support/heavy-render';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 /**
  * The longest the API's event loop may stall while heavy work runs elsewhere. Acceptance itself
@@ -28,35 +28,32 @@ const ADVISORIES = 24;
  * it in this one): how long its event loop was held at a time, and how busy it was.
  */
 describe('work kept off the API\'s event loop', () => {
-  let publisher: GpgPublisher;
+  const publisher = useGpgPublisher('heavy@example.org');
   let templates: string;
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('heavy@example.org');
     templates = await heavyEmailTemplates();
   });
   afterAll(async () => {
-    await publisher?.dispose();
     await rm(templates, { recursive: true, force: true });
   });
 
   describe('rendering notices', () => {
-    let tocsin: Tocsin;
     let redis: Redis;
 
+    // Hooks run in the order they are declared: this connection goes before tocsin closes.
+    afterAll(() => {
+      redis?.disconnect();
+    });
+    const tocsin = useTocsin(() => ({
+      publishers: [publisher.armoredPublicKey],
+      workers: false,
+      env: { TOCSIN_TEMPLATES_DIR: templates, TOCSIN_SMTP_URLS: 'smtp://127.0.0.1:9', TOCSIN_MAIL_FROM: 'tocsin@example.org', TOCSIN_MIRROR_AUTO: '0' },
+    }));
     beforeAll(async () => {
-      tocsin = await startTocsin({
-        publishers: [publisher.armoredPublicKey],
-        workers: false,
-        env: { TOCSIN_TEMPLATES_DIR: templates, TOCSIN_SMTP_URLS: 'smtp://127.0.0.1:9', TOCSIN_MAIL_FROM: 'tocsin@example.org', TOCSIN_MIRROR_AUTO: '0' },
-      });
       redis = new Redis(tocsin.config.redisUrl);
       const enrolled = await tocsin.admin('POST', '/v1/recipients', { type: 'email', address: 'oncall@example.org' });
       expect(enrolled.status).toBe(201);
-    });
-    afterAll(async () => {
-      redis?.disconnect();
-      await tocsin?.close();
     });
 
     it('answers requests while a notice takes seconds to render', async () => {
@@ -98,14 +95,10 @@ describe('work kept off the API\'s event loop', () => {
   });
 
   describe('building the static mirror', () => {
-    let tocsin: Tocsin;
+    const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], workers: false }));
 
     beforeAll(async () => {
-      tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], workers: false });
       await tocsin.api.mirror!.idle();
-    });
-    afterAll(async () => {
-      await tocsin?.close();
     });
 
     it('keeps the loop nearly idle while a large archive is rebuilt', async () => {

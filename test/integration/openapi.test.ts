@@ -7,7 +7,7 @@ import { createApp, type AppDeps } from '../../src/http/app';
 import { listQuerySchema, replaySchema } from '../../src/http/delivery-routes';
 import { actorHeaderSchema, enrolSchema, fingerprintParamSchema } from '../../src/http/publisher-routes';
 import { createLogger } from '../../src/log';
-import { createRecipientSchema, publicView, updateRecipientSchema } from '../../src/recipients/recipient';
+import { createRecipientSchema, importLineSchema, publicView, updateRecipientSchema } from '../../src/recipients/recipient';
 import { appRoutes } from '../support/app-routes';
 import { validateOpenApi } from '../support/openapi-validator';
 
@@ -67,6 +67,7 @@ describe('GET /v1/openapi.json', () => {
     expect(schemas.Signatures).toEqual(zodJson(signaturesSchema));
     expect(schemas.CreateRecipient).toEqual(zodJson(createRecipientSchema));
     expect(schemas.UpdateRecipient).toEqual(zodJson(updateRecipientSchema));
+    expect(schemas.ImportLine).toEqual(zodJson(importLineSchema));
     expect(schemas.EnrolPublisher).toEqual(zodJson(enrolSchema));
     expect(schemas.ReplayRequest).toEqual(zodJson(replaySchema));
     expect(schemas.AdvisoryDocument).toEqual(zodJson(advisoryDocumentSchema));
@@ -85,8 +86,9 @@ describe('GET /v1/openapi.json', () => {
     const bodies = Object.entries(doc.paths).flatMap(([p, item]: [string, any]) =>
       METHODS.filter((m) => item[m]?.requestBody).map((m) => [p, Object.values(item[m].requestBody.content as Record<string, any>)[0].schema] as const),
     );
-    expect(bodies.length).toBe(7);
-    for (const [p, schema] of bodies) if (p !== '/v1/unsubscribe/{token}') expect({ p, ref: schema.$ref }).toEqual({ p, ref: expect.stringMatching(/^#\/components\/schemas\/\w+$/) });
+    expect(bodies.length).toBe(12);
+    // The two button pages post a form whose fields do not matter.
+    for (const [p, schema] of bodies) if (p !== '/v1/unsubscribe/{token}' && p !== '/v1/subscriptions/confirm/{token}') expect({ p, ref: schema.$ref }).toEqual({ p, ref: expect.stringMatching(/^#\/components\/schemas\/\w+$/) });
   });
 
   it('describes the recipient the API shows, routing fields included, for one stored before they existed too', () => {
@@ -124,8 +126,9 @@ describe('GET /v1/openapi.json', () => {
         const responses = item[m].responses as Record<string, any>;
         expect({ at: `${m} ${p}`, default: responses.default?.content['application/json'].schema }).toEqual({ at: `${m} ${p}`, default: { $ref: '#/components/schemas/Error' } });
         for (const [status, r] of Object.entries(responses)) {
-          // The unsubscribe page answers people in text; a degraded /readyz is a report, not a refusal.
-          if (status === 'default' || Number(status) < 400 || p.startsWith('/v1/unsubscribe/') || `${m} ${p} ${status}` === 'get /readyz 503') continue;
+          // The unsubscribe and subscriber pages answer people in text; a degraded /readyz is a report, not a refusal.
+          const page = p.startsWith('/v1/unsubscribe/') || p.startsWith('/v1/subscriptions/confirm/') || `${m} ${p} ${status}` === 'get /subscribe 404';
+          if (status === 'default' || Number(status) < 400 || page || `${m} ${p} ${status}` === 'get /readyz 503') continue;
           expect({ at: `${m} ${p} ${status}`, schema: r.content['application/json'].schema }).toEqual({ at: `${m} ${p} ${status}`, schema: { $ref: '#/components/schemas/Error' } });
         }
       }

@@ -3,9 +3,10 @@ import { eventually } from '../support/eventually';
 import { startFakeMastodon, type FakeMastodon } from '../support/fake-mastodon';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack';
 import { freePort } from '../support/free-port';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
-import { ADMIN_TOKEN, startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { ADMIN_TOKEN } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 interface Row {
@@ -24,8 +25,7 @@ interface Row {
  * Mastodon token. Anyone may read the route; it must name none of them. The admin token shows all.
  */
 describe('public delivery read', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
   let receiver: Receiver;
   let sink: SmtpSink;
   let slack: FakeSlack;
@@ -38,7 +38,6 @@ describe('public delivery read', () => {
   const location = 'https://ops:hunter2@[2001:db8::5]:9443/moved?key=abc';
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
     receiver = await startReceiver((_n, req) => (req.path.startsWith('/moved') ? { status: 302, headers: { location } } : { status: 204 }));
     sink = await startSmtpSink({
       onRcptTo: (a) => (a === refusedAddress ? { code: 550, message: `5.1.1 <${a}>: Recipient address rejected: User unknown in virtual mailbox table` } : null),
@@ -47,17 +46,19 @@ describe('public delivery read', () => {
     mastodon = await startFakeMastodon({ tokens: ['good-token-0123456789'] });
     closedWebhookPort = await freePort();
     closedSmtpPort = await freePort();
-    tocsin = await startTocsin({
-      publishers: [publisher.armoredPublicKey],
-      env: {
-        // Two attempts: every failure below ends `failed` within a second.
-        TOCSIN_WEBHOOK_MAX_ATTEMPTS: '2',
-        TOCSIN_MAX_ATTEMPTS: '2',
-        // The first relay is down, with credentials in its URL: its failure is in every email's text.
-        TOCSIN_SMTP_URLS: [`smtp://relay-user:relay-pass@127.0.0.1:${closedSmtpPort}`, sink.url].join(','),
-        TOCSIN_MAIL_FROM: 'ACME Security <security@acme.example>',
-      },
-    });
+  });
+  const tocsin = useTocsin(() => ({
+    publishers: [publisher.armoredPublicKey],
+    env: {
+      // Two attempts: every failure below ends `failed` within a second.
+      TOCSIN_WEBHOOK_MAX_ATTEMPTS: '2',
+      TOCSIN_MAX_ATTEMPTS: '2',
+      // The first relay is down, with credentials in its URL: its failure is in every email's text.
+      TOCSIN_SMTP_URLS: [`smtp://relay-user:relay-pass@127.0.0.1:${closedSmtpPort}`, sink.url].join(','),
+      TOCSIN_MAIL_FROM: 'ACME Security <security@acme.example>',
+    },
+  }));
+  beforeAll(async () => {
     const enrol = async (name: string, body: Record<string, unknown>) => {
       const r = await tocsin.admin('POST', '/v1/recipients', body);
       if (r.status !== 201) throw new Error(`enrolling ${name}: ${r.status} ${r.text}`);
@@ -84,9 +85,7 @@ describe('public delivery read', () => {
   });
 
   afterAll(async () => {
-    await tocsin?.close();
     await Promise.all([receiver?.close(), sink?.close(), slack?.close(), mastodon?.close()]);
-    await publisher?.dispose();
   });
 
   /** Everything that identifies a partner or a relay, none of which a public reader may see. */

@@ -1,22 +1,14 @@
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import * as openpgp from 'openpgp';
-import { createGpgPublisher, gpgVerify, type GpgPublisher } from '../support/gpg';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { gpgVerify } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { useTocsin } from '../support/use-tocsin';
 
 /** Every answer of POST /v1/advisories, against real Redis, real gpg signatures. */
 describe('POST /v1/advisories', () => {
-  let publisher: GpgPublisher;
-  let outsider: GpgPublisher;
-  let tocsin: Tocsin;
-
-  beforeAll(async () => {
-    [publisher, outsider] = await Promise.all([createGpgPublisher('sec@example.org'), createGpgPublisher('mallory@example.org')]);
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], workers: false });
-  });
-  afterAll(async () => {
-    await tocsin?.close();
-    await Promise.all([publisher?.dispose(), outsider?.dispose()]);
-  });
+  const publisher = useGpgPublisher('sec@example.org');
+  const outsider = useGpgPublisher('mallory@example.org');
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], workers: false }));
 
   async function signed(doc: Record<string, unknown>) {
     const document = documentText(doc);

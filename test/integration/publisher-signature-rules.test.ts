@@ -4,9 +4,10 @@ import path from 'node:path';
 import { MAX_PACKETS_PER_BLOCK } from '../../src/pgp/detached';
 import { MAX_SIGNATURES } from '../../src/publish/signature-policy';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
-import { createGpgPublisher, runTool, type GpgPublisher } from '../support/gpg';
+import { createGpgPublisher, runTool } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { withShadowSubkey } from '../support/shadow-key';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 /** gpg's `--faked-system-time` form of a moment `ms` from now. */
 const gpgTime = (ms: number) => `${new Date(Date.now() + ms).toISOString().slice(0, 19).replace(/[-:]/g, '')}!`;
@@ -17,18 +18,14 @@ const gpgTime = (ms: number) => `${new Date(Date.now() + ms).toISOString().slice
  * with an enrolled publisher cannot be enrolled.
  */
 describe('publisher signatures through the API', () => {
-  let alice: GpgPublisher;
-  let tocsin: Tocsin;
+  const alice = useGpgPublisher('alice@example.org');
+  const tocsin = useTocsin(() => ({ workers: false, publishers: [alice.armoredPublicKey] }));
   let work: string;
 
   beforeAll(async () => {
-    alice = await createGpgPublisher('alice@example.org');
-    tocsin = await startTocsin({ workers: false, publishers: [alice.armoredPublicKey] });
     work = await mkdtemp(path.join(tmpdir(), 'sigrules-'));
   });
   afterAll(async () => {
-    await tocsin?.close();
-    await alice?.dispose();
     await rm(work, { recursive: true, force: true });
   });
 

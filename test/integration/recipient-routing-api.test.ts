@@ -157,7 +157,7 @@ describe('admin API: recipient groups, tlp and filter', () => {
     try {
       const get = async (rid: string) => (await (await fetch(`http://127.0.0.1:${api.port}/v1/recipients/${rid}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as Json;
       expect(await get(id)).toMatchObject({ groups: ['distros'], tlp: 'AMBER+STRICT', filter: null });
-      expect(await get(old.id)).toEqual({ id: old.id, type: 'webhook', url: old.url, created_at: old.created_at, groups: [], tlp: 'CLEAR', filter: null });
+      expect(await get(old.id)).toEqual({ id: old.id, type: 'webhook', url: old.url, created_at: old.created_at, groups: [], tlp: 'CLEAR', filter: null, status: 'active' });
       expect(await inRedis(id)).toMatchObject({ groups: ['distros'], tlp: 'AMBER+STRICT' });
     } finally {
       await api.close();

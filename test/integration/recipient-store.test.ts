@@ -112,3 +112,45 @@ describe('the recipient store: routing changes', () => {
     expect(await hash()).toEqual({ [webhook(1).id]: webhook(1), [webhook(2).id]: { ...webhook(2), groups: ['distros'], tlp: 'AMBER+STRICT' } });
   });
 });
+
+/** An import is one write of the log, then Redis; a recipient removed while it ran stays removed. */
+describe('the recipient store: imports', () => {
+  let dir: string;
+  let redis: Redis;
+  let prefix: string;
+  let store: RecipientStore;
+  const hash = async () => Object.fromEntries(Object.entries(await redis.hgetall(redisKeys(prefix).recipients)).map(([id, v]) => [id, JSON.parse(v) as Recipient]));
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'tocsin-recipient-import-'));
+    redis = new Redis(REDIS_URL);
+    prefix = `t-${randomBytes(5).toString('hex')}`;
+    store = await openRecipientStore(dir, redis, prefix);
+  });
+  afterEach(async () => {
+    await store.close();
+    await deleteRedisPrefix(REDIS_URL, prefix);
+    redis.disconnect();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('adds and replaces in one write, in Redis and after a restart, and never brings back a recipient removed meanwhile', async () => {
+    const [kept, gone] = [webhook(1), webhook(2)];
+    await store.add(kept);
+    await store.add(gone);
+    // The import was checked while `gone` existed; its removal is written first.
+    await store.remove(gone.id);
+    const added = Array.from({ length: 2500 }, (_, i) => webhook(10 + i));
+    await store.importRecipients(added, [{ ...kept, groups: ['distros'] }, { ...gone, groups: ['distros'] }]);
+    const log = (await readFile(path.join(dir, 'recipients.jsonl'), 'utf8')).trim().split('\n');
+    expect(log).toHaveLength(3 + 2502);
+    const byId = (rs: Recipient[]) => [...rs].sort((a, b) => a.id.localeCompare(b.id));
+    const expected = byId([{ ...kept, groups: ['distros'] }, ...added]);
+    expect(byId(store.list())).toEqual(expected);
+    const inRedis = await hash();
+    expect(byId(Object.values(inRedis))).toEqual(expected);
+    await store.close();
+    store = await openRecipientStore(dir, redis, prefix);
+    expect(byId(store.list())).toEqual(expected);
+  });
+});

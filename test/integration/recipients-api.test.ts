@@ -1,13 +1,10 @@
 import { Webhook } from 'standardwebhooks';
-import { startTocsin, ADMIN_TOKEN, type Tocsin } from '../support/tocsin-harness';
+import { ADMIN_TOKEN } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 describe('admin API: /v1/recipients', () => {
   describe('with private targets refused (the default)', () => {
-    let tocsin: Tocsin;
-    beforeAll(async () => {
-      tocsin = await startTocsin({ workers: false, env: { TOCSIN_ALLOW_PRIVATE_TARGETS: '0' } });
-    });
-    afterAll(() => tocsin?.close());
+    const tocsin = useTocsin(() => ({ workers: false, env: { TOCSIN_ALLOW_PRIVATE_TARGETS: '0' } }));
 
     it.each([
       'http://127.0.0.1:9/hook',
@@ -27,11 +24,7 @@ describe('admin API: /v1/recipients', () => {
   });
 
   describe('with private targets allowed', () => {
-    let tocsin: Tocsin;
-    beforeAll(async () => {
-      tocsin = await startTocsin({ workers: false });
-    });
-    afterAll(() => tocsin?.close());
+    const tocsin = useTocsin(() => ({ workers: false }));
 
     it('needs the bearer token', async () => {
       expect((await tocsin.call('GET', '/v1/recipients')).status).toBe(401);
@@ -94,11 +87,7 @@ describe('admin API: /v1/recipients', () => {
   });
 
   describe('without TOCSIN_ADMIN_TOKEN', () => {
-    let tocsin: Tocsin;
-    beforeAll(async () => {
-      tocsin = await startTocsin({ workers: false, env: { TOCSIN_ADMIN_TOKEN: '' } });
-    });
-    afterAll(() => tocsin?.close());
+    const tocsin = useTocsin(() => ({ workers: false, env: { TOCSIN_ADMIN_TOKEN: '' } }));
 
     it('keeps the admin API off', async () => {
       const r = await tocsin.admin('GET', '/v1/recipients');

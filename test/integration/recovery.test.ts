@@ -9,8 +9,9 @@ import { jobIds, retryJob } from '../../src/queue/jobs';
 import { startWorkers } from '../../workers/start-workers';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { useTocsin } from '../support/use-tocsin';
+import type { Tocsin } from '../support/tocsin-harness';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /** Wipes every key of this tocsin's prefix: what a Redis restart without persistence does. */
@@ -19,8 +20,8 @@ async function loseRedisState(tocsin: Tocsin): Promise<void> {
 }
 
 describe('recovery from the durable archive', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], workers: false }));
   let partner: Receiver;
 
   /** Waits until `recipient`'s delivery of `id` is `delivered`, and resolves to it. */
@@ -32,14 +33,10 @@ describe('recovery from the durable archive', () => {
     }, 20_000, what);
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], workers: false });
     partner = await startReceiver();
   });
   afterAll(async () => {
     await partner?.close();
-    await tocsin?.close();
-    await publisher?.dispose();
   });
 
   it('delivers an accepted advisory whose queue state Redis lost, once, and never re-broadcasts a settled one', async () => {

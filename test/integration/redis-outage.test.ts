@@ -1,8 +1,8 @@
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { startPrivateRedis } from '../support/private-redis';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /**
@@ -10,25 +10,26 @@ import { startReceiver, type Receiver } from '../support/webhook-receiver';
  * answers 202 (delivery pending); when Redis comes back, empty, the fan-out starts by itself.
  */
 describe('Redis outage', () => {
-  let publisher: GpgPublisher;
+  const publisher = useGpgPublisher('sec@example.org');
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
-  let tocsin: Tocsin;
   let partner: Receiver;
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
     redis = await startPrivateRedis();
     partner = await startReceiver();
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { REDIS_URL: redis.url } });
+  });
+  // Hooks run in the order they are declared: Redis is up again whatever the test reached, so
+  // that tocsin can close its queues cleanly, and stops only after tocsin has closed.
+  afterAll(async () => {
+    await redis?.start();
+  });
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: { REDIS_URL: redis.url } }));
+  beforeAll(async () => {
     await tocsin.addWebhook(partner.url());
   });
   afterAll(async () => {
-    // Up again whatever the test reached, so that tocsin can close its queues cleanly.
-    await redis?.start();
-    await tocsin?.close();
     await redis?.stop();
     await partner?.close();
-    await publisher?.dispose();
   });
 
   it('accepts while Redis is down, says so in /readyz, and delivers once Redis is back', async () => {

@@ -6,10 +6,10 @@ import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixt
 import { runCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { startFakeSlack, type FakeSlack, type FakeSlackOptions, type SlackCall, type SlackScript } from '../support/fake-slack';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { deleteRedisPrefix } from '../support/redis-prefix';
 import { gpgVerifyCleartext, sqVerifyCleartext } from '../support/gpg-cleartext';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 /** What a reader does with text copied from Slack: undo its three escapes. */
 const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
@@ -31,22 +31,18 @@ function stringsIn(node: unknown, key = ''): { key: string; value: string }[] {
 
 /** Slack messages in, real gpg and sq out: a fake Slack Web API on loopback, real Redis, real tocsin. */
 describe('Slack channel', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey] }));
   let key: string;
   let dir: string;
   const fakes: FakeSlack[] = [];
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey] });
     key = (await tocsin.call('GET', '/v1/keys/broadcaster.asc')).text;
     dir = await mkdtemp(path.join(tmpdir(), 'slack-test-'));
   });
   afterAll(async () => {
     await Promise.all(fakes.map((f) => f.close()));
-    await tocsin?.close();
-    await publisher?.dispose();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,8 +1,8 @@
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
 import { startSilentPeer, type SilentPeer } from '../support/silent-peer';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /** Short, so that the test sees it pass; the quick partners' states must not wait for it. */
@@ -16,24 +16,20 @@ const MARGIN_MS = 4_000;
  * are written before that, not after it.
  */
 describe('a trickling partner in a batch', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
+  // The webhook timeout bounds each phase of a request; the whole of it ends at twice that.
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_WEBHOOK_TIMEOUT_MS: String(DEADLINE_MS / 2) } }));
   let trickler: SilentPeer;
   const quick: Receiver[] = [];
 
   beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    // The webhook timeout bounds each phase of a request; the whole of it ends at twice that.
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], env: { TOCSIN_WEBHOOK_TIMEOUT_MS: String(DEADLINE_MS / 2) } });
     // A chunked body that never ends: one byte of it per drip.
     trickler = await startSilentPeer({ answer: 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n', drip: '1\r\nx\r\n', bytes: 6, everyMs: 200 });
     for (let i = 0; i < 4; i++) quick.push(await startReceiver());
   });
   afterAll(async () => {
-    await tocsin?.close();
     await Promise.all(quick.map((r) => r.close()));
     await trickler?.close();
-    await publisher?.dispose();
   });
 
   async function deliveries(id: string): Promise<Map<string, { state: string; attempts: number }>> {

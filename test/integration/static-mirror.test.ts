@@ -3,12 +3,13 @@ import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildMirror } from '../../src/mirror/build-mirror';
 import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
-import { createGpgPublisher, gpgVerify, runTool, sqVerify, type GpgPublisher } from '../support/gpg';
+import { gpgVerify, runTool, sqVerify } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { csafConformance, unexpectedWarnings } from '../support/csaf-conformance';
 import { mirrorValidators, schemaErrors } from '../support/mirror-schemas';
 import { mirrorKeys, publishSampleArchive } from '../support/mirror-publish';
 import { siteDigest, siteFiles } from '../support/site-tree';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 const BASE = 'https://advisories.example.org/acme';
 
@@ -17,9 +18,13 @@ const BASE = 'https://advisories.example.org/acme';
  * through the real API, checked file by file with the official schemas, gpg, sq and sha*sum.
  */
 describe('the static mirror', () => {
-  let lead: GpgPublisher;
-  let second: GpgPublisher;
-  let tocsin: Tocsin;
+  const lead = useGpgPublisher('lead@example.org');
+  const second = useGpgPublisher('second@example.org');
+  const tocsin = useTocsin(() => ({
+    publishers: [lead.armoredPublicKey, second.armoredPublicKey],
+    workers: false,
+    env: { TOCSIN_MIRROR_URL: `${BASE}/`, TOCSIN_CSAF_PUBLISHER_NAME: 'ACME Security' },
+  }));
   let site: string;
   let files: string[];
   let ids: Awaited<ReturnType<typeof publishSampleArchive>>;
@@ -28,21 +33,10 @@ describe('the static mirror', () => {
   const readJson = async (rel: string) => JSON.parse(await read(rel)) as Record<string, any>;
 
   beforeAll(async () => {
-    [lead, second] = await Promise.all([createGpgPublisher('lead@example.org'), createGpgPublisher('second@example.org')]);
-    tocsin = await startTocsin({
-      publishers: [lead.armoredPublicKey, second.armoredPublicKey],
-      workers: false,
-      env: { TOCSIN_MIRROR_URL: `${BASE}/`, TOCSIN_CSAF_PUBLISHER_NAME: 'ACME Security' },
-    });
     ids = await publishSampleArchive(tocsin, lead, second);
     await tocsin.api.mirror!.idle();
     site = tocsin.config.mirror.dir;
     files = await siteFiles(site);
-  });
-  afterAll(async () => {
-    await tocsin?.close();
-    await lead?.dispose();
-    await second?.dispose();
   });
 
   it('is rebuilt after publishing, into TOCSIN_DATA_DIR/mirror, swapped in by a symlink', async () => {

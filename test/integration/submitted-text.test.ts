@@ -1,24 +1,17 @@
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
-import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
+import { createGpgPublisher } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
 import { rawExchange, rawRequest } from '../support/raw-http';
-import { ADMIN_TOKEN, startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { ADMIN_TOKEN } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 
 /**
  * Submitted text that cannot deceive, through the API as clients send it: real gpg signatures,
  * real Redis, the running HTTP server. Nothing refused here is stored.
  */
 describe('submitted text: duplicate keys and deceptive characters are refused', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
-
-  beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey], workers: false });
-  });
-  afterAll(async () => {
-    await tocsin?.close();
-    await publisher?.dispose();
-  });
+  const publisher = useGpgPublisher('sec@example.org');
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey], workers: false }));
 
   async function submit(document: string) {
     return tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] });

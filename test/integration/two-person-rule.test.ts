@@ -5,8 +5,10 @@ import { createLogger } from '../../src/log';
 import { startApi } from '../../src/runtime/start-api';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, gpgVerify, type GpgPublisher } from '../support/gpg';
-import { ADMIN_TOKEN, startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { createGpgPublisher, gpgVerify } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { ADMIN_TOKEN } from '../support/tocsin-harness';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
 
 /**
@@ -15,21 +17,17 @@ import { startReceiver, type Receiver } from '../support/webhook-receiver';
  * reconcile pass that queues nothing, then a later advisory that does arrive.
  */
 describe('two-person rule', () => {
-  let alice: GpgPublisher;
-  let bob: GpgPublisher;
-  let tocsin: Tocsin;
+  const alice = useGpgPublisher('alice@example.org');
+  const bob = useGpgPublisher('bob@example.org');
   let partner: Receiver;
-
-  beforeAll(async () => {
-    [alice, bob] = await Promise.all([createGpgPublisher('alice@example.org'), createGpgPublisher('bob@example.org')]);
-    tocsin = await startTocsin({ publishers: [alice.armoredPublicKey, bob.armoredPublicKey], env: { TOCSIN_REQUIRE_SIGNATURES: 'critical:2' } });
-    partner = await startReceiver();
-    await tocsin.addWebhook(partner.url());
-  });
+  // Hooks run in the order they are declared: the partner goes before tocsin closes.
   afterAll(async () => {
     await partner?.close();
-    await tocsin?.close();
-    await Promise.all([alice?.dispose(), bob?.dispose()]);
+  });
+  const tocsin = useTocsin(() => ({ publishers: [alice.armoredPublicKey, bob.armoredPublicKey], env: { TOCSIN_REQUIRE_SIGNATURES: 'critical:2' } }));
+  beforeAll(async () => {
+    partner = await startReceiver();
+    await tocsin.addWebhook(partner.url());
   });
 
   const bodiesFor = (id: string) => partner.requests.filter((r) => r.body.includes(id)).map((r) => JSON.parse(r.body) as WebhookBody);
@@ -259,19 +257,10 @@ describe('two-person rule', () => {
 });
 
 describe('two-person rule: expiry', () => {
-  let alice: GpgPublisher;
-  let bob: GpgPublisher;
-  let tocsin: Tocsin;
-
-  beforeAll(async () => {
-    [alice, bob] = await Promise.all([createGpgPublisher('alice@example.org'), createGpgPublisher('bob@example.org')]);
-    // 0.001 h = 3.6 s: long enough to be held, short enough to expire within the test.
-    tocsin = await startTocsin({ publishers: [alice.armoredPublicKey, bob.armoredPublicKey], env: { TOCSIN_REQUIRE_SIGNATURES: 'all:2', TOCSIN_HOLD_HOURS: '0.001' }, workers: false });
-  });
-  afterAll(async () => {
-    await tocsin?.close();
-    await Promise.all([alice?.dispose(), bob?.dispose()]);
-  });
+  const alice = useGpgPublisher('alice@example.org');
+  const bob = useGpgPublisher('bob@example.org');
+  // 0.001 h = 3.6 s: long enough to be held, short enough to expire within the test.
+  const tocsin = useTocsin(() => ({ publishers: [alice.armoredPublicKey, bob.armoredPublicKey], env: { TOCSIN_REQUIRE_SIGNATURES: 'all:2', TOCSIN_HOLD_HOURS: '0.001' }, workers: false }));
 
   it('refuses signatures after the hold expired, records it, and never queues the advisory', async () => {
     const id = uniqueId('EXPIRE');

@@ -2,25 +2,20 @@ import { Webhook } from 'standardwebhooks';
 import type { WebhookBody } from '../../src/notices/webhook-notice';
 import { documentText, sampleAdvisory, uniqueId } from '../support/advisory-fixture';
 import { eventually } from '../support/eventually';
-import { createGpgPublisher, gpgVerify, sqVerify, type GpgPublisher } from '../support/gpg';
-import { startTocsin, type Tocsin } from '../support/tocsin-harness';
+import { gpgVerify, sqVerify } from '../support/gpg';
+import { useGpgPublisher } from '../support/use-gpg-publisher';
+import { useTocsin } from '../support/use-tocsin';
 import { startReceiver, type Receiver, type Script } from '../support/webhook-receiver';
 
 /** Signed advisories in, signed webhooks out: real gpg, real Redis, real HTTP partners on loopback. */
 describe('webhook delivery', () => {
-  let publisher: GpgPublisher;
-  let tocsin: Tocsin;
+  const publisher = useGpgPublisher('sec@example.org');
   const receivers: Receiver[] = [];
-
-  beforeAll(async () => {
-    publisher = await createGpgPublisher('sec@example.org');
-    tocsin = await startTocsin({ publishers: [publisher.armoredPublicKey] });
-  });
+  // Before tocsin's own (hooks run in the order they are declared): the partners go first.
   afterAll(async () => {
     await Promise.all(receivers.map((r) => r.close()));
-    await tocsin?.close();
-    await publisher?.dispose();
   });
+  const tocsin = useTocsin(() => ({ publishers: [publisher.armoredPublicKey] }));
 
   async function receiver(script?: Script): Promise<Receiver> {
     const r = await startReceiver(script);

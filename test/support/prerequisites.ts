@@ -5,7 +5,7 @@ import path from 'node:path';
 /**
  * What `npm test` needs besides Node: signatures are checked by gpg and Sequoia as well as
  * openpgp.js, the integration tests talk to a real Redis, and verify.html runs in the system's
- * headless Chromium (playwright-core never downloads a browser).
+ * headless Chromium (playwright-core never downloads a browser; see {@link findChromium}).
  */
 export const TOOLS = ['redis-server', 'gpg', 'sq', 'chromium'] as const;
 export type Tool = (typeof TOOLS)[number];
@@ -70,23 +70,54 @@ export function osKind(osRelease: string | null, platform: NodeJS.Platform): Pla
   return ids.some((id) => id === 'debian' || id === 'ubuntu') ? 'debian' : 'other';
 }
 
-/** Whether `command` is an executable file in one of PATH's directories. */
-export function onPath(command: string, pathVar = process.env.PATH ?? ''): boolean {
-  return pathVar
-    .split(path.delimiter)
-    .filter(Boolean)
-    .some((dir) => {
-      try {
-        accessSync(path.join(dir, command), constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+/** Whether `file` is there and may be executed. */
+export function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-export function missingTools(pathVar = process.env.PATH ?? ''): Tool[] {
-  return TOOLS.filter((t) => !onPath(t, pathVar));
+/** The first executable file named `command` in PATH's directories, or null. */
+export function findOnPath(command: string, pathVar = process.env.PATH ?? ''): string | null {
+  for (const dir of pathVar.split(path.delimiter).filter(Boolean)) {
+    const file = path.join(dir, command);
+    if (isExecutable(file)) return file;
+  }
+  return null;
+}
+
+/** Whether `command` is an executable file in one of PATH's directories. */
+export function onPath(command: string, pathVar = process.env.PATH ?? ''): boolean {
+  return findOnPath(command, pathVar) !== null;
+}
+
+/** Names the browser the verify.html tests run in, over any found by looking. */
+export const CHROMIUM_ENV = 'TOCSIN_TEST_CHROMIUM';
+/** Where macOS keeps the browsers its installers (brew --cask, the vendors' images) put in /Applications. */
+export const MACOS_BROWSERS = ['/Applications/Chromium.app/Contents/MacOS/Chromium', '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome'] as const;
+
+/**
+ * The Chromium (or Chrome) the browser tests launch: the one TOCSIN_TEST_CHROMIUM names (and no
+ * other, even when it is not there: a wrong name must not pass unnoticed), else `chromium` or
+ * `chromium-browser` on PATH (Debian's /usr/bin/chromium), else on macOS the Chromium or Google
+ * Chrome app. Null when there is none.
+ */
+export function findChromium(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, executable = isExecutable): string | null {
+  const named = env[CHROMIUM_ENV];
+  if (named) return executable(named) ? named : null;
+  for (const command of ['chromium', 'chromium-browser']) {
+    const found = findOnPath(command, env.PATH ?? '');
+    if (found) return found;
+  }
+  if (platform === 'darwin') return MACOS_BROWSERS.find((app) => executable(app)) ?? null;
+  return null;
+}
+
+export function missingTools(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): Tool[] {
+  return TOOLS.filter((t) => (t === 'chromium' ? findChromium(env, platform) === null : !onPath(t, env.PATH ?? '')));
 }
 
 export function probePlatform(): Platform {
@@ -104,6 +135,8 @@ export function probePlatform(): Platform {
  * otherwise returns the message to stop with. Returns null when all is in place.
  */
 export function ensurePrerequisites(log: (line: string) => void = (l) => console.error(l)): string | null {
+  const named = process.env[CHROMIUM_ENV];
+  if (named && !isExecutable(named)) return `npm test: ${CHROMIUM_ENV}=${named} is not an executable file; name a Chromium or Chrome binary, or unset it`;
   const missing = missingTools();
   const plan = planPrerequisites(missing, probePlatform());
   if (plan.action === 'none') return null;

@@ -22,6 +22,8 @@ export interface HarnessOptions {
   workers?: boolean;
   /** Answers the host-name lookups of both the API and the workers, as a DNS server would (default: the system resolver). */
   resolveHost?: ResolveHost;
+  /** The API's wall clock for what expires (subscription links); default Date.now. */
+  now?: () => number;
   /** Where the API's and workers' log lines go (default stdout); set LOG_LEVEL in `env` to have any. */
   logDestination?: DestinationStream;
 }
@@ -55,7 +57,11 @@ export async function startTocsin(options: HarnessOptions = {}) {
     ...options.env,
   });
   const log = createLogger(config.logLevel, options.logDestination ? { destination: options.logDestination } : {});
-  const deps: RuntimeDeps = options.resolveHost ? { resolveHost: options.resolveHost } : systemRuntimeDeps;
+  const deps: RuntimeDeps = {
+    ...systemRuntimeDeps,
+    ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  };
   let api: RunningApi = await startApi(config, log, deps);
   let workers: RunningWorkers | null = options.workers === false ? null : await startWorkers(config, log, deps);
   let url = `http://127.0.0.1:${api.port}`;

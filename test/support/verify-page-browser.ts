@@ -1,12 +1,18 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM_ENV, findChromium } from './prerequisites';
 
-/** The system's Chromium (Debian package `chromium`); no browser is ever downloaded. */
-export const CHROMIUM = '/usr/bin/chromium';
-
+/**
+ * Launches the system's Chromium, found as `npm test`'s prerequisite check finds it
+ * (TOCSIN_TEST_CHROMIUM, then PATH, then the macOS apps); no browser is ever downloaded.
+ */
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  const executablePath = findChromium();
+  if (executablePath === null) {
+    return Promise.reject(new Error(`no Chromium: install it (see README "Quick start"), or set ${CHROMIUM_ENV} to a Chromium or Chrome executable`));
+  }
+  return chromium.launch({ executablePath, args: ['--no-sandbox'] });
 }
 
 /** Changes exactly one character of `text`, inside the first occurrence of `within`. */

@@ -9,6 +9,8 @@ describe('the static mirror configuration', () => {
       auto: true,
       baseUrl: 'https://tocsin.example.org',
       publisher: { name: 'tocsin', namespace: 'https://tocsin.example.org', category: 'vendor' },
+      // The index links the API's subscribe form only when TOCSIN_PUBLIC_URL says where the API is.
+      subscribeUrl: 'https://tocsin.example.org/subscribe',
     });
   });
 

@@ -1,4 +1,7 @@
-import { osKind, planPrerequisites, TOOLS, type Platform } from '../support/prerequisites';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { findChromium, MACOS_BROWSERS, missingTools, osKind, planPrerequisites, TOOLS, type Platform } from '../support/prerequisites';
 
 const DEBIAN = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n`;
 const UBUNTU = `NAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\n`;
@@ -53,5 +56,49 @@ describe("npm test's prerequisites: install, or stop naming each tool and the co
     const lines = plan.action === 'stop' ? plan.message.split('\n') : [];
     expect(lines[0]).toMatch(/missing sq, gpg/);
     expect(lines.slice(1)).toEqual(['  sudo apt-get install -y sq gnupg    # Debian/Ubuntu', '  brew install sequoia-sq gnupg    # macOS']);
+  });
+
+  describe('the browser the verify.html tests launch', () => {
+    let bin: string;
+    const exe = (name: string) => {
+      const file = path.join(bin, name);
+      writeFileSync(file, '');
+      chmodSync(file, 0o755);
+      return file;
+    };
+    beforeEach(() => {
+      bin = mkdtempSync(path.join(tmpdir(), 'tocsin-browsers-'));
+    });
+    afterEach(() => rmSync(bin, { recursive: true, force: true }));
+
+    it('is chromium or chromium-browser on PATH (Debian, Ubuntu), and none on a PATH without them', () => {
+      expect(findChromium({ PATH: bin }, 'linux')).toBeNull();
+      const browser = exe('chromium-browser');
+      expect(findChromium({ PATH: bin }, 'linux')).toBe(browser);
+      expect(findChromium({ PATH: bin }, 'linux', () => false)).toBe(browser);
+      const debian = exe('chromium');
+      expect(findChromium({ PATH: `/nonexistent${path.delimiter}${bin}` }, 'linux')).toBe(debian);
+      expect(missingTools({ PATH: bin }, 'linux')).toEqual(['redis-server', 'gpg', 'sq']);
+    });
+
+    it("is the Chromium app, else Google Chrome's, on macOS", () => {
+      const present = new Set<string>(MACOS_BROWSERS);
+      const executable = (f: string) => present.has(f);
+      expect(findChromium({ PATH: bin }, 'darwin', executable)).toBe('/Applications/Chromium.app/Contents/MacOS/Chromium');
+      present.delete(MACOS_BROWSERS[0]);
+      expect(findChromium({ PATH: bin }, 'darwin', executable)).toBe('/Applications/Google Chrome.app/Contents/MacOS/Google Chrome');
+      present.clear();
+      expect(findChromium({ PATH: bin }, 'darwin', executable)).toBeNull();
+      // Not looked for elsewhere: a Linux machine has no /Applications.
+      expect(findChromium({ PATH: bin }, 'linux', () => true)).toBeNull();
+    });
+
+    it('is the one TOCSIN_TEST_CHROMIUM names, and missing when that is not executable, whatever else is there', () => {
+      exe('chromium');
+      const chosen = exe('my-chrome');
+      expect(findChromium({ PATH: bin, TOCSIN_TEST_CHROMIUM: chosen }, 'linux')).toBe(chosen);
+      expect(findChromium({ PATH: bin, TOCSIN_TEST_CHROMIUM: path.join(bin, 'absent') }, 'darwin', (f) => f !== path.join(bin, 'absent'))).toBeNull();
+      expect(missingTools({ PATH: bin, TOCSIN_TEST_CHROMIUM: path.join(bin, 'absent') }, 'linux')).toContain('chromium');
+    });
   });
 });

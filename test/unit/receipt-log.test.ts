@@ -67,4 +67,36 @@ describe('receipt log', () => {
     expect((await reader.statesOf(ref)).get('webhook')?.get('b')?.state).toBe('failed');
     await Promise.all([reader.close(), writer.close()]);
   });
+
+  it('compacts a revision to one line per recipient, durably and atomically, and appends after it land in the new file', async () => {
+    const log = createReceiptLog(dataDir);
+    // Another process with the file open for appending.
+    const other = createReceiptLog(dataDir);
+    const file = path.join(revisionDir(), RECEIPTS_FILE);
+    await log.append([receipt('a', state('retrying')), receipt('b', state('retrying')), receipt('a', state('retrying', { attempts: 2 }))]);
+    await other.append([receipt('a', state('delivered', { attempts: 3, detail: 'HTTP 204' })), receipt('b', state('failed', { attempts: 2 }))]);
+    const before = await log.statesOf(ref);
+    const { ino } = await stat(file);
+
+    await log.compact(ref);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as DeliveryReceipt);
+    expect(lines).toEqual([receipt('a', state('delivered', { attempts: 3, detail: 'HTTP 204' })), receipt('b', state('failed', { attempts: 2 }))]);
+    const after = await stat(file);
+    expect(after.ino).not.toBe(ino);
+    expect(after.mode & 0o777).toBe(0o600);
+    expect(await log.statesOf(ref)).toEqual(before);
+    expect(await createReceiptLog(dataDir).statesOf(ref)).toEqual(before);
+
+    // Both the compacting log and the other process append to the compacted file, not the replaced one.
+    await log.append([receipt('c', state('delivered'))]);
+    await other.append([receipt('b', state('retrying', { attempts: 0, replays: 1 }))]);
+    expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(4);
+    const now = (await createReceiptLog(dataDir).statesOf(ref)).get('webhook')!;
+    expect([...now].map(([id, s]) => [id, s.state])).toEqual([
+      ['a', 'delivered'],
+      ['b', 'retrying'],
+      ['c', 'delivered'],
+    ]);
+    await Promise.all([log.close(), other.close()]);
+  });
 });

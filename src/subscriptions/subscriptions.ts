@@ -1,0 +1,149 @@
+import type { Logger } from 'pino';
+import type { Sender } from '../channels/email-message';
+import type { BroadcasterSigner } from '../pgp/broadcaster-keys';
+import { newRecipientId, newUnsubscribeToken, type RecipientFilter, type RecipientOf } from '../recipients/recipient';
+import type { RecipientStore } from '../recipients/recipient-store';
+import { isActive } from '../recipients/recipient-status';
+import { createKeyedSemaphore } from '../util/keyed-semaphore';
+import type { MailRelays } from './mail-relays';
+import type { PendingSubscriptions } from './pending-subscriptions';
+import { confirmPath, managePath } from './subscription-paths';
+import type { SubscriptionLimits } from './subscription-limits';
+import { alreadySubscribedMail, buildSubscriptionMail, confirmationMail, type SubscriptionMail } from './subscription-mail';
+
+export interface SubscriptionDeps {
+  pending: PendingSubscriptions;
+  recipients: RecipientStore;
+  relays: MailRelays;
+  limits: SubscriptionLimits;
+  signer: () => Promise<BroadcasterSigner>;
+  sender: Sender;
+  /** Base of the links in the mails (TOCSIN_PUBLIC_URL). */
+  publicUrl: string;
+  /** TOCSIN_SUBSCRIBE_PENDING_MAX. */
+  pendingMax: number;
+  now: () => number;
+  log: Logger;
+}
+
+/** What pressing the confirmation button did. */
+export type ConfirmOutcome =
+  | { outcome: 'subscribed'; recipient: RecipientOf<'email'> }
+  | { outcome: 'used' }
+  | { outcome: 'expired' }
+  | { outcome: 'unknown' };
+
+/**
+ * Double opt-in: a request only ever sends a mail, and only the link in that mail makes the
+ * address a recipient. The answer to a request never depends on the address (see
+ * {@link Subscriptions.request}), so nobody learns who is subscribed.
+ */
+export interface Subscriptions {
+  /**
+   * Does what a request for `address` calls for, after its answer is sent: a confirmation mail,
+   * or, to an address already subscribed, a mail with its manage link; nothing when the
+   * address's own limit is spent or too many requests wait. Never rejects: problems are logged.
+   */
+  request(address: string, filter: RecipientFilter | undefined): Promise<void>;
+  /** What the confirmation link with this token is worth now, without using it. */
+  linkState(token: string): 'valid' | 'used' | 'expired' | 'unknown';
+  /** Uses the link: the address becomes a recipient (or, already one, takes the new filter). */
+  confirm(token: string): Promise<ConfirmOutcome>;
+  /** The subscriber whose mails carry this manage (= unsubscribe) token. */
+  subscriber(token: string): RecipientOf<'email'> | undefined;
+  /** Replaces the subscriber's filter (null: everything); undefined when the token is unknown. */
+  changeFilter(token: string, filter: RecipientFilter | null): Promise<RecipientOf<'email'> | undefined>;
+  /** Resolves once every request under way has sent its mail (or failed to). */
+  idle(): Promise<void>;
+}
+
+export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
+  // One address at a time: two links for one address confirmed together must not make two recipients.
+  const perAddress = createKeyedSemaphore(1);
+  const inFlight = new Set<Promise<void>>();
+
+  async function send(mail: SubscriptionMail): Promise<void> {
+    const signer = await deps.signer();
+    const raw = await buildSubscriptionMail(mail, { signingKeys: signer.signingKeys, fingerprint: signer.fingerprint, sender: deps.sender, date: new Date(deps.now()) });
+    await deps.relays.send(deps.sender.address, mail.to, raw);
+  }
+
+  async function handleRequest(address: string, filter: RecipientFilter | undefined): Promise<void> {
+    const limit = await deps.limits.toAddress(address);
+    if (!limit.allowed) {
+      deps.log.info('subscription request dropped: this address was sent enough mail today');
+      return;
+    }
+    const existing = deps.recipients.findByAddress(address).find(isActive);
+    if (existing) {
+      await send(alreadySubscribedMail(existing.address, `${deps.publicUrl}${managePath(existing.unsubscribe_token)}`));
+      return;
+    }
+    if (deps.pending.size() >= deps.pendingMax) {
+      deps.log.warn({ pendingMax: deps.pendingMax }, 'subscription request dropped: too many unconfirmed subscriptions wait (TOCSIN_SUBSCRIBE_PENDING_MAX)');
+      return;
+    }
+    const token = await deps.pending.add(address, filter);
+    const expiresAt = deps.pending.check(token);
+    const until = expiresAt.state === 'valid' ? expiresAt.pending.expiresAt : deps.now();
+    await send(confirmationMail(address, `${deps.publicUrl}${confirmPath(token)}`, new Date(until)));
+  }
+
+  return {
+    request(address, filter) {
+      const work = handleRequest(address, filter).catch((err: unknown) => {
+        // The address stays out of the log: the log is not a list of who tried to subscribe.
+        deps.log.warn({ err: (err as Error).message }, 'could not send a subscription mail');
+      });
+      inFlight.add(work);
+      return work.finally(() => inFlight.delete(work));
+    },
+    linkState: (token) => deps.pending.check(token).state,
+    async confirm(token) {
+      const first = deps.pending.check(token);
+      if (first.state !== 'valid') return { outcome: first.state };
+      return perAddress.run(first.pending.address.toLowerCase(), async () => {
+        const link = deps.pending.check(token);
+        if (link.state !== 'valid') return { outcome: link.state };
+        const { address, filter } = link.pending;
+        const existing = deps.recipients.findByAddress(address);
+        const active = existing.find(isActive);
+        let recipient: RecipientOf<'email'> | undefined;
+        if (active) {
+          // Confirmed again (a second link): the latest choice of filter wins, nothing is doubled.
+          const updated = await deps.recipients.update(active.id, { filter: filter ?? null });
+          recipient = updated?.type === 'email' ? updated : active;
+        } else {
+          // An address that bounced itself inactive starts afresh: confirming proves the mailbox works again.
+          for (const dead of existing) await deps.recipients.remove(dead.id);
+          recipient = {
+            id: newRecipientId(),
+            created_at: new Date(deps.now()).toISOString(),
+            type: 'email',
+            address,
+            unsubscribe_token: newUnsubscribeToken(),
+            groups: [],
+            tlp: 'CLEAR',
+            ...(filter ? { filter } : {}),
+            source: 'subscription',
+          };
+          await deps.recipients.add(recipient);
+        }
+        // Used only once the recipient is durable: a crash between the two leaves a link that
+        // confirms again, which finds the recipient and changes nothing.
+        await deps.pending.markUsed(token);
+        return { outcome: 'subscribed', recipient };
+      });
+    },
+    subscriber: (token) => deps.recipients.findByUnsubscribeToken(token),
+    async changeFilter(token, filter) {
+      const recipient = deps.recipients.findByUnsubscribeToken(token);
+      if (!recipient) return undefined;
+      const updated = await deps.recipients.update(recipient.id, { filter });
+      return updated?.type === 'email' ? updated : undefined;
+    },
+    async idle() {
+      while (inFlight.size > 0) await Promise.all(inFlight);
+    },
+  };
+}
