@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { adminAuth } from './admin-auth';
 import { advisoryRoutes, type AdvisoryRouteDeps } from './advisory-routes';
 import { deliveryRoutes, type DeliveryRouteDeps } from './delivery-routes';
+import { drillRoutes } from './drill-routes';
 import { refuseDuplicateHeaders } from './duplicate-headers';
 import { errorHandler, handle, HttpError } from './http-error';
 import { keyRoutes, type KeyRouteDeps } from './key-routes';
@@ -40,6 +41,7 @@ export function mountedRouters(deps: AppDeps): [mountPath: string, ...handlers: 
     ['/v1/publishers', adminAuth(deps.adminToken), publisherRoutes(deps)],
     ['/v1/deliveries', adminAuth(deps.adminToken), deliveryRoutes({ archive: deps.archive, states: deps.deliveries, receipts: deps.receipts, replayer: deps.replayer })],
     ['/v1/unsubscribe', unsubscribeRoutes(deps)],
+    ['/v1/drills', adminAuth(deps.adminToken), drillRoutes(deps)],
   ];
 }
 

@@ -5,6 +5,7 @@ import { createRecipientSchema, updateRecipientSchema } from '../recipients/reci
 import { revisionQuery } from '../util/zod-fields';
 import { signaturesSchema, submissionSchema } from './advisory-routes';
 import { listQuerySchema, replaySchema } from './delivery-routes';
+import { drillRequestSchema } from './drill-routes';
 import { fromZod, ref, responseSchemas, type Json } from './openapi-schemas';
 import { ACTOR_HEADER, actorHeaderSchema, enrolSchema, fingerprintParamSchema } from './publisher-routes';
 
@@ -251,6 +252,21 @@ export function openApiDocument(): Json {
           },
         }),
       },
+      '/v1/drills': {
+        post: op({
+          summary: 'start a drill: a notice signed by tocsin, through the whole path, to every recipient or the channels and group named',
+          tags: ['operations'],
+          security: admin,
+          requestBody: body(ref('DrillRequest')),
+          responses: {
+            '202': json('`{id: "drill_...", accepted_at, delivery}`; its deliveries are read at /v1/advisories/{id}/deliveries'),
+            '400': error('a bad field (`invalid_drill`, naming it)'),
+            '503': error('tocsin\'s own key cannot sign (`signing_unavailable`): no drill was started'),
+            ...adminErrors,
+            ...jsonBodyErrors,
+          },
+        }),
+      },
       '/v1/unsubscribe/{token}': {
         parameters: [pathParam('token', 'the token of the link in each email notice')],
         get: op({ summary: 'a page with an unsubscribe button (link scanners must not unsubscribe anyone)', tags: ['recipients'], responses: { '200': text('the page', 'text/html'), '404': text('unknown or used link', 'text/plain') } }),
@@ -271,6 +287,7 @@ export function openApiDocument(): Json {
         UpdateRecipient: fromZod(updateRecipientSchema),
         EnrolPublisher: fromZod(enrolSchema),
         ReplayRequest: fromZod(replaySchema),
+        DrillRequest: fromZod(drillRequestSchema),
         ...responseSchemas,
       },
       securitySchemes: {

@@ -85,7 +85,8 @@ export function createMetricsCollector(deps: MetricsDeps): () => Promise<string>
 function accepted(records: readonly AdvisoryRecord[]): MetricFamily {
   const counts = new Map<string, number>();
   for (const kind of KINDS) for (const severity of severities) counts.set(`${kind}/${severity}`, 0);
-  for (const r of records) counts.set(`${r.kind}/${r.severity}`, (counts.get(`${r.kind}/${r.severity}`) ?? 0) + 1);
+  // A drill is a rehearsal, not an advisory: it is never counted as one.
+  for (const r of records.filter((x) => x.kind !== 'drill')) counts.set(`${r.kind}/${r.severity}`, (counts.get(`${r.kind}/${r.severity}`) ?? 0) + 1);
   return {
     name: 'tocsin_advisories_accepted_total',
     help: 'Advisory revisions accepted and archived, counted from the durable archive.',

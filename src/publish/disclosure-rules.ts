@@ -106,6 +106,8 @@ export function createDisclosureRules(deps: DisclosureRulesDeps) {
       await refuseRetracted(doc.id, 'document.id');
       const own = await history(doc.id);
       if (doc.kind === 'retraction') return checkRetraction(doc, own);
+      // A drill has no embargo and names no other document.
+      if (doc.kind === 'drill') return;
       const now = deps.now();
       checkEmbargo(doc, own, now);
       if (doc.kind === 'mitigation' && doc.mitigates !== doc.id) checkMitigated(doc, (await history(doc.mitigates)).at(-1), now);

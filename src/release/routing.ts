@@ -1,4 +1,4 @@
-import type { BulletinDocument, Severity } from '../advisory/schema';
+import type { BulletinDocument, DrillDocument, Severity } from '../advisory/schema';
 import { severities } from '../advisory/schema';
 import { tlpAllows, tlpOf, type Tlp } from '../advisory/tlp';
 import type { Recipient, RecipientFilter } from '../recipients/recipient';
@@ -24,6 +24,17 @@ export function receives(recipient: Recipient, doc: BulletinDocument, o: { embar
 export function clearedFor(recipient: Recipient, doc: { tlp?: Tlp | undefined }, o: { embargoed: boolean }): boolean {
   if (!tlpAllows(recipient.tlp ?? 'CLEAR', tlpOf(doc))) return false;
   return recipient.type !== 'mastodon' || (tlpOf(doc) === 'CLEAR' && !o.embargoed);
+}
+
+/**
+ * Who a drill reaches: it tests reach, so no filter (products, severity, kinds) narrows it; only
+ * the channels and the group the drill itself names, when it names them. It is TLP:CLEAR and never
+ * embargoed, so every recipient is cleared for it.
+ */
+export function drilled(recipient: Recipient, doc: DrillDocument): boolean {
+  if (doc.channels && !doc.channels.includes(recipient.type)) return false;
+  if (doc.group !== undefined && !(recipient.groups ?? []).includes(doc.group)) return false;
+  return true;
 }
 
 /** True when `doc` passes every part of `filter` that is given. */
