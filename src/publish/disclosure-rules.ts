@@ -52,6 +52,9 @@ export function createDisclosureRules(deps: DisclosureRulesDeps) {
     const target = await history(doc.retracts);
     // Held revisions do not count: to anyone but their publishers they do not exist yet.
     if (target.length === 0) throw new NoSuchSubmissionError(`no advisory ${doc.retracts}`, 'document.retracts');
+    if (target.at(-1)!.kind === 'drill') {
+      throw new InvalidSubmissionError([{ field: 'document.retracts', message: `${doc.retracts} is a drill: there is nothing to withdraw` }]);
+    }
     if (target.at(-1)!.kind === 'retraction') {
       throw new InvalidSubmissionError([{ field: 'document.retracts', message: `${doc.retracts} is itself a retraction: a withdrawal cannot be withdrawn` }]);
     }
@@ -106,6 +109,12 @@ export function createDisclosureRules(deps: DisclosureRulesDeps) {
       await refuseRetracted(doc.id, 'document.id');
       const own = await history(doc.id);
       if (doc.kind === 'retraction') return checkRetraction(doc, own);
+      // An id stays a drill or stays a bulletin: a later revision of either kind across that line
+      // would be shown, or hidden, with the other's history.
+      const wasDrill = own.at(-1)?.kind === 'drill';
+      if (own.length > 0 && wasDrill !== (doc.kind === 'drill')) {
+        throw new InvalidSubmissionError([{ field: 'document.kind', message: `${doc.id} is ${wasDrill ? 'a drill: it takes drill revisions only' : `an ${own.at(-1)!.kind}: a drill takes an id of its own`}` }]);
+      }
       // A drill has no embargo and names no other document.
       if (doc.kind === 'drill') return;
       const now = deps.now();

@@ -211,6 +211,17 @@ describe('the disclosure rules of intake', () => {
     });
   });
 
+  it('keeps drills apart: an id stays a drill or a bulletin, and a drill cannot be retracted', async () => {
+    const drill = (fields: Record<string, unknown>): AdvisoryDocument =>
+      advisoryDocumentSchema.parse({ id: 'DRILL-1', revision: 1, kind: 'drill', title: 'Drill', summary: 'Rehearsal.', published: at(clock), ...fields });
+    await accept(drill({}));
+    await accept(doc({ id: 'ADV-1' }));
+    expect(await judge(drill({ revision: 2 }))).toBe('ok');
+    expect(await judge(doc({ id: 'DRILL-1', revision: 2 }))).toMatchObject({ status: 400, fields: ['document.kind'] });
+    expect(await judge(drill({ id: 'ADV-1', revision: 2 }))).toMatchObject({ status: 400, fields: ['document.kind'] });
+    expect(await judge(retraction({ retracts: 'DRILL-1' }))).toMatchObject({ status: 400, fields: ['document.retracts'] });
+  });
+
   it('makes a retraction need the signatures of the withdrawn advisory\'s latest revision (two-person rule)', async () => {
     const policy = (s: Severity) => requiredSignatures([{ scope: 'critical', required: 2 }], s);
     const revisions = createRevisionRules({ archive, holds: createHoldStore(dir), signaturesRequired: policy, now: () => new Date(clock) });
