@@ -41,7 +41,7 @@ export function mountedRouters(deps: AppDeps): [mountPath: string, ...handlers: 
     ['/v1/publishers', adminAuth(deps.adminToken), publisherRoutes(deps)],
     ['/v1/deliveries', adminAuth(deps.adminToken), deliveryRoutes({ archive: deps.archive, states: deps.deliveries, receipts: deps.receipts, replayer: deps.replayer })],
     ['/v1/unsubscribe', unsubscribeRoutes(deps)],
-    ['/v1/drills', adminAuth(deps.adminToken), drillRoutes(deps)],
+    ['/v1/drills', adminAuth(deps.adminToken), drillRoutes({ intake: deps.intake, archive: deps.archive, states: deps.deliveries, receipts: deps.receipts })],
   ];
 }
 

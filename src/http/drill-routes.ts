@@ -3,6 +3,10 @@ import { z } from 'zod';
 import { groupNameSchema } from '../advisory/tlp';
 import { channelNames } from '../channels/channel-names';
 import type { createAdvisoryIntake } from '../publish/advisory-intake';
+import { loadRevisionView, type DeliveryViewDeps } from '../delivery/dead-letters';
+import { drillReport, type DrillReport } from '../drills/drill-report';
+import { drillReportPage } from '../drills/drill-report-page';
+import { advisoryIdSchema } from '../advisory/schema';
 import { fieldProblems } from '../util/zod-fields';
 import { handle, HttpError } from './http-error';
 import { jsonBody } from './json-body';
@@ -18,7 +22,7 @@ export const drillRequestSchema = z.strictObject({
   group: groupNameSchema.optional(),
 });
 
-export interface DrillRouteDeps {
+export interface DrillRouteDeps extends DeliveryViewDeps {
   intake: Pick<ReturnType<typeof createAdvisoryIntake>, 'drill'>;
 }
 
@@ -40,6 +44,29 @@ export function drillRoutes(deps: DrillRouteDeps): Router {
         body: { id: result.record.id, accepted_at: result.record.accepted_at, delivery: result.delivery },
       };
     }),
+  );
+
+  /** A drill's report; 404 for an id that is no drill, as for one that does not exist. */
+  async function report(id: string): Promise<DrillReport> {
+    const parsed = advisoryIdSchema.safeParse(id);
+    const latest = parsed.success ? (await deps.archive.revisions(id)).at(-1) : undefined;
+    const archived = latest === undefined ? null : await deps.archive.get({ id, revision: latest });
+    if (!archived || archived.record.kind !== 'drill') throw new HttpError(404, 'not_found', `no drill ${id}`);
+    const view = await loadRevisionView(deps, archived.record);
+    return drillReport(archived.record, view.audience, view.states);
+  }
+
+  router.get('/:id', handle(async (req) => ({ status: 200, body: await report(String(req.params.id)) })));
+
+  router.get(
+    '/:id/report.html',
+    handle(async (req) => ({
+      status: 200,
+      type: 'text/html',
+      // Nothing from anywhere, no script: the page is complete in itself.
+      headers: { 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:" },
+      body: drillReportPage(await report(String(req.params.id))),
+    })),
   );
 
   return router;

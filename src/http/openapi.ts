@@ -267,6 +267,24 @@ export function openApiDocument(): Json {
           },
         }),
       },
+      '/v1/drills/{id}': {
+        get: op({
+          summary: 'a drill\'s report: per channel recipients, delivered, failed, retrying, times from acceptance, the slowest, every failure; acks',
+          tags: ['operations'],
+          security: admin,
+          parameters: [pathParam('id', 'a drill id')],
+          responses: { '200': json('`{id, started_at, channels, acks}`'), '404': notFound, ...adminErrors },
+        }),
+      },
+      '/v1/drills/{id}/report.html': {
+        get: op({
+          summary: 'a drill\'s report as a page, with a delivery timeline per channel (inline SVG, no script)',
+          tags: ['operations'],
+          security: admin,
+          parameters: [pathParam('id', 'a drill id')],
+          responses: { '200': text('the page', 'text/html'), '404': notFound, ...adminErrors },
+        }),
+      },
       '/v1/unsubscribe/{token}': {
         parameters: [pathParam('token', 'the token of the link in each email notice')],
         get: op({ summary: 'a page with an unsubscribe button (link scanners must not unsubscribe anyone)', tags: ['recipients'], responses: { '200': text('the page', 'text/html'), '404': text('unknown or used link', 'text/plain') } }),

@@ -6,6 +6,7 @@ import { startFakeMastodon, type FakeMastodon } from '../support/fake-mastodon';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack';
 import { createGpgPublisher, type GpgPublisher } from '../support/gpg';
 import { readHeaders } from '../support/mime-reader';
+import { launchChromium } from '../support/verify-page-browser';
 import { siteFiles } from '../support/site-tree';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { startTocsin, ADMIN_TOKEN, type Tocsin } from '../support/tocsin-harness';
@@ -29,10 +30,11 @@ describe('drills', () => {
 
   beforeAll(async () => {
     publisher = await createGpgPublisher('sec@example.org');
-    webhooks = await startReceiver();
+    // A partner endpoint that moved away for good, and a mailbox the relay refuses.
+    webhooks = await startReceiver((_n, req) => ({ status: req.path.startsWith('/dead') ? 410 : 204 }));
     mastodon = await startFakeMastodon({ maxCharacters: 20_000, tokens: [MASTODON_TOKEN] });
     slack = await startFakeSlack();
-    smtp = await startSmtpSink();
+    smtp = await startSmtpSink({ onRcptTo: (address) => (address.startsWith('refused') ? { code: 550, message: 'no such mailbox' } : null) });
     tocsin = await startTocsin({
       publishers: [publisher.armoredPublicKey],
       env: { TOCSIN_SMTP_URLS: smtp.url, TOCSIN_MAIL_FROM: 'ACME Security <security@acme.example>', TOCSIN_MIRROR_URL: 'https://advisories.acme.example/' },
@@ -169,5 +171,83 @@ describe('drills', () => {
     const metrics = await tocsin.call('GET', '/metrics');
     expect(metrics.text).not.toContain('kind="drill"');
     expect(metrics.text).not.toContain(id);
+  });
+
+  it('reports per channel the counts, the times from acceptance and each failure with the peer\'s answer, as JSON and as a page with a timeline', async () => {
+    const group = uniqueId('rep').toLowerCase();
+    const channel = `C${Date.now()}`;
+    const live = [await hook({ groups: [group] }), await hook({ groups: [group] })];
+    const dead = await enrol({ type: 'webhook', url: webhooks.url(`/dead-${uniqueId('H')}`), groups: [group] });
+    const mailOk = await enrol({ type: 'email', address: `${uniqueId('ok').toLowerCase()}@example.org`, groups: [group] });
+    const mailRefused = await enrol({ type: 'email', address: `refused-${uniqueId('r').toLowerCase()}@example.org`, groups: [group] });
+    const slackOk = await enrol({ type: 'slack', channel_id: channel, token: 'xoxb-drill-0000', api_url: slack.apiUrl, groups: [group] });
+    const toot = await enrol({ type: 'mastodon', instance_url: mastodon.url, access_token: MASTODON_TOKEN, groups: [group] });
+
+    const started = await tocsin.admin('POST', '/v1/drills', { group });
+    expect(started.status).toBe(202);
+    const id = started.json.id as string;
+    const report = await eventually(async () => {
+      const r = await tocsin.admin('GET', `/v1/drills/${id}`);
+      const channels = r.json.channels as Record<string, { retrying: number }>;
+      return Object.values(channels).every((c) => c.retrying === 0) ? r.json : undefined;
+    }, 20_000, 'the drill settled');
+
+    expect(report).toMatchObject({ id, started_at: started.json.accepted_at });
+    expect(report.channels.webhook).toMatchObject({ recipients: 3, delivered: 2, failed: 1, retrying: 0, failures: [{ recipient: dead, reason: '410' }] });
+    expect(report.channels.email).toMatchObject({ recipients: 2, delivered: 1, failed: 1, failures: [{ recipient: mailRefused, reason: '550' }] });
+    expect(report.channels.slack).toMatchObject({ recipients: 1, delivered: 1, failed: 0, failures: [] });
+    expect(report.channels.mastodon).toMatchObject({ recipients: 1, delivered: 1, failed: 0 });
+    const web = report.channels.webhook;
+    expect(web.first_ms).toBeGreaterThanOrEqual(0);
+    expect(web.first_ms).toBeLessThanOrEqual(web.p50_ms);
+    expect(web.p50_ms).toBeLessThanOrEqual(web.p95_ms);
+    expect(web.p95_ms).toBe(web.last_ms);
+    expect(web.last_ms).toBeLessThan(20_000);
+    expect(web.slowest.map((s: { recipient: string }) => s.recipient).sort()).toEqual([...live].sort());
+    expect(web.slowest[0].ms).toBe(web.last_ms);
+    expect(report.channels.email.slowest).toEqual([{ recipient: mailOk, ms: report.channels.email.last_ms }]);
+    expect(report.channels.slack.slowest[0].recipient).toBe(slackOk);
+    expect(report.channels.mastodon.slowest[0].recipient).toBe(toot);
+    // A webhook acknowledges by its 2xx: the two live ones, not the dead one.
+    expect(report.acks.webhook.map((a: { recipient: string }) => a.recipient).sort()).toEqual([...live].sort());
+
+    expect((await tocsin.call('GET', `/v1/drills/${id}`)).status).toBe(401);
+    expect((await tocsin.admin('GET', '/v1/drills/drill_000000000000000000000000')).status).toBe(404);
+    // An advisory is not a drill: no report of it.
+    const real = uniqueId('REAL');
+    const document = documentText(sampleAdvisory({ id: real }));
+    expect((await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] })).status).toBe(202);
+    expect((await tocsin.admin('GET', `/v1/drills/${real}`)).status).toBe(404);
+
+    const page = await tocsin.admin('GET', `/v1/drills/${id}/report.html`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(page.text).not.toMatch(/<script/i);
+    expect(page.text).not.toMatch(/(src|href)="https?:/i);
+    expect((await tocsin.call('GET', `/v1/drills/${id}/report.html`)).status).toBe(401);
+
+    // Rendered by a real browser with scripts off: each channel's timeline is drawn, at its size.
+    const browser = await launchChromium();
+    try {
+      const context = await browser.newContext({ javaScriptEnabled: false });
+      const tab = await context.newPage();
+      const requests: string[] = [];
+      tab.on('request', (r) => requests.push(r.url()));
+      await tab.setContent(page.text);
+      for (const name of ['webhook', 'email', 'slack', 'mastodon']) {
+        const svg = tab.locator(`svg#timeline-${name}`);
+        expect(await svg.isVisible()).toBe(true);
+        const box = (await svg.boundingBox())!;
+        expect(box.width).toBeGreaterThanOrEqual(600);
+        expect(box.height).toBeGreaterThanOrEqual(180);
+        const shot = await svg.screenshot();
+        expect(shot.length).toBeGreaterThan(1000);
+      }
+      expect(await tab.locator('svg#timeline-webhook path').getAttribute('d')).toMatch(/V [\d.]+ H [\d.]+ V/);
+      expect(requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:'))).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });
