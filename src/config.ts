@@ -130,6 +130,11 @@ export const envSchema = z.object({
     }),
   /** How long a submission waits for its missing signatures before it expires. Default 72 hours. */
   TOCSIN_HOLD_HOURS: z.coerce.number().positive().max(24 * 365).default(72),
+  /**
+   * `/readyz` warns about a channel with recipients and no successful delivery, drill or real,
+   * for this many days (decimals allowed). Default 35: a monthly drill, and a few days' slack.
+   */
+  TOCSIN_CHANNEL_STALE_DAYS: z.coerce.number().positive().max(3650).default(35),
   /** Where the static mirror is rebuilt after every publish. Default TOCSIN_DATA_DIR/mirror. */
   TOCSIN_MIRROR_DIR: z.string().min(1).optional(),
   /** Rebuild the static mirror at start and after every accepted advisory. Default on. */
@@ -216,6 +221,8 @@ export interface Config {
   signaturePolicy: SignatureRule[];
   /** How long a held submission waits for signatures, in ms. */
   holdMs: number;
+  /** Days without a successful delivery after which `/readyz` warns about a channel with recipients. */
+  channelStaleDays: number;
   mirror: MirrorConfig;
   jobLockMs: number;
 }
@@ -278,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fanoutBatchSize: e.TOCSIN_FANOUT_BATCH_SIZE,
     signaturePolicy: e.TOCSIN_REQUIRE_SIGNATURES,
     holdMs: Math.round(e.TOCSIN_HOLD_HOURS * 3_600_000),
+    channelStaleDays: e.TOCSIN_CHANNEL_STALE_DAYS,
     jobLockMs: e.TOCSIN_JOB_LOCK_MS,
     email: { smtpUrls: e.TOCSIN_SMTP_URLS, from: e.TOCSIN_MAIL_FROM, concurrency: e.TOCSIN_EMAIL_CONCURRENCY },
     channels: {

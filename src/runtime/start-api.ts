@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { ChannelName } from '../channels/channel-names';
+import { channelNames, type ChannelName } from '../channels/channel-names';
 import { enabledChannels, type Config } from '../config';
 import { createDeliveryStateStore } from '../delivery/delivery-state';
 import { createApp } from '../http/app';
@@ -26,6 +26,7 @@ import { createAdvisoryArchive } from '../storage/advisory-archive';
 import { createReceiptLog } from '../storage/receipt-log';
 import { startReceiptCollector } from '../delivery/receipt-collector';
 import { connectRedis, createRedis } from './redis-connection';
+import { readLastDeliveries, staleChannelWarnings } from '../drills/channel-freshness';
 import { explainKeyLoadFailure } from './key-load-failure';
 import { listen } from './listen';
 import { ensureWritableDir } from './writable-dir';
@@ -198,14 +199,40 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     },
     warnings: async (): Promise<Record<string, string>> => {
       const key = keyReadiness(await keys.health());
-      return key.warning ? { broadcaster_key: key.warning } : {};
+      const stale = await channelWarnings();
+      return { ...(key.warning ? { broadcaster_key: key.warning } : {}), ...stale };
     },
+    lastDeliveries: () => lastDeliveries(),
   });
 
   // The workers' outcomes reach the data dir through Redis: this process writes them to disk.
   const receiptsRedis = createRedis(config.redisUrl, 'client');
   receiptsRedis.on('error', (err) => log.debug({ err: err.message }, 'redis connection error (receipts)'));
   await connectRedis(receiptsRedis, config.redisUrl);
+  /** Each channel's latest successful delivery, as ISO time; {} when Redis does not answer soon. */
+  async function lastDeliveries(): Promise<Partial<Record<ChannelName, string | null>>> {
+    const last = await withinSecond(readLastDeliveries(redis, config.prefix));
+    if (!last) return {};
+    return Object.fromEntries(channelNames.map((c) => [c, last[c] === null ? null : new Date(last[c]).toISOString()]));
+  }
+  /** `/readyz` must answer even when Redis does not. */
+  async function withinSecond<T>(work: Promise<T>): Promise<T | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 1_000)));
+    try {
+      return await Promise.race([work.catch(() => null), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  async function channelWarnings(): Promise<Record<string, string>> {
+    const last = await withinSecond(readLastDeliveries(redis, config.prefix));
+    // Redis down is a readiness problem of its own; no channel is judged without its numbers.
+    if (!last) return {};
+    const counts = Object.fromEntries(channelNames.map((c) => [c, 0])) as Record<ChannelName, number>;
+    for (const r of recipients.list()) counts[r.type] += 1;
+    return staleChannelWarnings(last, counts, new Date(), config.channelStaleDays);
+  }
   const collector = startReceiptCollector({ redis: receiptsRedis, prefix: config.prefix, receipts, committed: reconciler.receiptsCommitted, log });
 
   await reconciler.run().catch((err: unknown) => log.error({ err }, 'reconcile at start failed'));
