@@ -22,6 +22,9 @@ export const drillRequestSchema = z.strictObject({
   group: groupNameSchema.optional(),
 });
 
+/** How many drills `GET /v1/drills` lists. */
+const RECENT_DRILLS = 50;
+
 export interface DrillRouteDeps extends DeliveryViewDeps {
   intake: Pick<ReturnType<typeof createAdvisoryIntake>, 'drill'>;
 }
@@ -55,6 +58,16 @@ export function drillRoutes(deps: DrillRouteDeps): Router {
     const view = await loadRevisionView(deps, archived.record);
     return drillReport(archived.record, view.audience, view.states);
   }
+
+  router.get(
+    '/',
+    handle(async () => {
+      const drills = (await deps.archive.records()).filter((r) => r.kind === 'drill');
+      // The newest first; each report stays readable at /v1/drills/:id for as long as the archive keeps it.
+      const recent = drills.sort((a, b) => b.accepted_at.localeCompare(a.accepted_at)).slice(0, RECENT_DRILLS);
+      return { status: 200, body: { drills: recent.map((r) => ({ id: r.id, started_at: r.accepted_at, title: r.title })) } };
+    }),
+  );
 
   router.get('/:id', handle(async (req) => ({ status: 200, body: await report(String(req.params.id)) })));
 

@@ -253,6 +253,7 @@ export function openApiDocument(): Json {
         }),
       },
       '/v1/drills': {
+        get: op({ summary: 'the 50 latest drills, newest first', tags: ['operations'], security: admin, responses: { '200': json('`{drills: [{id, started_at, title}]}`'), ...adminErrors } }),
         post: op({
           summary: 'start a drill: a notice signed by tocsin, through the whole path, to every recipient or the channels and group named',
           tags: ['operations'],

@@ -385,10 +385,12 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
      * publisher signs), accepted through the same step as every document, so that it rehearses
      * rendering, signing, queues and workers exactly as an advisory goes through them.
      */
-    async drill(selection: DrillSelection = {}): Promise<IntakeResult & { outcome: 'accepted' | 'duplicate' }> {
-      const published = now().toISOString();
+    async drill(selection: DrillSelection = {}, fixed?: { id: string; published: Date }): Promise<IntakeResult & { outcome: 'accepted' | 'duplicate' }> {
+      // A scheduled drill's id and time come from its occurrence, so that every process composes
+      // the same bytes and the second to archive them gets a duplicate, not a second drill.
+      const published = (fixed?.published ?? now()).toISOString();
       const document = JSON.stringify({
-        id: `drill_${randomBytes(12).toString('hex')}`,
+        id: fixed?.id ?? `drill_${randomBytes(12).toString('hex')}`,
         revision: 1,
         kind: 'drill',
         title: 'Drill of the emergency broadcast',
@@ -397,7 +399,9 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
         ...selection,
       });
       const doc = parseDocument(document);
-      const result = await accept(doc, document, createHash('sha256').update(document, 'utf8').digest('hex'), [], []);
+      const sha256 = createHash('sha256').update(document, 'utf8').digest('hex');
+      const existing = await deps.archive.get({ id: doc.id, revision: 1 });
+      const result = existing ? duplicateOrConflict(existing, sha256) : await accept(doc, document, sha256, [], []);
       if (result.outcome === 'held') throw new Error('a drill composed by tocsin is never held');
       return result;
     },

@@ -27,6 +27,7 @@ import { createReceiptLog } from '../storage/receipt-log';
 import { startReceiptCollector } from '../delivery/receipt-collector';
 import { connectRedis, createRedis } from './redis-connection';
 import { readLastDeliveries, staleChannelWarnings } from '../drills/channel-freshness';
+import { createDrillSchedule, scheduledDrillId } from '../drills/drill-schedule';
 import { explainKeyLoadFailure } from './key-load-failure';
 import { listen } from './listen';
 import { ensureWritableDir } from './writable-dir';
@@ -277,6 +278,10 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   );
   // Brings the mirror up to date with whatever was archived before this start.
   mirror?.schedule();
+  const drills = config.drillSchedule === undefined
+    ? null
+    : createDrillSchedule({ expression: config.drillSchedule, log, startDrill: (at) => intake.drill({}, { id: scheduledDrillId(at), published: at }) });
+  drills?.start();
 
   return {
     server,
@@ -290,6 +295,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     mirror,
     async close() {
       clearInterval(timer);
+      await drills?.close();
       await release.close();
       await mirror?.close();
       await mirrorBuild?.close();
