@@ -8,6 +8,7 @@ import { redisKeys } from '../queue/redis-keys';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
 import { publicView } from '../release/public-view';
 import { counterField, revisionMember } from './delivery-metrics';
+import { readLastDeliveries, type LastDeliveries } from '../drills/channel-freshness';
 import { formatPrometheus, type MetricFamily, type Sample } from './prometheus-text';
 
 export interface MetricsDeps {
@@ -33,6 +34,8 @@ interface RedisNumbers {
   queueCounts: Map<ChannelName, Record<string, number>>;
   first: Map<ChannelName, (string | null)[]>;
   last: Map<ChannelName, (string | null)[]>;
+  /** Each channel's latest successful delivery of any revision, drill or real. */
+  channelLast: LastDeliveries;
 }
 
 /**
@@ -49,13 +52,14 @@ export function createMetricsCollector(deps: MetricsDeps): () => Promise<string>
 
   async function readRedis(latest: readonly AdvisoryRecord[]): Promise<RedisNumbers> {
     const members = latest.map(revisionMember);
-    const [counters, queueCounts, first, last] = await Promise.all([
+    const [counters, queueCounts, first, last, channelLast] = await Promise.all([
       deps.redis.hgetall(keys.metricsDeliveries),
       Promise.all(channelNames.map(async (c) => [c, await deps.queues[c].getJobCounts(...QUEUE_STATES)] as const)),
       Promise.all(channelNames.map(async (c) => [c, members.length ? await deps.redis.zmscore(keys.metricsFirstDelivery(c), ...members) : []] as const)),
       Promise.all(channelNames.map(async (c) => [c, members.length ? await deps.redis.zmscore(keys.metricsLastDelivery(c), ...members) : []] as const)),
+      readLastDeliveries(deps.redis, deps.prefix),
     ]);
-    return { counters, queueCounts: new Map(queueCounts), first: new Map(first), last: new Map(last) };
+    return { counters, queueCounts: new Map(queueCounts), first: new Map(first), last: new Map(last), channelLast };
   }
 
   return async () => {
@@ -77,8 +81,18 @@ export function createMetricsCollector(deps: MetricsDeps): () => Promise<string>
       type: 'gauge',
       samples: [{ value: fromRedis ? 1 : 0 }],
     });
-    if (fromRedis) families.push(...deliveries(fromRedis), ...queueDepth(fromRedis), ...latency(fromRedis, latest));
+    if (fromRedis) families.push(...deliveries(fromRedis), ...queueDepth(fromRedis), ...latency(fromRedis, latest), channelFreshness(fromRedis.channelLast));
     return formatPrometheus(families);
+  };
+}
+
+/** A channel that never delivered has no sample: alert on its absence, or on /readyz's warning. */
+function channelFreshness(last: LastDeliveries): MetricFamily {
+  return {
+    name: 'tocsin_channel_last_success_timestamp_seconds',
+    help: 'When each channel last delivered successfully, drill or real (Unix time): a channel that goes quiet is one that may fail on the day.',
+    type: 'gauge',
+    samples: channelNames.flatMap((channel) => (last[channel] === null ? [] : [{ labels: { channel }, value: last[channel] / 1000 }])),
   };
 }
 

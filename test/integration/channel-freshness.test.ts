@@ -35,5 +35,9 @@ describe('channel freshness on /readyz', () => {
     }, 20_000, 'a webhook delivery on /readyz');
     expect(Date.parse(ready.last_delivery.webhook)).toBeGreaterThanOrEqual(before);
     expect(ready.warnings).toEqual({});
+    const metrics = await tocsin.call('GET', '/metrics');
+    const sample = /^tocsin_channel_last_success_timestamp_seconds\{channel="webhook"\} (\S+)$/m.exec(metrics.text);
+    expect(Number(sample?.[1]) * 1000).toBeCloseTo(Date.parse(ready.last_delivery.webhook), -1);
+    expect(metrics.text).not.toContain('tocsin_channel_last_success_timestamp_seconds{channel="email"}');
   });
 });
