@@ -7,6 +7,7 @@ import { auditVerify } from './cli/audit-commands';
 import { keysRevoke, keysRotate } from './cli/key-commands';
 import { mirrorBuild, mirrorPush } from './cli/mirror-commands';
 import { publishersAdd, publishersList, publishersRemove } from './cli/publisher-commands';
+import { showDrill, startDrill } from './cli/drill-commands';
 import { listDeliveries, listFailed, replayFailed, watchDeliveries, type ListOptions, type ReplayOptions } from './cli/deliveries-commands';
 import { advisoriesList, advisoriesShow } from './cli/advisory-commands';
 import { intervalOption, oneOf, repeatable, repeatableOneOf, revisionOption } from './cli/cli-options';
@@ -281,6 +282,36 @@ deliveries
   .action((id: string, opts: { revision?: number; url?: string; interval?: number; json?: boolean }) =>
     watchDeliveries({ url: url(opts), token: config().adminToken }, id, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), json: Boolean(opts.json), lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS }),
   );
+
+const drill = program
+  .command('drill')
+  .description('rehearse the worst day: send a drill notice through the whole path to every recipient, or the channels and group named (admin API, token from TOCSIN_ADMIN_TOKEN)')
+  .option('--channels <list>', 'only these channels, comma-separated: webhook,email,slack,mastodon (default: every channel)')
+  .option('--group <name>', 'only recipients in this group (default: every recipient)')
+  .option('--wait', 'follow the deliveries live until no first attempt is pending, then print the report; exit 3 unless all were delivered')
+  .option('--url <url>', URL_HELP)
+  .option('--interval <seconds>', INTERVAL_HELP, intervalOption)
+  .option('--json', 'print the API answer (with --wait: the report) as JSON, the live progress on stderr')
+  .action((opts: { channels?: string; group?: string; wait?: boolean; url?: string; interval?: number; json?: boolean }) =>
+    startDrill(admin(opts), {
+      ...(opts.channels !== undefined ? { channels: opts.channels } : {}),
+      ...(opts.group !== undefined ? { group: opts.group } : {}),
+      wait: Boolean(opts.wait),
+      json: Boolean(opts.json),
+      lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS,
+    }),
+  );
+drill
+  .command('show')
+  .description("a drill's report: per channel recipients, delivered, failed, retrying, times from acceptance, acknowledgements, every failure with its reason")
+  .argument('<id>')
+  .option('--url <url>', URL_HELP)
+  .option('--json', "print the API's answer as JSON")
+  .action((id: string, own: { url?: string; json?: boolean }) => {
+    // `drill` takes --url and --json too, and commander gives them to it wherever they stand.
+    const opts = { ...drill.opts<{ url?: string; json?: boolean }>(), ...own };
+    return showDrill(admin(opts), id, { json: Boolean(opts.json) });
+  });
 
 const recipients = program.command('recipients').description('enrol, list, show, update and remove recipients through the admin API (token from TOCSIN_ADMIN_TOKEN)');
 const add = recipients.command('add').description('enrol a recipient: webhook, email, slack or mastodon');

@@ -4,6 +4,7 @@ import { channelNames, type ChannelName } from './channels/channel-names';
 import { defaultTemplatesDir } from './notices/render-notices';
 import { logFormats, type LogFormat } from './log-format';
 import { httpUrl } from './util/zod-fields';
+import { checkCronExpression } from './drills/drill-schedule';
 import { parseSignaturePolicy, type SignatureRule } from './publish/signature-policy';
 
 const flag = z
@@ -137,6 +138,23 @@ export const envSchema = z.object({
     }),
   /** How long a submission waits for its missing signatures before it expires. Default 72 hours. */
   TOCSIN_HOLD_HOURS: z.coerce.number().positive().max(24 * 365).default(72),
+  /** Runs drills by themselves: a cron expression in UTC (5 fields, or 6 with seconds). Unset: none. */
+  TOCSIN_DRILL_SCHEDULE: z
+    .string()
+    .min(1)
+    .superRefine((expression, ctx) => {
+      try {
+        checkCronExpression(expression);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not a cron expression (${(err as Error).message}), e.g. "0 9 1 * *" for 09:00 UTC on the first of each month` });
+      }
+    })
+    .optional(),
+  /**
+   * `/readyz` warns about a channel with recipients and no successful delivery, drill or real,
+   * for this many days (decimals allowed). Default 35: a monthly drill, and a few days' slack.
+   */
+  TOCSIN_CHANNEL_STALE_DAYS: z.coerce.number().positive().max(3650).default(35),
   /** Where the static mirror is rebuilt after every publish. Default TOCSIN_DATA_DIR/mirror. */
   TOCSIN_MIRROR_DIR: z.string().min(1).optional(),
   /** Rebuild the static mirror at start and after every accepted advisory. Default on. */
@@ -248,6 +266,10 @@ export interface Config {
   signaturePolicy: SignatureRule[];
   /** How long a held submission waits for signatures, in ms. */
   holdMs: number;
+  /** TOCSIN_DRILL_SCHEDULE: when drills run by themselves; undefined: never. */
+  drillSchedule: string | undefined;
+  /** Days without a successful delivery after which `/readyz` warns about a channel with recipients. */
+  channelStaleDays: number;
   mirror: MirrorConfig;
   jobLockMs: number;
   /** Self-service subscriptions: who may ask how often, and how many may wait for confirmation. */
@@ -324,6 +346,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     fanoutBatchSize: e.TOCSIN_FANOUT_BATCH_SIZE,
     signaturePolicy: e.TOCSIN_REQUIRE_SIGNATURES,
     holdMs: Math.round(e.TOCSIN_HOLD_HOURS * 3_600_000),
+    channelStaleDays: e.TOCSIN_CHANNEL_STALE_DAYS,
+    drillSchedule: e.TOCSIN_DRILL_SCHEDULE,
     jobLockMs: e.TOCSIN_JOB_LOCK_MS,
     email: { smtpUrls: e.TOCSIN_SMTP_URLS, from: e.TOCSIN_MAIL_FROM, concurrency: e.TOCSIN_EMAIL_CONCURRENCY },
     channels: {

@@ -11,7 +11,10 @@ export interface AdvisoryRef {
 export interface AdvisoryRecord extends AdvisoryRef {
   kind: DocumentKind;
   title: string;
-  /** A retraction's is the withdrawn advisory's latest, so withdrawing needs the signatures publishing did. */
+  /**
+   * A retraction's is the withdrawn advisory's latest, so withdrawing needs the signatures
+   * publishing did; a drill's is critical, so a drill rehearses the strictest two-person rule.
+   */
   severity: Severity;
   /** Absent: TLP:CLEAR (and every record archived before TLP existed). */
   tlp?: Tlp;

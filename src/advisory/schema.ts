@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { purlProblem } from '../mirror/purl';
+import { channelNames } from '../channels/channel-names';
 import { httpUrl } from '../util/zod-fields';
 import { safeText, type TextLines } from '../util/safe-text';
 import { groupNameSchema, tlpLabels } from './tlp';
@@ -145,10 +146,30 @@ const statusSchema = z
   });
 
 /**
+ * A rehearsal of the whole path, publishers' side included (gpg, the two-person rule): it says
+ * nothing about any vulnerability, so it carries no severity, products or TLP. It tests reach,
+ * so routing ignores recipients' filters; `channels` and `group`, signed like the rest, narrow
+ * who is drilled. Never public (release/public-view.ts hides it).
+ */
+const drillSchema = z.strictObject({
+  id: advisoryIdSchema,
+  revision: common.revision,
+  kind: z.literal('drill'),
+  title: common.title,
+  /** What is rehearsed, for the people who receive it. */
+  summary: common.summary,
+  published: common.published,
+  /** Only these channels (default: every channel). */
+  channels: z.array(z.enum(channelNames)).min(1, 'must name at least one channel').max(4).optional(),
+  /** Only recipients in this group (default: every recipient). */
+  group: groupNameSchema.optional(),
+});
+
+/**
  * The document a publisher signs. Unknown fields are rejected, not ignored: a signed field that
  * tocsin silently dropped would be a field recipients believe was checked.
  */
-export const advisoryDocumentSchema = z.discriminatedUnion('kind', [advisorySchema, mitigationSchema, retractionSchema, statusSchema]);
+export const advisoryDocumentSchema = z.discriminatedUnion('kind', [advisorySchema, mitigationSchema, retractionSchema, statusSchema, drillSchema]);
 /** The kinds that describe a vulnerability (not a retraction), as the mirror's renderings read them. */
 export const bulletinDocumentSchema = z.discriminatedUnion('kind', [advisorySchema, mitigationSchema]);
 
@@ -158,5 +179,6 @@ export type BulletinDocument = Extract<AdvisoryDocument, { kind: 'advisory' | 'm
 export type RetractionDocument = Extract<AdvisoryDocument, { kind: 'retraction' }>;
 /** An update on an incident (kind `status`): no severity, products, TLP or embargo. */
 export type StatusDocument = Extract<AdvisoryDocument, { kind: 'status' }>;
+export type DrillDocument = Extract<AdvisoryDocument, { kind: 'drill' }>;
 export type DocumentKind = AdvisoryDocument['kind'];
-export const documentKinds = ['advisory', 'mitigation', 'retraction', 'status'] as const satisfies readonly DocumentKind[];
+export const documentKinds = ['advisory', 'mitigation', 'retraction', 'status', 'drill'] as const satisfies readonly DocumentKind[];

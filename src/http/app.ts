@@ -4,6 +4,7 @@ import { adminAuth } from './admin-auth';
 import { advisoryRoutes, type AdvisoryRouteDeps } from './advisory-routes';
 import { bounceRoutes } from './bounce-routes';
 import { deliveryRoutes, type DeliveryRouteDeps } from './delivery-routes';
+import { drillRoutes } from './drill-routes';
 import { refuseDuplicateHeaders } from './duplicate-headers';
 import { errorHandler, handle, HttpError } from './http-error';
 import { keyRoutes, type KeyRouteDeps } from './key-routes';
@@ -23,6 +24,8 @@ export interface AppDeps extends AdvisoryRouteDeps, RecipientRouteDeps, Publishe
   readiness: () => Promise<Record<string, string>>;
   /** Resolves to what needs attention soon without being a problem yet (e.g. a key about to expire). */
   warnings?: () => Promise<Record<string, string>>;
+  /** Each channel's latest successful delivery (RFC 3339, null: none known), for /readyz. */
+  lastDeliveries?: () => Promise<Record<string, string | null>>;
   /** Renders the /metrics page (Prometheus text format). */
   metrics: () => Promise<string>;
   /** Bearer token /metrics wants; undefined: open. */
@@ -47,6 +50,7 @@ export function mountedRouters(deps: AppDeps): [mountPath: string, ...handlers: 
     ['/v1/subscriptions', subscriptionRoutes(deps)],
     ['/subscribe', subscribePageRoutes(deps)],
     ['/v1/bounces', adminAuth(deps.adminToken), bounceRoutes(deps)],
+    ['/v1/drills', adminAuth(deps.adminToken), drillRoutes({ intake: deps.intake, archive: deps.archive, states: deps.deliveries, receipts: deps.receipts })],
   ];
 }
 
@@ -67,9 +71,9 @@ export function createApp(deps: AppDeps): Express {
   app.get(
     '/readyz',
     handle(async () => {
-      const [problems, warnings] = await Promise.all([deps.readiness(), deps.warnings?.() ?? {}]);
+      const [problems, warnings, lastDelivery] = await Promise.all([deps.readiness(), deps.warnings?.() ?? {}, deps.lastDeliveries?.() ?? {}]);
       const ready = Object.keys(problems).length === 0;
-      return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'degraded', problems, warnings } };
+      return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'degraded', problems, warnings, last_delivery: lastDelivery } };
     }),
   );
   for (const [mountPath, ...handlers] of mountedRouters(deps)) app.use(mountPath, ...handlers);

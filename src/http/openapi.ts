@@ -8,6 +8,7 @@ import { importQuerySchema } from './recipient-import-route';
 import { revisionQuery } from '../util/zod-fields';
 import { signaturesSchema, submissionSchema } from './advisory-routes';
 import { listQuerySchema, replaySchema } from './delivery-routes';
+import { drillRequestSchema } from './drill-routes';
 import { fromZod, ref, responseSchemas, type Json } from './openapi-schemas';
 import { ACTOR_HEADER, actorHeaderSchema, enrolSchema, fingerprintParamSchema } from './publisher-routes';
 import { bounceJsonSchema } from './bounce-routes';
@@ -273,6 +274,40 @@ export function openApiDocument(): Json {
           },
         }),
       },
+      '/v1/drills': {
+        get: op({ summary: 'the 50 latest drills, newest first', tags: ['operations'], security: admin, responses: { '200': json('`{drills: [{id, started_at, title}]}`'), ...adminErrors } }),
+        post: op({
+          summary: 'start a drill: a notice signed by tocsin, through the whole path, to every recipient or the channels and group named',
+          tags: ['operations'],
+          security: admin,
+          requestBody: body(ref('DrillRequest')),
+          responses: {
+            '202': json('`{id: "drill_...", accepted_at, delivery}`; its deliveries are read at /v1/advisories/{id}/deliveries'),
+            '400': error('a bad field (`invalid_drill`, naming it)'),
+            '503': error('tocsin\'s own key cannot sign (`signing_unavailable`): no drill was started'),
+            ...adminErrors,
+            ...jsonBodyErrors,
+          },
+        }),
+      },
+      '/v1/drills/{id}': {
+        get: op({
+          summary: 'a drill\'s report: per channel recipients, delivered, failed, retrying, times from acceptance, the slowest, every failure; acks',
+          tags: ['operations'],
+          security: admin,
+          parameters: [pathParam('id', 'a drill id')],
+          responses: { '200': json('`{id, started_at, channels, acks}`'), '404': notFound, ...adminErrors },
+        }),
+      },
+      '/v1/drills/{id}/report.html': {
+        get: op({
+          summary: 'a drill\'s report as a page, with a delivery timeline per channel (inline SVG, no script)',
+          tags: ['operations'],
+          security: admin,
+          parameters: [pathParam('id', 'a drill id')],
+          responses: { '200': text('the page', 'text/html'), '404': notFound, ...adminErrors },
+        }),
+      },
       '/v1/unsubscribe/{token}': {
         parameters: [pathParam('token', 'the token of the link in each email notice')],
         get: op({ summary: 'a page with an unsubscribe button (link scanners must not unsubscribe anyone)', tags: ['recipients'], responses: { '200': text('the page', 'text/html'), '404': text('unknown or used link', 'text/plain') } }),
@@ -349,6 +384,7 @@ export function openApiDocument(): Json {
         Subscribe: fromZod(subscribeSchema),
         ManageSubscription: fromZod(manageSchema),
         Bounces: fromZod(bounceJsonSchema),
+        DrillRequest: fromZod(drillRequestSchema),
         ...responseSchemas,
       },
       securitySchemes: {

@@ -6,6 +6,7 @@ import type { DeliveryQueues } from '../queue/delivery-queues';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
 import { publicView } from '../release/public-view';
 import type { ChannelTally, DeliveryTally, RevisionTally } from './delivery-tally';
+import { lastDeliveriesOf, type LastDeliveries } from '../drills/channel-freshness';
 import { formatPrometheus, type MetricFamily, type Sample } from './prometheus-text';
 
 export interface MetricsDeps {
@@ -71,7 +72,18 @@ export function createMetricsCollector(deps: MetricsDeps): () => Promise<string>
     families.push(...deliveries(tallies));
     if (queueCounts) families.push(...queueDepth(queueCounts));
     families.push(...latency(latest));
+    families.push(channelFreshness(lastDeliveriesOf(tallies)));
     return formatPrometheus(families);
+  };
+}
+
+/** A channel that never delivered has no sample: alert on its absence, or on /readyz's warning. */
+function channelFreshness(last: LastDeliveries): MetricFamily {
+  return {
+    name: 'tocsin_channel_last_success_timestamp_seconds',
+    help: 'When each channel last delivered successfully, drill or real (Unix time): a channel that goes quiet is one that may fail on the day.',
+    type: 'gauge',
+    samples: channelNames.flatMap((channel) => (last[channel] === null ? [] : [{ labels: { channel }, value: last[channel] / 1000 }])),
   };
 }
 
@@ -79,8 +91,9 @@ function accepted(records: readonly AdvisoryRecord[]): MetricFamily {
   const counts = new Map<string, number>();
   for (const kind of KINDS) for (const severity of severities) counts.set(`${kind}/${severity}`, 0);
   for (const r of records) {
-    // An incident's status update is not an advisory: counted here it would read as a "none" advisory.
-    if (r.kind === 'status') continue;
+    // An incident's status update is not an advisory: counted here it would read as a "none"
+    // advisory. A drill is a rehearsal, never counted as one.
+    if (r.kind === 'status' || r.kind === 'drill') continue;
     counts.set(`${r.kind}/${r.severity}`, (counts.get(`${r.kind}/${r.severity}`) ?? 0) + 1);
   }
   return {

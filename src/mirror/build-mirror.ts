@@ -75,6 +75,8 @@ async function loadEntries(archive: AdvisoryArchive, now: Date, skipped: string[
     if (!archived) return null;
     const doc = archivedDocument(archived.document);
     if (!doc) skipped.push(`${record.id} revision ${record.revision}: its document no longer validates`);
+    // The public view hides drills already; should one get here, it is still never shown.
+    else if (doc.kind === 'drill') return null;
     // The view was decided from the record; the document is what would be shown. Should they
     // ever disagree about who may read it, the stricter wins: not shown.
     else if ((doc.kind === 'advisory' || doc.kind === 'mitigation') && (tlpOf(doc) !== tlpOf(archived.record) || doc.embargo_until !== archived.record.embargo_until)) {

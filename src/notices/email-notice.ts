@@ -52,10 +52,12 @@ export async function renderEmailNotice(archived: ArchivedAdvisory, ctx: RenderC
  * `TLP:CLEAR [WITHDRAWN] ACME-2026-0001: <title> (retraction RET-1 revision 1)`. The severity a
  * retraction's record holds is the withdrawn advisory's, and is not shown as the retraction's.
  * A status update: `TLP:CLEAR [STATUS: identified] mail-relay revision 2: <title>`.
+ * A drill: `[DRILL] No action needed TLP:CLEAR drill_...: <title>`.
  */
 export function emailSubject(content: NoticeContent): string {
   const { doc, marks } = content;
   const marked = inlineMarks(marks);
+  if (content.form === 'drill') return `${marked} ${doc.id}: ${doc.title}`;
   if (content.form === 'retraction') return `${marked} ${content.doc.retracts}: ${doc.title} (retraction ${doc.id} revision ${doc.revision})`;
   if (content.form === 'status') return `${marked} ${doc.id} revision ${doc.revision}: ${doc.title}`;
   return `${marked} [${content.doc.severity.toUpperCase()}] ${doc.id} revision ${doc.revision}: ${doc.title}`;

@@ -14,7 +14,7 @@ import { messageIdFor } from './webhook-notice';
  * send time, per instance limit, without touching these strings: `cleartext` is signed once here.
  */
 export interface MastodonNoticePayload {
-  /** The content warning of every status: severity, kind and id; `UPDATED` or `WITHDRAWN` in front when so. */
+  /** The content warning of every status: severity, kind and id; `UPDATED` or `WITHDRAWN` in front when so; `DRILL` alone on a drill. */
   spoiler_text: string;
   /** Readable summary, neutralised; not signed, it points at what is. */
   summary: string;
@@ -48,7 +48,8 @@ export async function renderMastodonNotice(archived: ArchivedAdvisory, ctx: Rend
   const cw = tidyLines(renderTemplate(await template(ctx, templateFor('mastodon-cw.txt', form)), view, escapeSignedValue), true).replace(/\n/g, ' ');
   const summary = tidyLines(renderTemplate(await template(ctx, templateFor('mastodon.txt', form)), view, escapeSummaryValue), false);
   const payload: MastodonNoticePayload = {
-    spoiler_text: cwMark(marks) + cw,
+    // A drill's warning is the one word, so that nobody opens it expecting an advisory.
+    spoiler_text: marks.drill ? 'DRILL' : cwMark(marks) + cw,
     summary: `${escapeSummaryValue(inlineMarks(marks))}\n${summary}`,
     signed_text: signedText,
     // openpgp.js writes the signed lines with CRLF; cleartext signatures do not see line endings.

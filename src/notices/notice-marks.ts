@@ -20,7 +20,12 @@ export interface NoticeMarks {
   retracts?: string;
   /** Set on an incident's status update: the state it reports. */
   state?: IncidentState;
+  /** Set on a drill, which nobody may mistake for an advisory: {@link DRILL_MARK} comes first of all. */
+  drill?: true;
 }
+
+/** The first words of every drill notice, on every channel: subject, first line, header. */
+export const DRILL_MARK = '[DRILL] No action needed';
 
 /**
  * The label comes from the signed document. A retraction carries none of its own: it takes the
@@ -30,6 +35,7 @@ export function noticeMarks(archived: ArchivedAdvisory, variant: NoticeVariant =
   const doc = JSON.parse(archived.document) as AdvisoryDocument;
   // `?? 'CLEAR'` rather than tlpOf: advisory/tlp.ts loads zod, and a fresh render thread must
   // start within its render deadline (render-in-thread.ts) without loading a validator it never uses.
+  if (doc.kind === 'drill') return { tlp: 'CLEAR', drill: true };
   const marks: NoticeMarks = { tlp: (doc.kind === 'retraction' ? archived.record.tlp : doc.kind === 'status' ? undefined : doc.tlp) ?? 'CLEAR' };
   if (variant.embargoedUntil !== undefined) {
     // The signed value wins over the release step's copy of it: it is what partners can check.
@@ -76,7 +82,7 @@ export function embargoMark(embargoUntil: string): string {
  * The label comes first, as TLP 2.0 asks; the others are bracketed so that none reads as part of it.
  */
 export function inlineMarks(m: NoticeMarks): string {
-  const parts = [tlpLabel(m.tlp)];
+  const parts = [...(m.drill ? [DRILL_MARK] : []), tlpLabel(m.tlp)];
   if (m.embargoUntil !== undefined) parts.push(`[${embargoMark(m.embargoUntil)}]`);
   if (m.update) parts.push('[UPDATED]');
   if (m.retracts !== undefined) parts.push('[WITHDRAWN]');
@@ -92,7 +98,7 @@ export function changesLine(update: NonNullable<NoticeMarks['update']>): string 
 
 /** The marks as the first lines of a text body, the label first (TLP 2.0: before the information). */
 export function markLines(m: NoticeMarks): string[] {
-  const lines = [tlpLabel(m.tlp)];
+  const lines = [...(m.drill ? [DRILL_MARK] : []), tlpLabel(m.tlp)];
   if (m.embargoUntil !== undefined) lines.push(`${embargoMark(m.embargoUntil)}: for the embargo's audience only, not to be made public before then`);
   if (m.update) lines.push(`UPDATED (${changesLine(m.update)})`);
   if (m.retracts !== undefined) lines.push(`WITHDRAWN: advisory ${m.retracts} is withdrawn by its publisher; do not act on it any longer`);
@@ -113,8 +119,10 @@ const TLP_COLOURS: Record<Tlp, string> = { CLEAR: '#FFFFFF', GREEN: '#33FF00', A
 
 /** `html` with the marks as its first paragraph, right after `<body>` (or first of all, without one). */
 export function withHtmlMarks(html: string, m: NoticeMarks, escape: (s: string) => string): string {
-  const [label, ...rest] = markLines(m).map(escape);
+  const { drill, ...marks } = m;
+  const [label, ...rest] = markLines(marks).map(escape);
   const block =
+    (drill ? `<p><strong>${escape(DRILL_MARK)}</strong></p>\n` : '') +
     `<p><strong style="background: #000000; color: ${TLP_COLOURS[m.tlp]}; padding: 0 0.3em">${label}</strong>` +
     rest.map((line) => `<br>\n<strong>${line}</strong>`).join('') +
     '</p>\n';

@@ -1,5 +1,5 @@
 import type { ArchivedAdvisory } from '../advisory/record';
-import type { AdvisoryDocument, BulletinDocument, RetractionDocument, StatusDocument } from '../advisory/schema';
+import type { AdvisoryDocument, BulletinDocument, DrillDocument, RetractionDocument, StatusDocument } from '../advisory/schema';
 import type { TemplateView } from '../templates/render-template';
 import { embargoMark, noticeMarks, tlpLabel, type NoticeMarks } from './notice-marks';
 import type { RenderContext } from './render-context';
@@ -8,16 +8,18 @@ import type { RenderContext } from './render-context';
  * What one notice shows: its marks (TLP label, embargo, update, withdrawal), and the values its
  * templates may use. A retraction has a form of its own, with its own templates
  * (`<name>-retraction.<ext>`): it has no severity, affected products or CVEs, and nothing may
- * read them from it. So has an incident's status update (`<name>-status.<ext>`).
+ * read them from it. So has an incident's status update (`<name>-status.<ext>`), and a drill
+ * (`<name>-drill.<ext>`), which says nothing about any vulnerability.
  */
 export type NoticeContent =
   | { form: 'bulletin'; doc: BulletinDocument; marks: NoticeMarks; view: TemplateView }
   | { form: 'retraction'; doc: RetractionDocument; marks: NoticeMarks; view: TemplateView }
-  | { form: 'status'; doc: StatusDocument; marks: NoticeMarks; view: TemplateView };
+  | { form: 'status'; doc: StatusDocument; marks: NoticeMarks; view: TemplateView }
+  | { form: 'drill'; doc: DrillDocument; marks: NoticeMarks; view: TemplateView };
 
 export type NoticeForm = NoticeContent['form'];
 
-/** `email.txt` for a bulletin, `email-retraction.txt` for a retraction, `email-status.txt` for a status update. */
+/** `email.txt` for a bulletin, `email-retraction.txt` for a retraction, `email-status.txt` for a status update, `email-drill.txt` for a drill. */
 export function templateFor(name: string, form: NoticeForm): string {
   if (form === 'bulletin') return name;
   const dot = name.lastIndexOf('.');
@@ -29,6 +31,7 @@ export function buildNoticeContent(archived: ArchivedAdvisory, ctx: RenderContex
   const marks = noticeMarks(archived, ctx.variant);
   if (doc.kind === 'retraction') return { form: 'retraction', doc, marks, view: retractionView(doc, archived, ctx, marks) };
   if (doc.kind === 'status') return { form: 'status', doc, marks, view: statusView(doc, archived, ctx, marks) };
+  if (doc.kind === 'drill') return { form: 'drill', doc, marks, view: drillView(doc, archived, ctx, marks) };
   return { form: 'bulletin', doc, marks, view: bulletinView(doc, archived, ctx, marks) };
 }
 
@@ -89,6 +92,14 @@ function statusView(doc: StatusDocument, archived: ArchivedAdvisory, ctx: Render
     affected_services: doc.affected_services ?? [],
     next_update_by: doc.next_update_by,
   };
+}
+
+/**
+ * A drill's values: those of {@link bulletinView} that a drill has, with kind_label "Drill" and
+ * no advisory_url (public reads never show a drill). `summary` says what is rehearsed.
+ */
+function drillView(doc: DrillDocument, archived: ArchivedAdvisory, ctx: RenderContext, marks: NoticeMarks): TemplateView {
+  return { ...commonView(doc, archived, ctx, marks), kind_label: 'Drill', advisory_url: undefined };
 }
 
 function commonView(doc: AdvisoryDocument, archived: ArchivedAdvisory, ctx: RenderContext, marks: NoticeMarks): TemplateView {

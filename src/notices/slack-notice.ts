@@ -2,7 +2,7 @@ import type { ArchivedAdvisory } from '../advisory/record';
 import type { Notice } from '../channels/channel';
 import { signCleartext } from '../pgp/detached';
 import { renderTemplate } from '../templates/render-template';
-import { changesLine, inlineMarks, withMarkLines } from './notice-marks';
+import { changesLine, DRILL_MARK, inlineMarks, withMarkLines, type NoticeMarks } from './notice-marks';
 import { readNoticeTemplate } from './notice-templates';
 import { buildNoticeContent, templateFor } from './notice-view';
 import type { RenderContext } from './render-context';
@@ -64,7 +64,7 @@ export async function renderSlackNotice(archived: ArchivedAdvisory, ctx: RenderC
   const readable = renderTemplate(summaryTemplate, { ...view, title, summary: shortSummary }, escapeSlack);
   const newline = readable.indexOf('\n');
   // The marks first: a header too long for Slack is cut at its end, never there.
-  const headline = clip(`${escapeSlack(inlineMarks(marks))} ${newline < 0 ? readable : readable.slice(0, newline)}`, HEADER_MAX);
+  const headline = clip(`${escapeSlack(slackMarks(marks))} ${newline < 0 ? readable : readable.slice(0, newline)}`, HEADER_MAX);
   const rest = (newline < 0 ? '' : readable.slice(newline + 1)).trim();
   const body = clip(marks.update ? `UPDATED, ${escapeSlack(changesLine(marks.update))}\n\n${rest}`.trim() : rest, SECTION_MAX);
 
@@ -82,6 +82,11 @@ export async function renderSlackNotice(archived: ArchivedAdvisory, ctx: RenderC
     metadata: { event_type: 'tocsin_notice', event_payload: { message_id: messageId, advisory: id, revision } },
   };
   return { ref: { id, revision }, messageId, payload: JSON.stringify(payload), acceptedAt: archived.record.accepted_at };
+}
+
+/** A drill's Slack text starts with the word DRILL itself, where a notification preview shows it. */
+function slackMarks(marks: NoticeMarks): string {
+  return marks.drill ? inlineMarks(marks).replace(DRILL_MARK, 'DRILL: no action needed,') : inlineMarks(marks);
 }
 
 function plain(text: string): PlainText {

@@ -14,12 +14,12 @@ import type { RenderContext } from './render-context';
  * revision; every partner gets the same bytes.
  */
 export interface WebhookBody {
-  /** `advisory.published`, `mitigation.published`, `retraction.published` or `status.published`; an embargo or an update does not change it. */
+  /** `advisory.published`, `mitigation.published`, `retraction.published`, `status.published` or `drill.published`; an embargo or an update does not change it. */
   type: `${DocumentKind}.published`;
   id: string;
   revision: number;
   kind: DocumentKind;
-  /** Absent on a retraction, which has no severity of its own, and on a status update. */
+  /** Absent on a retraction, a status update and a drill, which have no severity of their own. */
   severity?: string;
   /** The TLP 2.0 label, without `TLP:`: "CLEAR" for a document that sets none. Always present. */
   tlp: Tlp;
@@ -68,7 +68,8 @@ export async function renderWebhookNotice(archived: ArchivedAdvisory, ctx: Rende
     revision: record.revision,
     kind: record.kind,
     // A retraction's record holds the withdrawn advisory's severity, which is not the retraction's.
-    ...(record.kind === 'retraction' || record.kind === 'status' ? {} : { severity: record.severity }),
+    // A drill's is the rule's, not a finding; a status update has none.
+    ...(record.kind === 'retraction' || record.kind === 'status' || record.kind === 'drill' ? {} : { severity: record.severity }),
     tlp: marks.tlp,
     ...(marks.embargoUntil !== undefined ? { embargo_until: marks.embargoUntil } : {}),
     ...(marks.update ? { previous_revision: marks.update.previousRevision, changes: marks.update.changes } : {}),

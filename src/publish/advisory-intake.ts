@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AdvisoryRecord, ArchivedAdvisory } from '../advisory/record';
 import { advisoryDocumentSchema, type AdvisoryDocument } from '../advisory/schema';
@@ -16,6 +16,7 @@ import {
 } from './intake-errors';
 import type { Severity } from '../advisory/schema';
 import type { Tlp } from '../advisory/tlp';
+import type { ChannelName } from '../channels/channel-names';
 import { csafFileName } from '../mirror/site-paths';
 import { fieldProblems } from '../util/zod-fields';
 import { createRevisionRules } from './revision-rules';
@@ -30,6 +31,12 @@ export interface Submission {
 }
 
 export type { DeliveryStart };
+
+/** What a drill started by tocsin names: only these channels, only this group (default: everyone). */
+export interface DrillSelection {
+  channels?: ChannelName[];
+  group?: string;
+}
 
 export type IntakeResult =
   | {
@@ -157,6 +164,8 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
    */
   async function severityOf(doc: AdvisoryDocument): Promise<Severity> {
     if (doc.kind === 'status') return 'none';
+    // A drill rehearses the worst day: it needs the signatures a critical advisory does.
+    if (doc.kind === 'drill') return 'critical';
     if (doc.kind !== 'retraction') return doc.severity;
     return (await withdrawnRecord(doc.retracts))?.severity ?? 'critical';
   }
@@ -166,8 +175,8 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
    * it withdraws was, so that withdrawing an AMBER advisory does not announce it as TLP:CLEAR.
    */
   async function tlpOfDocument(doc: AdvisoryDocument): Promise<Tlp | undefined> {
-    // A status update is always public: it carries no label, which reads as CLEAR.
-    if (doc.kind === 'status') return undefined;
+    // A status update is always public, and a drill is TLP:CLEAR: no label, which reads as CLEAR.
+    if (doc.kind === 'status' || doc.kind === 'drill') return undefined;
     if (doc.kind !== 'retraction') return doc.tlp;
     return (await withdrawnRecord(doc.retracts))?.tlp;
   }
@@ -373,6 +382,32 @@ export function createAdvisoryIntake(deps: IntakeDeps) {
         if (fresh.accepted.length > 0 && held) return addToHold(held, fresh.accepted);
         throw new UnauthenticatedSubmissionError([`signatures: none verifies with an enrolled publisher key over a held or accepted revision of ${id} (POST the document with them to /v1/advisories to learn why each fails)`]);
       });
+    },
+
+    /**
+     * `POST /v1/drills`: a drill composed and signed by tocsin alone (an admin asked for it; no
+     * publisher signs), accepted through the same step as every document, so that it rehearses
+     * rendering, signing, queues and workers exactly as an advisory goes through them.
+     */
+    async drill(selection: DrillSelection = {}, fixed?: { id: string; published: Date }): Promise<IntakeResult & { outcome: 'accepted' | 'duplicate' }> {
+      // A scheduled drill's id and time come from its occurrence, so that every process composes
+      // the same bytes and the second to archive them gets a duplicate, not a second drill.
+      const published = (fixed?.published ?? now()).toISOString();
+      const document = JSON.stringify({
+        id: fixed?.id ?? `drill_${randomBytes(12).toString('hex')}`,
+        revision: 1,
+        kind: 'drill',
+        title: 'Drill of the emergency broadcast',
+        summary: `A rehearsal started by tocsin's operators at ${published}, to check that every channel still reaches its recipients. No action needed.`,
+        published,
+        ...selection,
+      });
+      const doc = parseDocument(document);
+      const sha256 = createHash('sha256').update(document, 'utf8').digest('hex');
+      const existing = await deps.archive.get({ id: doc.id, revision: 1 });
+      const result = existing ? duplicateOrConflict(existing, sha256) : await accept(doc, document, sha256, [], []);
+      if (result.outcome === 'held') throw new Error('a drill composed by tocsin is never held');
+      return result;
     },
 
     /** A held revision's state, or null when there is none. */

@@ -3,7 +3,7 @@ import type { AdvisoryDocument, BulletinDocument, DocumentKind, RetractionDocume
 import type { AdvisoryArchive } from '../storage/advisory-archive';
 import { AdvisoryRetractedError, InvalidSubmissionError, NoSuchSubmissionError } from './intake-errors';
 
-const KIND_NAMES: Record<DocumentKind, string> = { advisory: 'an advisory', mitigation: 'a mitigation note', retraction: 'a retraction', status: "an incident's status" };
+const KIND_NAMES: Record<DocumentKind, string> = { advisory: 'an advisory', mitigation: 'a mitigation note', retraction: 'a retraction', status: "an incident's status", drill: 'a drill' };
 
 /** How far ahead an embargo may end, counted from when the id's embargo began (its first embargoed revision, or now). */
 export const MAX_EMBARGO_DAYS = 90;
@@ -54,6 +54,9 @@ export function createDisclosureRules(deps: DisclosureRulesDeps) {
     const target = await history(doc.retracts);
     // Held revisions do not count: to anyone but their publishers they do not exist yet.
     if (target.length === 0) throw new NoSuchSubmissionError(`no advisory ${doc.retracts}`, 'document.retracts');
+    if (target.at(-1)!.kind === 'drill') {
+      throw new InvalidSubmissionError([{ field: 'document.retracts', message: `${doc.retracts} is a drill: there is nothing to withdraw` }]);
+    }
     if (target.at(-1)!.kind === 'retraction') {
       throw new InvalidSubmissionError([{ field: 'document.retracts', message: `${doc.retracts} is itself a retraction: a withdrawal cannot be withdrawn` }]);
     }
@@ -126,6 +129,14 @@ export function createDisclosureRules(deps: DisclosureRulesDeps) {
       await refuseRetracted(doc.id, 'document.id');
       const own = await history(doc.id);
       if (doc.kind === 'retraction') return checkRetraction(doc, own);
+      // An id stays a drill or stays a bulletin: a later revision of either kind across that line
+      // would be shown, or hidden, with the other's history.
+      const wasDrill = own.at(-1)?.kind === 'drill';
+      if (own.length > 0 && wasDrill !== (doc.kind === 'drill')) {
+        throw new InvalidSubmissionError([{ field: 'document.kind', message: `${doc.id} is ${wasDrill ? 'a drill: it takes drill revisions only' : `${KIND_NAMES[own.at(-1)!.kind]}: a drill takes an id of its own`}` }]);
+      }
+      // A drill has no embargo and names no other document.
+      if (doc.kind === 'drill') return;
       if (doc.kind === 'status') return checkKindKept(doc, own);
       checkKindKept(doc, own);
       const now = deps.now();

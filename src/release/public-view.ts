@@ -57,7 +57,8 @@ export function everPublic<R extends ViewedRecord>(revisions: readonly R[], unti
  */
 export function publicView<R extends ViewedRecord>(records: readonly R[], now: Date): PublicView<R> {
   const byId = new Map<string, R[]>();
-  for (const r of records) byId.set(r.id, [...(byId.get(r.id) ?? []), r]);
+  // A drill is a rehearsal: never in the mirror, its feeds or public reads, whoever it reached.
+  for (const r of records) if (r.kind !== 'drill') byId.set(r.id, [...(byId.get(r.id) ?? []), r]);
   for (const list of byId.values()) list.sort((a, b) => a.revision - b.revision);
 
   const retractionsOf = new Map<string, R[]>();

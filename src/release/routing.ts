@@ -1,4 +1,4 @@
-import type { BulletinDocument, Severity, StatusDocument } from '../advisory/schema';
+import type { BulletinDocument, DrillDocument, Severity, StatusDocument } from '../advisory/schema';
 import { severities } from '../advisory/schema';
 import { tlpAllows, tlpOf, type Tlp } from '../advisory/tlp';
 import type { Recipient, RecipientFilter } from '../recipients/recipient';
@@ -34,6 +34,18 @@ export function clearedFor(recipient: Recipient, doc: { tlp?: Tlp | undefined },
   if (!isActive(recipient)) return false;
   if (!tlpAllows(recipient.tlp ?? 'CLEAR', tlpOf(doc))) return false;
   return recipient.type !== 'mastodon' || (tlpOf(doc) === 'CLEAR' && !o.embargoed);
+}
+
+/**
+ * Who a drill reaches: it tests reach, so no filter (products, severity, kinds) narrows it; only
+ * the channels and the group the drill itself names, when it names them. It is TLP:CLEAR and never
+ * embargoed, so every active recipient is cleared for it.
+ */
+export function drilled(recipient: Recipient, doc: DrillDocument): boolean {
+  if (!isActive(recipient)) return false;
+  if (doc.channels && !doc.channels.includes(recipient.type)) return false;
+  if (doc.group !== undefined && !(recipient.groups ?? []).includes(doc.group)) return false;
+  return true;
 }
 
 /**

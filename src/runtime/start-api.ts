@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { ChannelName } from '../channels/channel-names';
+import { channelNames, type ChannelName } from '../channels/channel-names';
 import { enabledChannels, type Config } from '../config';
 import { createDeliveryStateStore } from '../delivery/delivery-state';
 import { createApp } from '../http/app';
@@ -29,6 +29,8 @@ import { createAdvisoryArchive } from '../storage/advisory-archive';
 import { createReceiptLog } from '../storage/receipt-log';
 import { startReceiptCollector } from '../delivery/receipt-collector';
 import { connectRedis, createRedis } from './redis-connection';
+import { lastDeliveriesOf, staleChannelWarnings } from '../drills/channel-freshness';
+import { createDrillSchedule, scheduledDrillId } from '../drills/drill-schedule';
 import { explainKeyLoadFailure } from './key-load-failure';
 import { listen } from './listen';
 import { ensureWritableDir } from './writable-dir';
@@ -218,8 +220,10 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     warnings: async (): Promise<Record<string, string>> => {
       const key = keyReadiness(await keys.health());
       const incidents = overdueWarning(await overdueUpdates(archive, new Date()));
-      return { ...(key.warning ? { broadcaster_key: key.warning } : {}), ...(incidents ? { incident_updates: incidents } : {}) };
+      const stale = await channelWarnings();
+      return { ...(key.warning ? { broadcaster_key: key.warning } : {}), ...(incidents ? { incident_updates: incidents } : {}), ...stale };
     },
+    lastDeliveries: () => lastDeliveries(),
   });
 
   // The workers' outcomes reach the data dir through Redis: this process writes them to disk.
@@ -230,6 +234,31 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   const collector = config.receiptsOff
     ? null
     : startReceiptCollector({ redis: receiptsRedis, prefix: config.prefix, receipts, committed: reconciler.receiptsCommitted, log });
+  /** Each channel's latest successful delivery, from the durable receipts: a Redis loss does not make a channel look silent. */
+  const readLastDeliveries = async () => lastDeliveriesOf(await tally.of(await archive.records()));
+  /** Each channel's latest successful delivery, as ISO time; {} when it cannot be read soon. */
+  async function lastDeliveries(): Promise<Partial<Record<ChannelName, string | null>>> {
+    const last = await withinSecond(readLastDeliveries());
+    if (!last) return {};
+    return Object.fromEntries(channelNames.map((c) => [c, last[c] === null ? null : new Date(last[c]).toISOString()]));
+  }
+  /** `/readyz` must answer at once, whatever it reads. */
+  async function withinSecond<T>(work: Promise<T>): Promise<T | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 1_000)));
+    try {
+      return await Promise.race([work.catch(() => null), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  async function channelWarnings(): Promise<Record<string, string>> {
+    const last = await withinSecond(readLastDeliveries());
+    if (!last) return {};
+    const counts = Object.fromEntries(channelNames.map((c) => [c, 0])) as Record<ChannelName, number>;
+    for (const r of recipients.list()) counts[r.type] += 1;
+    return staleChannelWarnings(last, counts, new Date(), config.channelStaleDays);
+  }
 
   await reconciler.run().catch((err: unknown) => log.error({ err }, 'reconcile at start failed'));
   // Embargoes that ended while no API ran are released now; the timer takes the rest.
@@ -273,6 +302,10 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   );
   // Brings the mirror up to date with whatever was archived before this start.
   mirror?.schedule();
+  const drills = config.drillSchedule === undefined
+    ? null
+    : createDrillSchedule({ expression: config.drillSchedule, log, startDrill: (at) => intake.drill({}, { id: scheduledDrillId(at), published: at }) });
+  drills?.start();
 
   return {
     server,
@@ -287,6 +320,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     mirror,
     async close() {
       clearInterval(timer);
+      await drills?.close();
       await release.close();
       await mirror?.close();
       await mirrorBuild?.close();

@@ -47,9 +47,9 @@ describe('the disclosure rules of intake', () => {
       revision: document.revision,
       kind: document.kind,
       title: document.title,
-      severity: document.kind === 'retraction' || document.kind === 'status' ? 'none' : document.severity,
-      ...(document.kind !== 'retraction' && document.kind !== 'status' && document.tlp ? { tlp: document.tlp } : {}),
-      ...(document.kind !== 'retraction' && document.kind !== 'status' && document.embargo_until ? { embargo_until: document.embargo_until, audience: document.audience } : {}),
+      severity: document.kind === 'retraction' || document.kind === 'status' || document.kind === 'drill' ? 'none' : document.severity,
+      ...((document.kind === 'advisory' || document.kind === 'mitigation') && document.tlp ? { tlp: document.tlp } : {}),
+      ...((document.kind === 'advisory' || document.kind === 'mitigation') && document.embargo_until ? { embargo_until: document.embargo_until, audience: document.audience } : {}),
       ...(document.kind === 'retraction' ? { retracts: document.retracts } : {}),
       sha256: '0'.repeat(64),
       accepted_at: at(clock),
@@ -209,6 +209,17 @@ describe('the disclosure rules of intake', () => {
       expect(await judge(retraction({ revision: 2 }))).toMatchObject({ status: 409, fields: ['document.retracts'] });
       expect(await judge(doc({ id: 'ADV-1', revision: 2 }))).toEqual({ status: 409, fields: ['document.id'], message: expect.stringContaining('takes no new revision') });
     });
+  });
+
+  it('keeps drills apart: an id stays a drill or a bulletin, and a drill cannot be retracted', async () => {
+    const drill = (fields: Record<string, unknown>): AdvisoryDocument =>
+      advisoryDocumentSchema.parse({ id: 'DRILL-1', revision: 1, kind: 'drill', title: 'Drill', summary: 'Rehearsal.', published: at(clock), ...fields });
+    await accept(drill({}));
+    await accept(doc({ id: 'ADV-1' }));
+    expect(await judge(drill({ revision: 2 }))).toBe('ok');
+    expect(await judge(doc({ id: 'DRILL-1', revision: 2 }))).toMatchObject({ status: 400, fields: ['document.kind'] });
+    expect(await judge(drill({ id: 'ADV-1', revision: 2 }))).toMatchObject({ status: 400, fields: ['document.kind'] });
+    expect(await judge(retraction({ retracts: 'DRILL-1' }))).toMatchObject({ status: 400, fields: ['document.retracts'] });
   });
 
   it('makes a retraction need the signatures of the withdrawn advisory\'s latest revision (two-person rule)', async () => {
