@@ -1,6 +1,7 @@
 import { startTocsin, type Tocsin } from '../support/tocsin-harness';
 import { eventually } from '../support/eventually';
 import { startReceiver, type Receiver } from '../support/webhook-receiver';
+import { deleteRedisPrefix } from '../support/redis-prefix';
 
 /** /readyz tells which channels have not reached anyone lately, and a drill clears it. */
 describe('channel freshness on /readyz', () => {
@@ -39,5 +40,11 @@ describe('channel freshness on /readyz', () => {
     const sample = /^tocsin_channel_last_success_timestamp_seconds\{channel="webhook"\} (\S+)$/m.exec(metrics.text);
     expect(Number(sample?.[1]) * 1000).toBeCloseTo(Date.parse(ready.last_delivery.webhook), -1);
     expect(metrics.text).not.toContain('tocsin_channel_last_success_timestamp_seconds{channel="email"}');
+
+    // Read from the durable receipts, not from Redis: a Redis that lost its data changes nothing.
+    expect(await deleteRedisPrefix(tocsin.config.redisUrl, tocsin.config.prefix)).toBeGreaterThan(0);
+    const afterLoss = await tocsin.call('GET', '/readyz');
+    expect(afterLoss.json.last_delivery.webhook).toBe(ready.last_delivery.webhook);
+    expect(afterLoss.json.warnings).not.toHaveProperty('channel_webhook');
   });
 });
