@@ -247,4 +247,36 @@ describe('POST /v1/recipients/import', () => {
     const big = await t.admin('POST', '/v1/recipients', JSON.stringify({ type: 'webhook', url: 'https://hooks.example/a', description: 'x'.repeat(1024 * 1024) }));
     expect(big.status).toBe(413);
   });
+
+  it('takes a 100,000-line list with a few bad lines: refused whole by default, the rest imported with ?skip_invalid=true', async () => {
+    const total = 100_000;
+    const bad = new Map([
+      [1_234, '{"type": "webhook", "url": "ftp://hooks.example/x", "secret": "SECRET"}'],
+      [50_000, 'not json'],
+      [99_999, '{"type": "email", "address": "nobody@example.org", "consent_confirmed": true, "tlp": "RED"}'],
+    ]);
+    const lines: string[] = [];
+    for (let n = 1; n <= total; n++) {
+      lines.push(bad.get(n)?.replace('"SECRET"', JSON.stringify(SECRET)) ?? JSON.stringify({ type: 'email', address: `subscriber-${n}@example.org`, consent_confirmed: true, groups: n % 10 === 0 ? ['distros'] : [] }));
+    }
+    const body = `${lines.join('\n')}\n`;
+
+    const refused = await importBody(t, body, 'application/x-ndjson');
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.rejected.map((r: { line: number }) => r.line)).toEqual([1_234, 50_000, 99_999]);
+    expect(await list(t)).toHaveLength(0);
+
+    const taken = await importBody(t, body, 'application/x-ndjson', '?skip_invalid=true');
+    expect(taken.status).toBe(200);
+    expect(taken.json).toMatchObject({ imported: total - bad.size, updated: 0 });
+    expect(taken.json.rejected.map((r: { line: number; field: string }) => [r.line, r.field])).toEqual([
+      [1_234, 'url'],
+      [50_000, '(line)'],
+      [99_999, 'tlp'],
+    ]);
+    const all = await list(t);
+    expect(all).toHaveLength(total - bad.size);
+    // Every tenth line asks for the group, but for line 50,000, which is one of the bad ones.
+    expect(all.filter((r) => (r.groups as string[]).includes('distros'))).toHaveLength(total / 10 - 1);
+  }, 120_000);
 });
