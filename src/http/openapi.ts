@@ -308,6 +308,21 @@ export function openApiDocument(): Json {
           responses: { '200': text('the page', 'text/html'), '404': notFound, ...adminErrors },
         }),
       },
+      '/v1/drills/{id}/ack': {
+        parameters: [pathParam('id', 'a drill id')],
+        get: op({
+          summary: 'a drill notice\'s acknowledgement page, with a Confirm receipt button (opening the link records nothing: mail scanners open links)',
+          tags: ['operations'],
+          parameters: [{ name: 'token', in: 'query', required: true, description: 'the token of the link in the drill\'s email or Slack notice', schema: { type: 'string' } }],
+          responses: { '200': text('the page: the button, or already confirmed', 'text/html'), '404': text('unknown link: a forged token, another drill\'s, or none', 'text/html') },
+        }),
+        post: op({
+          summary: 'confirm that a drill reached its recipient: recorded once per recipient, shown in the report\'s acks',
+          tags: ['operations'],
+          requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } } } } },
+          responses: { '200': text('thanks, or already confirmed', 'text/html'), '404': text('unknown link', 'text/html') },
+        }),
+      },
       '/v1/unsubscribe/{token}': {
         parameters: [pathParam('token', 'the token of the link in each email notice')],
         get: op({ summary: 'a page with an unsubscribe button (link scanners must not unsubscribe anyone)', tags: ['recipients'], responses: { '200': text('the page', 'text/html'), '404': text('unknown or used link', 'text/plain') } }),

@@ -126,8 +126,8 @@ describe('GET /v1/openapi.json', () => {
         const responses = item[m].responses as Record<string, any>;
         expect({ at: `${m} ${p}`, default: responses.default?.content['application/json'].schema }).toEqual({ at: `${m} ${p}`, default: { $ref: '#/components/schemas/Error' } });
         for (const [status, r] of Object.entries(responses)) {
-          // The unsubscribe and subscriber pages answer people in text; a degraded /readyz is a report, not a refusal.
-          const page = p.startsWith('/v1/unsubscribe/') || p.startsWith('/v1/subscriptions/confirm/') || `${m} ${p} ${status}` === 'get /subscribe 404';
+          // The unsubscribe, subscriber and drill acknowledgement pages answer people in text; a degraded /readyz is a report, not a refusal.
+          const page = p.startsWith('/v1/unsubscribe/') || p.startsWith('/v1/subscriptions/confirm/') || `${m} ${p} ${status}` === 'get /subscribe 404' || p === '/v1/drills/{id}/ack';
           if (status === 'default' || Number(status) < 400 || page || `${m} ${p} ${status}` === 'get /readyz 503') continue;
           expect({ at: `${m} ${p} ${status}`, schema: r.content['application/json'].schema }).toEqual({ at: `${m} ${p} ${status}`, schema: { $ref: '#/components/schemas/Error' } });
         }
