@@ -1,4 +1,5 @@
 import express, { Router, type Request } from 'express';
+import { z } from 'zod';
 import { advisoryIdSchema } from '../advisory/schema';
 import type { DrillAckKey } from '../drills/drill-ack-key';
 import type { AdvisoryArchive } from '../storage/advisory-archive';
@@ -14,6 +15,9 @@ export interface DrillAckRouteDeps {
   /** Tocsin's clock. Default: the system's. */
   now?: () => Date;
 }
+
+/** The body the confirm button posts (a form): the token from the link, which is the only proof. */
+export const drillAckFormSchema = z.object({ token: z.string().max(200) });
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
@@ -62,7 +66,7 @@ export function drillAckRoutes(deps: DrillAckRouteDeps): Router {
     return { recipient, channel: email.includes(recipient) ? 'email' : 'slack' };
   }
 
-  const tokenOf = (req: Request): unknown => (req.body as Record<string, unknown> | undefined)?.token;
+  const tokenOf = (req: Request): string | undefined => drillAckFormSchema.safeParse(req.body).data?.token;
 
   router.get(
     '/:id/ack',

@@ -9,6 +9,7 @@ import { revisionQuery } from '../util/zod-fields';
 import { signaturesSchema, submissionSchema } from './advisory-routes';
 import { listQuerySchema, replaySchema } from './delivery-routes';
 import { drillRequestSchema } from './drill-routes';
+import { drillAckFormSchema } from './drill-ack-routes';
 import { fromZod, ref, responseSchemas, type Json } from './openapi-schemas';
 import { ACTOR_HEADER, actorHeaderSchema, enrolSchema, fingerprintParamSchema } from './publisher-routes';
 import { bounceJsonSchema } from './bounce-routes';
@@ -319,7 +320,7 @@ export function openApiDocument(): Json {
         post: op({
           summary: 'confirm that a drill reached its recipient: recorded once per recipient, shown in the report\'s acks',
           tags: ['operations'],
-          requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['token'], properties: { token: { type: 'string' } } } } } },
+          requestBody: body(ref('DrillAck'), 'application/x-www-form-urlencoded'),
           responses: { '200': text('thanks, or already confirmed', 'text/html'), '404': text('unknown link', 'text/html') },
         }),
       },
@@ -400,6 +401,7 @@ export function openApiDocument(): Json {
         ManageSubscription: fromZod(manageSchema),
         Bounces: fromZod(bounceJsonSchema),
         DrillRequest: fromZod(drillRequestSchema),
+        DrillAck: fromZod(drillAckFormSchema),
         ...responseSchemas,
       },
       securitySchemes: {
