@@ -13,6 +13,7 @@ import type { Recipient } from '../src/recipients/recipient';
 import { connectRedis, createRedis } from '../src/runtime/redis-connection';
 import { systemRuntimeDeps, type RuntimeDeps } from '../src/runtime/runtime-deps';
 import { createDeliveryObserver } from './delivery-observer';
+import { createDrillAckLinks, type DrillAckLink } from '../src/drills/drill-ack-key';
 import { RECEIPTS_OFF_WARNING } from '../src/runtime/receipts-off';
 import { startDeliveryWorker } from './delivery-worker';
 
@@ -30,7 +31,7 @@ interface ChannelSetup {
 }
 
 /** Builds each enabled channel from typed config: no channel reads the environment itself. */
-function setUpChannel(name: ChannelName, config: Config, deps: RuntimeDeps, log: Logger): ChannelSetup {
+function setUpChannel(name: ChannelName, config: Config, deps: RuntimeDeps, log: Logger, drillAckLink: DrillAckLink): ChannelSetup {
   switch (name) {
     case 'webhook':
       return {
@@ -40,7 +41,7 @@ function setUpChannel(name: ChannelName, config: Config, deps: RuntimeDeps, log:
       };
     case 'slack':
       return {
-        channel: forAnyRecipient('slack', createSlackChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, resolveHost: deps.resolveHost, log })),
+        channel: forAnyRecipient('slack', createSlackChannel({ timeoutMs: config.channels.timeoutMs, allowPrivateTargets: config.allowPrivateTargets, resolveHost: deps.resolveHost, log, drillAckLink })),
         concurrency: config.channels.slackConcurrency,
         maxAttempts: config.channels.maxAttempts,
       };
@@ -62,6 +63,7 @@ function setUpChannel(name: ChannelName, config: Config, deps: RuntimeDeps, log:
             timeoutMs: config.channels.timeoutMs,
             relayCooldownMs: config.breaker.cooldownMs,
             relayMaxCooldownMs: config.breaker.maxCooldownMs,
+            drillAckLink,
           }),
         ),
         concurrency: config.email.concurrency,
@@ -80,8 +82,10 @@ export async function startWorkers(config: Config, log: Logger, deps: RuntimeDep
   if (config.receiptsOff) log.warn(RECEIPTS_OFF_WARNING);
   const running: { close: () => Promise<void> }[] = [];
   const started: ChannelName[] = [];
+  // The links' secret is in the data directory, shared with the API that checks them.
+  const drillAckLink = createDrillAckLinks(config.dataDir, config.publicUrl);
   for (const name of enabledChannels(config).filter((c) => !only || only.includes(c))) {
-    const setup = setUpChannel(name, config, deps, log);
+    const setup = setUpChannel(name, config, deps, log, drillAckLink);
     const queue = new Queue(name, { connection, prefix: config.prefix }) as DeliveryQueue;
     const worker = await startDeliveryWorker({
       channel: setup.channel,

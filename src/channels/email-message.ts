@@ -1,6 +1,7 @@
 import addressparser from 'nodemailer/lib/addressparser';
 import { encodeWords } from 'nodemailer/lib/mime-funcs';
 import type { EmailPayload } from '../notices/email-notice';
+import { newBoundary } from '../notices/pgp-mime';
 import { structuredHeader, unstructuredHeader } from './mail-header';
 
 /** A parsed From address: the header as written, and the bare address for the envelope. */
@@ -29,6 +30,8 @@ export interface Envelope {
   unsubscribeUrl: string;
   /** This recipient's page to change what it receives (or to unsubscribe), sent as List-Help. */
   manageUrl?: string;
+  /** A drill's acknowledgement link for this recipient, in an unsigned part before the signed one. */
+  ackUrl?: string;
   date: Date;
 }
 
@@ -55,7 +58,42 @@ export function buildEmailMessage(payload: EmailPayload, envelope: Envelope): st
     // The signed body is the same bytes for everyone, so a link of this recipient's own travels
     // as a header (RFC 2369 List-Help: where to learn how to change the subscription).
     ...(envelope.manageUrl ? [structuredHeader('List-Help', `<${envelope.manageUrl}>`)] : []),
-    structuredHeader('Content-Type', payload.contentType),
   ];
-  return `${headers.join('\r\n')}\r\n\r\n${payload.body}`;
+  if (envelope.ackUrl === undefined) return [...headers, structuredHeader('Content-Type', payload.contentType)].join('\r\n') + `\r\n\r\n${payload.body}`;
+  const mixed = withAckPart(payload, envelope.ackUrl);
+  return [...headers, structuredHeader('Content-Type', mixed.contentType)].join('\r\n') + `\r\n\r\n${mixed.body}`;
+}
+
+/**
+ * A drill's message: multipart/mixed (RFC 2046), a short unsigned note with this recipient's
+ * acknowledgement link first, then the signed multipart/signed body exactly as everyone gets it.
+ * The link cannot go inside the signature, which covers the same bytes for every recipient; the
+ * note says so, and says nothing a reader must trust.
+ */
+export function withAckPart(payload: EmailPayload, ackUrl: string): { contentType: string; body: string } {
+  if (!/^[\x21-\x7e]+$/.test(ackUrl)) throw new Error('the acknowledgement link holds characters a 7-bit part cannot carry');
+  const boundary = newBoundary('mixed');
+  const body = [
+    'This is a multi-part message in MIME format.',
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 7bit',
+    'Content-Disposition: inline',
+    '',
+    '[DRILL] No action needed',
+    '',
+    'This is a drill of the security advisory broadcast. To confirm that it',
+    'reached you, open this link once and press the button:',
+    '',
+    ackUrl,
+    '',
+    'This note is not signed; the signed drill notice follows.',
+    `--${boundary}`,
+    structuredHeader('Content-Type', payload.contentType),
+    '',
+    // The signed body ends with CRLF, which the closing delimiter takes as its own (RFC 2046).
+    `${payload.body}--${boundary}--`,
+    '',
+  ].join('\r\n');
+  return { contentType: `multipart/mixed; boundary="${boundary}"`, body };
 }

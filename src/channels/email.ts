@@ -29,6 +29,8 @@ export interface EmailChannelOptions {
   relayMaxCooldownMs?: number;
   /** Injected in tests. Default Date.now. */
   now?: () => number;
+  /** Each recipient's acknowledgement link for a drill notice. Absent: drills go without one. */
+  drillAckLink?: (drillId: string, recipientId: string) => Promise<string>;
 }
 
 /**
@@ -73,13 +75,16 @@ export function createEmailChannel(options: EmailChannelOptions): Channel<EmailT
   return {
     name: 'email',
     async send(notice: Notice, recipient: EmailTarget, signal: AbortSignal): Promise<DeliveryReceipt> {
-      const raw = buildEmailMessage(JSON.parse(notice.payload) as EmailPayload, {
+      const payload = JSON.parse(notice.payload) as EmailPayload;
+      const ackUrl = payload.drill && options.drillAckLink ? await options.drillAckLink(notice.ref.id, recipient.id) : undefined;
+      const raw = buildEmailMessage(payload, {
         sender,
         to: recipient.address,
         noticeId: notice.messageId,
         recipientId: recipient.id,
         unsubscribeUrl: `${options.publicUrl}/v1/unsubscribe/${recipient.unsubscribe_token}`,
         manageUrl: `${options.publicUrl}${managePath(recipient.unsubscribe_token)}`,
+        ...(ackUrl !== undefined ? { ackUrl } : {}),
         date: new Date(),
       });
       const failures: Error[] = [];

@@ -14,7 +14,7 @@ import { networkFailure } from '../delivery/public-delivery-view';
 import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
 import { originOf } from '../net/origin';
 import type { ResolveHost } from '../net/resolve-host';
-import type { SlackNoticePayload } from '../notices/slack-notice';
+import type { SlackNoticeBlock, SlackNoticePayload } from '../notices/slack-notice';
 import type { RecipientOf } from '../recipients/recipient';
 import type { Channel, DeliveryReceipt, Notice, RetryAttempt } from './channel';
 import { DestinationUnavailableError, PermanentDeliveryError, RateLimitedError, TransientDeliveryError } from './delivery-errors';
@@ -32,6 +32,20 @@ export interface SlackChannelOptions {
   resolveHost: ResolveHost;
   /** Told once per recipient and reason when a retry could not read the history and posted anyway. Default: silent. */
   log?: Pick<PinoLogger, 'warn'>;
+  /** Each recipient's acknowledgement link for a drill notice. Absent: drills go without one. */
+  drillAckLink?: (drillId: string, recipientId: string) => Promise<string>;
+}
+
+/** The block after a drill's signed text: tocsin's own words and link, so mrkdwn is safe here. */
+type AckBlock = { type: 'section'; text: { type: 'mrkdwn'; text: string } };
+
+/**
+ * A drill's acknowledgement link, after the signed notice and apart from it: the signed text is the
+ * same for every workspace, the link is this recipient's own.
+ */
+export function ackBlock(url: string): AckBlock {
+  if (/[<>|\s]/.test(url)) throw new Error('the acknowledgement link holds characters a Slack link cannot carry');
+  return { type: 'section', text: { type: 'mrkdwn', text: `DRILL, not signed: <${url}|Acknowledge this drill> to confirm it reached this channel.` } };
 }
 
 /**
@@ -116,11 +130,13 @@ export function createSlackChannel(options: SlackChannelOptions): Channel<SlackT
         if (ts !== null) return { detail: `found already posted to ${recipient.channel_id} at ts ${ts}; not posted again` };
         if (signal.aborted) throw new TransientDeliveryError('delivery was cancelled before it posted', { cause: signal.reason });
       }
+      const blocks: (SlackNoticeBlock | AckBlock)[] =
+        payload.drill && options.drillAckLink ? [...payload.blocks, ackBlock(await options.drillAckLink(notice.ref.id, recipient.id))] : payload.blocks;
       try {
         const answer = await client.chat.postMessage({
           channel: recipient.channel_id,
           text: payload.text,
-          blocks: payload.blocks,
+          blocks,
           metadata: payload.metadata,
           // Nothing in a notice may mention anyone, expand a link preview, or be read as markup.
           link_names: false,

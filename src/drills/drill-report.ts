@@ -3,6 +3,7 @@ import { channelNames, type ChannelName } from '../channels/channel-names';
 import type { DeliveryFailure } from '../channels/delivery-failure';
 import type { DeliveryState } from '../delivery/delivery-status';
 import type { Audience } from '../storage/advisory-archive';
+import type { DrillAckRecord } from '../storage/drill-ack-store';
 
 /** One recipient's delivery, in milliseconds from the drill's acceptance. */
 export interface DrillTiming {
@@ -30,7 +31,7 @@ export interface ChannelDrillReport {
   timeline: DrillTiming[];
 }
 
-/** Who confirmed receipt, and when (RFC 3339): a webhook by its 2xx. */
+/** Who confirmed receipt, and when (RFC 3339): a webhook by its 2xx, email and Slack by the notice's link. */
 export interface DrillAck {
   recipient: string;
   at: string;
@@ -73,7 +74,12 @@ function percentile(sorted: readonly number[], p: number): number | null {
  * delivery/dead-letters.ts `loadRevisionView`). Times are from the drill's acceptance: what a
  * recipient waits on the real day. Only channels with recipients appear.
  */
-export function drillReport(record: AdvisoryRecord, audience: Audience, states: ReadonlyMap<ChannelName, ReadonlyMap<string, DeliveryState>>): DrillReport {
+export function drillReport(
+  record: AdvisoryRecord,
+  audience: Audience,
+  states: ReadonlyMap<ChannelName, ReadonlyMap<string, DeliveryState>>,
+  linkAcks: readonly DrillAckRecord[] = [],
+): DrillReport {
   const start = Date.parse(record.accepted_at);
   const channels: DrillReport['channels'] = {};
   const acks: DrillReport['acks'] = {};
@@ -106,6 +112,11 @@ export function drillReport(record: AdvisoryRecord, audience: Audience, states: 
     };
     // A webhook's 2xx is its acknowledgement: the partner's server took the notice.
     if (channel === 'webhook') acks.webhook = timeline.map((t) => ({ recipient: t.recipient, at: new Date(start + t.ms).toISOString() }));
+    // Email and Slack: a person used the link the notice carried (drills/drill-ack-key.ts).
+    if (channel === 'email' || channel === 'slack') {
+      const inAudience = new Set(ids);
+      acks[channel] = linkAcks.filter((a) => a.channel === channel && inAudience.has(a.recipient)).map((a) => ({ recipient: a.recipient, at: a.at }));
+    }
   }
   return { id: record.id, started_at: record.accepted_at, channels, acks };
 }

@@ -4,6 +4,7 @@ import { adminAuth } from './admin-auth';
 import { advisoryRoutes, type AdvisoryRouteDeps } from './advisory-routes';
 import { bounceRoutes } from './bounce-routes';
 import { deliveryRoutes, type DeliveryRouteDeps } from './delivery-routes';
+import { drillAckRoutes, type DrillAckRouteDeps } from './drill-ack-routes';
 import { drillRoutes } from './drill-routes';
 import { refuseDuplicateHeaders } from './duplicate-headers';
 import { errorHandler, handle, HttpError } from './http-error';
@@ -15,7 +16,14 @@ import { recipientRoutes, type RecipientRouteDeps } from './recipient-routes';
 import { subscribePageRoutes, subscriptionRoutes, type SubscriptionRouteDeps } from './subscription-routes';
 import { unsubscribeRoutes } from './unsubscribe-routes';
 
-export interface AppDeps extends AdvisoryRouteDeps, RecipientRouteDeps, PublisherRouteDeps, KeyRouteDeps, SubscriptionRouteDeps, Pick<DeliveryRouteDeps, 'replayer'> {
+export interface AppDeps
+  extends AdvisoryRouteDeps,
+    RecipientRouteDeps,
+    PublisherRouteDeps,
+    KeyRouteDeps,
+    SubscriptionRouteDeps,
+    Pick<DeliveryRouteDeps, 'replayer'>,
+    Pick<DrillAckRouteDeps, 'drillAcks' | 'drillAckKey'> {
   log: Logger;
   /** express's `trust proxy` (TOCSIN_TRUST_PROXY): whose X-Forwarded-For names the client. Default false. */
   trustProxy?: boolean | number | string;
@@ -50,7 +58,9 @@ export function mountedRouters(deps: AppDeps): [mountPath: string, ...handlers: 
     ['/v1/subscriptions', subscriptionRoutes(deps)],
     ['/subscribe', subscribePageRoutes(deps)],
     ['/v1/bounces', adminAuth(deps.adminToken), bounceRoutes(deps)],
-    ['/v1/drills', adminAuth(deps.adminToken), drillRoutes({ intake: deps.intake, archive: deps.archive, states: deps.deliveries, receipts: deps.receipts })],
+    // Before the admin guard: the acknowledgement link is public, its token the only proof.
+    ['/v1/drills', drillAckRoutes({ archive: deps.archive, drillAcks: deps.drillAcks, drillAckKey: deps.drillAckKey })],
+    ['/v1/drills', adminAuth(deps.adminToken), drillRoutes({ intake: deps.intake, archive: deps.archive, states: deps.deliveries, receipts: deps.receipts, drillAcks: deps.drillAcks })],
   ];
 }
 

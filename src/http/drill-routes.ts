@@ -10,6 +10,7 @@ import { advisoryIdSchema } from '../advisory/schema';
 import { fieldProblems } from '../util/zod-fields';
 import { handle, HttpError } from './http-error';
 import { jsonBody } from './json-body';
+import type { DrillAckStore } from '../storage/drill-ack-store';
 
 /** `POST /v1/drills`: which channels and which group to drill; absent, every recipient. */
 export const drillRequestSchema = z.strictObject({
@@ -27,6 +28,8 @@ const RECENT_DRILLS = 50;
 
 export interface DrillRouteDeps extends DeliveryViewDeps {
   intake: Pick<ReturnType<typeof createAdvisoryIntake>, 'drill'>;
+  /** Who used the acknowledgement link of a drill's email or Slack notice. */
+  drillAcks: Pick<DrillAckStore, 'list'>;
 }
 
 /** The drill routes, mounted behind the admin token: a drill is an operator's rehearsal. */
@@ -56,7 +59,7 @@ export function drillRoutes(deps: DrillRouteDeps): Router {
     const archived = latest === undefined ? null : await deps.archive.get({ id, revision: latest });
     if (!archived || archived.record.kind !== 'drill') throw new HttpError(404, 'not_found', `no drill ${id}`);
     const view = await loadRevisionView(deps, archived.record);
-    return drillReport(archived.record, view.audience, view.states);
+    return drillReport(archived.record, view.audience, view.states, await deps.drillAcks.list(id));
   }
 
   router.get(

@@ -9,6 +9,7 @@ import { revisionQuery } from '../util/zod-fields';
 import { signaturesSchema, submissionSchema } from './advisory-routes';
 import { listQuerySchema, replaySchema } from './delivery-routes';
 import { drillRequestSchema } from './drill-routes';
+import { drillAckFormSchema } from './drill-ack-routes';
 import { fromZod, ref, responseSchemas, type Json } from './openapi-schemas';
 import { ACTOR_HEADER, actorHeaderSchema, enrolSchema, fingerprintParamSchema } from './publisher-routes';
 import { bounceJsonSchema } from './bounce-routes';
@@ -308,6 +309,21 @@ export function openApiDocument(): Json {
           responses: { '200': text('the page', 'text/html'), '404': notFound, ...adminErrors },
         }),
       },
+      '/v1/drills/{id}/ack': {
+        parameters: [pathParam('id', 'a drill id')],
+        get: op({
+          summary: 'a drill notice\'s acknowledgement page, with a Confirm receipt button (opening the link records nothing: mail scanners open links)',
+          tags: ['operations'],
+          parameters: [{ name: 'token', in: 'query', required: true, description: 'the token of the link in the drill\'s email or Slack notice', schema: { type: 'string' } }],
+          responses: { '200': text('the page: the button, or already confirmed', 'text/html'), '404': text('unknown link: a forged token, another drill\'s, or none', 'text/html') },
+        }),
+        post: op({
+          summary: 'confirm that a drill reached its recipient: recorded once per recipient, shown in the report\'s acks',
+          tags: ['operations'],
+          requestBody: body(ref('DrillAck'), 'application/x-www-form-urlencoded'),
+          responses: { '200': text('thanks, or already confirmed', 'text/html'), '404': text('unknown link', 'text/html') },
+        }),
+      },
       '/v1/unsubscribe/{token}': {
         parameters: [pathParam('token', 'the token of the link in each email notice')],
         get: op({ summary: 'a page with an unsubscribe button (link scanners must not unsubscribe anyone)', tags: ['recipients'], responses: { '200': text('the page', 'text/html'), '404': text('unknown or used link', 'text/plain') } }),
@@ -385,6 +401,7 @@ export function openApiDocument(): Json {
         ManageSubscription: fromZod(manageSchema),
         Bounces: fromZod(bounceJsonSchema),
         DrillRequest: fromZod(drillRequestSchema),
+        DrillAck: fromZod(drillAckFormSchema),
         ...responseSchemas,
       },
       securitySchemes: {

@@ -23,6 +23,8 @@ export interface EmailPayload {
    * so every mark in it is repeated at the top of the signed text. See {@link emailSubject}.
    */
   subject: string;
+  /** Set on a drill: the worker puts the recipient's acknowledgement link beside the signed body. */
+  drill?: true;
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -42,7 +44,7 @@ export async function renderEmailNotice(archived: ArchivedAdvisory, ctx: RenderC
   const signature = await signDetached(Buffer.from(entity, 'utf8'), ctx.broadcaster.signingKeys);
   const { contentType, body } = buildSignedBody(entity, signature, await micalgOf(signature));
   const { record } = archived;
-  const payload: EmailPayload = { contentType, body, subject: emailSubject(content) };
+  const payload: EmailPayload = { contentType, body, subject: emailSubject(content), ...(record.kind === 'drill' ? { drill: true as const } : {}) };
   return { ref: { id: record.id, revision: record.revision }, messageId: messageIdFor(archived), payload: JSON.stringify(payload), acceptedAt: record.accepted_at };
 }
 

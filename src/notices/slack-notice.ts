@@ -32,6 +32,8 @@ export interface SlackNoticePayload {
   blocks: SlackNoticeBlock[];
   /** Slack message metadata, so a bot reading the channel can de-duplicate on tocsin's message id. */
   metadata: { event_type: 'tocsin_notice'; event_payload: { message_id: string; advisory: string; revision: number } };
+  /** Set on a drill: the channel adds the recipient's acknowledgement link after the signed text. */
+  drill?: true;
 }
 
 // Block Kit limits: a header holds 150 characters, a section's text 3000.
@@ -80,6 +82,7 @@ export async function renderSlackNotice(archived: ArchivedAdvisory, ctx: RenderC
     text: headline,
     blocks,
     metadata: { event_type: 'tocsin_notice', event_payload: { message_id: messageId, advisory: id, revision } },
+    ...(archived.record.kind === 'drill' ? { drill: true as const } : {}),
   };
   return { ref: { id, revision }, messageId, payload: JSON.stringify(payload), acceptedAt: archived.record.accepted_at };
 }

@@ -38,6 +38,8 @@ import { RECEIPTS_OFF_WARNING } from './receipts-off';
 import { systemRuntimeDeps, type RuntimeDeps } from './runtime-deps';
 import { createMirrorBuildThread } from '../mirror/build-in-thread';
 import { createMirrorRebuilder, type MirrorRebuilder } from '../mirror/mirror-rebuilder';
+import { openDrillAckKey } from '../drills/drill-ack-key';
+import { createDrillAckStore } from '../storage/drill-ack-store';
 
 /** How often the API re-reads publisher keys, expires held submissions and reconciles Redis with the archive. */
 const MAINTENANCE_INTERVAL_MS = 30_000;
@@ -184,6 +186,8 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     .then((records) => tally.of(records))
     .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not count the delivery receipts for /metrics; the first scrape will'));
 
+  // Made now if it is missing, so a bad data directory shows at start, not at someone's click.
+  const drillAckKeyOnce = await openDrillAckKey(config.dataDir);
   const app = createApp({
     log,
     trustProxy: config.subscriptions.trustProxy,
@@ -200,6 +204,8 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     receipts,
     replayer,
     recipients,
+    drillAcks: createDrillAckStore(config.dataDir),
+    drillAckKey: () => Promise.resolve(drillAckKeyOnce),
     scheduledRelease: (ref) => release.scheduled(ref),
     allowPrivateTargets: config.allowPrivateTargets,
     resolveHost: deps.resolveHost,

@@ -90,8 +90,8 @@ describe('drills', () => {
     const mail = smtp.mails.find((m) => m.to.includes(address))!;
     const raw = mail.raw.toString('utf8');
     expect(readHeaders(raw).get('subject')).toMatch(/^\[DRILL\] No action needed /);
-    // The text part's first line, inside the signature.
-    const textPart = raw.slice(raw.indexOf('Content-Type: text/plain'));
+    // The text part's first line, inside the signature (after the unsigned note with the acknowledgement link).
+    const textPart = raw.slice(raw.indexOf('Content-Type: text/plain', raw.indexOf('Content-Type: multipart/signed')));
     expect(textPart.slice(textPart.indexOf('\r\n\r\n') + 4).split('\r\n')[0]).toBe(DRILL_MARK);
 
     const post = slack.calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === channel)!;

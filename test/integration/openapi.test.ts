@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { advisoryDocumentSchema } from '../../src/advisory/schema';
 import { signaturesSchema, submissionSchema } from '../../src/http/advisory-routes';
 import { createApp, type AppDeps } from '../../src/http/app';
+import { drillAckFormSchema } from '../../src/http/drill-ack-routes';
 import { listQuerySchema, replaySchema } from '../../src/http/delivery-routes';
 import { actorHeaderSchema, enrolSchema, fingerprintParamSchema } from '../../src/http/publisher-routes';
 import { createLogger } from '../../src/log';
@@ -70,6 +71,7 @@ describe('GET /v1/openapi.json', () => {
     expect(schemas.ImportLine).toEqual(zodJson(importLineSchema));
     expect(schemas.EnrolPublisher).toEqual(zodJson(enrolSchema));
     expect(schemas.ReplayRequest).toEqual(zodJson(replaySchema));
+    expect(schemas.DrillAck).toEqual(zodJson(drillAckFormSchema));
     expect(schemas.AdvisoryDocument).toEqual(zodJson(advisoryDocumentSchema));
     // The envelope, with its `document` string said to hold the advisory document as JSON.
     const submission = zodJson(submissionSchema) as any;
@@ -86,7 +88,7 @@ describe('GET /v1/openapi.json', () => {
     const bodies = Object.entries(doc.paths).flatMap(([p, item]: [string, any]) =>
       METHODS.filter((m) => item[m]?.requestBody).map((m) => [p, Object.values(item[m].requestBody.content as Record<string, any>)[0].schema] as const),
     );
-    expect(bodies.length).toBe(13);
+    expect(bodies.length).toBe(14);
     // The two button pages post a form whose fields do not matter.
     for (const [p, schema] of bodies) if (p !== '/v1/unsubscribe/{token}' && p !== '/v1/subscriptions/confirm/{token}') expect({ p, ref: schema.$ref }).toEqual({ p, ref: expect.stringMatching(/^#\/components\/schemas\/\w+$/) });
   });
@@ -126,8 +128,8 @@ describe('GET /v1/openapi.json', () => {
         const responses = item[m].responses as Record<string, any>;
         expect({ at: `${m} ${p}`, default: responses.default?.content['application/json'].schema }).toEqual({ at: `${m} ${p}`, default: { $ref: '#/components/schemas/Error' } });
         for (const [status, r] of Object.entries(responses)) {
-          // The unsubscribe and subscriber pages answer people in text; a degraded /readyz is a report, not a refusal.
-          const page = p.startsWith('/v1/unsubscribe/') || p.startsWith('/v1/subscriptions/confirm/') || `${m} ${p} ${status}` === 'get /subscribe 404';
+          // The unsubscribe, subscriber and drill acknowledgement pages answer people in text; a degraded /readyz is a report, not a refusal.
+          const page = p.startsWith('/v1/unsubscribe/') || p.startsWith('/v1/subscriptions/confirm/') || `${m} ${p} ${status}` === 'get /subscribe 404' || p === '/v1/drills/{id}/ack';
           if (status === 'default' || Number(status) < 400 || page || `${m} ${p} ${status}` === 'get /readyz 503') continue;
           expect({ at: `${m} ${p} ${status}`, schema: r.content['application/json'].schema }).toEqual({ at: `${m} ${p} ${status}`, schema: { $ref: '#/components/schemas/Error' } });
         }

@@ -8,6 +8,32 @@ import type { InputParser } from './signed-input';
  */
 export const parseEmailInput: InputParser = (text) => {
   const crlf = text.includes('\r\n') ? text : text.replace(/\n/g, '\r\n');
+  const signed = parseSigned(crlf);
+  if (signed) return signed;
+  // A drill's mail: multipart/mixed, an unsigned note with the acknowledgement link, then the
+  // signed message as its own part. One level only: tocsin sends nothing nested deeper.
+  const mixed = partsOf(crlf, /^\s*multipart\/mixed\s*;/i);
+  for (const part of mixed ?? []) {
+    const found = parseSigned(part);
+    if (found) return found;
+  }
+  return null;
+};
+
+/** The parts of a message (or body part) of the given multipart type; null for another type. */
+function partsOf(crlf: string, type: RegExp): string[] | null {
+  const headerEnd = crlf.indexOf('\r\n\r\n');
+  if (headerEnd < 0) return null;
+  const contentType = headerValue(crlf.slice(0, headerEnd), 'content-type');
+  if (!contentType || !type.test(contentType)) return null;
+  const boundary = /boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))/i.exec(contentType);
+  const delimiter = `--${boundary?.[1] ?? boundary?.[2] ?? ''}`;
+  if (delimiter === '--') return null;
+  return splitParts(crlf.slice(headerEnd + 2), delimiter);
+}
+
+/** RFC 3156 multipart/signed, at the top of `crlf`. */
+function parseSigned(crlf: string): ReturnType<InputParser> {
   const headerEnd = crlf.indexOf('\r\n\r\n');
   if (headerEnd < 0) return null;
   const contentType = headerValue(crlf.slice(0, headerEnd), 'content-type');
@@ -24,7 +50,7 @@ export const parseEmailInput: InputParser = (text) => {
   const armored = armoredSignatureIn(signaturePart);
   if (!armored) return null;
   return { kind: 'detached', document: signed, signature: armored, form: 'email (.eml)' };
-};
+}
 
 /** Unfolded value of the first header with this name. */
 function headerValue(headers: string, name: string): string | undefined {
