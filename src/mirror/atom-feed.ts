@@ -1,5 +1,5 @@
 import type { MirrorConfig } from '../config';
-import { esc } from './html-escape';
+import { atomEntry, atomFeed } from './atom-xml';
 import { latestOf, newestFirst, updatedAt, type MirrorEntry } from './mirror-entry';
 import { absolute, sitePaths } from './site-paths';
 
@@ -27,33 +27,25 @@ export function renderAtomFeed(entries: MirrorEntry[], config: MirrorConfig, fin
       `Signed document: ${absolute(config.baseUrl, sitePaths.document(record.id, record.revision))} (SHA-256 ${record.sha256})`,
       `Verify it with tocsin's key ${fingerprint}.`,
     ].join('\n');
-    return [
-      '  <entry>',
-      `    <id>${esc(absolute(config.baseUrl, sitePaths.revisionDir(record.id, record.revision)))}/</id>`,
-      `    <title>[${esc(doc.severity.toUpperCase())}] ${esc(record.id)} revision ${record.revision}: ${esc(doc.title)}</title>`,
-      `    <updated>${esc(record.accepted_at)}</updated>`,
-      `    <published>${esc(new Date(doc.published).toISOString())}</published>`,
-      `    <link rel="alternate" type="text/html" href="${esc(page)}"/>`,
-      `    <link rel="related" type="application/json" href="${esc(absolute(config.baseUrl, sitePaths.document(record.id, record.revision)))}"/>`,
-      `    <category term="${esc(doc.severity)}" label="severity"/>`,
-      `    <summary type="text">${esc(text)}</summary>`,
-      '  </entry>',
-    ].join('\n');
+    return atomEntry({
+      id: `${absolute(config.baseUrl, sitePaths.revisionDir(record.id, record.revision))}/`,
+      title: `[${doc.severity.toUpperCase()}] ${record.id} revision ${record.revision}: ${doc.title}`,
+      updated: record.accepted_at,
+      published: doc.published,
+      alternate: page,
+      related: absolute(config.baseUrl, sitePaths.document(record.id, record.revision)),
+      category: { term: doc.severity, label: 'severity' },
+      summary: text,
+    });
   });
-  return [
-    '<?xml version="1.0" encoding="utf-8"?>',
-    '<feed xmlns="http://www.w3.org/2005/Atom">',
-    `  <id>${esc(feedUrl)}</id>`,
-    `  <title>${esc(config.publisher.name)} security advisories</title>`,
-    `  <updated>${esc(sorted[0] ? updatedAt(sorted[0]) : epoch)}</updated>`,
-    `  <author><name>${esc(config.publisher.name)}</name></author>`,
-    `  <link rel="self" type="application/atom+xml" href="${esc(feedUrl)}"/>`,
-    `  <link rel="alternate" type="text/html" href="${esc(absolute(config.baseUrl, sitePaths.index))}"/>`,
-    `  <generator>tocsin</generator>`,
-    ...items,
-    '</feed>',
-    '',
-  ].join('\n');
+  return atomFeed({
+    self: feedUrl,
+    title: `${config.publisher.name} security advisories`,
+    updated: sorted[0] ? updatedAt(sorted[0]) : epoch,
+    author: config.publisher.name,
+    alternate: absolute(config.baseUrl, sitePaths.index),
+    entries: items,
+  });
 }
 
 /** The feed entry of a withdrawal: the advisory struck, the publishers' reason, the signed retraction. */
@@ -70,16 +62,14 @@ function withdrawalEntry(e: MirrorEntry, config: MirrorConfig, fingerprint: stri
     `Signed retraction: ${retractionUrl} (SHA-256 ${retraction.sha256})`,
     `Verify it with tocsin's key ${fingerprint}.`,
   ].join('\n');
-  return [
-    '  <entry>',
-    `    <id>${esc(absolute(config.baseUrl, sitePaths.revisionDir(retraction.id, retraction.revision)))}/</id>`,
-    `    <title>[WITHDRAWN] ${esc(record.id)}: ${esc(doc.title)}</title>`,
-    `    <updated>${esc(retraction.accepted_at)}</updated>`,
-    `    <published>${esc(new Date(e.withdrawn!.doc.published).toISOString())}</published>`,
-    `    <link rel="alternate" type="text/html" href="${esc(`${absolute(config.baseUrl, sitePaths.index)}#${e.id}`)}"/>`,
-    `    <link rel="related" type="application/json" href="${esc(retractionUrl)}"/>`,
-    `    <category term="withdrawn" label="status"/>`,
-    `    <summary type="text">${esc(text)}</summary>`,
-    '  </entry>',
-  ].join('\n');
+  return atomEntry({
+    id: `${absolute(config.baseUrl, sitePaths.revisionDir(retraction.id, retraction.revision))}/`,
+    title: `[WITHDRAWN] ${record.id}: ${doc.title}`,
+    updated: retraction.accepted_at,
+    published: e.withdrawn!.doc.published,
+    alternate: `${absolute(config.baseUrl, sitePaths.index)}#${e.id}`,
+    related: retractionUrl,
+    category: { term: 'withdrawn', label: 'status' },
+    summary: text,
+  });
 }

@@ -1,5 +1,5 @@
 import type { MirrorConfig } from '../config';
-import { esc } from './html-escape';
+import { atomEntry, atomFeed } from './atom-xml';
 import type { IncidentEntry } from './incident-entry';
 import { absolute, sitePaths } from './site-paths';
 
@@ -25,31 +25,23 @@ export function renderStatusFeed(incidents: readonly IncidentEntry[], config: Mi
       `Signed document: ${documentUrl} (SHA-256 ${record.sha256})`,
       `Verify it with tocsin's key ${fingerprint}.`,
     ].join('\n');
-    return [
-      '  <entry>',
-      `    <id>${esc(absolute(config.baseUrl, sitePaths.revisionDir(record.id, record.revision)))}/</id>`,
-      `    <title>[${esc(doc.state.toUpperCase())}] ${esc(record.id)}: ${esc(doc.title)}</title>`,
-      `    <updated>${esc(record.accepted_at)}</updated>`,
-      `    <published>${esc(new Date(doc.published).toISOString())}</published>`,
-      `    <link rel="alternate" type="text/html" href="${esc(`${absolute(config.baseUrl, sitePaths.status)}#${record.id}`)}"/>`,
-      `    <link rel="related" type="application/json" href="${esc(documentUrl)}"/>`,
-      `    <category term="${esc(doc.state)}" label="state"/>`,
-      `    <summary type="text">${esc(text)}</summary>`,
-      '  </entry>',
-    ].join('\n');
+    return atomEntry({
+      id: `${absolute(config.baseUrl, sitePaths.revisionDir(record.id, record.revision))}/`,
+      title: `[${doc.state.toUpperCase()}] ${record.id}: ${doc.title}`,
+      updated: record.accepted_at,
+      published: doc.published,
+      alternate: `${absolute(config.baseUrl, sitePaths.status)}#${record.id}`,
+      related: documentUrl,
+      category: { term: doc.state, label: 'state' },
+      summary: text,
+    });
   });
-  return [
-    '<?xml version="1.0" encoding="utf-8"?>',
-    '<feed xmlns="http://www.w3.org/2005/Atom">',
-    `  <id>${esc(feedUrl)}</id>`,
-    `  <title>${esc(config.publisher.name)} incident status</title>`,
-    `  <updated>${esc(updates[0]?.archived.record.accepted_at ?? epoch)}</updated>`,
-    `  <author><name>${esc(config.publisher.name)}</name></author>`,
-    `  <link rel="self" type="application/atom+xml" href="${esc(feedUrl)}"/>`,
-    `  <link rel="alternate" type="text/html" href="${esc(absolute(config.baseUrl, sitePaths.status))}"/>`,
-    `  <generator>tocsin</generator>`,
-    ...items,
-    '</feed>',
-    '',
-  ].join('\n');
+  return atomFeed({
+    self: feedUrl,
+    title: `${config.publisher.name} incident status`,
+    updated: updates[0]?.archived.record.accepted_at ?? epoch,
+    author: config.publisher.name,
+    alternate: absolute(config.baseUrl, sitePaths.status),
+    entries: items,
+  });
 }
