@@ -72,11 +72,25 @@ export function drillAckUrl(publicUrl: string, drillId: string, token: string): 
 /** What a channel is given to put a recipient's link beside a drill notice, outside its signature. */
 export type DrillAckLink = (drillId: string, recipientId: string) => Promise<string>;
 
-/** A {@link DrillAckLink} that opens the key at its first drill, and again after a failure. */
+/**
+ * The secret as the workers read it: the API makes it at start, and a worker never does. A worker
+ * given another data directory than the API's would otherwise make a secret of its own and send
+ * links the API refuses, silently; this way its drill sends fail, loudly, and are retried.
+ */
+export async function readDrillAckKey(dataDir: string): Promise<DrillAckKey> {
+  const file = path.join(dataDir, DRILL_ACK_KEY_FILE);
+  const text = await readOptional(file);
+  if (text === null) throw new Error(`${file} does not exist: the API makes it at start, and workers must share the API's TOCSIN_DATA_DIR to put acknowledgement links in drill notices`);
+  const secret = Buffer.from(text.trim(), 'base64');
+  if (secret.length < 32) throw new Error(`${file} holds no usable drill acknowledgement secret (32 bytes, base64)`);
+  return drillAckKey(secret);
+}
+
+/** A {@link DrillAckLink} that reads the key at its first drill, and again after a failure. */
 export function createDrillAckLinks(dataDir: string, publicUrl: string): DrillAckLink {
   let key: Promise<DrillAckKey> | undefined;
   return async (drillId, recipientId) => {
-    key ??= openDrillAckKey(dataDir).catch((err: unknown) => {
+    key ??= readDrillAckKey(dataDir).catch((err: unknown) => {
       key = undefined;
       throw err;
     });

@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { buildEmailMessage, parseSender } from '../../src/channels/email-message';
 import { ackBlock } from '../../src/channels/slack';
 import { parseEmailInput } from '../../src/cli/inputs/email-input';
-import { drillAckKey, drillAckUrl } from '../../src/drills/drill-ack-key';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createDrillAckLinks, DRILL_ACK_KEY_FILE, drillAckKey, drillAckUrl, openDrillAckKey } from '../../src/drills/drill-ack-key';
 import { buildSignedBody, buildSignedEntity } from '../../src/notices/pgp-mime';
 
 const envelope = {
@@ -59,5 +62,20 @@ describe("a drill email's unsigned acknowledgement part", () => {
     expect(() => buildEmailMessage(payload, { ...envelope, ackUrl: 'https://x.example/a\r\nBcc: y' })).toThrow(/7-bit/);
     expect(() => ackBlock('https://x.example/a|b>')).toThrow(/Slack link/);
     expect(ackBlock('https://x.example/a?token=T').text.text).toContain('<https://x.example/a?token=T|Acknowledge this drill>');
+  });
+});
+
+describe('the drill acknowledgement key in the data directory', () => {
+  it('is made by the API only: a worker without it fails by name rather than sending links of a key of its own', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tocsin-ack-'));
+    try {
+      const links = createDrillAckLinks(dir, 'https://tocsin.example');
+      await expect(links('drill_a', 'rcpt_1')).rejects.toThrow(DRILL_ACK_KEY_FILE);
+      const api = await openDrillAckKey(dir);
+      // Read again after the failure: the worker's link now carries the API's token.
+      expect(await links('drill_a', 'rcpt_1')).toBe(drillAckUrl('https://tocsin.example', 'drill_a', api.tokenFor('drill_a', 'rcpt_1')));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
