@@ -10,6 +10,21 @@ import { csafPath, sitePaths } from './site-paths';
 /** No script at all, and nothing loaded from anywhere: the page is plain, readable HTML. */
 export const CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
+/** The start of a mirror page up to `<body>`: no script, nothing loaded from anywhere, its feed linked. */
+export function pageHead(title: string, feed: string, style: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
+<title>${esc(title)}</title>
+<link rel="alternate" type="application/atom+xml" href="${feed}">
+<style>${style}</style>
+</head>
+<body>`;
+}
+
 export const PAGE_STYLE = `
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 0 auto; padding: 1rem; color: #111; }
 h1 { font-size: 1.6rem; } h2 { font-size: 1.3rem; margin-bottom: .2rem; }
@@ -139,17 +154,7 @@ export function renderIndexPage(entries: MirrorEntry[], retractions: RetractionE
   const sorted = [...entries].sort(newestFirst);
   const example = sorted[0] ? sitePaths.document(sorted[0].id, latestOf(sorted[0]).archived.record.revision) : sitePaths.document('ACME-2026-0001', 1);
   const exampleName = example.split('/').pop()!;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${CSP}">
-<title>${esc(config.publisher.name)} security advisories</title>
-<link rel="alternate" type="application/atom+xml" href="${sitePaths.atom}">
-<style>${PAGE_STYLE}</style>
-</head>
-<body>
+  return `${pageHead(`${config.publisher.name} security advisories`, sitePaths.atom, PAGE_STYLE)}
 ${banner}<h1>${esc(config.publisher.name)} security advisories</h1>
 <p>Every advisory here was signed by its publishers and then by tocsin. Tocsin's current key fingerprint:</p>
 <p class="fpr">${esc(spacedFingerprint(fingerprint))}</p>

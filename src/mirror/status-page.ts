@@ -1,7 +1,7 @@
 import type { MirrorConfig } from '../config';
 import { spacedFingerprint } from '../notices/notice-view';
 import { esc } from './html-escape';
-import { CSP, link, PAGE_STYLE, signedFiles } from './index-page';
+import { link, PAGE_STYLE, pageHead, signedFiles } from './index-page';
 import { incidentOrder, isOpen, latestUpdate, overdueSince, type IncidentEntry, type IncidentUpdate } from './incident-entry';
 import { sitePaths } from './site-paths';
 
@@ -55,17 +55,7 @@ export function renderStatusPage(incidents: readonly IncidentEntry[], config: Mi
   const sorted = [...incidents].sort(incidentOrder);
   const open = sorted.filter(isOpen);
   const resolved = sorted.filter((i) => !isOpen(i));
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${CSP}">
-<title>${esc(config.publisher.name)} incident status</title>
-<link rel="alternate" type="application/atom+xml" href="${sitePaths.statusAtom}">
-<style>${PAGE_STYLE}${STATUS_STYLE}</style>
-</head>
-<body>
+  return `${pageHead(`${config.publisher.name} incident status`, sitePaths.statusAtom, PAGE_STYLE + STATUS_STYLE)}
 <h1>${esc(config.publisher.name)} incident status</h1>
 <p>Every update here was signed by its publishers and then by tocsin, key <span class="fpr">${esc(spacedFingerprint(fingerprint))}</span>.
 ${link(sitePaths.index, 'Security advisories')} &middot; ${link(sitePaths.verify, 'how to verify')} &middot; ${link(sitePaths.statusJson, 'status.json')} &middot; ${link(sitePaths.statusAtom, 'Atom feed')}</p>
