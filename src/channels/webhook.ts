@@ -1,5 +1,6 @@
 import { errors as undiciErrors, request, type Dispatcher } from 'undici';
-import { createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
+import { CONNECTIONS_PER_ORIGIN, createGuardedDispatcher, ForbiddenAddressError } from '../net/guarded-dispatcher';
+import { createOriginLanes } from '../net/origin-lanes';
 import { originOf } from '../net/origin';
 import { createRequestDeadlines, DeadlineExceededError } from '../net/request-deadlines';
 import type { ResolveHost } from '../net/resolve-host';
@@ -32,11 +33,15 @@ export interface WebhookChannelOptions {
  * the HMAC differs. Redirects are not followed: a partner's endpoint is the URL it enrolled.
  */
 export function createWebhookChannel(options: WebhookChannelOptions): Channel<WebhookTarget> {
-  const dispatcher: Dispatcher = createGuardedDispatcher({
-    allowPrivate: options.allowPrivateTargets,
-    connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
-    resolveHost: options.resolveHost,
-  });
+  // Every partner is an origin of its own: single-connection lanes, not a pool per origin (see origin-lanes.ts).
+  const lanes = createOriginLanes(CONNECTIONS_PER_ORIGIN, () =>
+    createGuardedDispatcher({
+      allowPrivate: options.allowPrivateTargets,
+      connectTimeoutMs: Math.min(options.timeoutMs, 5_000),
+      resolveHost: options.resolveHost,
+      connections: 1,
+    }),
+  );
   // Twice the phase timeout, so that undici's own timers still end the common cases (no answer at
   // all, a silent body), which is cheaper: a request aborted through its signal costs an extra,
   // idle connection to the host (undici reconnects for it before noticing it was aborted), and a
@@ -52,27 +57,30 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
       const deadline = deadlines.start();
       let response: Dispatcher.ResponseData;
       try {
-        response = await request(url, {
-          method: 'POST',
-          dispatcher,
-          // The overall deadline (see request-deadlines.ts): undici's body timer is renewed by
-          // every byte, and its headers timer by every 1xx answer, so they alone bound nothing
-          // against a partner that trickles.
-          signal: deadline,
-          headersTimeout: options.timeoutMs,
-          bodyTimeout: options.timeoutMs,
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': options.userAgent,
-            'webhook-id': notice.messageId,
-            'webhook-timestamp': String(timestamp),
-            'webhook-signature': signStandardWebhook(recipient.secret, notice.messageId, timestamp, notice.payload),
-          },
-          body: notice.payload,
+        response = await lanes.run(url.origin, async (dispatcher) => {
+          const answer = await request(url, {
+            method: 'POST',
+            dispatcher,
+            // The overall deadline (see request-deadlines.ts): undici's body timer is renewed by
+            // every byte, and its headers timer by every 1xx answer, so they alone bound nothing
+            // against a partner that trickles.
+            signal: deadline,
+            headersTimeout: options.timeoutMs,
+            bodyTimeout: options.timeoutMs,
+            headers: {
+              'content-type': 'application/json',
+              'user-agent': options.userAgent,
+              'webhook-id': notice.messageId,
+              'webhook-timestamp': String(timestamp),
+              'webhook-signature': signStandardWebhook(recipient.secret, notice.messageId, timestamp, notice.payload),
+            },
+            body: notice.payload,
+          });
+          // The answer's body is of no use to us; read at most a little of it so the socket can be
+          // reused. Should the deadline pass meanwhile, the socket is dropped, but the status stands.
+          await answer.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+          return answer;
         });
-        // The answer's body is of no use to us; read at most a little of it so the socket can be
-        // reused. Should the deadline pass meanwhile, the socket is dropped, but the status stands.
-        await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       } catch (err) {
         throw classifyNetworkError(err);
       } finally {
@@ -99,7 +107,7 @@ export function createWebhookChannel(options: WebhookChannelOptions): Channel<We
     destination: (recipient) => originOf(recipient.url),
     async close() {
       // Requests still out finish first, each by its deadline at the latest.
-      await dispatcher.close();
+      await lanes.close();
       deadlines.close();
     },
   };

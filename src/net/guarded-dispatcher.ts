@@ -42,6 +42,8 @@ export interface GuardedDispatcherOptions {
   connectTimeoutMs: number;
   /** How host names are resolved: the runtime's resolver (see RuntimeDeps), the one enrolment checks with. */
   resolveHost: ResolveHost;
+  /** Connections per origin; default {@link CONNECTIONS_PER_ORIGIN}. 1 gives a Client per origin, not a Pool (see origin-lanes.ts). */
+  connections?: number;
 }
 
 /**
@@ -54,7 +56,7 @@ export interface GuardedDispatcherOptions {
 export function createGuardedDispatcher(options: GuardedDispatcherOptions): Agent {
   const connect = buildConnector({ lookup: guardedLookup(options.allowPrivate, options.resolveHost), timeout: options.connectTimeoutMs });
   return new Agent({
-    connections: CONNECTIONS_PER_ORIGIN,
+    connections: options.connections ?? CONNECTIONS_PER_ORIGIN,
     // An IP literal never goes through DNS lookup, so every connection's host is checked here too:
     // one place for every channel that uses this dispatcher.
     connect: (opts, callback) => {
