@@ -41,6 +41,8 @@ export async function startPartnerFleet(behaviours: readonly PartnerKind[], serv
   const forged: string[] = [];
   const samples = new Map<string, string>();
   const unknown: string[] = [];
+  /** Partners whose answers wait (see `hold`), until `released` resolves. */
+  let held: { matches: (path: string) => boolean; released: Promise<void> } | null = null;
 
   const arrivalsOf = (advisory: string) => {
     let w = arrivals.get(advisory);
@@ -83,7 +85,10 @@ export async function startPartnerFleet(behaviours: readonly PartnerKind[], serv
       mine.statuses.push(status);
       mine.times.push(Date.now());
       counts.set(advisory, (counts.get(advisory) ?? 0) + 1);
-      res.writeHead(status).end();
+      const answer = () => res.writeHead(status).end();
+      // Recorded on arrival; a held partner answers only once released.
+      if (held?.matches(path)) void held.released.then(answer);
+      else answer();
       arrivalsOf(advisory).notify();
     });
   };
@@ -120,6 +125,22 @@ export async function startPartnerFleet(behaviours: readonly PartnerKind[], serv
     waitFor: (advisory: string, n: number, timeoutMs: number) => arrivalsOf(advisory).waitFor(n, timeoutMs),
     /** One received body per advisory and broadcaster signature. */
     samples: () => [...samples.values()],
+    /**
+     * From now on, the partners `which` picks record each request as it arrives but hold its
+     * answer, so the sender's request stays in flight, until the function returned is called
+     * (which answers them all). One hold at a time.
+     */
+    hold(which: (partner: Partner) => boolean): () => void {
+      if (held) throw new Error('the fleet already holds some partners');
+      const paths = new Set(partners.filter(which).map((p) => p.path));
+      let release: () => void = () => undefined;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      held = { matches: (path) => paths.has(path), released };
+      return () => {
+        held = null;
+        release();
+      };
+    },
     /** Requests whose HMAC did not verify or whose body was not a notice. */
     forged,
     /** Requests to a path no partner enrolled. */

@@ -1,16 +1,25 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { StringDecoder } from 'node:string_decoder';
 import { CLI } from '../support/cli';
 
 /** The last this many characters of a child's output are kept, to explain a failure. */
 const LOG_TAIL = 64 * 1024;
+
+export interface TocsinChildOptions {
+  /**
+   * Told every whole line the child writes to stdout (its log lines), over every start: for a
+   * test that reads more of the log than the tail {@link TocsinChild.log} keeps.
+   */
+  onLine?: (line: string) => void;
+}
 
 /**
  * One `tocsin serve` or `tocsin worker` run as a child process, as an operator runs it, that a
  * test can SIGKILL and start again with the same environment. Waits for the line that says it
  * is up, never for a fixed time.
  */
-export function tocsinChild(verb: 'serve' | 'worker', env: Record<string, string>, readyLine: string) {
+export function tocsinChild(verb: 'serve' | 'worker', env: Record<string, string>, readyLine: string, options: TocsinChildOptions = {}) {
   let child: ChildProcess | null = null;
   let log = '';
   let starts = 0;
@@ -25,6 +34,17 @@ export function tocsinChild(verb: 'serve' | 'worker', env: Record<string, string
     };
     c.stdout!.on('data', append);
     c.stderr!.on('data', append);
+    const { onLine } = options;
+    if (onLine) {
+      // A line (or a character) may arrive in two chunks; what follows the last newline waits for the rest.
+      const decoder = new StringDecoder('utf8');
+      let partial = '';
+      c.stdout!.on('data', (d: Buffer) => {
+        const lines = (partial + decoder.write(d)).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) onLine(line);
+      });
+    }
     c.once('exit', () => {
       if (child === c) child = null;
     });
