@@ -28,7 +28,7 @@ export async function openSubscriptions(o: {
   const { config } = o;
   const limits = createSubscriptionLimits(o.redis, config.prefix, config.subscriptions);
   if (config.email.smtpUrls.length === 0 || !config.email.from) return { subscriptions: null, limits, close: async () => undefined };
-  const pending = await openPendingSubscriptions(config.dataDir, o.now);
+  const pending = await openPendingSubscriptions(config.dataDir, o.now, o.log);
   const relays = createMailRelays(config.email.smtpUrls, config.channels.timeoutMs);
   const subscriptions = createSubscriptions({
     pending,
