@@ -28,7 +28,15 @@ type LogEntry =
   | { op: 'update'; at: string; id: string; changes: RoutingChanges }
   /** An import's new state of a recipient that exists: applies only if it still does (a removal written meanwhile wins). */
   | { op: 'replace'; at: string; recipient: Recipient }
-  | { op: 'bounce'; at: string; id: string; status: string };
+  /** `report`: the bounce report's identity (BounceEntry.report), so that the same report counts once; absent in older logs and for reports without one. */
+  | { op: 'bounce'; at: string; id: string; status: string; report?: string };
+
+/** What recording a hard bounce did: counted it, or found its report counted already. */
+export interface HardBounceOutcome {
+  recipient: RecipientOf<'email'>;
+  /** True when this report was counted against this recipient before: nothing changed. */
+  duplicate: boolean;
+}
 
 /**
  * Recipients, durable in TOCSIN_DATA_DIR/recipients.jsonl (the truth) and mirrored into Redis
@@ -57,9 +65,11 @@ export interface RecipientStore {
   findByAddress(address: string): RecipientOf<'email'>[];
   /**
    * Counts one hard bounce (`status`, e.g. 5.1.1) against the email recipient, durably; the
-   * third makes it inactive. Answers it as changed, or undefined when there is no such recipient.
+   * third makes it inactive. `report` (the report's identity) is remembered with it: the same
+   * report again, even while the first is being written, counts nothing and answers `duplicate`.
+   * Answers the recipient as it is after, or undefined when there is no such recipient.
    */
-  recordHardBounce(id: string, status: string): Promise<RecipientOf<'email'> | undefined>;
+  recordHardBounce(id: string, status: string, report?: string): Promise<HardBounceOutcome | undefined>;
   list(): Recipient[];
   idsFor(channel: ChannelName): string[];
   /** Makes Redis hold exactly the durable set: after a Redis restart, or at start. */
@@ -74,6 +84,13 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
   const log = createAppendLog<LogEntry>(path.join(dataDir, 'recipients.jsonl'));
   const keys = redisKeys(prefix);
   const current = new Map<string, Recipient>();
+  /** Per recipient, the identities of the bounce reports counted against it (or being written). */
+  const bounceReports = new Map<string, Set<string>>();
+  const rememberReport = (id: string, report: string) => {
+    let reports = bounceReports.get(id);
+    if (!reports) bounceReports.set(id, (reports = new Set()));
+    reports.add(report);
+  };
   /** What one logged line does to the directory: the same on replay and live, once the line is on disk. */
   const apply = (entry: LogEntry): void => {
     switch (entry.op) {
@@ -82,6 +99,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         return;
       case 'remove':
         current.delete(entry.id);
+        bounceReports.delete(entry.id);
         return;
       case 'replace':
         if (current.has(entry.recipient.id)) current.set(entry.recipient.id, entry.recipient);
@@ -93,7 +111,9 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       }
       case 'bounce': {
         const recipient = current.get(entry.id);
-        if (recipient?.type === 'email') current.set(entry.id, applyHardBounce(recipient));
+        if (recipient?.type !== 'email') return;
+        current.set(entry.id, applyHardBounce(recipient));
+        if (entry.report !== undefined) rememberReport(entry.id, entry.report);
         return;
       }
     }
@@ -141,15 +161,27 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         await redis.hset(keys.recipients, ...chunk).catch(() => undefined);
       }
     },
-    async recordHardBounce(id, status) {
-      if (current.get(id)?.type !== 'email') return undefined;
-      const entry: LogEntry = { op: 'bounce', at: new Date().toISOString(), id, status };
-      await log.append(entry);
+    async recordHardBounce(id, status, report) {
+      const before = current.get(id);
+      if (before?.type !== 'email') return undefined;
+      if (report !== undefined) {
+        if (bounceReports.get(id)?.has(report)) return { recipient: before, duplicate: true };
+        // Taken before the write, so the same report arriving meanwhile (a relay's retry racing
+        // its first POST) is a duplicate too; given back if the write fails.
+        rememberReport(id, report);
+      }
+      const entry: LogEntry = { op: 'bounce', at: new Date().toISOString(), id, status, ...(report !== undefined ? { report } : {}) };
+      try {
+        await log.append(entry);
+      } catch (err) {
+        if (report !== undefined) bounceReports.get(id)?.delete(report);
+        throw err;
+      }
       apply(entry);
       const bounced = current.get(id);
       if (bounced?.type !== 'email') return undefined;
       await redis.hset(keys.recipients, id, JSON.stringify(bounced)).catch(() => undefined);
-      return bounced;
+      return { recipient: bounced, duplicate: false };
     },
     get: (id) => current.get(id),
     findByAddress(address) {
