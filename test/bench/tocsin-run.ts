@@ -85,6 +85,22 @@ export async function startTocsinRun(options: TocsinRunOptions): Promise<TocsinR
   }
 }
 
+/** `work`'s outcome, or a rejection as soon as a tocsin process of the run has exited. */
+export async function unlessTocsinDies<T>(run: TocsinRun, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const died = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      const dead = run.failure();
+      if (dead !== null) reject(new Error(dead));
+    }, 200);
+  });
+  try {
+    return await Promise.race([work, died]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Waits, bounded, until BullMQ sees `count` workers on the channel's queue. */
 async function awaitWorkers(options: TocsinRunOptions, count: number, failure: () => string | null): Promise<void> {
   const queue = new Queue(options.channel, { connection: { url: BENCH_REDIS_URL }, prefix: options.prefix });
