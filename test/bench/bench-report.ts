@@ -145,12 +145,12 @@ export function targetLines(unit: string, absoluteTarget: number, perSecond: num
   const largest = processes.reduce((m, p) => (p.peakRssBytes > m.peakRssBytes ? p : m));
   return [
     'targets:',
-    `  >= ${f0(absoluteTarget)} ${unit}/s`.padEnd(44) + `${verdict(a.pass.absolute)}  (${f0(perSecond)})`,
-    `  >= ${TARGET_FRACTION_OF_PLAIN.toFixed(1)} x ${plain}'s rate`.padEnd(44) + `${verdict(a.pass.relative)}  (${a.fractionOfPlain.toFixed(2)} x)`,
-    `  CPU per delivery <= ${TARGET_CPU_RATIO} x ${plain}'s`.padEnd(44) +
+    `  >= ${f0(absoluteTarget)} ${unit}/s`.padEnd(46) + `${verdict(a.pass.absolute)}  (${f0(perSecond)})`,
+    `  >= ${TARGET_FRACTION_OF_PLAIN.toFixed(1)} x ${plain}'s rate`.padEnd(46) + `${verdict(a.pass.relative)}  (${a.fractionOfPlain.toFixed(2)} x)`,
+    `  CPU per delivery <= ${TARGET_CPU_RATIO} x ${plain}'s`.padEnd(46) +
       `${verdict(a.pass.cpu)}  (tocsin ${a.tocsinCpuMsPerDelivery.toFixed(3)} ms, ${plain} ${a.plainCpuMsPerDelivery.toFixed(3)} ms: ${a.cpuRatio.toFixed(2)} x)`,
-    `  peak RSS < ${mib(TARGET_PEAK_RSS_BYTES)}, each process`.padEnd(44) + `${verdict(a.pass.rss)}  (largest: ${largest.label} ${mib(largest.peakRssBytes)})`,
-    '  overall'.padEnd(44) + verdict(a.pass.all),
+    `  peak RSS < ${mib(TARGET_PEAK_RSS_BYTES)}, each process`.padEnd(46) + `${verdict(a.pass.rss)}  (largest: ${largest.label} ${mib(largest.peakRssBytes)})`,
+    '  overall'.padEnd(46) + verdict(a.pass.all),
   ];
 }
 
