@@ -17,7 +17,7 @@ import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { integer, MAX_RECIPIENTS, MAX_WORKERS } from './bench-options';
 import { createBenchPublisher } from './bench-publisher';
-import { mapWithConcurrency } from './bounded';
+import { fanOutTimeoutMs, mapWithConcurrency } from './bounded';
 import { againstPlain, processesName, processLines, targetLines } from './bench-report';
 import { enrolRecipients } from './enrol-recipients';
 import { BENCH_REDIS_URL, cpuSince, figuresSince, markBeforeSubmission, startTocsinRun, unlessTocsinDies, type TocsinRun } from './tocsin-run';
@@ -98,7 +98,7 @@ async function rawNodemailerRate(port: number, sink: ChildProcess, count: number
   const raw = head + line.repeat(Math.max(1, Math.ceil((bytes - head.length) / line.length)));
   try {
     sink.send({ type: 'expect', count } satisfies SinkCommand);
-    const reached = nextMessage(sink, 'reached', 300_000);
+    const reached = nextMessage(sink, 'reached', fanOutTimeoutMs(count));
     const started = Date.now();
     await mapWithConcurrency(
       Array.from({ length: count }, (_, i) => i),
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
     )}\n`;
     const signature = await publisher.sign(document);
     sink.send({ type: 'expect', count: recipients } satisfies SinkCommand);
-    const reached = nextMessage(sink, 'reached', 600_000);
+    const reached = nextMessage(sink, 'reached', fanOutTimeoutMs(recipients));
     const mark = await markBeforeSubmission(tocsin);
     const submitted = Date.now();
     const answer = await fetch(`${tocsin.url}/v1/advisories`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ document, signatures: [signature] }) });

@@ -5,7 +5,7 @@ import { generateWebhookSecret } from '../../src/channels/standard-webhooks';
 import { parseBenchOptions, USAGE, type BenchOptions } from './bench-options';
 import { benchAdvisoryId, benchAdvisoryText, createBenchPublisher } from './bench-publisher';
 import { judge, printReport, processesName, type BenchResult } from './bench-report';
-import { pollUntil, sleep } from './bounded';
+import { fanOutTimeoutMs, pollUntil, sleep } from './bounded';
 import { enrolRecipients } from './enrol-recipients';
 import { machineCpu, machineCpuSince } from './machine-load';
 import { startLoopbackReceivers, type LoopbackReceivers } from './loopback-receivers';
@@ -21,7 +21,6 @@ import { wallClockMs } from './wall-clock';
  * to the last delivery, against a queue-less client doing the same POSTs in the same run.
  */
 
-const DELIVERY_TIMEOUT_MS = 5 * 60_000;
 const SUMMARY_TIMEOUT_MS = 30_000;
 const STATS_POLL_MS = 50;
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -64,7 +63,7 @@ async function awaitAllDelivered(receivers: LoopbackReceivers, tocsin: TocsinRun
         last = await receivers.stats();
         return last.distinct >= total ? last : undefined;
       },
-      DELIVERY_TIMEOUT_MS,
+      fanOutTimeoutMs(total),
       STATS_POLL_MS,
       `delivery to all ${total} receivers`,
     );
