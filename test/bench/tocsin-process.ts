@@ -89,8 +89,10 @@ export async function startTocsinProcess(options: TocsinProcessOptions): Promise
       if (line.trim() === '' || EXPECTED_WARNING.test(line) || warnings.length >= MAX_WARNINGS_KEPT) continue;
       // pino writes JSON lines; anything else on its stdout or stderr (a crash, a Node warning) counts too.
       try {
-        const entry = JSON.parse(line) as { level?: number; msg?: string };
-        if ((entry.level ?? 0) >= 40) warnings.push(entry.msg ?? line);
+        const entry = JSON.parse(line) as { level?: number; msg?: string; err?: string | { message?: string } };
+        // The error's text too: "could not move receipts to disk" alone does not say why.
+        const err = typeof entry.err === 'string' ? entry.err : entry.err?.message;
+        if ((entry.level ?? 0) >= 40) warnings.push(`${entry.msg ?? line}${err ? ` (${err})` : ''}`);
       } catch {
         warnings.push(line);
       }
