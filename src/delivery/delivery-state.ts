@@ -87,6 +87,17 @@ export function createDeliveryStateStore(redis: Redis, prefix: string, options: 
       for (const [id, s] of states) pipeline.hsetnx(keys.deliveries(channel, ref), id, JSON.stringify(s));
       await pipeline.exec();
     },
+    /** Every state of the revision on the channel, a chunk of about `count` at a time (HSCAN: may repeat one, never misses one). */
+    async *scan(channel: ChannelName, ref: AdvisoryRef, count = 1_000): AsyncGenerator<[string, DeliveryState][]> {
+      let cursor = '0';
+      do {
+        const [next, flat] = await redis.hscan(keys.deliveries(channel, ref), cursor, 'COUNT', count);
+        cursor = next;
+        const chunk: [string, DeliveryState][] = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) chunk.push([flat[i]!, JSON.parse(flat[i + 1]!) as DeliveryState]);
+        if (chunk.length > 0) yield chunk;
+      } while (cursor !== '0');
+    },
     async getAll(channel: ChannelName, ref: AdvisoryRef): Promise<Map<string, DeliveryState>> {
       const all = await redis.hgetall(keys.deliveries(channel, ref));
       return new Map(Object.entries(all).map(([id, v]) => [id, JSON.parse(v) as DeliveryState]));

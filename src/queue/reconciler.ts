@@ -110,10 +110,15 @@ export function createReconciler(deps: ReconcilerDeps) {
     for (const channel of channelNames) {
       const ids = stage.audience[channel] ?? [];
       const byRecipient = states.get(channel) ?? new Map<string, DeliveryState>();
-      if (!ids.some((id) => (byRecipient.get(id)?.state ?? 'pending') === 'pending')) continue;
+      const pending = ids.filter((id) => (byRecipient.get(id)?.state ?? 'pending') === 'pending');
+      if (pending.length === 0) continue;
       const batchIds = Array.from({ length: Math.ceil(ids.length / deps.batchSize) }, (_, i) => jobIds.batch(ref, i, stage.stage));
       const jobStates = await Promise.all(batchIds.map((id) => deps.queues[channel].getJobState(id)));
       if (jobStates.some((st) => LIVE_JOB_STATES.has(st))) continue;
+      // A batch that completed after the states were read wrote its states first: read again
+      // what looked pending, or its finished batches would be taken for dead ones.
+      const now = await deps.states.getMany(channel, ref, pending);
+      if (now.every((st) => st !== null && st.state !== 'pending')) continue;
       await Promise.all(batchIds.map((id) => deps.queues[channel].remove(id)));
       cleared = true;
     }
@@ -149,6 +154,44 @@ export function createReconciler(deps: ReconcilerDeps) {
     deps.log.warn({ advisory: ref.id, revision: ref.revision }, 'a delivery changed while the revision was being marked settled: left unsettled for the next pass');
   }
 
+  /** True when every stage of the revision is queued in Redis and one of its batch jobs will still run. */
+  async function fanOutUnderWay(archived: ArchivedAdvisory): Promise<boolean> {
+    const ref = archived.record;
+    let live = false;
+    for (const stage of await deliveryStages(deps.archive, archived)) {
+      if ((await deps.redis.exists(keys.enqueued(ref, stage.stage))) === 0) return false;
+      for (const channel of channelNames) {
+        const batches = Math.ceil((stage.audience[channel] ?? []).length / deps.batchSize);
+        // The last batches are the likeliest to be still running.
+        for (let i = batches - 1; i >= 0 && !live; i--) live = LIVE_JOB_STATES.has(await deps.queues[channel].getJobState(jobIds.batch(ref, i, stage.stage)));
+      }
+    }
+    return live;
+  }
+
+  /**
+   * Gives back the retry jobs a fan-out under way lost (see restoreLostRetries), reading its
+   * states from Redis a chunk at a time: Redis still holds the revision, so it is the freshest.
+   */
+  async function restoreLostRetriesDuringFanOut(archived: ArchivedAdvisory): Promise<void> {
+    const ref = archived.record;
+    const stages = await deliveryStages(deps.archive, archived);
+    const embargoed = stages.find((s) => s.stage === 'embargoed');
+    const ordinary = stages.find((s) => s.stage === undefined);
+    for (const channel of channelNames) {
+      const told = new Set(embargoed?.audience[channel] ?? []);
+      for await (const chunk of deps.states.scan(channel, ref)) {
+        const retrying = chunk.filter(([, s]) => s.state === 'retrying');
+        if (retrying.length === 0) continue;
+        // Under an embargo, its audience got the embargoed notice and everyone else the released one.
+        const early = retrying.filter(([id]) => told.has(id));
+        const late = retrying.filter(([id]) => !told.has(id));
+        if (embargoed && early.length > 0) await restoreLostRetries(ref, new Map([[channel, new Map(early)]]), embargoed.stage);
+        if (ordinary && late.length > 0) await restoreLostRetries(ref, new Map([[channel, new Map(late)]]), undefined);
+      }
+    }
+  }
+
   async function pass(): Promise<number> {
     // Recipients first: jobs queued into a Redis that lost them would find nobody to deliver to.
     await deps.recipients.syncToRedis(deps.redis);
@@ -158,6 +201,12 @@ export function createReconciler(deps: ReconcilerDeps) {
       if (await deps.archive.hasMark(record, SETTLED_MARK)) continue;
       const archived = await deps.archive.get(record);
       if (!archived) continue;
+      // A fan-out under way has nothing to recover yet, and reading its every state each pass
+      // costs memory and CPU that grow with its audience: it is looked at once its batches end.
+      if (await fanOutUnderWay(archived)) {
+        await restoreLostRetriesDuringFanOut(archived);
+        continue;
+      }
       const audience = await deps.archive.audience(record);
       const states = await statesOf(record, audience);
       const mark = settledMarkFrom(states, audience);

@@ -7,7 +7,9 @@ import { createDeliveryStateStore } from '../../src/delivery/delivery-state';
 import { receiptOf, type DeliveryReceipts } from '../../src/delivery/receipts';
 import { createLogger } from '../../src/log';
 import { createDeliveryQueues } from '../../src/queue/delivery-queues';
+import { jobIds } from '../../src/queue/jobs';
 import { createReconciler, SETTLED_MARK } from '../../src/queue/reconciler';
+import { redisKeys } from '../../src/queue/redis-keys';
 import { openRecipientStore } from '../../src/recipients/recipient-store';
 import { createAdvisoryArchive } from '../../src/storage/advisory-archive';
 import { createReceiptLog } from '../../src/storage/receipt-log';
@@ -16,6 +18,7 @@ import { deleteRedisPrefix } from '../support/redis-prefix';
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const RECIPIENTS = 1_000;
 const COMMITS = 20;
+const BATCH_SIZE = 100;
 
 /**
  * The reconciler marks a revision settled as soon as the receipt of its last open recipient is
@@ -36,8 +39,9 @@ describe('settling a revision as its receipts are committed', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('reads every state a bounded number of times over a fan-out, and settles at its last receipt', async () => {
-    const ref = { id: 'SETTLE-1', revision: 1 };
+  /** A revision of `RECIPIENTS` webhook recipients, and a reconciler over it whose full state reads are counted. */
+  async function setUp(id: string) {
+    const ref = { id, revision: 1 };
     const archive = createAdvisoryArchive(dataDir);
     const record: AdvisoryRecord = {
       ...ref,
@@ -51,11 +55,10 @@ describe('settling a revision as its receipts are committed', () => {
     };
     const ids = Array.from({ length: RECIPIENTS }, (_, i) => `rcp_${String(i).padStart(5, '0')}`);
     await archive.store({ record, document: '{}', publisherSignatures: [], broadcasterSignature: '' }, { webhook: ids });
-
     const log = createReceiptLog(dataDir);
-    let fullReads = 0;
+    const counts = { fullReads: 0, enqueued: 0 };
     // The real receipt log, counting the reads of a revision's every state.
-    const receipts: DeliveryReceipts = { ...log, statesOf: (r) => ((fullReads += 1), log.statesOf(r)) };
+    const receipts: DeliveryReceipts = { ...log, statesOf: (r) => ((counts.fullReads += 1), log.statesOf(r)) };
     const recipients = await openRecipientStore(dataDir, redis, prefix);
     const queues = createDeliveryQueues(redis, prefix);
     const reconciler = createReconciler({
@@ -65,12 +68,30 @@ describe('settling a revision as its receipts are committed', () => {
       states: createDeliveryStateStore(redis, prefix),
       receipts,
       recipients,
-      enqueue: async () => undefined,
+      enqueue: async () => void (counts.enqueued += 1),
       queues,
-      batchSize: 500,
+      batchSize: BATCH_SIZE,
       maxAttempts: () => 3,
       log: createLogger('silent'),
     });
+    return {
+      ref,
+      ids,
+      archive,
+      log,
+      queues,
+      reconciler,
+      counts,
+      async close() {
+        await Promise.all(Object.values(queues).map((q) => q.close()));
+        await recipients.close();
+        await log.close();
+      },
+    };
+  }
+
+  it('reads every state a bounded number of times over a fan-out, and settles at its last receipt', async () => {
+    const { ref, ids, archive, log, reconciler, counts, close } = await setUp('SETTLE-1');
     try {
       const perCommit = RECIPIENTS / COMMITS;
       for (let c = 0; c < COMMITS; c++) {
@@ -82,11 +103,28 @@ describe('settling a revision as its receipts are committed', () => {
         expect(await archive.hasMark(ref, SETTLED_MARK)).toBe(c === COMMITS - 1);
       }
       // The first commit's check, the last one's, and the settling's own two reads; not one per commit.
-      expect(fullReads).toBeLessThanOrEqual(4);
+      expect(counts.fullReads).toBeLessThanOrEqual(4);
     } finally {
-      await Promise.all(Object.values(queues).map((q) => q.close()));
-      await recipients.close();
-      await log.close();
+      await close();
+    }
+  });
+
+  it('leaves a fan-out whose batches still run to them, and recovers it once none is left', async () => {
+    const { ref, queues, reconciler, counts, close } = await setUp('SETTLE-2');
+    try {
+      // Queued as the release step queues it, with no worker to take the last batch.
+      await redis.set(redisKeys(prefix).enqueued(ref), new Date().toISOString());
+      const last = jobIds.batch(ref, RECIPIENTS / BATCH_SIZE - 1);
+      await queues.webhook.add('batch', { ref, recipients: [] }, { jobId: last });
+      expect(await reconciler.run()).toBe(0);
+      expect(counts).toEqual({ fullReads: 0, enqueued: 0 });
+      // Its batches gone with recipients still pending: the pass reads the states and queues it again.
+      await queues.webhook.remove(last);
+      expect(await reconciler.run()).toBe(1);
+      expect(counts.fullReads).toBeGreaterThan(0);
+      expect(counts.enqueued).toBe(1);
+    } finally {
+      await close();
     }
   });
 });
