@@ -68,7 +68,7 @@ export function bounceRoutes(deps: BounceRouteDeps): Router {
       for (const entry of entries) {
         const hard = isHardBounce(entry);
         const recipients = [];
-        for (const r of deps.recipients.findByAddress(entry.address)) {
+        for (const r of await deps.recipients.findByAddress(entry.address)) {
           const after = hard ? ((await deps.recipients.recordHardBounce(r.id, entry.status)) ?? r) : r;
           recipients.push({ id: after.id, hard_bounces: after.hard_bounces ?? 0, status: after.status ?? 'active' });
         }
