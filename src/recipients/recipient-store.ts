@@ -113,7 +113,27 @@ function sameKeys(a: Recipient, b: Recipient): boolean {
   return a.type === b.type && targetKey(a) === targetKey(b) && (a.type !== 'email' || (b.type === 'email' && a.unsubscribe_token === b.unsubscribe_token));
 }
 
-const zeroCounts = (): Record<ChannelName, number> => Object.fromEntries(channelNames.map((c) => [c, 0])) as Record<ChannelName, number>;
+/** Recipients by hash of unsubscribe token and of target, and how many per channel. */
+function createLookups() {
+  const byToken = createHashIndex();
+  const byTarget = createHashIndex();
+  const counts = Object.fromEntries(channelNames.map((c) => [c, 0])) as Record<ChannelName, number>;
+  return {
+    byToken,
+    byTarget,
+    counts,
+    add(r: Recipient): void {
+      byTarget.add(targetKey(r), r.id);
+      if (r.type === 'email') byToken.add(r.unsubscribe_token, r.id);
+      counts[r.type] += 1;
+    },
+    drop(r: Recipient): void {
+      byTarget.drop(targetKey(r), r.id);
+      if (r.type === 'email') byToken.drop(r.unsubscribe_token, r.id);
+      counts[r.type] -= 1;
+    },
+  };
+}
 
 /**
  * Opens the directory: streams recipients.jsonl once to learn where each recipient's current line
@@ -134,9 +154,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
   let index = new Map<string, number>();
   /** States derived at open from change-only lines, until the open's compaction writes them. */
   const legacy = new Map<string, Recipient>();
-  const byToken = createHashIndex();
-  const byTarget = createHashIndex();
-  const counts = zeroCounts();
+  let lookups = createLookups();
   /** Lines in the file that no longer hold a current state. */
   let dead = 0;
   let reader: Promise<FileHandle> | null = null;
@@ -176,26 +194,18 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
     }
   }
 
-  function indexKeys(r: Recipient): void {
-    byTarget.add(targetKey(r), r.id);
-    if (r.type === 'email') byToken.add(r.unsubscribe_token, r.id);
-    counts[r.type] += 1;
-  }
-
-  function dropKeys(r: Recipient): void {
-    byTarget.drop(targetKey(r), r.id);
-    if (r.type === 'email') byToken.drop(r.unsubscribe_token, r.id);
-    counts[r.type] -= 1;
-  }
-
-  /** Rewrites the file as one `add` per current recipient, in order, then points the index at it. */
-  async function compact(dedupe = false, each?: (r: Recipient) => void): Promise<void> {
+  /**
+   * Rewrites the file as one `add` per current recipient, in order, then points the index and the
+   * lookups at it. Both are built anew from the lines as read, so that they share one string per id.
+   */
+  async function compact(dedupe = false): Promise<void> {
     const next = new Map<string, number>();
+    const nextLookups = createLookups();
     let size = 0;
     async function* pieces(): AsyncGenerator<string> {
       let piece = '';
       for await (const { recipient, at } of current(dedupe)) {
-        each?.(recipient);
+        nextLookups.add(recipient);
         const line = `${JSON.stringify({ op: 'add', at, recipient } satisfies LogEntry)}\n`;
         next.set(recipient.id, size);
         size += Buffer.byteLength(line);
@@ -211,6 +221,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       // Renamed into place: from now on every offset is the new file's (the append log sees the
       // new file at its next write; nothing else reads or writes while this runs).
       index = next;
+      lookups = nextLookups;
       legacy.clear();
       dead = 0;
       const old = reader;
@@ -247,8 +258,16 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       index.set(id, IN_MEMORY);
     }
   }
-  if (dead > 0) await compact(duplicates, indexKeys);
-  else for await (const { recipient } of current()) indexKeys(recipient);
+  if (dead > 0) await compact(duplicates);
+  else {
+    // Anew, so that the index and the lookups share the id strings of one read.
+    const next = new Map<string, number>();
+    for await (const { recipient } of current()) {
+      next.set(recipient.id, index.get(recipient.id)!);
+      lookups.add(recipient);
+    }
+    index = next;
+  }
 
   /** Ops in flight (reads, writes, loops over `all`): a compaction waits until there are none, and they wait for it. */
   let active = 0;
@@ -307,13 +326,13 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
 
   function rekeyed(id: string, before: Recipient | undefined, after: Recipient | undefined, offset: number): void {
     if (before) {
-      dropKeys(before);
+      lookups.drop(before);
       dead += 1;
     }
     legacy.delete(id);
     if (after) {
       index.set(id, offset);
-      indexKeys(after);
+      lookups.add(after);
     } else {
       index.delete(id);
       dead += 1;
@@ -407,11 +426,11 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
     findByAddress: (address) =>
       within(() => {
         const wanted = address.toLowerCase();
-        return matching(byTarget.candidates(`email ${wanted}`), (r): r is RecipientOf<'email'> => r.type === 'email' && r.address.toLowerCase() === wanted);
+        return matching(lookups.byTarget.candidates(`email ${wanted}`), (r): r is RecipientOf<'email'> => r.type === 'email' && r.address.toLowerCase() === wanted);
       }),
     findByUnsubscribeToken: (token) =>
-      within(async () => (await matching(byToken.candidates(token), (r): r is RecipientOf<'email'> => r.type === 'email' && r.unsubscribe_token === token))[0]),
-    findByTarget: (key) => within(() => matching(byTarget.candidates(key), (r): r is Recipient => targetKey(r) === key)),
+      within(async () => (await matching(lookups.byToken.candidates(token), (r): r is RecipientOf<'email'> => r.type === 'email' && r.unsubscribe_token === token))[0]),
+    findByTarget: (key) => within(() => matching(lookups.byTarget.candidates(key), (r): r is Recipient => targetKey(r) === key)),
     async *all() {
       while (compacting) await compacting;
       active += 1;
@@ -422,16 +441,8 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         if (active === 0 && compactDue) startCompaction();
       }
     },
-    counts: () => ({ ...counts }),
+    counts: () => ({ ...lookups.counts }),
     async syncToRedis(client) {
-      // What Redis holds that the directory does not, a page at a time.
-      let cursor = '0';
-      do {
-        const [next, fieldsAndValues] = await client.hscan(keys.recipients, cursor, 'COUNT', REDIS_CHUNK);
-        cursor = next;
-        const stale = fieldsAndValues.filter((id, i) => i % 2 === 0 && !index.has(id));
-        if (stale.length > 0) await client.hdel(keys.recipients, ...stale);
-      } while (cursor !== '0');
       let chunk: string[] = [];
       for await (const r of store.all()) {
         chunk.push(r.id, JSON.stringify(r));
@@ -441,6 +452,17 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         }
       }
       if (chunk.length > 0) await client.hset(keys.recipients, ...chunk);
+      // Redis now holds every recipient: more entries than that are stale ones (removed while
+      // Redis was away), looked for a page at a time only then, since the scan reads every value too.
+      if ((await client.hlen(keys.recipients)) > index.size) {
+        let cursor = '0';
+        do {
+          const [next, fieldsAndValues] = await client.hscan(keys.recipients, cursor, 'COUNT', REDIS_CHUNK);
+          cursor = next;
+          const stale = fieldsAndValues.filter((id, i) => i % 2 === 0 && !index.has(id));
+          if (stale.length > 0) await client.hdel(keys.recipients, ...stale);
+        } while (cursor !== '0');
+      }
       // Last, so that it is there only when everything before it is.
       await client.set(keys.recipientsSynced, new Date().toISOString());
     },
