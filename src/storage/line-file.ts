@@ -15,21 +15,29 @@ const NEWLINE = 0x0a;
  * is everything appended after the stream reached the end. No file: no lines.
  */
 export async function* linesOf(file: string): AsyncGenerator<LineAt> {
+  /** The start of a line that the piece before ended inside (a copy: short, a line at most). */
   let rest: Buffer = Buffer.alloc(0);
-  /** Where `rest` starts in the file. */
-  let restAt = 0;
-  const stream = createReadStream(file, { highWaterMark: 256 * 1024 });
+  /** Where the piece being read starts in the file. */
+  let pieceAt = 0;
+  const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
   try {
     for await (const piece of stream as AsyncIterable<Buffer>) {
-      const buf = rest.length > 0 ? Buffer.concat([rest, piece]) : piece;
       let start = 0;
-      for (let nl = buf.indexOf(NEWLINE); nl >= 0; nl = buf.indexOf(NEWLINE, start)) {
-        if (nl > start) yield { offset: restAt + start, text: buf.toString('utf8', start, nl) };
+      let nl = piece.indexOf(NEWLINE);
+      if (rest.length > 0 && nl >= 0) {
+        // Only the line that spans two pieces is joined: never a whole piece copied.
+        const line = Buffer.concat([rest, piece.subarray(0, nl)]);
+        yield { offset: pieceAt - rest.length, text: line.toString('utf8') };
+        rest = Buffer.alloc(0);
+        start = nl + 1;
+        nl = piece.indexOf(NEWLINE, start);
+      }
+      for (; nl >= 0; nl = piece.indexOf(NEWLINE, start)) {
+        if (nl > start) yield { offset: pieceAt + start, text: piece.toString('utf8', start, nl) };
         start = nl + 1;
       }
-      // A copy: a slice would keep the whole piece alive as long as the line it starts.
-      rest = Buffer.from(buf.subarray(start));
-      restAt += start;
+      if (start < piece.length) rest = Buffer.concat([rest, piece.subarray(start)]);
+      pieceAt += piece.length;
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;

@@ -253,4 +253,14 @@ describe('the recipient store on disk: the file is the directory, memory an inde
     expect(await redis.hexists(key, 'rcpt_stale')).toBe(0);
     expect(JSON.parse((await redis.hget(key, all[2499]!.id))!)).toEqual(all[2499]);
   });
+
+  it('finds every line of a file read in many pieces, lines spanning two of them included', async () => {
+    store = await openRecipientStore(dir, redis, prefix);
+    const all = Array.from({ length: 2500 }, (_, n) => (n % 2 ? webhook(n) : email(n)));
+    await store.importRecipients(all, []);
+    await store.close();
+    store = await openRecipientStore(dir, redis, prefix);
+    for (const r of all) expect(await store.get(r.id)).toEqual(r);
+    expect(await listOf(store)).toEqual(all);
+  });
 });
