@@ -137,8 +137,8 @@ function createLookups() {
 
 /**
  * Opens the directory: streams recipients.jsonl once to learn where each recipient's current line
- * is, compacts it when it holds lines no longer current, and streams the current lines once more
- * to index unsubscribe tokens and targets by hash.
+ * is (and, in a file of `add`s only, to index unsubscribe tokens and targets by hash), and when it
+ * holds lines no longer current compacts it, indexing the recipients as it writes them.
  *
  * A log written before full states were logged (`update`/`bounce` lines with only the change)
  * needs the state each change applies to: those recipients' states are held in memory during
@@ -251,6 +251,9 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
     if (state) {
       index.set(id, line.offset);
       legacy.delete(id);
+      // While every line so far is the first `add` of its recipient, the lookups are exact (and
+      // share the index's id strings); after any other line, the compaction below builds them.
+      if (dead === 0) lookups.add(state);
     } else if (entry.op === 'update' || entry.op === 'bounce') {
       const before = await stateNow(id);
       const after = before && (entry.op === 'update' ? applyRoutingChanges(before, entry.changes) : before.type === 'email' ? applyHardBounce(before) : before);
@@ -259,15 +262,6 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
     }
   }
   if (dead > 0) await compact(duplicates);
-  else {
-    // Anew, so that the index and the lookups share the id strings of one read.
-    const next = new Map<string, number>();
-    for await (const { recipient } of current()) {
-      next.set(recipient.id, index.get(recipient.id)!);
-      lookups.add(recipient);
-    }
-    index = next;
-  }
 
   /** Ops in flight (reads, writes, loops over `all`): a compaction waits until there are none, and they wait for it. */
   let active = 0;
