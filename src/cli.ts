@@ -10,7 +10,7 @@ import { publishersAdd, publishersList, publishersRemove } from './cli/publisher
 import { showDrill, startDrill } from './cli/drill-commands';
 import { listDeliveries, listFailed, replayFailed, watchDeliveries, type ListOptions, type ReplayOptions } from './cli/deliveries-commands';
 import { advisoriesList, advisoriesShow } from './cli/advisory-commands';
-import { intervalOption, oneOf, repeatable, repeatableOneOf, revisionOption } from './cli/cli-options';
+import { intervalOption, oneOf, repeatable, repeatableOneOf, revisionOption, sha256Option } from './cli/cli-options';
 import { publishCommand } from './cli/publish-command';
 import { recipientsAdd, recipientsList, recipientsRemove, recipientsShow, recipientsUpdate, secretFromFile, type AddOptions, type UpdateOptions } from './cli/recipient-commands';
 import { recipientsExport, recipientsImport, TRANSFER_FORMATS, type TransferFormat } from './cli/recipient-transfer-commands';
@@ -276,11 +276,17 @@ deliveries
   .description("show an advisory's deliveries per channel live, as publish --wait does, until no first attempt is pending; exit 3 unless all were delivered")
   .argument('<id>')
   .option('--revision <n>', 'this revision (default: the latest)', revisionOption)
+  .option('--sha256 <hex>', "the signed document's SHA-256: follows a revision not yet public (embargoed, above TLP:CLEAR) without the admin token, as publish --wait does", sha256Option)
   .option('--url <url>', URL_HELP)
   .option('--interval <seconds>', INTERVAL_HELP, intervalOption)
   .option('--json', "print the API's last answer as JSON at the end, the live progress on stderr")
-  .action((id: string, opts: { revision?: number; url?: string; interval?: number; json?: boolean }) =>
-    watchDeliveries({ url: url(opts), token: config().adminToken }, id, { ...(opts.revision !== undefined ? { revision: opts.revision } : {}), json: Boolean(opts.json), lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS }),
+  .action((id: string, opts: { revision?: number; sha256?: string; url?: string; interval?: number; json?: boolean }) =>
+    watchDeliveries({ url: url(opts), token: config().adminToken }, id, {
+      ...(opts.revision !== undefined ? { revision: opts.revision } : {}),
+      ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}),
+      json: Boolean(opts.json),
+      lineEveryMs: opts.interval ?? DEFAULT_LINE_EVERY_MS,
+    }),
   );
 
 const drill = program

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { decodeQuotedPrintable } from '../notices/pgp-mime';
 
 /** One recipient's line of a bounce: who, what the relay did, and the RFC 3463 status code. */
@@ -7,6 +8,16 @@ export interface BounceEntry {
   action: string;
   /** e.g. `5.1.1`. */
   status: string;
+  /**
+   * Which report this is, for this address: the same report handed over twice (a relay retrying
+   * its POST) has the same one, so it counts once. Absent: the report cannot be told from another.
+   */
+  report?: string;
+}
+
+/** The identity of entry `id` of a relay's own (JSON) report for `address`: see {@link BounceEntry.report}. */
+export function relayReportIdentity(id: string, address: string): string {
+  return createHash('sha256').update(`relay\n${id}\n${address.toLowerCase()}`).digest('hex');
 }
 
 /** A hard bounce: the relay gave up for good (RFC 3463 class 5). A delay (4.x.x) is not one. */
@@ -109,14 +120,36 @@ function collect(entity: Entity, into: BounceEntry[], depth: number): boolean {
 function recipientEntries(text: string): BounceEntry[] {
   const groups = text.replace(/\r\n/g, '\n').split(/\n[ \t]*\n/).map((g) => g.trim()).filter((g) => g !== '');
   const entries: BounceEntry[] = [];
+  const perMessage = canonical(groups[0] ?? '');
   for (const group of groups.slice(1)) {
     const f = fields(group);
     const address = addressOf(f.get('final-recipient') ?? f.get('original-recipient'));
     const action = withoutComments(f.get('action') ?? '').toLowerCase();
     const status = /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(f.get('status') ?? '')?.[1];
-    if (address && action && status) entries.push({ address, action, status });
+    if (address && action && status) entries.push({ address, action, status, report: reportIdentity(perMessage, canonical(group)) });
   }
   return entries;
+}
+
+/**
+ * A report's identity for one recipient: a hash of the per-message fields (Reporting-MTA,
+ * Arrival-Date, Original-Envelope-Id, the relay's queue id...) and the recipient's own group
+ * (Final-Recipient, Action, Status, Last-Attempt-Date...). Only the delivery-status part counts,
+ * so the whole bounce message and its report alone, or the report re-wrapped, are the same report;
+ * two bounces of two messages differ in those fields.
+ */
+function reportIdentity(perMessage: string, recipientGroup: string): string {
+  return createHash('sha256').update(`rfc3464\n${perMessage}\n\n${recipientGroup}`).digest('hex');
+}
+
+/** A field group as its meaning: folded lines joined, runs of white space one space, field names in lower case. */
+function canonical(group: string): string {
+  return group
+    .replace(/\n[ \t]+/g, ' ')
+    .split('\n')
+    .map((line) => line.replace(/\s+/g, ' ').trim().replace(/^[^:]+:/, (name) => name.toLowerCase()))
+    .filter((line) => line !== '')
+    .join('\n');
 }
 
 /** `rfc822; <user@example.org> (comment)` to `user@example.org`. */

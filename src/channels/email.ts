@@ -6,7 +6,7 @@ import type { RecipientOf } from '../recipients/recipient';
 import type { Channel, DeliveryReceipt, Notice } from './channel';
 import { PermanentDeliveryError, TransientDeliveryError } from './delivery-errors';
 import { buildEmailMessage, parseSender } from './email-message';
-import { createSmtpTransport, redactRelayUrl } from './smtp-transport';
+import { aboutThisMessage, createSmtpTransport, redactRelayUrl, refusesRecipient } from './smtp-transport';
 import { managePath } from '../subscriptions/subscription-paths';
 
 /** What an email send needs of a recipient. */
@@ -120,19 +120,4 @@ export function createEmailChannel(options: EmailChannelOptions): Channel<EmailT
       for (const relay of relays) relay.transport.close();
     },
   };
-}
-
-/**
- * A permanent (5xx) answer to RCPT TO or DATA is about this recipient or this message, and
- * another relay would only say the same. A 5xx at the greeting or to MAIL FROM is the relay
- * refusing us, which the next relay may not do.
- */
-function refusesRecipient(err: NodemailerError): boolean {
-  return err.permanent === true && aboutThisMessage(err);
-}
-
-/** An answer to RCPT TO or DATA is about the message; the relay itself is alive and talking. */
-function aboutThisMessage(err: NodemailerError): boolean {
-  const command = (err.command ?? '').toUpperCase();
-  return command.startsWith('RCPT') || command === 'DATA' || err.code === 'EMESSAGE';
 }

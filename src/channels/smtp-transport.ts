@@ -1,4 +1,5 @@
 import nodemailer, { type Transporter } from 'nodemailer';
+import type { NodemailerError } from 'nodemailer/lib/errors';
 
 /** How tocsin talks to one SMTP relay, whatever it sends: notices (workers) or subscription mail (API). */
 export interface SmtpTransportOptions {
@@ -34,4 +35,19 @@ export function redactRelayUrl(url: string): string {
   } catch {
     return 'smtp';
   }
+}
+
+/**
+ * A permanent (5xx) answer to RCPT TO or DATA is about this recipient or this message, and
+ * another relay would only say the same. A 5xx at the greeting or to MAIL FROM is the relay
+ * refusing us, which the next relay may not do.
+ */
+export function refusesRecipient(err: NodemailerError): boolean {
+  return err.permanent === true && aboutThisMessage(err);
+}
+
+/** An answer to RCPT TO or DATA is about the message; the relay itself is alive and talking. */
+export function aboutThisMessage(err: NodemailerError): boolean {
+  const command = (err.command ?? '').toUpperCase();
+  return command.startsWith('RCPT') || command === 'DATA' || err.code === 'EMESSAGE';
 }

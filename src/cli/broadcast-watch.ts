@@ -54,7 +54,7 @@ export async function watchBroadcast(target: ApiTarget, ref: AdvisoryRef, option
   } catch (err) {
     if (!options.interrupt.aborted) throw err;
     throw new CliFailure(
-      `interrupted: the broadcast continues on the server; follow it again with: tocsin deliveries watch ${ref.id} --revision ${ref.revision}`,
+      `interrupted: the broadcast continues on the server; follow it again with: tocsin deliveries watch ${ref.id} --revision ${ref.revision}${options.sha256 ? ` --sha256 ${options.sha256}` : ''}`,
       INTERRUPTED_EXIT,
     );
   }

@@ -6,6 +6,15 @@ export function revisionOption(value: string): number {
   return Number(value);
 }
 
+/**
+ * `--sha256 HEX`: a signed document's SHA-256, as the API reads `?sha256=`. Upper case is taken
+ * (sha256sum prints lower, some tools upper) and sent lower.
+ */
+export function sha256Option(value: string): string {
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) throw new InvalidArgumentError('must be the SHA-256 of the signed document: 64 hex digits');
+  return value.toLowerCase();
+}
+
 /** `--interval SECONDS`: at least 0.1 s, so that a typo cannot turn polling into a flood. */
 export function intervalOption(value: string): number {
   const seconds = Number(value);

@@ -32,6 +32,8 @@ type AdminDeliveriesAnswer = Omit<DeliveriesAnswer, 'deliveries'> & {
 
 export interface WatchOptions {
   revision?: number;
+  /** The signed document's SHA-256 (lower-case hex): opens the read of a revision that is not public. */
+  sha256?: string;
   json?: boolean;
   /** Off a terminal, a progress line at most this often. */
   lineEveryMs: number;
@@ -119,22 +121,25 @@ export async function replayFailed(target: AdminTarget, options: ReplayOptions):
 }
 
 /**
- * `tocsin deliveries watch ID [--revision N]`: the live progress `publish --wait` shows, for an
- * advisory already sent: the public read, or with TOCSIN_ADMIN_TOKEN set the admin view, which
- * also shows recipients `scheduled` for an embargo's end. Exit 0 when all were delivered, 3 otherwise.
+ * `tocsin deliveries watch ID [--revision N] [--sha256 HEX]`: the live progress `publish --wait`
+ * shows, for an advisory already sent: the public read (with `--sha256`, also of a revision not
+ * yet public), or with TOCSIN_ADMIN_TOKEN set the admin view, which also shows recipients
+ * `scheduled` for an embargo's end. Exit 0 when all were delivered, 3 otherwise.
  */
 export async function watchDeliveries(target: { url: string; token?: string | undefined }, id: string, options: WatchOptions): Promise<void> {
   const { url } = target;
   let revision = options.revision;
   if (revision === undefined) {
     // The latest revision, as the API picks it when none is named.
-    const latest = (await callApi(target, 'GET', `/v1/advisories/${encodeURIComponent(id)}/deliveries`, { admin: Boolean(target.token) })) as DeliveriesAnswer;
+    // With the document's digest, so that a revision not yet public is found too.
+    const proof = options.sha256 !== undefined ? `?sha256=${options.sha256}` : '';
+    const latest = (await callApi(target, 'GET', `/v1/advisories/${encodeURIComponent(id)}/deliveries${proof}`, { admin: Boolean(target.token) })) as DeliveriesAnswer;
     revision = latest.revision;
   }
   const ref = { id, revision };
   const out = options.json ? process.stderr : process.stdout;
   const final = await untilInterrupted((interrupt) =>
-    watchBroadcast({ url, token: target.token }, ref, { display: createProgressDisplay(out, options.lineEveryMs), lineEveryMs: options.lineEveryMs, interrupt }),
+    watchBroadcast({ url, token: target.token }, ref, { display: createProgressDisplay(out, options.lineEveryMs), lineEveryMs: options.lineEveryMs, interrupt, sha256: options.sha256 }),
   );
   if (options.json) printJson(final);
   const done = concludeBroadcast(final);

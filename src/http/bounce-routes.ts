@@ -1,6 +1,6 @@
 import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { isHardBounce, readDeliveryStatus, UnreadableReportError, type BounceEntry } from '../bounces/delivery-status';
+import { isHardBounce, readDeliveryStatus, relayReportIdentity, UnreadableReportError, type BounceEntry } from '../bounces/delivery-status';
 import type { RecipientStore } from '../recipients/recipient-store';
 import { fieldProblems } from '../util/zod-fields';
 import { handle, HttpError } from './http-error';
@@ -20,6 +20,11 @@ export const bounceJsonSchema = z.strictObject({
         status: z.string().regex(/^[245]\.\d{1,3}\.\d{1,3}$/, 'must be an RFC 3463 status code such as 5.1.1'),
         /** RFC 3464 Action; default failed. */
         action: z.enum(['failed', 'delayed', 'delivered', 'relayed', 'expanded']).optional(),
+        /**
+         * The relay's own id of this bounce (its event or message id): the same id for the same
+         * address again (a retried POST) counts once. Absent: every entry counts.
+         */
+        id: z.string().min(1).max(256).optional(),
       }),
     )
     .min(1)
@@ -62,17 +67,29 @@ export function bounceRoutes(deps: BounceRouteDeps): Router {
       } else {
         const parsed = bounceJsonSchema.safeParse(req.body);
         if (!parsed.success) throw new HttpError(400, 'invalid_report', 'invalid bounce report', fieldProblems(parsed.error));
-        entries = parsed.data.bounces.map((b) => ({ address: b.address, status: b.status, action: b.action ?? 'failed' }));
+        entries = parsed.data.bounces.map((b) => ({
+          address: b.address,
+          status: b.status,
+          action: b.action ?? 'failed',
+          ...(b.id !== undefined ? { report: relayReportIdentity(b.id, b.address) } : {}),
+        }));
       }
       const bounces = [];
       for (const entry of entries) {
         const hard = isHardBounce(entry);
         const recipients = [];
+        let counted = 0;
+        let repeated = 0;
         for (const r of await deps.recipients.findByAddress(entry.address)) {
-          const after = hard ? ((await deps.recipients.recordHardBounce(r.id, entry.status)) ?? r) : r;
+          const outcome = hard ? await deps.recipients.recordHardBounce(r.id, entry.status, entry.report) : undefined;
+          if (outcome?.duplicate) repeated += 1;
+          else if (outcome) counted += 1;
+          const after = outcome?.recipient ?? r;
           recipients.push({ id: after.id, hard_bounces: after.hard_bounces ?? 0, status: after.status ?? 'active' });
         }
-        bounces.push({ address: entry.address, action: entry.action, status: entry.status, hard, recipients });
+        // A report handed over again (the relay retried its POST) counted nothing this time.
+        const duplicate = repeated > 0 && counted === 0;
+        bounces.push({ address: entry.address, action: entry.action, status: entry.status, hard, duplicate, recipients });
       }
       return { status: 200, body: { bounces } };
     }),

@@ -383,7 +383,7 @@ export function openApiDocument(): Json {
             required: true,
             content: { 'application/json': { schema: ref('Bounces') }, 'multipart/report': { schema: { type: 'string' } }, 'message/rfc822': { schema: { type: 'string' } } },
           },
-          responses: { '200': json('what each bounce did: `{bounces: [{address, action, status, hard, recipients: [{id, hard_bounces, status}]}]}`'), '400': error('unreadable (`invalid_report`, naming the field)'), ...adminErrors, '413': error('body over 1 MiB (`too_large`)') },
+          responses: { '200': json('what each bounce did: `{bounces: [{address, action, status, hard, duplicate, recipients: [{id, hard_bounces, status}]}]}`; `duplicate`: this report was counted before (a retried POST) and counted nothing now'), '400': error('unreadable (`invalid_report`, naming the field)'), ...adminErrors, '413': error('body over 1 MiB (`too_large`)') },
         }),
       },
     },

@@ -199,27 +199,40 @@ export function createReconciler(deps: ReconcilerDeps) {
     return queued;
   }
 
-  const audiences = new Map<string, Audience>();
   const toSettle = new Map<string, AdvisoryRef>();
   let settling: Promise<void> | null = null;
+  /**
+   * Per revision whose last check found recipients still open: how many were (`open`), and the
+   * final receipts (delivered or failed) committed since (`finals`). Each open recipient needs
+   * at least one final receipt before the revision can settle, so no check is worth its read of
+   * every state until `finals` reaches `open`: without this, a fan-out to N recipients read all
+   * N states at each of its commits (N/2,000 of them), in CPU and garbage quadratic in N.
+   * Copies of one outcome only bring the next check forward, never hold it back.
+   */
+  const openAtLastCheck = new Map<string, { open: number; finals: number }>();
 
   /** Marks the revision settled when its receipts (and then Redis) say every recipient is delivered or failed. */
   async function settleIfDone(ref: AdvisoryRef): Promise<void> {
     if (await deps.archive.hasMark(ref, SETTLED_MARK)) return;
     const key = `${ref.id}:${ref.revision}`;
-    let audience = audiences.get(key);
-    if (!audience) {
-      audience = await deps.archive.audience(ref);
-      audiences.set(key, audience);
-      if (audiences.size > 16) audiences.delete(audiences.keys().next().value as string);
-    }
+    const last = openAtLastCheck.get(key);
+    if (last && last.finals < last.open) return;
+    const counted = last?.finals ?? 0;
+    const audience = await deps.archive.audience(ref);
     // The receipts alone first, without the lock: true only once, at the end of a fan-out.
-    if (!settledMarkFrom(await deps.receipts.statesOf(ref), audience)) return;
+    const open = openRecipients(await deps.receipts.statesOf(ref), audience);
+    if (open > 0) {
+      // Finals committed during the read stay counted: they may not be in what was read.
+      const now = openAtLastCheck.get(key);
+      openAtLastCheck.set(key, { open, finals: (now?.finals ?? 0) - counted });
+      if (openAtLastCheck.size > REVISIONS_TRACKED) openAtLastCheck.delete(openAtLastCheck.keys().next().value as string);
+      return;
+    }
+    openAtLastCheck.delete(key);
     await exclusive(async () => {
       if (await deps.archive.hasMark(ref, SETTLED_MARK)) return;
-      // Read again under the lock: a release may have added recipients since the cached read.
+      // Read again under the lock: a release may have added recipients since the read above.
       const known = await deps.archive.audience(ref);
-      audiences.set(key, known);
       const mark = settledMarkFrom(await statesOf(ref, known), known);
       if (mark) await settle(ref, known, mark);
     });
@@ -241,7 +254,13 @@ export function createReconciler(deps: ReconcilerDeps) {
      * per round however many of its receipts arrived meanwhile.
      */
     receiptsCommitted(receipts: readonly DeliveryReceipt[]): void {
-      for (const r of receipts) if (r.state === 'delivered' || r.state === 'failed') toSettle.set(`${r.advisory}:${r.revision}`, { id: r.advisory, revision: r.revision });
+      for (const r of receipts) {
+        if (r.state !== 'delivered' && r.state !== 'failed') continue;
+        const key = `${r.advisory}:${r.revision}`;
+        toSettle.set(key, { id: r.advisory, revision: r.revision });
+        const last = openAtLastCheck.get(key);
+        if (last) last.finals += 1;
+      }
       if (toSettle.size === 0 || settling) return;
       settling = (async () => {
         while (toSettle.size > 0) await settleQueued();
@@ -270,6 +289,22 @@ export function createReconciler(deps: ReconcilerDeps) {
       await tail;
     },
   };
+}
+
+/** Revisions whose count of open recipients the settle check keeps between commits. */
+const REVISIONS_TRACKED = 16;
+
+/** How many of the audience's recipients are not yet delivered or failed (see settledMarkFrom). */
+function openRecipients(states: ReadonlyMap<ChannelName, ReadonlyMap<string, DeliveryState>>, audience: Audience): number {
+  let open = 0;
+  for (const channel of channelNames) {
+    const byRecipient = states.get(channel);
+    for (const id of audience[channel] ?? []) {
+      const s = byRecipient?.get(id)?.state;
+      if (s !== 'delivered' && s !== 'failed') open += 1;
+    }
+  }
+  return open;
 }
 
 /** The states of the recipients in `audience` only: one stage's. */

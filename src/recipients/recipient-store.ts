@@ -29,12 +29,21 @@ export class RecipientsNotLoadedError extends Error {
  * replay to whatever the lines before it left. A compacted file holds one `add` per recipient.
  */
 type LogEntry =
-  | { op: 'add'; at: string; recipient: Recipient }
+  /** `bounce_reports`: in a compacted file, the identities of the bounce reports counted against the recipient. */
+  | { op: 'add'; at: string; recipient: Recipient; bounce_reports?: string[] }
   | { op: 'remove'; at: string; id: string }
   | { op: 'update'; at: string; id: string; changes: RoutingChanges; recipient?: Recipient }
   /** An import's new state of a recipient that exists: applies only if it still does (a removal written meanwhile wins). */
   | { op: 'replace'; at: string; recipient: Recipient }
-  | { op: 'bounce'; at: string; id: string; status: string; recipient?: Recipient };
+  /** `report`: the bounce report's identity (BounceEntry.report), so that the same report counts once; absent in older logs and for reports without one. */
+  | { op: 'bounce'; at: string; id: string; status: string; report?: string; recipient?: Recipient };
+
+/** What recording a hard bounce did: counted it, or found its report counted already. */
+export interface HardBounceOutcome {
+  recipient: RecipientOf<'email'>;
+  /** True when this report was counted against this recipient before: nothing changed. */
+  duplicate: boolean;
+}
 
 /**
  * Recipients, durable in TOCSIN_DATA_DIR/recipients.jsonl (the truth) and mirrored into Redis
@@ -69,9 +78,11 @@ export interface RecipientStore {
   findByTarget(key: string): Promise<Recipient[]>;
   /**
    * Counts one hard bounce (`status`, e.g. 5.1.1) against the email recipient, durably; the
-   * third makes it inactive. Answers it as changed, or undefined when there is no such recipient.
+   * third makes it inactive. `report` (the report's identity) is remembered with it: the same
+   * report again, even while the first is being written, counts nothing and answers `duplicate`.
+   * Answers the recipient as it is after, or undefined when there is no such recipient.
    */
-  recordHardBounce(id: string, status: string): Promise<RecipientOf<'email'> | undefined>;
+  recordHardBounce(id: string, status: string, report?: string): Promise<HardBounceOutcome | undefined>;
   /**
    * Every recipient once, in the order they were enrolled, read from the file as the loop asks
    * for them. One changed or removed while the loop runs is seen as it was or as it is.
@@ -155,6 +166,17 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
   /** States derived at open from change-only lines, until the open's compaction writes them. */
   const legacy = new Map<string, Recipient>();
   let lookups = createLookups();
+  /**
+   * Per recipient, the identities of the bounce reports counted against it (or being written):
+   * few (a third hard bounce ends an address), so held in memory, and written onto its `add` by
+   * a compaction.
+   */
+  const bounceReports = new Map<string, Set<string>>();
+  const rememberReport = (id: string, report: string) => {
+    let reports = bounceReports.get(id);
+    if (!reports) bounceReports.set(id, (reports = new Set()));
+    reports.add(report);
+  };
   /** Lines in the file that no longer hold a current state. */
   let dead = 0;
   let reader: Promise<FileHandle> | null = null;
@@ -206,7 +228,9 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       let piece = '';
       for await (const { recipient, at } of current(dedupe)) {
         nextLookups.add(recipient);
-        const line = `${JSON.stringify({ op: 'add', at, recipient } satisfies LogEntry)}\n`;
+        const reports = bounceReports.get(recipient.id);
+        const entry: LogEntry = { op: 'add', at, recipient, ...(reports?.size ? { bounce_reports: [...reports] } : {}) };
+        const line = `${JSON.stringify(entry)}\n`;
         next.set(recipient.id, size);
         size += Buffer.byteLength(line);
         piece += line;
@@ -242,12 +266,15 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       dead += exists ? 2 : 1;
       index.delete(id);
       legacy.delete(id);
+      if (entry.op === 'remove') bounceReports.delete(id);
       continue;
     }
     if (exists) {
       dead += 1;
       duplicates ||= entry.op === 'add';
     }
+    if (entry.op === 'add') for (const report of entry.bounce_reports ?? []) rememberReport(id, report);
+    if (entry.op === 'bounce' && entry.report !== undefined && (state ?? (await stateNow(id)))?.type === 'email') rememberReport(id, entry.report);
     if (state) {
       index.set(id, line.offset);
       legacy.delete(id);
@@ -362,6 +389,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         if (!before) return false;
         const [offset] = await log.appendAllAt([{ op: 'remove', at: now(), id }]);
         written(id, before, undefined, offset!);
+        bounceReports.delete(id);
         await redis.hdel(keys.recipients, id).catch(() => undefined);
         return true;
       }),
@@ -405,15 +433,27 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
           }
         }),
       ),
-    recordHardBounce: (id, status) =>
+    recordHardBounce: (id, status, report) =>
       op(id, async () => {
         const before = await stateNow(id);
         if (before?.type !== 'email') return undefined;
+        // Under the recipient's turn: the same report arriving meanwhile (a relay's retry racing
+        // its first POST) waits for the first, then finds it counted.
+        if (report !== undefined) {
+          if (bounceReports.get(id)?.has(report)) return { recipient: before, duplicate: true };
+          rememberReport(id, report);
+        }
         const bounced = applyHardBounce(before);
-        const [offset] = await log.appendAllAt([{ op: 'bounce', at: now(), id, status, recipient: bounced }]);
-        written(id, before, bounced, offset!);
+        let offset: number;
+        try {
+          [offset] = (await log.appendAllAt([{ op: 'bounce', at: now(), id, status, ...(report !== undefined ? { report } : {}), recipient: bounced }])) as [number];
+        } catch (err) {
+          if (report !== undefined) bounceReports.get(id)?.delete(report);
+          throw err;
+        }
+        written(id, before, bounced, offset);
         await redis.hset(keys.recipients, id, JSON.stringify(bounced)).catch(() => undefined);
-        return bounced;
+        return { recipient: bounced, duplicate: false };
       }),
     get: (id) => within(() => stateNow(id)),
     has: (id) => index.has(id),

@@ -1,4 +1,5 @@
 import { systemResolveHost, type ResolveHost } from '../net/resolve-host';
+import type { MailRetry } from '../subscriptions/subscriptions';
 
 /**
  * What the running service takes from its host besides its config, handed to `startApi` and
@@ -16,6 +17,11 @@ export interface RuntimeDeps {
    * Date.now; a test moves it forward instead of waiting 48 hours.
    */
   now?: () => number;
+  /**
+   * How a subscription mail that no relay took is sent again. Default: 5 attempts, 30 s before
+   * the second, each wait doubling; a test waits milliseconds instead.
+   */
+  subscriptionMailRetry?: MailRetry;
 }
 
 /** The real thing: names resolved by the operating system. */

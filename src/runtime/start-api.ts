@@ -177,7 +177,15 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     log,
   });
 
-  const subscribing = await openSubscriptions({ config, redis, recipients, signer: () => keys.signer(), now: deps.now ?? Date.now, log });
+  const subscribing = await openSubscriptions({
+    config,
+    redis,
+    recipients,
+    signer: () => keys.signer(),
+    now: deps.now ?? Date.now,
+    log,
+    ...(deps.subscriptionMailRetry ? { retry: deps.subscriptionMailRetry } : {}),
+  });
 
   // The delivery numbers of /metrics, counted from the receipts on disk: read them all now, not at the first scrape.
   const tally = createDeliveryTally({ dataDir: config.dataDir, maxAttempts });

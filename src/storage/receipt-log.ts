@@ -14,6 +14,14 @@ export const RECEIPTS_FILE = 'receipts.jsonl';
 /** Revisions whose receipt files stay open for appending, and whose folded states stay in memory. */
 const OPEN_LOGS = 32;
 const FOLDED_REVISIONS = 16;
+/**
+ * At most this many folded states are kept, over all revisions: a revision with a larger audience
+ * is read again from its start when asked (rarely: see the reconciler's settle check), rather than
+ * held in memory that grows with the audience.
+ */
+const FOLDED_STATES = 20_000;
+
+const stateCount = (states: ReceiptStates) => [...states.values()].reduce((n, byRecipient) => n + byRecipient.size, 0);
 
 const keyOf = (ref: AdvisoryRef) => `${ref.id}:${ref.revision}`;
 
@@ -110,7 +118,10 @@ export function createReceiptLog(dataDir: string): DeliveryReceipts {
       const key = keyOf(ref);
       await writing.get(key);
       const next = await readNew(ref, folded.get(key));
+      folded.delete(key);
+      if (stateCount(next.states) > FOLDED_STATES) return next.states;
       remember(folded, key, next, FOLDED_REVISIONS);
+      while ([...folded.values()].reduce((n, f) => n + stateCount(f.states), 0) > FOLDED_STATES) folded.delete(folded.keys().next().value as string);
       // A copy: callers merge into what they get.
       return new Map([...next.states].map(([channel, states]) => [channel, new Map(states)]));
     },

@@ -7,7 +7,7 @@ import type { RecipientStore } from '../recipients/recipient-store';
 import { createMailRelays } from './mail-relays';
 import { openPendingSubscriptions } from './pending-subscriptions';
 import { createSubscriptionLimits, type SubscriptionLimits } from './subscription-limits';
-import { createSubscriptions, type Subscriptions } from './subscriptions';
+import { createSubscriptions, type MailRetry, type Subscriptions } from './subscriptions';
 
 export interface OpenSubscriptions {
   /** Null when email is off: nothing can confirm an address. */
@@ -24,11 +24,13 @@ export async function openSubscriptions(o: {
   signer: () => Promise<BroadcasterSigner>;
   now: () => number;
   log: Logger;
+  /** How a mail no relay took is sent again; default DEFAULT_MAIL_RETRY. */
+  retry?: MailRetry;
 }): Promise<OpenSubscriptions> {
   const { config } = o;
   const limits = createSubscriptionLimits(o.redis, config.prefix, config.subscriptions);
   if (config.email.smtpUrls.length === 0 || !config.email.from) return { subscriptions: null, limits, close: async () => undefined };
-  const pending = await openPendingSubscriptions(config.dataDir, o.now);
+  const pending = await openPendingSubscriptions(config.dataDir, o.now, o.log);
   const relays = createMailRelays(config.email.smtpUrls, config.channels.timeoutMs);
   const subscriptions = createSubscriptions({
     pending,
@@ -41,12 +43,14 @@ export async function openSubscriptions(o: {
     pendingMax: config.subscriptions.pendingMax,
     now: o.now,
     log: o.log,
+    ...(o.retry ? { retry: o.retry } : {}),
   });
   return {
     subscriptions,
     limits,
     async close() {
-      await subscriptions.idle();
+      // A mail waiting to be sent again is given up (logged), not waited for: stopping takes seconds, not minutes.
+      await subscriptions.close();
       relays.close();
       await pending.close();
     },

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Sender } from '../channels/email-message';
 import type { BroadcasterSigner } from '../pgp/broadcaster-keys';
@@ -5,11 +6,21 @@ import { newRecipientId, newUnsubscribeToken, type RecipientFilter, type Recipie
 import type { RecipientStore } from '../recipients/recipient-store';
 import { isActive } from '../recipients/recipient-status';
 import { createKeyedSemaphore } from '../util/keyed-semaphore';
-import type { MailRelays } from './mail-relays';
+import { MailRefusedError, type MailRelays } from './mail-relays';
 import type { PendingSubscriptions } from './pending-subscriptions';
 import { confirmPath, managePath } from './subscription-paths';
 import type { SubscriptionLimits } from './subscription-limits';
 import { alreadySubscribedMail, buildSubscriptionMail, confirmationMail, type SubscriptionMail } from './subscription-mail';
+
+/** How a subscription mail that no relay took is sent again. */
+export interface MailRetry {
+  /** Attempts in all, the first included. Default 5. */
+  attempts: number;
+  /** The wait before the second attempt; each next wait doubles. Default 30 s: 30 + 60 + 120 + 240 s, 7.5 minutes in all. */
+  baseDelayMs: number;
+}
+
+export const DEFAULT_MAIL_RETRY: MailRetry = { attempts: 5, baseDelayMs: 30_000 };
 
 export interface SubscriptionDeps {
   pending: PendingSubscriptions;
@@ -24,6 +35,8 @@ export interface SubscriptionDeps {
   pendingMax: number;
   now: () => number;
   log: Logger;
+  /** Default {@link DEFAULT_MAIL_RETRY}; a test shortens the waits. */
+  retry?: MailRetry;
 }
 
 /** What pressing the confirmation button did. */
@@ -53,19 +66,45 @@ export interface Subscriptions {
   subscriber(token: string): Promise<RecipientOf<'email'> | undefined>;
   /** Replaces the subscriber's filter (null: everything); undefined when the token is unknown. */
   changeFilter(token: string, filter: RecipientFilter | null): Promise<RecipientOf<'email'> | undefined>;
-  /** Resolves once every request under way has sent its mail (or failed to). */
+  /** Resolves once every request under way has sent its mail (or failed to, its retries spent). */
   idle(): Promise<void>;
+  /** Gives up the mails waiting for their next attempt (logged), then resolves once every request has ended. */
+  close(): Promise<void>;
 }
 
 export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
   // One address at a time: two links for one address confirmed together must not make two recipients.
   const perAddress = createKeyedSemaphore(1);
   const inFlight = new Set<Promise<void>>();
+  const stopping = new AbortController();
+  const retry = deps.retry ?? DEFAULT_MAIL_RETRY;
 
+  /**
+   * Sends the mail, again after a wait when no relay took it (down, or "try later"), so that a
+   * relay down for a few minutes does not lose a confirmation its owner waits for. The API sends
+   * these itself, not through the delivery queue: one is wanted within minutes or not at all, and
+   * a wait holds only a timer. A relay that refuses the address for good is not asked again.
+   */
   async function send(mail: SubscriptionMail): Promise<void> {
     const signer = await deps.signer();
     const raw = await buildSubscriptionMail(mail, { signingKeys: signer.signingKeys, fingerprint: signer.fingerprint, sender: deps.sender, date: new Date(deps.now()) });
-    await deps.relays.send(deps.sender.address, mail.to, raw);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await deps.relays.send(deps.sender.address, mail.to, raw);
+        if (attempt > 1) deps.log.info({ attempt }, 'subscription mail sent after a retry');
+        return;
+      } catch (err) {
+        const problem = withoutAddress(err, mail.to);
+        if (err instanceof MailRefusedError || attempt >= retry.attempts) throw problem;
+        const waitMs = retry.baseDelayMs * 2 ** (attempt - 1);
+        deps.log.warn({ err: problem.message, attempt, attempts: retry.attempts, retryInMs: waitMs }, 'no relay took a subscription mail; it is sent again later');
+        try {
+          await sleep(waitMs, undefined, { signal: stopping.signal });
+        } catch {
+          throw new Error(`stopping before attempt ${attempt + 1} of ${retry.attempts}: ${problem.message}`);
+        }
+      }
+    }
   }
 
   async function handleRequest(address: string, filter: RecipientFilter | undefined): Promise<void> {
@@ -145,5 +184,19 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
     async idle() {
       while (inFlight.size > 0) await Promise.all(inFlight);
     },
+    async close() {
+      stopping.abort();
+      while (inFlight.size > 0) await Promise.all(inFlight);
+    },
   };
+}
+
+/**
+ * The error with the address taken out of its text: a relay's answer often quotes it (`550 5.1.1
+ * <a@example.org>: unknown`), and the log is not a list of who tried to subscribe.
+ */
+function withoutAddress(err: unknown, address: string): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const escaped = address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new Error(message.replace(new RegExp(escaped, 'gi'), '<the address>'), { cause: err });
 }

@@ -28,6 +28,11 @@ export async function pollUntil<T>(probe: () => Promise<T | undefined>, timeoutM
   }
 }
 
+/** How long a fan-out to `recipients` may take: ten minutes, or 100 deliveries/s (a crowded machine) if longer. */
+export function fanOutTimeoutMs(recipients: number): number {
+  return Math.max(10 * 60_000, recipients * 10);
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

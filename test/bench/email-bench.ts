@@ -1,31 +1,30 @@
 /**
- * Email throughput: tocsin (API and workers, as `node dist/src/cli.js start`) fanning one signed
- * advisory out to N email recipients through a local SMTP server in its own process, against
- * nodemailer's raw pooled rate to the same server with the same message size and connections.
+ * Email throughput: tocsin (`tocsin start`, or `tocsin serve` and N `tocsin worker`) fanning one
+ * signed advisory out to N email recipients through a local SMTP server in its own process,
+ * against nodemailer's raw pooled rate to the same server with the same message size and
+ * connections, and each tocsin process's peak RSS and CPU.
  *
- *   npm run build && node dist/test/bench/email-bench.js [--recipients N]
+ *   npm run build && node dist/test/bench/email-bench.js [--recipients N] [--workers N]
  *
  * Loopback only. Children, the temporary directory and the Redis keys of the run are removed at
  * the end, whether it succeeds or not.
  */
-import { freePort } from '../support/free-port';
 import { deleteRedisPrefix } from '../support/redis-prefix';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
-import * as openpgp from 'openpgp';
 import { SMTPServer } from 'smtp-server';
-import { signDetached } from '../../src/pgp/detached';
+import { integer, MAX_RECIPIENTS, MAX_WORKERS } from './bench-options';
+import { createBenchPublisher } from './bench-publisher';
+import { fanOutTimeoutMs, mapWithConcurrency } from './bounded';
+import { againstPlain, processesName, processLines, targetLines } from './bench-report';
+import { enrolRecipients } from './enrol-recipients';
+import { BENCH_REDIS_URL, cpuSince, figuresSince, markBeforeSubmission, startTocsinRun, unlessTocsinDies, type TocsinRun } from './tocsin-run';
 
-const ROOT = path.resolve(__dirname, '../../..');
-const CLI = path.join(ROOT, 'dist/src/cli.js');
 const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 /** Connections per relay pool and messages in flight: tocsin's default TOCSIN_EMAIL_CONCURRENCY. */
 const CONCURRENCY = 64;
-const ENROL_CONCURRENCY = 32;
 const TARGET_PER_SECOND = 1_500;
 
 type SinkMessage = { type: 'listening'; port: number } | { type: 'reached'; count: number; at: number; bytes: number };
@@ -65,7 +64,6 @@ function runSink(): void {
   });
 }
 
-
 function nextMessage<T extends SinkMessage['type']>(child: ChildProcess, type: T, timeoutMs: number): Promise<Extract<SinkMessage, { type: T }>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -82,37 +80,14 @@ function nextMessage<T extends SinkMessage['type']>(child: ChildProcess, type: T
   });
 }
 
-/** Runs `work` over `items` with at most `limit` in flight. */
-async function boundedAll<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    }),
-  );
-}
-
-async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`tocsin exited with ${child.exitCode}`);
-    const ok = await fetch(url).then((r) => r.ok, () => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-}
-
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
+/** The sink leaves when its channel closes; SIGKILL if it lingers. */
+async function stopSink(sink: ChildProcess | undefined): Promise<void> {
+  if (!sink || sink.exitCode !== null || sink.signalCode !== null) return;
+  const exited = new Promise((resolve) => sink.once('exit', resolve));
+  if (sink.connected) sink.disconnect();
+  const timer = setTimeout(() => sink.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** nodemailer alone: the same number of pooled connections, `count` messages of `bytes` bytes. */
@@ -123,9 +98,9 @@ async function rawNodemailerRate(port: number, sink: ChildProcess, count: number
   const raw = head + line.repeat(Math.max(1, Math.ceil((bytes - head.length) / line.length)));
   try {
     sink.send({ type: 'expect', count } satisfies SinkCommand);
-    const reached = nextMessage(sink, 'reached', 300_000);
+    const reached = nextMessage(sink, 'reached', fanOutTimeoutMs(count));
     const started = Date.now();
-    await boundedAll(
+    await mapWithConcurrency(
       Array.from({ length: count }, (_, i) => i),
       CONCURRENCY,
       async (i) => {
@@ -140,57 +115,35 @@ async function rawNodemailerRate(port: number, sink: ChildProcess, count: number
 }
 
 async function main(): Promise<void> {
-  const arg = process.argv.indexOf('--recipients');
-  const recipients = arg >= 0 ? Number(process.argv[arg + 1]) : 10_000;
-  if (!Number.isInteger(recipients) || recipients < 1 || recipients > 100_000) throw new Error('--recipients must be an integer from 1 to 100000');
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { recipients: { type: 'string' }, workers: { type: 'string' } }, strict: true });
+  const recipients = integer('recipients', values.recipients, 10_000, 1, MAX_RECIPIENTS);
+  const workers = integer('workers', values.workers, 0, 0, MAX_WORKERS);
 
-  const dir = await mkdtemp(path.join(tmpdir(), 'tocsin-email-bench-'));
   const prefix = `bench-${randomBytes(5).toString('hex')}`;
   let sink: ChildProcess | undefined;
-  let tocsin: ChildProcess | undefined;
+  let tocsin: TocsinRun | undefined;
   try {
     sink = spawn(process.execPath, [__filename, '--smtp-server'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const { port: smtpPort } = await nextMessage(sink, 'listening', 10_000);
 
-    const publisher = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ email: 'bench@example.org' }], format: 'object' });
-    await mkdir(path.join(dir, 'keys', 'publishers'), { recursive: true });
-    await writeFile(path.join(dir, 'keys', 'publishers', 'bench.asc'), publisher.publicKey.armor());
-
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    tocsin = spawn(process.execPath, [CLI, 'start'], {
-      cwd: dir,
-      stdio: ['ignore', 'inherit', 'inherit'],
+    const publisher = await createBenchPublisher();
+    tocsin = await startTocsinRun({
+      publisherKey: publisher.armoredPublicKey,
+      adminToken: ADMIN_TOKEN,
+      prefix,
+      workers,
+      channel: 'email',
       env: {
-        ...process.env,
-        PORT: String(port),
-        TOCSIN_HOST: '127.0.0.1',
-        TOCSIN_DATA_DIR: path.join(dir, 'data'),
-        TOCSIN_KEYS_DIR: path.join(dir, 'keys'),
-        TOCSIN_ADMIN_TOKEN: ADMIN_TOKEN,
-        TOCSIN_QUEUE_PREFIX: prefix,
         TOCSIN_SMTP_URLS: `smtp://127.0.0.1:${smtpPort}?ignoreTLS=true`,
         TOCSIN_MAIL_FROM: 'Bench Security <security@bench.example>',
         TOCSIN_EMAIL_CONCURRENCY: String(CONCURRENCY),
-        LOG_LEVEL: 'warn',
       },
+      cpuProfileDir: undefined,
+      nodeOptions: undefined,
+      receipts: true,
     });
-    await waitForHttp(`${url}/readyz`, tocsin, 30_000);
-
-    const enrolStart = Date.now();
-    await boundedAll(
-      Array.from({ length: recipients }, (_, i) => i),
-      ENROL_CONCURRENCY,
-      async (i) => {
-        const r = await fetch(`${url}/v1/recipients`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
-          body: JSON.stringify({ type: 'email', address: `reader${i}@bench.example` }),
-        });
-        if (r.status !== 201) throw new Error(`enrolling reader${i}: ${r.status} ${await r.text()}`);
-      },
-    );
-    const enrolSeconds = (Date.now() - enrolStart) / 1000;
+    const addresses = Array.from({ length: recipients }, (_, i) => ({ type: 'email', address: `reader${i}@bench.example`, consent_confirmed: true }));
+    const enrolSeconds = await enrolRecipients(tocsin.url, ADMIN_TOKEN, addresses);
 
     const document = `${JSON.stringify(
       {
@@ -209,22 +162,39 @@ async function main(): Promise<void> {
       null,
       2,
     )}\n`;
-    const signature = await signDetached(Buffer.from(document), publisher.privateKey);
-
+    const signature = await publisher.sign(document);
     sink.send({ type: 'expect', count: recipients } satisfies SinkCommand);
-    const reached = nextMessage(sink, 'reached', 600_000);
+    const reached = nextMessage(sink, 'reached', fanOutTimeoutMs(recipients));
+    const mark = await markBeforeSubmission(tocsin);
     const submitted = Date.now();
-    const answer = await fetch(`${url}/v1/advisories`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ document, signatures: [signature] }) });
+    const answer = await fetch(`${tocsin.url}/v1/advisories`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ document, signatures: [signature] }) });
     if (answer.status !== 202) throw new Error(`publishing: ${answer.status} ${await answer.text()}`);
-    const done = await reached;
+    const done = await unlessTocsinDies(tocsin, reached);
+    const processes = await figuresSince(mark, await cpuSince(mark));
+    const warnings = tocsin.warnings();
+    // Stopped before the yardstick runs, so the two never share the CPUs.
+    await tocsin.stop();
     const seconds = (done.at - submitted) / 1000;
     const signedRate = recipients / seconds;
 
+    const rawCpuBefore = process.cpuUsage();
     const rawRate = await rawNodemailerRate(smtpPort, sink, recipients, done.bytes);
+    const rawCpu = process.cpuUsage(rawCpuBefore);
+    const tocsinCpuSeconds = processes.reduce((sum, p) => sum + p.cpuSeconds, 0);
+    const judged = againstPlain({
+      recipients,
+      perSecond: signedRate,
+      plainPerSecond: rawRate,
+      absoluteTarget: TARGET_PER_SECOND,
+      tocsinCpuSeconds,
+      plainCpuSeconds: (rawCpu.user + rawCpu.system) / 1e6,
+      processes,
+    });
 
     const result = {
       mode: 'email',
       recipients,
+      workers,
       message_bytes: done.bytes,
       connections: CONCURRENCY,
       enrol_seconds: Number(enrolSeconds.toFixed(2)),
@@ -234,19 +204,26 @@ async function main(): Promise<void> {
       ratio_to_raw: Number((signedRate / rawRate).toFixed(2)),
       target_per_second: TARGET_PER_SECOND,
       target_met: signedRate >= TARGET_PER_SECOND,
+      processes,
+      tocsin_cpu_seconds: tocsinCpuSeconds,
+      tocsin_cpu_ms_per_message: judged.tocsinCpuMsPerDelivery,
+      raw_cpu_ms_per_message: judged.plainCpuMsPerDelivery,
+      cpu_ratio: judged.cpuRatio,
+      warnings,
+      pass: judged.pass,
     };
-    console.log(`email bench: ${recipients} recipients, ${done.bytes}-byte PGP/MIME messages, ${CONCURRENCY} pooled SMTP connections`);
-    console.log(`  enrolment:          ${enrolSeconds.toFixed(1)} s`);
-    console.log(`  tocsin (signed):    ${Math.round(signedRate)} messages/s (${seconds.toFixed(2)} s from submission to the last message)`);
-    console.log(`  nodemailer (raw):   ${Math.round(rawRate)} messages/s (same size, same connections)`);
-    console.log(`  target ${TARGET_PER_SECOND}/s: ${result.target_met ? 'met' : 'NOT met'}`);
+    console.log(`email bench: ${recipients} recipients, ${done.bytes}-byte PGP/MIME messages, ${CONCURRENCY} pooled SMTP connections per tocsin process and for nodemailer`);
+    console.log(`  enrolment (one import): ${enrolSeconds.toFixed(1)} s`);
+    console.log(`  tocsin (signed):    ${Math.round(signedRate)} messages/s (${seconds.toFixed(2)} s from submission to the last message; ${processesName(workers)})`);
+    for (const line of processLines(processes)) console.log(line);
+    console.log(`  tocsin CPU:         ${tocsinCpuSeconds.toFixed(1)} s; warnings: ${warnings.length === 0 ? 'none' : warnings.slice(0, 5).join(' | ')}`);
+    console.log(`  nodemailer (raw):   ${Math.round(rawRate)} messages/s (same size, same connections), CPU ${result.raw_cpu_ms_per_message.toFixed(3)} ms per message`);
+    for (const line of targetLines('messages', TARGET_PER_SECOND, signedRate, judged, processes, 'raw nodemailer')) console.log(line);
     console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
   } finally {
-    await stop(tocsin);
-    if (sink?.connected) sink.disconnect();
-    await stop(sink);
-    await deleteRedisPrefix(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix);
-    await rm(dir, { recursive: true, force: true });
+    await tocsin?.stop();
+    await stopSink(sink);
+    await deleteRedisPrefix(BENCH_REDIS_URL, prefix);
   }
 }
 

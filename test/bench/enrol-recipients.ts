@@ -1,26 +1,27 @@
-import { Agent, request } from 'undici';
-import { mapWithConcurrency } from './bounded';
+import { request } from 'undici';
+import { wallClockMs } from './wall-clock';
 
-const PER_REQUEST_TIMEOUT_MS = 30_000;
+/** 100,000 lines are checked and written in a few seconds; a busy machine gets ample room. */
+const IMPORT_TIMEOUT_MS = 5 * 60_000;
 
-/** Enrols one webhook recipient per URL through the admin API; resolves to their ids. */
-export async function enrolRecipients(apiUrl: string, adminToken: string, urls: readonly string[], concurrency = 64): Promise<string[]> {
-  const agent = new Agent({ connections: concurrency });
-  try {
-    return await mapWithConcurrency(urls, concurrency, async (url) => {
-      const res = await request(`${apiUrl}/v1/recipients`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-        body: JSON.stringify({ type: 'webhook', url }),
-        headersTimeout: PER_REQUEST_TIMEOUT_MS,
-        bodyTimeout: PER_REQUEST_TIMEOUT_MS,
-      });
-      const text = await res.body.text();
-      if (res.statusCode !== 201) throw new Error(`enrolling ${url}: HTTP ${res.statusCode} ${text}`);
-      return (JSON.parse(text) as { id: string }).id;
-    });
-  } finally {
-    await agent.close();
-  }
+/**
+ * Enrols every recipient by one bulk import (`POST /v1/recipients/import`, NDJSON), as an operator
+ * moving a list would; each line is a `POST /v1/recipients` body (with a webhook's `secret`, an
+ * email's `consent_confirmed`). Resolves to the seconds the import took; any refused line fails it.
+ */
+export async function enrolRecipients(apiUrl: string, adminToken: string, lines: readonly object[]): Promise<number> {
+  const body = lines.map((line) => `${JSON.stringify(line)}\n`).join('');
+  const started = wallClockMs();
+  const res = await request(`${apiUrl}/v1/recipients/import`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${adminToken}` },
+    body,
+    headersTimeout: IMPORT_TIMEOUT_MS,
+    bodyTimeout: IMPORT_TIMEOUT_MS,
+  });
+  const text = await res.body.text();
+  const seconds = (wallClockMs() - started) / 1000;
+  const imported = res.statusCode === 200 ? (JSON.parse(text) as { imported: number }).imported : null;
+  if (imported !== lines.length) throw new Error(`importing ${lines.length} recipients: HTTP ${res.statusCode} ${text.slice(0, 2_000)}`);
+  return seconds;
 }

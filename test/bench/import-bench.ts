@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { bodyToRow, EXPORT_CSV_COLUMNS } from '../../src/recipients/recipient-csv';
 import { deleteRedisPrefix } from '../support/redis-prefix';
 import { createBenchPublisher } from './bench-publisher';
-import { startTocsinProcess, type TocsinProcess } from './tocsin-process';
+import { BENCH_REDIS_URL, startTocsinRun, type TocsinRun } from './tocsin-run';
 
 /**
  * `npm run bench -- --mode import [--recipients N] [--bad B]`: the time and memory of importing
@@ -18,7 +18,6 @@ import { startTocsinProcess, type TocsinProcess } from './tocsin-process';
  * (all updates), then a body of 60 MiB that holds no recipient, to show that the body is read
  * as a stream: the API's resident set must not grow by anything like the body's size.
  */
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const log = (line: string) => console.log(line);
 
@@ -59,9 +58,9 @@ async function writePadding(file: string, bytes: number): Promise<void> {
   await finished(out);
 }
 
-async function post(tocsin: TocsinProcess, token: string, file: string, type: string, query: string) {
+async function post(apiUrl: string, token: string, file: string, type: string, query: string) {
   const started = performance.now();
-  const res = await fetch(`${tocsin.url}/v1/recipients/import${query}`, {
+  const res = await fetch(`${apiUrl}/v1/recipients/import${query}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': type },
     body: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
@@ -75,7 +74,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tocsin-import-bench-'));
   const prefix = `bench-${randomBytes(5).toString('hex')}`;
   const token = randomBytes(16).toString('hex');
-  let tocsin: TocsinProcess | undefined;
+  let run: TocsinRun | undefined;
   try {
     const ndjson = path.join(dir, 'list.ndjson');
     const csv = path.join(dir, 'list.csv');
@@ -84,12 +83,13 @@ async function main(): Promise<void> {
     await writeList(csv, 'csv');
     await writePadding(padding, 60 * 1024 * 1024);
     const publisher = await createBenchPublisher();
-    tocsin = await startTocsinProcess({ publisherKey: publisher.armoredPublicKey, adminToken: token, prefix, concurrency: 256, batchSize: 500, cpuProfileDir: undefined, nodeOptions: undefined, receipts: true });
+    run = await startTocsinRun({ publisherKey: publisher.armoredPublicKey, adminToken: token, prefix, workers: 0, channel: 'webhook', env: {}, cpuProfileDir: undefined, nodeOptions: undefined, receipts: true });
+    const tocsin = run.processes[0]!;
     const rssIdle = await tocsin.rssBytes();
     log(`tocsin idle: RSS ${mib(rssIdle)}; list ${recipients} lines with ${bad} bad: NDJSON ${mib((await stat(ndjson)).size)}, CSV ${mib((await stat(csv)).size)}`);
     const results: Record<string, unknown> = { recipients, bad, rssIdleBytes: rssIdle };
 
-    const padded = await post(tocsin, token, padding, 'application/x-ndjson', '');
+    const padded = await post(run.url, token, padding, 'application/x-ndjson', '');
     const rssAfterPadding = await tocsin.peakRssBytes();
     log(`60 MiB of blank lines: ${padded.status} in ${padded.seconds.toFixed(2)} s; peak RSS ${mib(rssAfterPadding)} (grew ${mib(rssAfterPadding - rssIdle)} over idle)`);
     results.padding = { status: padded.status, seconds: padded.seconds, peakRssBytes: rssAfterPadding };
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       ['ndjson skip_invalid', ndjson, 'application/x-ndjson', '?skip_invalid=true'],
       ['csv skip_invalid (all updates)', csv, 'text/csv', '?skip_invalid=true'],
     ] as const) {
-      const r = await post(tocsin, token, file, type, query);
+      const r = await post(run.url, token, file, type, query);
       const rejected = (r.answer.rejected ?? r.answer.error?.rejected ?? []).length;
       const peak = await tocsin.peakRssBytes();
       log(`${name}: ${r.status} in ${r.seconds.toFixed(2)} s: imported ${r.answer.imported ?? 0}, updated ${r.answer.updated ?? 0}, rejected ${rejected}; peak RSS so far ${mib(peak)}; RSS now ${mib(await tocsin.rssBytes())}`);
@@ -107,9 +107,8 @@ async function main(): Promise<void> {
     }
     console.log(`BENCH_RESULT ${JSON.stringify(results)}`);
   } finally {
-    await tocsin?.stop();
-    if (tocsin) await rm(tocsin.root, { recursive: true, force: true });
-    await deleteRedisPrefix(REDIS_URL, prefix);
+    await run?.stop();
+    await deleteRedisPrefix(BENCH_REDIS_URL, prefix);
     await rm(dir, { recursive: true, force: true });
   }
 }

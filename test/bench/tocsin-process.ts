@@ -1,32 +1,33 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { request } from 'undici';
+import { freePort } from '../support/free-port';
 import { sleep } from './bounded';
 
+/** `start` is API and workers in one process; `serve` the API only; `worker` the workers only. */
+export type TocsinVerb = 'start' | 'serve' | 'worker';
+
 export interface TocsinProcessOptions {
-  publisherKey: string;
-  adminToken: string;
-  prefix: string;
-  concurrency: number;
-  batchSize: number;
+  verb: TocsinVerb;
+  /** How the report names it: `start`, `serve`, `worker 1`, ... */
+  label: string;
+  /** Its whole environment but PATH and, for an API, PORT and TOCSIN_HOST. */
+  env: Record<string, string>;
   cpuProfileDir: string | undefined;
-  nodeOptions: string | undefined;
-  /** False: TOCSIN_BENCH_RECEIPTS_OFF, the run that measures what durable receipts cost. */
-  receipts: boolean;
 }
 
 export interface TocsinProcess {
-  url: string;
+  label: string;
+  /** The API's base URL; null for a `worker`, which has none. */
+  url: string | null;
   pid: number;
-  /** The temporary directory holding its data and keys; the caller removes it. */
-  root: string;
   /** Resident set (VmRSS) now, in bytes. */
   rssBytes(): Promise<number>;
   /** Peak resident set (VmHWM) so far, in bytes. */
   peakRssBytes(): Promise<number>;
+  /** Resets VmHWM to the RSS of now (clear_refs 5), so that a later peak is of what follows; false if Linux refused. */
+  resetPeakRss(): Promise<boolean>;
   /** CPU time used so far, user + system, in seconds. */
   cpuSeconds(): Promise<number>;
   /** Set once it has exited: a bench that keeps waiting on a dead tocsin learns it at once. */
@@ -46,16 +47,6 @@ const OUTPUT_TAIL_BYTES = 64 * 1024;
 /** Linux's USER_HZ, the unit of utime and stime in /proc/<pid>/stat; 100 on every mainstream build. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/** A port the kernel just had free on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port from the kernel');
-  return address.port;
-}
-
 async function procField(pid: number, file: 'status' | 'stat'): Promise<string> {
   return readFile(`/proc/${pid}/${file}`, 'utf8');
 }
@@ -66,39 +57,25 @@ async function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number>
   return Number(kb) * 1024;
 }
 
-/** Every bench run makes a fresh key dir, so tocsin always warns that it made a development key. */
-const EXPECTED_WARNING = /CREATED A DEVELOPMENT BROADCASTER KEY|TOCSIN_BENCH_RECEIPTS_OFF IS SET/;
+/**
+ * Every bench run makes a fresh key dir, with the publisher's key put there as a file, so tocsin
+ * always warns that it made a development key and that a publisher key appeared without the API.
+ */
+const EXPECTED_WARNING = /CREATED A DEVELOPMENT BROADCASTER KEY|TOCSIN_BENCH_RECEIPTS_OFF IS SET|publisher key appeared in the keys directory without the admin API/;
 const MAX_WARNINGS_KEPT = 20;
 
 /**
- * Starts `node dist/src/cli.js start` as its own process, as an operator would, on a fresh data
- * and keys directory, and waits for /readyz.
+ * Starts `node dist/src/cli.js <verb>` as its own process, as an operator would. An API (`start`,
+ * `serve`) is waited for until /readyz answers 200; a `worker` has no door to knock on, so the
+ * caller waits until Redis lists it (tocsin-run.ts).
  */
 export async function startTocsinProcess(options: TocsinProcessOptions): Promise<TocsinProcess> {
-  const root = await mkdtemp(path.join(tmpdir(), 'tocsin-bench-'));
-  const keysDir = path.join(root, 'keys');
-  await mkdir(path.join(keysDir, 'publishers'), { recursive: true });
-  await writeFile(path.join(keysDir, 'publishers', 'publisher.asc'), options.publisherKey);
-  const port = await freePort();
+  const port = options.verb === 'worker' ? null : await freePort();
   // A clean environment: a TOCSIN_* variable left in the caller's shell must not skew the run.
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    PORT: String(port),
-    TOCSIN_HOST: '127.0.0.1',
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    TOCSIN_DATA_DIR: path.join(root, 'data'),
-    TOCSIN_KEYS_DIR: keysDir,
-    TOCSIN_ADMIN_TOKEN: options.adminToken,
-    TOCSIN_ALLOW_PRIVATE_TARGETS: '1',
-    TOCSIN_QUEUE_PREFIX: options.prefix,
-    TOCSIN_WEBHOOK_CONCURRENCY: String(options.concurrency),
-    TOCSIN_FANOUT_BATCH_SIZE: String(options.batchSize),
-    LOG_LEVEL: 'warn',
-    ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}),
-    ...(options.receipts ? {} : { TOCSIN_BENCH_RECEIPTS_OFF: '1' }),
-  };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...options.env, ...(port === null ? {} : { PORT: String(port), TOCSIN_HOST: '127.0.0.1' }) };
   const nodeFlags = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.cpuProfileDir)}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, CLI, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, CLI, options.verb], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const name = `tocsin ${options.label}`;
 
   let tail = '';
   let partialLine = '';
@@ -112,8 +89,10 @@ export async function startTocsinProcess(options: TocsinProcessOptions): Promise
       if (line.trim() === '' || EXPECTED_WARNING.test(line) || warnings.length >= MAX_WARNINGS_KEPT) continue;
       // pino writes JSON lines; anything else on its stdout or stderr (a crash, a Node warning) counts too.
       try {
-        const entry = JSON.parse(line) as { level?: number; msg?: string };
-        if ((entry.level ?? 0) >= 40) warnings.push(entry.msg ?? line);
+        const entry = JSON.parse(line) as { level?: number; msg?: string; err?: string | { message?: string } };
+        // The error's text too: "could not move receipts to disk" alone does not say why.
+        const err = typeof entry.err === 'string' ? entry.err : entry.err?.message;
+        if ((entry.level ?? 0) >= 40) warnings.push(`${entry.msg ?? line}${err ? ` (${err})` : ''}`);
       } catch {
         warnings.push(line);
       }
@@ -129,9 +108,9 @@ export async function startTocsinProcess(options: TocsinProcessOptions): Promise
     }),
   );
   const pid = child.pid;
-  if (pid === undefined) throw new Error('could not start tocsin');
+  if (pid === undefined) throw new Error(`could not start ${name}`);
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = port === null ? null : `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (exitReason !== null) return;
     child.kill('SIGTERM');
@@ -143,32 +122,22 @@ export async function startTocsinProcess(options: TocsinProcessOptions): Promise
     }
   };
 
-  try {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      if (exitReason !== null) throw new Error(`tocsin ${exitReason} before it was ready:\n${tail}`);
-      const status = await request(`${url}/readyz`, { headersTimeout: 2_000, bodyTimeout: 2_000 }).then(
-        async (r) => {
-          await r.body.dump();
-          return r.statusCode;
-        },
-        () => 0,
-      );
-      if (status === 200) break;
-      if (Date.now() > deadline) throw new Error(`tocsin was not ready within ${READY_TIMEOUT_MS} ms:\n${tail}`);
-      await sleep(100);
+  if (url !== null) {
+    try {
+      await untilReady(url, () => exitReason, () => tail, name);
+    } catch (err) {
+      await stop();
+      throw err;
     }
-  } catch (err) {
-    await stop();
-    throw err;
   }
 
   return {
+    label: options.label,
     url,
     pid,
-    root,
     rssBytes: () => statusKiB(pid, 'VmRSS'),
     peakRssBytes: () => statusKiB(pid, 'VmHWM'),
+    resetPeakRss: () => writeFile(`/proc/${pid}/clear_refs`, '5').then(() => true, () => false),
     async cpuSeconds() {
       // Fields after the parenthesised command name, which may itself hold spaces.
       const stat = await procField(pid, 'stat');
@@ -181,4 +150,23 @@ export async function startTocsinProcess(options: TocsinProcessOptions): Promise
     warnings: () => [...warnings],
     stop,
   };
+}
+
+/** Polls the API's /readyz until 200; fails at once if the process has exited. */
+async function untilReady(url: string, exitReason: () => string | null, tail: () => string, name: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const reason = exitReason();
+    if (reason !== null) throw new Error(`${name} ${reason} before it was ready:\n${tail()}`);
+    const status = await request(`${url}/readyz`, { headersTimeout: 2_000, bodyTimeout: 2_000 }).then(
+      async (r) => {
+        await r.body.dump();
+        return r.statusCode;
+      },
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${name} was not ready within ${READY_TIMEOUT_MS} ms:\n${tail()}`);
+    await sleep(100);
+  }
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import { request } from 'undici';
+import { generateWebhookSecret } from '../../src/channels/standard-webhooks';
 import { parseBenchOptions, USAGE, type BenchOptions } from './bench-options';
 import { benchAdvisoryId, benchAdvisoryText, createBenchPublisher } from './bench-publisher';
-import { judge, printReport, type BenchResult } from './bench-report';
-import { pollUntil, sleep } from './bounded';
+import { judge, printReport, processesName, type BenchResult } from './bench-report';
+import { fanOutTimeoutMs, pollUntil, sleep } from './bounded';
 import { enrolRecipients } from './enrol-recipients';
 import { machineCpu, machineCpuSince } from './machine-load';
 import { startLoopbackReceivers, type LoopbackReceivers } from './loopback-receivers';
@@ -13,7 +13,7 @@ import { runPlainClient } from './plain-client';
 import type { PhaseStats } from './receiver-protocol';
 import { deleteRedisPrefix } from '../support/redis-prefix';
 import { redisCpuSeconds } from './redis-cpu';
-import { startTocsinProcess, type TocsinProcess } from './tocsin-process';
+import { BENCH_REDIS_URL, cpuSince, figuresSince, markBeforeSubmission, startTocsinRun, type TocsinRun } from './tocsin-run';
 import { wallClockMs } from './wall-clock';
 
 /**
@@ -21,8 +21,6 @@ import { wallClockMs } from './wall-clock';
  * to the last delivery, against a queue-less client doing the same POSTs in the same run.
  */
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
-const DELIVERY_TIMEOUT_MS = 5 * 60_000;
 const SUMMARY_TIMEOUT_MS = 30_000;
 const STATS_POLL_MS = 50;
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -54,18 +52,18 @@ async function call(url: string, method: 'GET' | 'POST', body?: unknown) {
   return { status: res.statusCode, text, json: () => JSON.parse(text) as any };
 }
 
-/** Waits for every receiver to have seen the advisory; gives up early if tocsin died. */
-async function awaitAllDelivered(receivers: LoopbackReceivers, tocsin: TocsinProcess, total: number): Promise<PhaseStats> {
+/** Waits for every receiver to have seen the advisory; gives up early if a tocsin process died. */
+async function awaitAllDelivered(receivers: LoopbackReceivers, tocsin: TocsinRun, total: number): Promise<PhaseStats> {
   let last: PhaseStats | undefined;
   try {
     return await pollUntil(
       async () => {
-        const reason = tocsin.exitReason();
-        if (reason !== null) throw new Error(`tocsin ${reason} during delivery:\n${tocsin.outputTail()}`);
+        const dead = tocsin.failure();
+        if (dead !== null) throw new Error(`${dead}\n(during delivery)`);
         last = await receivers.stats();
         return last.distinct >= total ? last : undefined;
       },
-      DELIVERY_TIMEOUT_MS,
+      fanOutTimeoutMs(total),
       STATS_POLL_MS,
       `delivery to all ${total} receivers`,
     );
@@ -86,22 +84,34 @@ async function measureTocsin(options: BenchOptions, receivers: LoopbackReceivers
   const publisher = await createBenchPublisher();
   const prefix = `bench-${randomBytes(5).toString('hex')}`;
   const adminToken = `bench-admin-${randomBytes(12).toString('hex')}`;
-  cleanups.push(() => deleteRedisPrefix(REDIS_URL, prefix));
-  log(`starting tocsin (queue prefix ${prefix})`);
-  const tocsin = await startTocsinProcess({ publisherKey: publisher.armoredPublicKey, adminToken, prefix, ...options });
-  cleanups.push(() => rm(tocsin.root, { recursive: true, force: true }));
+  cleanups.push(() => deleteRedisPrefix(BENCH_REDIS_URL, prefix));
+  log(`starting ${processesName(options.workers)} (queue prefix ${prefix})`);
+  const tocsin = await startTocsinRun({
+    publisherKey: publisher.armoredPublicKey,
+    adminToken,
+    prefix,
+    workers: options.workers,
+    channel: 'webhook',
+    env: { TOCSIN_WEBHOOK_CONCURRENCY: String(options.concurrency), TOCSIN_FANOUT_BATCH_SIZE: String(options.batchSize) },
+    cpuProfileDir: options.cpuProfileDir,
+    nodeOptions: options.nodeOptions,
+    receipts: options.receipts,
+  });
   cleanups.push(() => tocsin.stop());
 
-  log(`enrolling ${n} recipients`);
-  const enrolStart = wallClockMs();
-  await enrolRecipients(tocsin.url, adminToken, receivers.urls);
-  const enrolSeconds = (wallClockMs() - enrolStart) / 1000;
+  log(`enrolling ${n} recipients by one import`);
+  const enrolSeconds = await enrolRecipients(
+    tocsin.url,
+    adminToken,
+    receivers.urls.map((url) => ({ type: 'webhook', url, secret: generateWebhookSecret() })),
+  );
 
   const id = benchAdvisoryId();
   const document = benchAdvisoryText(id);
   const signature = await publisher.sign(document);
   await receivers.startPhase('tocsin');
-  const [cpuBefore, redisBefore, rssBeforeBytes, machineBefore] = [await tocsin.cpuSeconds(), await redisCpuSeconds(REDIS_URL), await tocsin.rssBytes(), await machineCpu()];
+  const mark = await markBeforeSubmission(tocsin);
+  const [redisBefore, machineBefore] = [await redisCpuSeconds(BENCH_REDIS_URL), await machineCpu()];
 
   log(`publishing ${id}`);
   const submittedAt = wallClockMs();
@@ -109,7 +119,7 @@ async function measureTocsin(options: BenchOptions, receivers: LoopbackReceivers
   const acceptMs = wallClockMs() - submittedAt;
   if (accepted.status !== 202) throw new Error(`submission answered ${accepted.status}: ${accepted.text}`);
   const seen = await awaitAllDelivered(receivers, tocsin, n);
-  const [cpuAfter, redisAfter, machineAfter] = [await tocsin.cpuSeconds(), await redisCpuSeconds(REDIS_URL), await machineCpu()];
+  const [cpu, redisAfter, machineAfter] = [await cpuSince(mark), await redisCpuSeconds(BENCH_REDIS_URL), await machineCpu()];
   log(`all ${n} received; checking the delivery summary`);
 
   // States are written in chunks after the sends, so the API may lag the receivers briefly; past
@@ -123,14 +133,14 @@ async function measureTocsin(options: BenchOptions, receivers: LoopbackReceivers
     200,
     'a settled delivery summary',
   ).catch(() => deliverySummary(tocsin.url, id));
-  const peakRssBytes = await tocsin.peakRssBytes();
+  const processes = await figuresSince(mark, cpu);
   const warnings = tocsin.warnings();
   log('stopping tocsin before the plain client, so the two never share the CPUs');
   await tocsin.stop();
 
   const firstAt = seen.firstAt ?? NaN;
   const lastAt = seen.lastAt ?? NaN;
-  const figures: BenchResult['tocsin'] = {
+  const figures: Omit<BenchResult['tocsin'], 'cpuMsPerDelivery'> = {
     acceptMs,
     firstDeliveryMs: firstAt - submittedAt,
     lastDeliveryMs: lastAt - submittedAt,
@@ -140,10 +150,11 @@ async function measureTocsin(options: BenchOptions, receivers: LoopbackReceivers
     duplicates: seen.duplicates,
     misrouted: seen.misrouted,
     summary,
-    rssBeforeBytes,
-    peakRssBytes,
+    rssBeforeBytes: Math.max(...processes.map((p) => p.rssBeforeBytes)),
+    peakRssBytes: Math.max(...processes.map((p) => p.peakRssBytes)),
+    processes,
     warnings,
-    cpuSeconds: cpuAfter - cpuBefore,
+    cpuSeconds: processes.reduce((sum, p) => sum + p.cpuSeconds, 0),
     redisCpuSeconds: redisAfter - redisBefore,
     receiversCpuSeconds: seen.cpuSeconds,
     machine: machineCpuSince(machineBefore, machineAfter),
@@ -168,7 +179,7 @@ async function measurePlain(options: BenchOptions, receivers: LoopbackReceivers,
   const [clientCpu, machineAfter] = [process.cpuUsage(driverCpu), await machineCpu()];
   const seen = await receivers.stats();
   const seconds = (plain.finishedAt - plain.startedAt) / 1000;
-  const figures: BenchResult['plain'] = {
+  const figures: Omit<BenchResult['plain'], 'cpuMsPerDelivery'> = {
     seconds,
     deliveriesPerSecond: plain.succeeded / seconds,
     succeeded: plain.succeeded,

@@ -97,6 +97,40 @@ describe('tocsin deliveries, as an operator uses it', () => {
     }
   });
 
+  it("watch --sha256 follows a TLP:AMBER advisory without the admin token: the document's SHA-256 opens the read", async () => {
+    const ok = await startReceiver();
+    try {
+      const amber = await tocsin.admin('POST', '/v1/recipients', { type: 'webhook', url: ok.url('/amber'), tlp: 'AMBER' });
+      expect(amber.status).toBe(201);
+      const id = uniqueId('AMBERWATCH');
+      const document = documentText(sampleAdvisory({ id, tlp: 'AMBER' }));
+      const accepted = await tocsin.call('POST', '/v1/advisories', { document, signatures: [await publisher.sign(document)] });
+      expect(accepted.status).toBe(202);
+      const sha256 = accepted.json.sha256 as string;
+      const anyone = { TOCSIN_ADMIN_TOKEN: '' };
+
+      // No revision named: the digest also finds the latest, which the public read does not show.
+      const watched = await runCli(['deliveries', 'watch', id, '--sha256', sha256.toUpperCase(), '--url', tocsin.url, '--interval', '0.2'], anyone);
+      expect(watched.stderr).toBe('');
+      expect(watched.code).toBe(0);
+      expect(watched.stdout.trim().split('\n').at(-1)).toBe('delivered to all 1 recipient');
+      const json = await runCli(['deliveries', 'watch', id, '--revision', '1', '--sha256', sha256, '--url', tocsin.url, '--json'], anyone);
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout)).toMatchObject({ id, revision: 1, view: 'public', summary: { delivered: 1, pending: 0 } });
+      expect(ok.requests.filter((q) => q.path === '/amber' && q.body.includes(id))).toHaveLength(1);
+
+      // Without the digest (or with another one) it does not exist; a malformed one is bad usage.
+      expect((await runCli(['deliveries', 'watch', id, '--url', tocsin.url], anyone)).code).toBe(1);
+      expect((await runCli(['deliveries', 'watch', id, '--sha256', '0'.repeat(64), '--url', tocsin.url], anyone)).code).toBe(1);
+      const malformed = await runCli(['deliveries', 'watch', id, '--sha256', 'abc', '--url', tocsin.url], anyone);
+      expect(malformed.code).toBe(2);
+      expect(malformed.stderr).toContain('64 hex digits');
+      await tocsin.admin('DELETE', `/v1/recipients/${amber.json.id as string}`);
+    } finally {
+      await ok.close();
+    }
+  });
+
   it('says what is wrong with the command line, and needs the admin token', async () => {
     const noFlag = await runCli(['deliveries', 'list', '--url', tocsin.url], admin);
     expect(noFlag.code).toBe(2);

@@ -10,7 +10,7 @@ import { ADMIN_TOKEN, startTocsin, type Tocsin } from '../support/tocsin-harness
  * human part, the message/delivery-status part (per-message fields, then one group per
  * recipient), and the returned headers.
  */
-function postfixBounce(address: string, status: string, action = 'failed'): string {
+function postfixBounce(address: string, status: string, action = 'failed', queueId = '8F2C2A1B5E'): string {
   return [
     'Return-Path: <>',
     'From: MAILER-DAEMON@mx.example.net (Mail Delivery System)',
@@ -37,7 +37,7 @@ function postfixBounce(address: string, status: string, action = 'failed'): stri
     'Content-Type: message/delivery-status',
     '',
     'Reporting-MTA: dns; mx.example.net',
-    'X-Postfix-Queue-ID: 8F2C2A1B5E',
+    `X-Postfix-Queue-ID: ${queueId}`,
     'Arrival-Date: Mon,  2 Dec 2026 10:00:00 +0000 (UTC)',
     '',
     `Final-Recipient: rfc822; ${address}`,
@@ -89,11 +89,12 @@ describe('bounces', () => {
     // A delay is no hard bounce.
     const delayed = await postReport(postfixBounce('gone@example.org', '4.4.1', 'delayed'));
     expect(delayed.status).toBe(200);
-    expect(delayed.json.bounces).toEqual([{ address: 'gone@example.org', action: 'delayed', status: '4.4.1', hard: false, recipients: [{ id: dead, hard_bounces: 0, status: 'active' }] }]);
+    expect(delayed.json.bounces).toEqual([{ address: 'gone@example.org', action: 'delayed', status: '4.4.1', hard: false, duplicate: false, recipients: [{ id: dead, hard_bounces: 0, status: 'active' }] }]);
 
+    // Two messages bounced: two reports, which differ in the relay's queue id.
     for (const n of [1, 2]) {
-      const r = await postReport(postfixBounce('gone@example.org', '5.1.1'));
-      expect(r.json.bounces[0]).toMatchObject({ hard: true, recipients: [{ id: dead, hard_bounces: n, status: 'active' }] });
+      const r = await postReport(postfixBounce('gone@example.org', '5.1.1', 'failed', `QUEUE${n}`));
+      expect(r.json.bounces[0]).toMatchObject({ hard: true, duplicate: false, recipients: [{ id: dead, hard_bounces: n, status: 'active' }] });
     }
     // The report as an HTTP body of its own type works as the whole message does.
     const raw = postfixBounce('GONE@example.org', '5.1.1');
@@ -118,8 +119,8 @@ describe('bounces', () => {
     const r = await tocsin.admin('POST', '/v1/bounces', { bounces: [{ address: 'json@example.org', status: '5.2.1' }, { address: 'stranger@example.org', status: '5.1.1' }] });
     expect(r.status).toBe(200);
     expect(r.json.bounces).toEqual([
-      { address: 'json@example.org', action: 'failed', status: '5.2.1', hard: true, recipients: [{ id, hard_bounces: 1, status: 'active' }] },
-      { address: 'stranger@example.org', action: 'failed', status: '5.1.1', hard: true, recipients: [] },
+      { address: 'json@example.org', action: 'failed', status: '5.2.1', hard: true, duplicate: false, recipients: [{ id, hard_bounces: 1, status: 'active' }] },
+      { address: 'stranger@example.org', action: 'failed', status: '5.1.1', hard: true, duplicate: false, recipients: [] },
     ]);
 
     const bad = await tocsin.admin('POST', '/v1/bounces', { bounces: [{ address: 'json@example.org', status: 'bounced' }] });
@@ -132,5 +133,40 @@ describe('bounces', () => {
 
     // Admin only.
     expect((await tocsin.call('POST', '/v1/bounces', { bounces: [{ address: 'json@example.org', status: '5.1.1' }] })).status).toBe(401);
+  });
+  it('counts a report handed over twice once (a relay retrying its POST), across a restart too', async () => {
+    const id = await enrol('twice@example.org');
+    const other = await enrol('other@example.org');
+    const report = postfixBounce('twice@example.org', '5.1.1', 'failed', 'AB12CD34');
+    const first = await postReport(report);
+    expect(first.json.bounces[0]).toMatchObject({ hard: true, duplicate: false, recipients: [{ id, hard_bounces: 1 }] });
+    const again = await postReport(report);
+    expect(again.status).toBe(200);
+    expect(again.json.bounces).toEqual([{ address: 'twice@example.org', action: 'failed', status: '5.1.1', hard: true, duplicate: true, recipients: [{ id, hard_bounces: 1, status: 'active' }] }]);
+    // The report alone (the message's body) is the same report as the whole message.
+    const body = report.slice(report.indexOf('\r\n\r\n') + 4);
+    const bodyOnly = await postReport(body, 'multipart/report; report-type=delivery-status; boundary="8F2C2A1B5E.1733140000/mx.example.net"');
+    expect(bodyOnly.json.bounces[0]).toMatchObject({ duplicate: true, recipients: [{ id, hard_bounces: 1 }] });
+
+    // The same new report twice at once: one counts.
+    const racing = postfixBounce('twice@example.org', '5.1.1', 'failed', 'EF56AB78');
+    const both = await Promise.all([postReport(racing), postReport(racing)]);
+    expect(both.map((r) => r.json.bounces[0].duplicate).sort()).toEqual([false, true]);
+    expect((await tocsin.admin('GET', `/v1/recipients/${id}`)).json).toMatchObject({ hard_bounces: 2, status: 'active' });
+
+    // Remembered with the bounce in recipients.jsonl: a restart does not forget it.
+    await tocsin.restartApi();
+    expect((await postReport(report)).json.bounces[0]).toMatchObject({ duplicate: true, recipients: [{ id, hard_bounces: 2, status: 'active' }] });
+
+    // A relay's JSON: its `id` names the bounce; the same id for another address is another bounce.
+    const json = (bounces: unknown[]) => tocsin.admin('POST', '/v1/bounces', { bounces });
+    const withId = await json([{ address: 'other@example.org', status: '5.1.1', id: 'evt-1' }, { address: 'twice@example.org', status: '5.1.1', id: 'evt-1' }]);
+    expect(withId.json.bounces.map((b: { duplicate: boolean }) => b.duplicate)).toEqual([false, false]);
+    expect(withId.json.bounces[1].recipients[0]).toEqual({ id, hard_bounces: 3, status: 'inactive' });
+    const retried = await json([{ address: 'OTHER@example.org', status: '5.1.1', id: 'evt-1' }]);
+    expect(retried.json.bounces[0]).toMatchObject({ duplicate: true, recipients: [{ id: other, hard_bounces: 1 }] });
+    // Without an id, entries cannot be told apart: each counts.
+    await json([{ address: 'other@example.org', status: '5.1.1' }]);
+    expect((await json([{ address: 'other@example.org', status: '5.1.1' }])).json.bounces[0]).toMatchObject({ duplicate: false, recipients: [{ id: other, hard_bounces: 3, status: 'inactive' }] });
   });
 });

@@ -120,7 +120,7 @@ describe('the recipient store on disk: the file is the directory, memory an inde
         const before = model.get(id)!;
         const bounced = await store.recordHardBounce(id, '5.1.1');
         if (before.type === 'email') model.set(id, applyHardBounce(before));
-        expect(bounced).toEqual(before.type === 'email' ? model.get(id) : undefined);
+        expect(bounced?.recipient).toEqual(before.type === 'email' ? model.get(id) : undefined);
       } else if (roll < 0.75) {
         expect(await store.remove(id)).toBe(true);
         model.delete(id);
@@ -181,6 +181,24 @@ describe('the recipient store on disk: the file is the directory, memory an inde
     ]);
     await expectSame(store, model);
     expect(await lines()).toEqual([...model.values()].map((recipient, i) => ({ op: 'add', at: old[[0, 1, 5][i]!]!.at, recipient })));
+  });
+
+  it('remembers which bounce reports were counted through a compaction and a reopen', async () => {
+    store = await openRecipientStore(dir, redis, prefix, { compactAfterDeadLines: 2 });
+    const e = email(1);
+    await store.add(e);
+    await store.add(webhook(2));
+    expect((await store.recordHardBounce(e.id, '5.1.1', 'report-a'))?.duplicate).toBe(false);
+    // Dead lines now outnumber live ones: the next write's end compacts.
+    await store.update(webhook(2).id, { groups: ['x'] });
+    await store.update(webhook(2).id, { groups: ['y'] });
+    // The next op waits for that compaction: a duplicate, it writes nothing.
+    expect((await store.recordHardBounce(e.id, '5.1.1', 'report-a'))?.duplicate).toBe(true);
+    expect(await lines()).toEqual([expect.objectContaining({ op: 'add', bounce_reports: ['report-a'] }), expect.objectContaining({ op: 'add' })]);
+    await store.close();
+    store = await openRecipientStore(dir, redis, prefix);
+    expect(await store.recordHardBounce(e.id, '5.1.1', 'report-a')).toEqual({ recipient: applyHardBounce(e), duplicate: true });
+    expect((await store.recordHardBounce(e.id, '5.1.1', 'report-b'))?.recipient.hard_bounces).toBe(2);
   });
 
   it('ignores a torn last line, and appends cleanly after it', async () => {

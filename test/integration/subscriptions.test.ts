@@ -273,3 +273,93 @@ describe('subscriptions without a trusted proxy', () => {
     expect(index).toContain('<a href="https://tocsin.example.org/subscribe">subscribe by email</a>');
   });
 });
+
+describe('subscription mail when no relay takes it', () => {
+  /** Per address: the answers still to give to RCPT TO before accepting, and the attempts seen. */
+  const refusals = new Map<string, { code: number; left: number }>();
+  const attempts = new Map<string, number>();
+  const lines: { level: number; msg: string; [key: string]: unknown }[] = [];
+  let relay: SmtpSink;
+  let tocsin: Tocsin;
+
+  beforeAll(async () => {
+    relay = await startSmtpSink({
+      onRcptTo(address) {
+        const key = address.toLowerCase();
+        attempts.set(key, (attempts.get(key) ?? 0) + 1);
+        const refusal = refusals.get(key);
+        if (!refusal || refusal.left === 0) return null;
+        refusal.left -= 1;
+        // Relays quote the address in their answer: the log must not repeat it.
+        return { code: refusal.code, message: refusal.code >= 500 ? `5.1.1 <${address}>: Recipient address rejected` : `4.3.0 <${address}>: try again later` };
+      },
+    });
+    tocsin = await startTocsin({
+      workers: false,
+      env: { TOCSIN_SMTP_URLS: relay.url, TOCSIN_MAIL_FROM: FROM, LOG_LEVEL: 'info' },
+      // The waits of the retries in milliseconds (5, 10, 20, 40): the test waits for idle, never a fixed time.
+      subscriptionMailRetry: { attempts: 5, baseDelayMs: 5 },
+      logDestination: { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) },
+    });
+  });
+  afterAll(async () => {
+    await tocsin?.close();
+    await relay?.close();
+  });
+
+  const subscribe = (address: string) => tocsin.call('POST', '/v1/subscriptions', { address });
+  const logged = (address: string) => lines.filter((l) => JSON.stringify(l).toLowerCase().includes(address.toLowerCase()));
+
+  it('sends the confirmation again after a wait while the relay says "later", until it takes it; the link then works', async () => {
+    refusals.set('patient@example.org', { code: 451, left: 2 });
+    expect((await subscribe('Patient@example.org')).status).toBe(202);
+    await tocsin.api.subscriptionsIdle();
+    expect(attempts.get('patient@example.org')).toBe(3);
+    const mails = relay.mails.filter((m) => m.to.includes('Patient@example.org'));
+    expect(mails).toHaveLength(1);
+    const link = /\/v1\/subscriptions\/confirm\/[A-Za-z0-9_-]{20,}/.exec(readSignedMessage(mails[0]!.raw).signedPart.toString('utf8'))?.[0];
+    const confirmed = await tocsin.call('POST', link!, '', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(confirmed.status).toBe(200);
+    const retries = lines.filter((l) => l.msg.includes('sent again later'));
+    expect(retries.map((l) => [l.attempt, l.retryInMs])).toEqual([
+      [1, 5],
+      [2, 10],
+    ]);
+    expect(retries[0]!.err).toContain('451');
+    expect(lines.some((l) => l.msg === 'subscription mail sent after a retry' && l.attempt === 3)).toBe(true);
+    expect(logged('patient@example.org')).toEqual([]);
+  });
+
+  it('gives up after five attempts, and at once when the relay refuses the address for good; never naming it', async () => {
+    refusals.set('down@example.org', { code: 451, left: Infinity });
+    refusals.set('unknown@example.org', { code: 550, left: Infinity });
+    expect((await subscribe('down@example.org')).status).toBe(202);
+    expect((await subscribe('unknown@example.org')).status).toBe(202);
+    await tocsin.api.subscriptionsIdle();
+    expect(attempts.get('down@example.org')).toBe(5);
+    expect(attempts.get('unknown@example.org')).toBe(1);
+    expect(relay.mails.filter((m) => m.to.includes('down@example.org') || m.to.includes('unknown@example.org'))).toEqual([]);
+    const gaveUp = lines.filter((l) => l.msg === 'could not send a subscription mail').map((l) => l.err as string);
+    expect(gaveUp).toEqual(expect.arrayContaining([expect.stringContaining('451'), expect.stringMatching(/refused for good.*550/)]));
+    expect(gaveUp.join('\n')).toContain('<the address>');
+    expect(logged('down@example.org')).toEqual([]);
+    expect(logged('unknown@example.org')).toEqual([]);
+  });
+  it('stops at once with a mail waiting a minute for its next attempt: the stop gives it up, and says so', async () => {
+    const stopping: typeof lines = [];
+    const slow = await startTocsin({
+      workers: false,
+      env: { TOCSIN_SMTP_URLS: relay.url, TOCSIN_MAIL_FROM: FROM, LOG_LEVEL: 'info' },
+      subscriptionMailRetry: { attempts: 5, baseDelayMs: 60_000 },
+      logDestination: { write: (line: string) => void stopping.push(JSON.parse(line) as (typeof lines)[number]) },
+    });
+    refusals.set('stopped@example.org', { code: 451, left: Infinity });
+    expect((await slow.call('POST', '/v1/subscriptions', { address: 'stopped@example.org' })).status).toBe(202);
+    await eventually(async () => stopping.some((l) => l.msg.includes('sent again later')), 10_000, 'the first attempt refused');
+    const started = Date.now();
+    await slow.close();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(attempts.get('stopped@example.org')).toBe(1);
+    expect(stopping.find((l) => l.msg === 'could not send a subscription mail')?.err).toMatch(/^stopping before attempt 2 of 5: /);
+  });
+});

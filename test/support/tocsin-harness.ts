@@ -24,6 +24,8 @@ export interface HarnessOptions {
   resolveHost?: ResolveHost;
   /** The API's wall clock for what expires (subscription links); default Date.now. */
   now?: () => number;
+  /** How the API sends a subscription mail again that no relay took (default: 5 attempts, 30 s doubling). */
+  subscriptionMailRetry?: RuntimeDeps['subscriptionMailRetry'];
   /** Where the API's and workers' log lines go (default stdout); set LOG_LEVEL in `env` to have any. */
   logDestination?: DestinationStream;
 }
@@ -61,6 +63,7 @@ export async function startTocsin(options: HarnessOptions = {}) {
     ...systemRuntimeDeps,
     ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.subscriptionMailRetry ? { subscriptionMailRetry: options.subscriptionMailRetry } : {}),
   };
   let api: RunningApi = await startApi(config, log, deps);
   let workers: RunningWorkers | null = options.workers === false ? null : await startWorkers(config, log, deps);

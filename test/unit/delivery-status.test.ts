@@ -29,8 +29,8 @@ const report = (status: string, extra = '') =>
 describe('reading RFC 3464 delivery status notifications', () => {
   it('takes every recipient group after the per-message one, folded lines, comments and case aside', () => {
     expect(readDeliveryStatus(report('5.1.1'), 'multipart/report; report-type=delivery-status; boundary=b1')).toEqual([
-      { address: 'one@example.org', action: 'failed', status: '5.1.1' },
-      { address: 'two@example.org', action: 'delayed', status: '4.4.7' },
+      { address: 'one@example.org', action: 'failed', status: '5.1.1', report: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      { address: 'two@example.org', action: 'delayed', status: '4.4.7', report: expect.stringMatching(/^[0-9a-f]{64}$/) },
     ]);
   });
 
@@ -44,7 +44,21 @@ describe('reading RFC 3464 delivery status notifications', () => {
       '--inner--',
     ].join('\r\n');
     const message = ['From: MAILER-DAEMON@mx', 'Content-Type: multipart/mixed; boundary="outer"', '', '--outer', 'Content-Type: multipart/report; boundary="inner"', '', base64Part, '--outer--', ''].join('\r\n');
-    expect(readDeliveryStatus(message)).toEqual([{ address: 'b64@example.org', action: 'failed', status: '5.2.2' }]);
+    expect(readDeliveryStatus(message)).toEqual([{ address: 'b64@example.org', action: 'failed', status: '5.2.2', report: expect.any(String) }]);
+  });
+
+  it("names each entry's report by its delivery-status fields: the same report however wrapped or folded, another for another message", () => {
+    const type = 'multipart/report; report-type=delivery-status; boundary=b1';
+    const [one, two] = readDeliveryStatus(report('5.1.1'), type).map((e) => e.report);
+    expect(one).not.toBe(two);
+    // The whole message, or the same fields folded and spaced otherwise: the same report.
+    expect(readDeliveryStatus(`From: MAILER-DAEMON@mx\r\nContent-Type: ${type}\r\n\r\n${report('5.1.1')}`).map((e) => e.report)).toEqual([one, two]);
+    const refolded = report('5.1.1').replace('Reporting-MTA: dns; mx.example.net', 'reporting-mta:\r\n   dns;  mx.example.net');
+    expect(readDeliveryStatus(refolded, type).map((e) => e.report)).toEqual([one, two]);
+    // Another bounce: another arrival (per message) or another status (per recipient).
+    const later = report('5.1.1').replace('Reporting-MTA: dns; mx.example.net', 'Reporting-MTA: dns; mx.example.net\r\nArrival-Date: Tue, 3 Dec 2026 10:00:00 +0000');
+    expect(readDeliveryStatus(later, type)[0]!.report).not.toBe(one);
+    expect(readDeliveryStatus(report('5.2.2'), type)[0]!.report).not.toBe(one);
   });
 
   it('refuses a message with no delivery-status part, and nesting without end', () => {
