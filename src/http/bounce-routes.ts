@@ -80,7 +80,7 @@ export function bounceRoutes(deps: BounceRouteDeps): Router {
         const recipients = [];
         let counted = 0;
         let repeated = 0;
-        for (const r of deps.recipients.findByAddress(entry.address)) {
+        for (const r of await deps.recipients.findByAddress(entry.address)) {
           const outcome = hard ? await deps.recipients.recordHardBounce(r.id, entry.status, entry.report) : undefined;
           if (outcome?.duplicate) repeated += 1;
           else if (outcome) counted += 1;

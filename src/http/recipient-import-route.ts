@@ -19,7 +19,7 @@ export const MAX_IMPORT_LINES = 250_000;
 export const MAX_IMPORT_REJECTIONS = 10_000;
 
 /** What an import needs: the directory it writes to, and how targets are checked (as at enrolment). */
-export interface RecipientImportDeps extends Omit<ImportCheckDeps, 'existing'> {
+export interface RecipientImportDeps extends Omit<ImportCheckDeps, 'withTarget'> {
   recipients: RecipientStore;
 }
 
@@ -31,13 +31,13 @@ function closingAfter(req: Request, err: HttpError): HttpError {
 
 async function runImport(req: Request, format: ImportFormat, skipInvalid: boolean, deps: RecipientImportDeps): Promise<Reply> {
   const { recipients, ...checkDeps } = deps;
-  const check = createImportCheck({ ...checkDeps, existing: recipients.list() });
+  const check = createImportCheck({ ...checkDeps, withTarget: (key) => recipients.findByTarget(key) });
   let lines = 0;
   try {
     for await (const record of importRecords(req, format)) {
       if (++lines > MAX_IMPORT_LINES) throw new HttpError(413, 'too_large', `an import holds at most ${MAX_IMPORT_LINES} recipients: split the file`);
       if ('problem' in record) check.reject(record.line, record.problem.field, record.problem.message);
-      else check.take(record.line, record.body);
+      else await check.take(record.line, record.body);
       if (check.rejectedCount() > MAX_IMPORT_REJECTIONS) {
         throw new UnreadableImportError({ line: record.line, field: '(line)', message: `more than ${MAX_IMPORT_REJECTIONS} refused fields by this line (the wrong file?): stopped reading` });
       }

@@ -18,6 +18,7 @@ import { fieldProblems } from '../util/zod-fields';
 import { handle, HttpError } from './http-error';
 import { jsonBody } from './json-body';
 import { recipientImportRoute } from './recipient-import-route';
+import { streamRecipients } from './stream-recipients';
 
 export interface RecipientRouteDeps {
   recipients: RecipientStore;
@@ -84,16 +85,16 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
     }),
   );
 
-  router.get(
-    '/',
-    handle(() => ({ status: 200, body: { recipients: deps.recipients.list().map(publicView) } })),
-  );
+  // Streamed, not a Reply: the body is as large as the directory, which is never held at once.
+  router.get('/', (req, res, next) => {
+    streamRecipients(deps.recipients.all(), res).catch(next);
+  });
 
   // Where the 201's Location points.
   router.get(
     '/:id',
-    handle((req) => {
-      const recipient = deps.recipients.get(String(req.params.id));
+    handle(async (req) => {
+      const recipient = await deps.recipients.get(String(req.params.id));
       if (!recipient) throw notFound(String(req.params.id));
       return { status: 200, body: publicView(recipient) };
     }),
@@ -105,7 +106,7 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
     handle(async (req) => {
       const id = String(req.params.id);
       // An unknown id is a 404 whatever the body, as GET answers it.
-      const recipient = deps.recipients.get(id);
+      const recipient = await deps.recipients.get(id);
       if (!recipient) throw notFound(id);
       const parsed = updateRecipientSchema.safeParse(req.body);
       if (!parsed.success) throw new HttpError(400, 'invalid_recipient', 'invalid change', fieldProblems(parsed.error).map(unchangeable));

@@ -155,11 +155,11 @@ export function subscribePageRoutes(deps: SubscriptionRouteDeps): Router {
   const router = Router();
   router.get(
     '/',
-    handle((req) => {
+    handle(async (req) => {
       subscriptionsOn(deps);
       const token = typeof req.query.manage === 'string' ? req.query.manage : undefined;
       if (token === undefined) return subscribeForm();
-      const subscriber = deps.subscriptions!.subscriber(token);
+      const subscriber = await deps.subscriptions!.subscriber(token);
       return subscriber ? manageForm(token, subscriber.address, subscriber.filter) : unknownManageLinkPage();
     }),
   );

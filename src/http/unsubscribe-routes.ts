@@ -18,8 +18,8 @@ export function unsubscribeRoutes(deps: UnsubscribeRouteDeps): Router {
 
   router.get(
     '/:token',
-    handle((req) => {
-      const recipient = deps.recipients.findByUnsubscribeToken(String(req.params.token));
+    handle(async (req) => {
+      const recipient = await deps.recipients.findByUnsubscribeToken(String(req.params.token));
       if (!recipient) return notFound;
       return {
         status: 200,
@@ -42,7 +42,7 @@ export function unsubscribeRoutes(deps: UnsubscribeRouteDeps): Router {
     '/:token',
     express.urlencoded({ extended: false, limit: '1kb' }),
     handle(async (req) => {
-      const recipient = deps.recipients.findByUnsubscribeToken(String(req.params.token));
+      const recipient = await deps.recipients.findByUnsubscribeToken(String(req.params.token));
       if (!recipient || !(await deps.recipients.remove(recipient.id))) return notFound;
       return { status: 200, type: 'text/plain', body: `Unsubscribed: ${recipient.address} will receive no more advisories from this service.\n` };
     }),

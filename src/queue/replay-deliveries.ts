@@ -109,7 +109,7 @@ export function createDeliveryReplayer(deps: ReplayDeps) {
         }
         const state = view.states.get(c)?.get(recipient);
         if (state?.state !== 'failed') refused.push({ field, message: `${recipient} is ${state?.state ?? 'pending'}, not failed: only failed deliveries are replayed` });
-        else if (!deps.recipients.get(recipient)) refused.push({ field, message: `${recipient} was removed: enrol it again to deliver to it` });
+        else if (!deps.recipients.has(recipient)) refused.push({ field, message: `${recipient} was removed: enrol it again to deliver to it` });
         else chosen.push({ channel: c, recipient, state });
       });
       if (unknown.length > 0) throw new UnknownDeliveryError(unknown);
@@ -120,7 +120,7 @@ export function createDeliveryReplayer(deps: ReplayDeps) {
       for (const recipient of view.audience[c] ?? []) {
         const state = states.get(recipient);
         if (state?.state !== 'failed') continue;
-        if (!deps.recipients.get(recipient)) {
+        if (!deps.recipients.has(recipient)) {
           outcome.skipped.push({ advisory: view.ref.id, revision: view.ref.revision, channel: c, recipient, reason: 'recipient was removed' });
         } else chosen.push({ channel: c, recipient, state });
       }

@@ -26,8 +26,12 @@ export interface ImportPlan {
 }
 
 export interface ImportCheckDeps {
-  /** The directory as it is: a line naming the target of one of these updates it. */
-  existing: Iterable<Recipient>;
+  /**
+   * The recipients of the directory, as it is, whose notices go where a target key (targetKey)
+   * says: a line naming one of them updates it. Asked once per line, so the directory is never
+   * held whole.
+   */
+  withTarget(key: string): Promise<Recipient[]>;
   enabledChannels: readonly ChannelName[];
   allowPrivateTargets: boolean;
   resolveHost: ResolveHost;
@@ -106,13 +110,6 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
  * refused, the second naming the first.
  */
 export function createImportCheck(deps: ImportCheckDeps) {
-  const byTarget = new Map<string, Recipient[]>();
-  for (const r of deps.existing) {
-    const key = targetKey(r);
-    const same = byTarget.get(key);
-    if (same) same.push(r);
-    else byTarget.set(key, [r]);
-  }
   const rejected: Rejection[] = [];
   const accepted: { line: number; input: ImportLine; existing: Recipient | undefined }[] = [];
   const lineOfTarget = new Map<string, number>();
@@ -124,7 +121,7 @@ export function createImportCheck(deps: ImportCheckDeps) {
     rejectedCount: () => rejected.length,
 
     /** One line's body (a parsed NDJSON line, or a CSV row as its object). */
-    take(line: number, body: unknown): void {
+    async take(line: number, body: unknown): Promise<void> {
       const parsed = importLineSchema.safeParse(body);
       if (!parsed.success) {
         for (const p of fieldProblems(parsed.error)) reject(line, p.field, p.message);
@@ -144,7 +141,7 @@ export function createImportCheck(deps: ImportCheckDeps) {
         return;
       }
       lineOfTarget.set(key, line);
-      const matches = byTarget.get(key) ?? [];
+      const matches = await deps.withTarget(key);
       if (matches.length > 1) {
         reject(line, locationField, `matches ${matches.length} recipients (${matches.map((m) => m.id).join(', ')}): remove all but one first, so that the import knows which to update`);
         return;

@@ -1,10 +1,15 @@
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import type { ChannelName } from '../channels/channel-names';
+import { channelNames, type ChannelName } from '../channels/channel-names';
 import { redisKeys } from '../queue/redis-keys';
 import { createAppendLog } from '../storage/append-log';
+import { PRIVATE_FILE_MODE, writeFileDurableFrom } from '../storage/durable-file';
+import { linesOf, readLineAt } from '../storage/line-file';
+import { createHashIndex } from './hash-index';
 import { applyRoutingChanges, type Recipient, type RecipientOf, type RoutingChanges } from './recipient';
 import { applyHardBounce } from './recipient-status';
+import { targetKey } from './recipient-target';
 
 /**
  * Redis holds no complete recipient directory (it restarted empty and the API has not synced it
@@ -18,18 +23,20 @@ export class RecipientsNotLoadedError extends Error {
 }
 
 /**
- * One line of recipients.jsonl. An `update` holds the change, not the result, and is applied to
- * whatever the lines before it left: two changes to one recipient in flight together both
- * count, in log order, live as on replay. (A log written before `update` existed has none.)
+ * One line of recipients.jsonl. An `update` or a `bounce` holds the change and, since the
+ * directory is read from the file, the recipient as it left it (`recipient`): that line is where
+ * the recipient's current state is read. One written before carries only the change, applied on
+ * replay to whatever the lines before it left. A compacted file holds one `add` per recipient.
  */
 type LogEntry =
-  | { op: 'add'; at: string; recipient: Recipient }
+  /** `bounce_reports`: in a compacted file, the identities of the bounce reports counted against the recipient. */
+  | { op: 'add'; at: string; recipient: Recipient; bounce_reports?: string[] }
   | { op: 'remove'; at: string; id: string }
-  | { op: 'update'; at: string; id: string; changes: RoutingChanges }
+  | { op: 'update'; at: string; id: string; changes: RoutingChanges; recipient?: Recipient }
   /** An import's new state of a recipient that exists: applies only if it still does (a removal written meanwhile wins). */
   | { op: 'replace'; at: string; recipient: Recipient }
   /** `report`: the bounce report's identity (BounceEntry.report), so that the same report counts once; absent in older logs and for reports without one. */
-  | { op: 'bounce'; at: string; id: string; status: string; report?: string };
+  | { op: 'bounce'; at: string; id: string; status: string; report?: string; recipient?: Recipient };
 
 /** What recording a hard bounce did: counted it, or found its report counted already. */
 export interface HardBounceOutcome {
@@ -40,7 +47,9 @@ export interface HardBounceOutcome {
 
 /**
  * Recipients, durable in TOCSIN_DATA_DIR/recipients.jsonl (the truth) and mirrored into Redis
- * (where workers read them). Only the API process writes.
+ * (where workers read them). Only the API process writes. The file is also where recipients are
+ * read from: memory holds only where each one's line is, so it does not grow with the audience
+ * beyond a few tens of bytes per recipient.
  */
 export interface RecipientStore {
   add(recipient: Recipient): Promise<void>;
@@ -58,11 +67,15 @@ export interface RecipientStore {
    * line), then into Redis in chunks.
    */
   importRecipients(added: readonly Recipient[], changed: readonly Recipient[]): Promise<void>;
-  get(id: string): Recipient | undefined;
+  get(id: string): Promise<Recipient | undefined>;
+  /** Whether the recipient exists, from memory alone. */
+  has(id: string): boolean;
   /** The email recipient whose unsubscribe links carry this token. */
-  findByUnsubscribeToken(token: string): RecipientOf<'email'> | undefined;
+  findByUnsubscribeToken(token: string): Promise<RecipientOf<'email'> | undefined>;
   /** The email recipients at this address (compared without regard to case). */
-  findByAddress(address: string): RecipientOf<'email'>[];
+  findByAddress(address: string): Promise<RecipientOf<'email'>[]>;
+  /** The recipients whose notices go where `key` (see targetKey) says: an import updates such one instead of adding another. */
+  findByTarget(key: string): Promise<Recipient[]>;
   /**
    * Counts one hard bounce (`status`, e.g. 5.1.1) against the email recipient, durably; the
    * third makes it inactive. `report` (the report's identity) is remembered with it: the same
@@ -70,148 +83,431 @@ export interface RecipientStore {
    * Answers the recipient as it is after, or undefined when there is no such recipient.
    */
   recordHardBounce(id: string, status: string, report?: string): Promise<HardBounceOutcome | undefined>;
-  list(): Recipient[];
-  idsFor(channel: ChannelName): string[];
+  /**
+   * Every recipient once, in the order they were enrolled, read from the file as the loop asks
+   * for them. One changed or removed while the loop runs is seen as it was or as it is.
+   */
+  all(): AsyncGenerator<Recipient>;
+  /** How many recipients there are on each channel. */
+  counts(): Record<ChannelName, number>;
   /** Makes Redis hold exactly the durable set: after a Redis restart, or at start. */
   syncToRedis(redis: Redis): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface RecipientStoreOptions {
+  /**
+   * The file is rewritten (compacted) once it holds more lines no longer current than current
+   * ones, and at least this many. Default 1000.
+   */
+  compactAfterDeadLines?: number;
+}
+
 /** Recipients per Redis command when writing many. */
 const REDIS_CHUNK = 1000;
+/** What a compaction writes at once. */
+const WRITE_PIECE = 256 * 1024;
+/** An index entry whose current state is held in `legacy` (derived from a change-only line at open), not on a line. */
+const IN_MEMORY = -1;
 
-export async function openRecipientStore(dataDir: string, redis: Redis, prefix: string): Promise<RecipientStore> {
-  const log = createAppendLog<LogEntry>(path.join(dataDir, 'recipients.jsonl'));
+/** The recipient as the line leaves it; none for a removal or a change-only line of an older log. */
+function stateOf(entry: LogEntry): Recipient | undefined {
+  return entry.op === 'remove' ? undefined : entry.recipient;
+}
+
+function idOf(entry: LogEntry): string {
+  return entry.op === 'add' || entry.op === 'replace' ? entry.recipient.id : entry.id;
+}
+
+/** Whether two states of one recipient are found by the same lookups (channel, target, token). */
+function sameKeys(a: Recipient, b: Recipient): boolean {
+  return a.type === b.type && targetKey(a) === targetKey(b) && (a.type !== 'email' || (b.type === 'email' && a.unsubscribe_token === b.unsubscribe_token));
+}
+
+/** Recipients by hash of unsubscribe token and of target, and how many per channel. */
+function createLookups() {
+  const byToken = createHashIndex();
+  const byTarget = createHashIndex();
+  const counts = Object.fromEntries(channelNames.map((c) => [c, 0])) as Record<ChannelName, number>;
+  return {
+    byToken,
+    byTarget,
+    counts,
+    add(r: Recipient): void {
+      byTarget.add(targetKey(r), r.id);
+      if (r.type === 'email') byToken.add(r.unsubscribe_token, r.id);
+      counts[r.type] += 1;
+    },
+    drop(r: Recipient): void {
+      byTarget.drop(targetKey(r), r.id);
+      if (r.type === 'email') byToken.drop(r.unsubscribe_token, r.id);
+      counts[r.type] -= 1;
+    },
+  };
+}
+
+/**
+ * Opens the directory: streams recipients.jsonl once to learn where each recipient's current line
+ * is (and, in a file of `add`s only, to index unsubscribe tokens and targets by hash), and when it
+ * holds lines no longer current compacts it, indexing the recipients as it writes them.
+ *
+ * A log written before full states were logged (`update`/`bounce` lines with only the change)
+ * needs the state each change applies to: those recipients' states are held in memory during
+ * the open (only theirs: the others are read back from their lines), then written out by the
+ * compaction, after which memory holds none.
+ */
+export async function openRecipientStore(dataDir: string, redis: Redis, prefix: string, options: RecipientStoreOptions = {}): Promise<RecipientStore> {
+  const file = path.join(dataDir, 'recipients.jsonl');
+  const compactAfter = options.compactAfterDeadLines ?? 1000;
+  const log = createAppendLog<LogEntry>(file);
   const keys = redisKeys(prefix);
-  const current = new Map<string, Recipient>();
-  /** Per recipient, the identities of the bounce reports counted against it (or being written). */
+  /** Id -> byte offset of the line holding the recipient's current state. */
+  let index = new Map<string, number>();
+  /** States derived at open from change-only lines, until the open's compaction writes them. */
+  const legacy = new Map<string, Recipient>();
+  let lookups = createLookups();
+  /**
+   * Per recipient, the identities of the bounce reports counted against it (or being written):
+   * few (a third hard bounce ends an address), so held in memory, and written onto its `add` by
+   * a compaction.
+   */
   const bounceReports = new Map<string, Set<string>>();
   const rememberReport = (id: string, report: string) => {
     let reports = bounceReports.get(id);
     if (!reports) bounceReports.set(id, (reports = new Set()));
     reports.add(report);
   };
-  /** What one logged line does to the directory: the same on replay and live, once the line is on disk. */
-  const apply = (entry: LogEntry): void => {
-    switch (entry.op) {
-      case 'add':
-        current.set(entry.recipient.id, entry.recipient);
-        return;
-      case 'remove':
-        current.delete(entry.id);
-        bounceReports.delete(entry.id);
-        return;
-      case 'replace':
-        if (current.has(entry.recipient.id)) current.set(entry.recipient.id, entry.recipient);
-        return;
-      case 'update': {
-        const recipient = current.get(entry.id);
-        if (recipient) current.set(entry.id, applyRoutingChanges(recipient, entry.changes));
-        return;
-      }
-      case 'bounce': {
-        const recipient = current.get(entry.id);
-        if (recipient?.type !== 'email') return;
-        current.set(entry.id, applyHardBounce(recipient));
-        if (entry.report !== undefined) rememberReport(entry.id, entry.report);
-        return;
-      }
-    }
-  };
-  for (const entry of await log.readAll()) apply(entry);
+  /** Lines in the file that no longer hold a current state. */
+  let dead = 0;
+  let reader: Promise<FileHandle> | null = null;
 
-  return {
-    async add(recipient) {
-      await log.append({ op: 'add', at: new Date().toISOString(), recipient });
-      current.set(recipient.id, recipient);
-      // Durable first; if Redis is down now, the periodic sync brings it in later.
-      await redis.hset(keys.recipients, recipient.id, JSON.stringify(recipient)).catch(() => undefined);
-    },
-    async remove(id) {
-      if (!current.has(id)) return false;
-      await log.append({ op: 'remove', at: new Date().toISOString(), id });
-      current.delete(id);
-      await redis.hdel(keys.recipients, id).catch(() => undefined);
-      return true;
-    },
-    async update(id, changes) {
-      if (!current.has(id)) return undefined;
-      const entry: LogEntry = { op: 'update', at: new Date().toISOString(), id, changes };
-      await log.append(entry);
-      // Applied to what is current now, not to what was read before the write: a change or a
-      // removal written meanwhile comes first in the log, so it comes first here too.
-      apply(entry);
-      const updated = current.get(id);
-      if (!updated) return undefined;
-      await redis.hset(keys.recipients, id, JSON.stringify(updated)).catch(() => undefined);
-      return updated;
-    },
-    async importRecipients(added, changed) {
-      const at = new Date().toISOString();
-      const entries: LogEntry[] = [...added.map((recipient) => ({ op: 'add' as const, at, recipient })), ...changed.map((recipient) => ({ op: 'replace' as const, at, recipient }))];
-      if (entries.length === 0) return;
-      await log.appendAll(entries);
-      for (const entry of entries) apply(entry);
-      // What is current now (a removal written during the import stays removed), in chunks so
-      // that no one Redis command carries the whole import.
-      const written = entries.map((e) => (e.op === 'add' || e.op === 'replace' ? e.recipient.id : '')).filter((id) => current.has(id));
-      for (let i = 0; i < written.length; i += REDIS_CHUNK) {
-        const chunk = written.slice(i, i + REDIS_CHUNK).flatMap((id) => [id, JSON.stringify(current.get(id))]);
-        // Durable first; if Redis is down now, the periodic sync brings them in later.
-        await redis.hset(keys.recipients, ...chunk).catch(() => undefined);
+  async function readAt(offset: number): Promise<Recipient> {
+    reader ??= open(file, 'r');
+    const recipient = stateOf(JSON.parse(await readLineAt(await reader, offset)) as LogEntry);
+    if (!recipient) throw new Error(`recipients.jsonl: the line at byte ${offset} holds no recipient`);
+    return recipient;
+  }
+
+  async function stateNow(id: string): Promise<Recipient | undefined> {
+    const at = index.get(id);
+    if (at === undefined) return undefined;
+    return at === IN_MEMORY ? legacy.get(id) : readAt(at);
+  }
+
+  /**
+   * Every current recipient with the time of its `add`, at the place of that `add` (the order of
+   * enrolment, as a compaction keeps it). `dedupe` guards against an older log's second `add` of
+   * one id, which only the open can meet.
+   */
+  async function* current(dedupe = false): AsyncGenerator<{ recipient: Recipient; at: string }> {
+    const seen = dedupe ? new Set<string>() : null;
+    for await (const line of linesOf(file)) {
+      const entry = JSON.parse(line.text) as LogEntry;
+      if (entry.op !== 'add') continue;
+      const id = entry.recipient.id;
+      const at = index.get(id);
+      if (at === undefined) continue;
+      if (seen) {
+        if (seen.has(id)) continue;
+        seen.add(id);
       }
-    },
-    async recordHardBounce(id, status, report) {
-      const before = current.get(id);
-      if (before?.type !== 'email') return undefined;
-      if (report !== undefined) {
-        if (bounceReports.get(id)?.has(report)) return { recipient: before, duplicate: true };
-        // Taken before the write, so the same report arriving meanwhile (a relay's retry racing
-        // its first POST) is a duplicate too; given back if the write fails.
-        rememberReport(id, report);
+      const recipient = at === line.offset ? entry.recipient : await stateNow(id);
+      if (recipient) yield { recipient, at: entry.at };
+    }
+  }
+
+  /**
+   * Rewrites the file as one `add` per current recipient, in order, then points the index and the
+   * lookups at it. Both are built anew from the lines as read, so that they share one string per id.
+   */
+  async function compact(dedupe = false): Promise<void> {
+    const next = new Map<string, number>();
+    const nextLookups = createLookups();
+    let size = 0;
+    async function* pieces(): AsyncGenerator<string> {
+      let piece = '';
+      for await (const { recipient, at } of current(dedupe)) {
+        nextLookups.add(recipient);
+        const reports = bounceReports.get(recipient.id);
+        const entry: LogEntry = { op: 'add', at, recipient, ...(reports?.size ? { bounce_reports: [...reports] } : {}) };
+        const line = `${JSON.stringify(entry)}\n`;
+        next.set(recipient.id, size);
+        size += Buffer.byteLength(line);
+        piece += line;
+        if (piece.length >= WRITE_PIECE) {
+          yield piece;
+          piece = '';
+        }
       }
-      const entry: LogEntry = { op: 'bounce', at: new Date().toISOString(), id, status, ...(report !== undefined ? { report } : {}) };
+      if (piece) yield piece;
+    }
+    await writeFileDurableFrom(file, pieces(), PRIVATE_FILE_MODE, () => {
+      // Renamed into place: from now on every offset is the new file's (the append log sees the
+      // new file at its next write; nothing else reads or writes while this runs).
+      index = next;
+      lookups = nextLookups;
+      legacy.clear();
+      dead = 0;
+      const old = reader;
+      reader = null;
+      void old?.then((h) => h.close()).catch(() => undefined);
+    });
+  }
+
+  // The open: where each recipient's current line is.
+  let duplicates = false;
+  for await (const line of linesOf(file)) {
+    const entry = JSON.parse(line.text) as LogEntry;
+    const id = idOf(entry);
+    const exists = index.has(id);
+    const state = stateOf(entry);
+    if (entry.op === 'remove' || (!exists && entry.op !== 'add')) {
+      // A removal, or a change to no one (removed before it was written): the line is dead, and so is the one it removed.
+      dead += exists ? 2 : 1;
+      index.delete(id);
+      legacy.delete(id);
+      if (entry.op === 'remove') bounceReports.delete(id);
+      continue;
+    }
+    if (exists) {
+      dead += 1;
+      duplicates ||= entry.op === 'add';
+    }
+    if (entry.op === 'add') for (const report of entry.bounce_reports ?? []) rememberReport(id, report);
+    if (entry.op === 'bounce' && entry.report !== undefined && (state ?? (await stateNow(id)))?.type === 'email') rememberReport(id, entry.report);
+    if (state) {
+      index.set(id, line.offset);
+      legacy.delete(id);
+      // While every line so far is the first `add` of its recipient, the lookups are exact (and
+      // share the index's id strings); after any other line, the compaction below builds them.
+      if (dead === 0) lookups.add(state);
+    } else if (entry.op === 'update' || entry.op === 'bounce') {
+      const before = await stateNow(id);
+      const after = before && (entry.op === 'update' ? applyRoutingChanges(before, entry.changes) : before.type === 'email' ? applyHardBounce(before) : before);
+      if (after) legacy.set(id, after);
+      index.set(id, IN_MEMORY);
+    }
+  }
+  if (dead > 0) await compact(duplicates);
+
+  /** Ops in flight (reads, writes, loops over `all`): a compaction waits until there are none, and they wait for it. */
+  let active = 0;
+  let compacting: Promise<void> | null = null;
+  let compactDue = false;
+
+  async function within<T>(fn: () => Promise<T>): Promise<T> {
+    while (compacting) await compacting;
+    active += 1;
+    try {
+      return await fn();
+    } finally {
+      active -= 1;
+      if (active === 0 && compactDue) startCompaction();
+    }
+  }
+
+  function startCompaction(): void {
+    compactDue = false;
+    // A failed compaction leaves the old file, whole and indexed: the next write tries again.
+    compacting = compact()
+      .catch(() => undefined)
+      .finally(() => {
+        compacting = null;
+      });
+  }
+
+  /** Ids whose read-and-write is in flight: a second op on one id waits, so each writes the state the one before left. */
+  const busy = new Map<string, Promise<void>>();
+  async function exclusive<T>(ids: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const before = [...new Set(ids.map((id) => busy.get(id)))].filter((p) => p !== undefined);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    for (const id of ids) busy.set(id, mine);
+    try {
+      await Promise.all(before);
+      return await fn();
+    } finally {
+      release();
+      for (const id of ids) if (busy.get(id) === mine) busy.delete(id);
+    }
+  }
+
+  /** The line at `offset` is now `id`'s state (`after`), or `id` was removed (no `after`). */
+  function written(id: string, before: Recipient | undefined, after: Recipient | undefined, offset: number): void {
+    if (before && after && sameKeys(before, after)) {
+      // A change of routing or status: the lookups stay as they were (and in their order).
+      index.set(id, offset);
+      legacy.delete(id);
+      dead += 1;
+    } else {
+      rekeyed(id, before, after, offset);
+    }
+    if (dead >= compactAfter && dead > index.size) compactDue = true;
+  }
+
+  function rekeyed(id: string, before: Recipient | undefined, after: Recipient | undefined, offset: number): void {
+    if (before) {
+      lookups.drop(before);
+      dead += 1;
+    }
+    legacy.delete(id);
+    if (after) {
+      index.set(id, offset);
+      lookups.add(after);
+    } else {
+      index.delete(id);
+      dead += 1;
+    }
+  }
+
+  const op = <T>(id: string, fn: () => Promise<T>) => within(() => exclusive([id], fn));
+  const now = () => new Date().toISOString();
+
+  async function matching<T extends Recipient>(ids: readonly string[], keep: (r: Recipient) => r is T): Promise<T[]> {
+    const found: T[] = [];
+    for (const id of ids) {
+      const r = await stateNow(id);
+      if (r && keep(r)) found.push(r);
+    }
+    return found;
+  }
+
+  const store: RecipientStore = {
+    add: (recipient) =>
+      op(recipient.id, async () => {
+        const before = await stateNow(recipient.id);
+        // One `add` per recipient, so that a loop over the file meets it once: a second is a replacement.
+        const entry: LogEntry = before ? { op: 'replace', at: now(), recipient } : { op: 'add', at: now(), recipient };
+        const [offset] = await log.appendAllAt([entry]);
+        written(recipient.id, before, recipient, offset!);
+        // Durable first; if Redis is down now, the periodic sync brings it in later.
+        await redis.hset(keys.recipients, recipient.id, JSON.stringify(recipient)).catch(() => undefined);
+      }),
+    remove: (id) =>
+      op(id, async () => {
+        const before = await stateNow(id);
+        if (!before) return false;
+        const [offset] = await log.appendAllAt([{ op: 'remove', at: now(), id }]);
+        written(id, before, undefined, offset!);
+        bounceReports.delete(id);
+        await redis.hdel(keys.recipients, id).catch(() => undefined);
+        return true;
+      }),
+    update: (id, changes) =>
+      op(id, async () => {
+        const before = await stateNow(id);
+        if (!before) return undefined;
+        const updated = applyRoutingChanges(before, changes);
+        const [offset] = await log.appendAllAt([{ op: 'update', at: now(), id, changes, recipient: updated }]);
+        written(id, before, updated, offset!);
+        await redis.hset(keys.recipients, id, JSON.stringify(updated)).catch(() => undefined);
+        return updated;
+      }),
+    importRecipients: (added, changed) =>
+      within(() =>
+        exclusive([...added, ...changed].map((r) => r.id), async () => {
+          const at = now();
+          // A recipient removed since the import was checked stays removed.
+          const stillThere = changed.filter((r) => index.has(r.id));
+          const recipients = [...added, ...stillThere];
+          const entries: LogEntry[] = [...added.map((recipient) => ({ op: 'add' as const, at, recipient })), ...stillThere.map((recipient) => ({ op: 'replace' as const, at, recipient }))];
+          if (entries.length === 0) return;
+          const offsets = await log.appendAllAt(entries);
+          recipients.forEach((r, i) => {
+            // An import changes neither where a recipient's notices go nor its token (it is
+            // matched by its target): what the index holds stays right without reading the old line.
+            if (index.has(r.id)) {
+              index.set(r.id, offsets[i]!);
+              legacy.delete(r.id);
+              dead += 1;
+            } else {
+              written(r.id, undefined, r, offsets[i]!);
+            }
+          });
+          if (dead >= compactAfter && dead > index.size) compactDue = true;
+          // In chunks, so that no one Redis command carries the whole import.
+          for (let i = 0; i < recipients.length; i += REDIS_CHUNK) {
+            const chunk = recipients.slice(i, i + REDIS_CHUNK).flatMap((r) => [r.id, JSON.stringify(r)]);
+            // Durable first; if Redis is down now, the periodic sync brings them in later.
+            await redis.hset(keys.recipients, ...chunk).catch(() => undefined);
+          }
+        }),
+      ),
+    recordHardBounce: (id, status, report) =>
+      op(id, async () => {
+        const before = await stateNow(id);
+        if (before?.type !== 'email') return undefined;
+        // Under the recipient's turn: the same report arriving meanwhile (a relay's retry racing
+        // its first POST) waits for the first, then finds it counted.
+        if (report !== undefined) {
+          if (bounceReports.get(id)?.has(report)) return { recipient: before, duplicate: true };
+          rememberReport(id, report);
+        }
+        const bounced = applyHardBounce(before);
+        let offset: number;
+        try {
+          [offset] = (await log.appendAllAt([{ op: 'bounce', at: now(), id, status, ...(report !== undefined ? { report } : {}), recipient: bounced }])) as [number];
+        } catch (err) {
+          if (report !== undefined) bounceReports.get(id)?.delete(report);
+          throw err;
+        }
+        written(id, before, bounced, offset);
+        await redis.hset(keys.recipients, id, JSON.stringify(bounced)).catch(() => undefined);
+        return { recipient: bounced, duplicate: false };
+      }),
+    get: (id) => within(() => stateNow(id)),
+    has: (id) => index.has(id),
+    findByAddress: (address) =>
+      within(() => {
+        const wanted = address.toLowerCase();
+        return matching(lookups.byTarget.candidates(`email ${wanted}`), (r): r is RecipientOf<'email'> => r.type === 'email' && r.address.toLowerCase() === wanted);
+      }),
+    findByUnsubscribeToken: (token) =>
+      within(async () => (await matching(lookups.byToken.candidates(token), (r): r is RecipientOf<'email'> => r.type === 'email' && r.unsubscribe_token === token))[0]),
+    findByTarget: (key) => within(() => matching(lookups.byTarget.candidates(key), (r): r is Recipient => targetKey(r) === key)),
+    async *all() {
+      while (compacting) await compacting;
+      active += 1;
       try {
-        await log.append(entry);
-      } catch (err) {
-        if (report !== undefined) bounceReports.get(id)?.delete(report);
-        throw err;
+        for await (const { recipient } of current()) yield recipient;
+      } finally {
+        active -= 1;
+        if (active === 0 && compactDue) startCompaction();
       }
-      apply(entry);
-      const bounced = current.get(id);
-      if (bounced?.type !== 'email') return undefined;
-      await redis.hset(keys.recipients, id, JSON.stringify(bounced)).catch(() => undefined);
-      return { recipient: bounced, duplicate: false };
     },
-    get: (id) => current.get(id),
-    findByAddress(address) {
-      const wanted = address.toLowerCase();
-      const found: RecipientOf<'email'>[] = [];
-      for (const r of current.values()) if (r.type === 'email' && r.address.toLowerCase() === wanted) found.push(r);
-      return found;
-    },
-    findByUnsubscribeToken(token) {
-      for (const r of current.values()) if (r.type === 'email' && r.unsubscribe_token === token) return r;
-      return undefined;
-    },
-    list: () => [...current.values()],
-    idsFor: (channel) => [...current.values()].filter((r) => r.type === channel).map((r) => r.id).sort(),
+    counts: () => ({ ...lookups.counts }),
     async syncToRedis(client) {
-      const stored = await client.hkeys(keys.recipients);
-      const stale = stored.filter((id) => !current.has(id));
-      const pipeline = client.pipeline();
-      if (stale.length > 0) pipeline.hdel(keys.recipients, ...stale);
-      const entries = [...current.values()];
-      for (let i = 0; i < entries.length; i += REDIS_CHUNK) {
-        const chunk = entries.slice(i, i + REDIS_CHUNK).flatMap((r) => [r.id, JSON.stringify(r)]);
-        pipeline.hset(keys.recipients, ...chunk);
+      let chunk: string[] = [];
+      for await (const r of store.all()) {
+        chunk.push(r.id, JSON.stringify(r));
+        if (chunk.length >= 2 * REDIS_CHUNK) {
+          await client.hset(keys.recipients, ...chunk);
+          chunk = [];
+        }
+      }
+      if (chunk.length > 0) await client.hset(keys.recipients, ...chunk);
+      // Redis now holds every recipient: more entries than that are stale ones (removed while
+      // Redis was away), looked for a page at a time only then, since the scan reads every value too.
+      if ((await client.hlen(keys.recipients)) > index.size) {
+        let cursor = '0';
+        do {
+          const [next, fieldsAndValues] = await client.hscan(keys.recipients, cursor, 'COUNT', REDIS_CHUNK);
+          cursor = next;
+          const stale = fieldsAndValues.filter((id, i) => i % 2 === 0 && !index.has(id));
+          if (stale.length > 0) await client.hdel(keys.recipients, ...stale);
+        } while (cursor !== '0');
       }
       // Last, so that it is there only when everything before it is.
-      pipeline.set(keys.recipientsSynced, new Date().toISOString());
-      await pipeline.exec();
+      await client.set(keys.recipientsSynced, new Date().toISOString());
     },
-    close: () => log.close(),
+    async close() {
+      while (compacting) await compacting;
+      await log.close();
+      await (await reader)?.close();
+      reader = null;
+    },
   };
+  return store;
 }
 
 /** The workers' read-only view of recipients, from Redis. */

@@ -13,7 +13,7 @@ export type DeliveryStart = 'queued' | 'pending';
 
 export interface ReleaseStepDeps {
   archive: AdvisoryArchive;
-  recipients: { list(): Recipient[] };
+  recipients: { all(): AsyncIterable<Recipient> };
   /** Queues one stage of a revision (see queue/enqueue-advisory.ts); may reject while Redis is down. */
   enqueue: (archived: ArchivedAdvisory, stage: DeliveryStage) => Promise<void>;
   enqueueTimeoutMs: number;
@@ -83,7 +83,7 @@ export function createReleaseStep(deps: ReleaseStepDeps) {
   async function release(archived: ArchivedAdvisory): Promise<void> {
     const { record } = archived;
     const doc = JSON.parse(archived.document) as BulletinDocument;
-    const audience = releaseAudience(doc, deps.recipients.list(), await deps.archive.acceptedAudience(record));
+    const audience = await releaseAudience(doc, deps.recipients.all(), await deps.archive.acceptedAudience(record));
     // The audience's deliveries may have settled: the revision is open again before it grows.
     await deps.archive.unmark(record, SETTLED_MARK);
     if (!(await deps.archive.release(record, { at: now().toISOString(), audience }))) return;
@@ -123,7 +123,7 @@ export function createReleaseStep(deps: ReleaseStepDeps) {
       const { record } = archived;
       const earlier = doc.kind === 'retraction' ? await receiversOf(deps.archive, doc.retracts) : await receiversOf(deps.archive, doc.id, doc.revision);
       const embargoed = heldForEmbargo(record);
-      await deps.archive.store(archived, admissionAudience(doc, deps.recipients.list(), earlier, embargoed));
+      await deps.archive.store(archived, await admissionAudience(doc, deps.recipients.all(), earlier, embargoed));
       if (doc.kind === 'retraction') await deps.archive.markRetracted(doc.retracts, record);
       const [first] = await deliveryStages(deps.archive, archived);
       const delivery = await startDelivery(archived, first!);
@@ -142,7 +142,7 @@ export function createReleaseStep(deps: ReleaseStepDeps) {
       if ((await deps.archive.revisions(ref.id)).at(-1) !== ref.revision) return null;
       if ((await deps.archive.releaseOf(ref)) || (await deps.archive.retractionOf(ref.id))) return null;
       const doc = JSON.parse(archived.document) as BulletinDocument;
-      const audience = releaseAudience(doc, deps.recipients.list(), await deps.archive.acceptedAudience(ref));
+      const audience = await releaseAudience(doc, deps.recipients.all(), await deps.archive.acceptedAudience(ref));
       return { ref, release_at: new Date(archived.record.embargo_until).toISOString(), audience };
     },
 

@@ -4,9 +4,18 @@ import type { Recipient } from '../recipients/recipient';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import { clearedFor, drilled, labelled, receives, type RoutedDocument } from './routing';
 
-/** Recipient ids per channel, every channel named, each list sorted: the form audience.json records. */
-function audienceOf(recipients: readonly Recipient[]): Audience {
-  return Object.fromEntries(channelNames.map((c) => [c, recipients.filter((r) => r.type === c).map((r) => r.id).sort()]));
+/** The recipients to route: a directory streams them, a test may hand an array. */
+export type Recipients = AsyncIterable<Recipient> | Iterable<Recipient>;
+
+/**
+ * The ids of the recipients `chosen` picks, per channel, every channel named, each list sorted:
+ * the form audience.json records. Only the ids are kept, never the recipients.
+ */
+async function audienceOf(recipients: Recipients, chosen: (r: Recipient) => boolean): Promise<Audience> {
+  const ids: Record<string, string[]> = Object.fromEntries(channelNames.map((c) => [c, []]));
+  for await (const r of recipients) if (chosen(r)) ids[r.type]!.push(r.id);
+  for (const list of Object.values(ids)) list.sort();
+  return ids;
 }
 
 const idsIn = (audience: Audience) => new Set(Object.values(audience).flat());
@@ -28,14 +37,14 @@ export async function receiversOf(archive: AdvisoryArchive, id: string, below = 
  * exactly those who received any revision of what it withdraws, on every channel. A drill:
  * everyone it names (release/routing.ts `drilled`), whatever their filters say.
  */
-export function admissionAudience(doc: AdvisoryDocument, recipients: readonly Recipient[], earlier: ReadonlySet<string>, embargoed: boolean): Audience {
-  if (doc.kind === 'retraction') return audienceOf(recipients.filter((r) => earlier.has(r.id)));
-  if (doc.kind === 'drill') return audienceOf(recipients.filter((r) => drilled(r, doc)));
-  return audienceOf(recipients.filter((r) => receives(r, doc, { embargoed }) || (earlier.has(r.id) && clearedFor(r, labelled(doc), { embargoed }))));
+export function admissionAudience(doc: AdvisoryDocument, recipients: Recipients, earlier: ReadonlySet<string>, embargoed: boolean): Promise<Audience> {
+  if (doc.kind === 'retraction') return audienceOf(recipients, (r) => earlier.has(r.id));
+  if (doc.kind === 'drill') return audienceOf(recipients, (r) => drilled(r, doc));
+  return audienceOf(recipients, (r) => receives(r, doc, { embargoed }) || (earlier.has(r.id) && clearedFor(r, labelled(doc), { embargoed })));
 }
 
 /** Whom a revision goes to when its embargo ends: everyone meant for it who was not told under it. */
-export function releaseAudience(doc: RoutedDocument, recipients: readonly Recipient[], told: Audience): Audience {
+export function releaseAudience(doc: RoutedDocument, recipients: Recipients, told: Audience): Promise<Audience> {
   const already = idsIn(told);
-  return audienceOf(recipients.filter((r) => !already.has(r.id) && receives(r, doc, { embargoed: false })));
+  return audienceOf(recipients, (r) => !already.has(r.id) && receives(r, doc, { embargoed: false }));
 }

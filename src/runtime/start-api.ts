@@ -269,9 +269,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
   async function channelWarnings(): Promise<Record<string, string>> {
     const last = await withinSecond(readLastDeliveries());
     if (!last) return {};
-    const counts = Object.fromEntries(channelNames.map((c) => [c, 0])) as Record<ChannelName, number>;
-    for (const r of recipients.list()) counts[r.type] += 1;
-    return staleChannelWarnings(last, counts, new Date(), config.channelStaleDays);
+    return staleChannelWarnings(last, recipients.counts(), new Date(), config.channelStaleDays);
   }
 
   await reconciler.run().catch((err: unknown) => log.error({ err }, 'reconcile at start failed'));

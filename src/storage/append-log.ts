@@ -11,6 +11,12 @@ export interface AppendLog<T> {
   append(entry: T): Promise<void>;
   /** Appends the entries together, in order, in one write: they share the next fsync. */
   appendAll(entries: readonly T[]): Promise<void>;
+  /**
+   * As {@link appendAll}, answering where each entry's line starts in the file (byte offsets, in
+   * order): a reader can then read one line back without reading the rest. Offsets hold until
+   * the file is replaced (a compacted copy renamed over it).
+   */
+  appendAllAt(entries: readonly T[]): Promise<number[]>;
   /** Every complete entry; a torn last line (never acknowledged) is ignored. */
   readAll(): Promise<T[]>;
   close(): Promise<void>;
@@ -18,7 +24,9 @@ export interface AppendLog<T> {
 
 export function createAppendLog<T>(file: string): AppendLog<T> {
   let handle: FileHandle | null = null;
-  let pending: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  let pending: { lines: string[]; resolve: (offsets: number[]) => void; reject: (e: unknown) => void }[] = [];
+  /** Bytes in the file held open: where the next write starts (one writer, appending). */
+  let size = 0;
   let writing: Promise<void> | null = null;
 
   /** Opens for appending, first cutting off a torn last line so the next entry starts clean. */
@@ -27,15 +35,30 @@ export function createAppendLog<T>(file: string): AppendLog<T> {
     const h = await open(file, 'a+', PRIVATE_FILE_MODE);
     // The mode applies only to a new file: one that an older tocsin (or a umask) left readable is tightened.
     await h.chmod(PRIVATE_FILE_MODE);
-    const { size } = await h.stat();
-    if (size > 0) {
-      const text = (await readFile(file)).toString('utf8');
-      if (!text.endsWith('\n')) {
-        await h.truncate(Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
-        await h.sync();
-      }
+    const { size: onDisk } = await h.stat();
+    size = onDisk - (await tornTail(h, onDisk));
+    if (size < onDisk) {
+      await h.truncate(size);
+      await h.sync();
     }
     return h;
+  }
+
+  /**
+   * How many bytes after the last newline (a torn write, never acknowledged): read backwards in
+   * small pieces, never the whole file.
+   */
+  async function tornTail(h: FileHandle, onDisk: number): Promise<number> {
+    const piece = Buffer.alloc(64 * 1024);
+    let end = onDisk;
+    while (end > 0) {
+      const start = Math.max(0, end - piece.length);
+      const { bytesRead } = await h.read(piece, 0, end - start, start);
+      const newline = piece.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (newline >= 0) return onDisk - (start + newline + 1);
+      end = start;
+    }
+    return onDisk;
   }
 
   /** False once the file at the path is another one (a compacted copy renamed over it): appends go to the new one. */
@@ -53,10 +76,22 @@ export function createAppendLog<T>(file: string): AppendLog<T> {
         handle = null;
       }
       if (!handle) handle = await openRepaired();
-      await handle.appendFile(batch.map((b) => b.line).join(''));
+      let at = size;
+      const offsets = batch.map((b) =>
+        b.lines.map((line) => {
+          const offset = at;
+          at += Buffer.byteLength(line);
+          return offset;
+        }),
+      );
+      await handle.appendFile(batch.flatMap((b) => b.lines).join(''));
+      size = at;
       await handle.sync();
-      for (const b of batch) b.resolve();
+      batch.forEach((b, i) => b.resolve(offsets[i]!));
     } catch (err) {
+      // Reopened (and a torn write cut off) before the next batch: the offsets count from what is on disk.
+      await handle?.close().catch(() => undefined);
+      handle = null;
       for (const b of batch) b.reject(err);
     }
   }
@@ -69,17 +104,18 @@ export function createAppendLog<T>(file: string): AppendLog<T> {
     });
   }
 
-  function appendAll(entries: readonly T[]): Promise<void> {
-    if (entries.length === 0) return Promise.resolve();
+  function appendAllAt(entries: readonly T[]): Promise<number[]> {
+    if (entries.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      pending.push({ line: entries.map((e) => `${JSON.stringify(e)}\n`).join(''), resolve, reject });
+      pending.push({ lines: entries.map((e) => `${JSON.stringify(e)}\n`), resolve, reject });
       kick();
     });
   }
 
   return {
-    append: (entry) => appendAll([entry]),
-    appendAll,
+    append: async (entry) => void (await appendAllAt([entry])),
+    appendAll: async (entries) => void (await appendAllAt(entries)),
+    appendAllAt,
     async readAll() {
       let text: string;
       try {

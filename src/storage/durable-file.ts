@@ -65,18 +65,45 @@ export async function writeSynced(file: string, data: string | Uint8Array, mode 
  * (0600) unless the caller says otherwise.
  */
 export async function writeFileDurable(file: string, data: string | Uint8Array, mode = PRIVATE_FILE_MODE): Promise<void> {
+  await replaceDurably(file, mode, undefined, (tmp) => writeSynced(tmp, data, mode));
+}
+
+/**
+ * As {@link writeFileDurable}, the content written piece by piece as `pieces` yields it: a file
+ * much larger than what the process should hold at once (a compacted log) is never one string.
+ */
+export async function writeFileDurableFrom(file: string, pieces: AsyncIterable<string>, mode = PRIVATE_FILE_MODE, renamed?: () => void): Promise<void> {
+  await replaceDurably(file, mode, renamed, async (tmp) => {
+    const handle = await open(tmp, 'wx', mode);
+    try {
+      await handle.chmod(mode);
+      for await (const piece of pieces) await handle.write(piece);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
+/**
+ * Writes a hidden temporary sibling of `file` with `write`, renames it over `file` (then calls
+ * `renamed`: from there on `file` is the new content, even if the fsync after fails) and fsyncs
+ * the directory.
+ */
+async function replaceDurably(file: string, mode: number, renamed: (() => void) | undefined, write: (tmp: string) => Promise<void>): Promise<void> {
   const dir = path.dirname(file);
   // A missing directory is made as private as the file; an existing one keeps the mode its owner
   // gave it (see ensureDir), so a private file written into the data directory cannot close it.
   await makeDir(dir, (mode & 0o077) === 0 ? PRIVATE_DIR_MODE : PUBLIC_DIR_MODE);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await writeSynced(tmp, data, mode);
+    await write(tmp);
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
   }
+  renamed?.();
   await fsyncDir(dir);
 }
 

@@ -63,7 +63,7 @@ export interface Subscriptions {
   /** Uses the link: the address becomes a recipient (or, already one, takes the new filter). */
   confirm(token: string): Promise<ConfirmOutcome>;
   /** The subscriber whose mails carry this manage (= unsubscribe) token. */
-  subscriber(token: string): RecipientOf<'email'> | undefined;
+  subscriber(token: string): Promise<RecipientOf<'email'> | undefined>;
   /** Replaces the subscriber's filter (null: everything); undefined when the token is unknown. */
   changeFilter(token: string, filter: RecipientFilter | null): Promise<RecipientOf<'email'> | undefined>;
   /** Resolves once every request under way has sent its mail (or failed to, its retries spent). */
@@ -113,7 +113,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
       deps.log.info('subscription request dropped: this address was sent enough mail today');
       return;
     }
-    const existing = deps.recipients.findByAddress(address).find(isActive);
+    const existing = (await deps.recipients.findByAddress(address)).find(isActive);
     if (existing) {
       await send(alreadySubscribedMail(existing.address, `${deps.publicUrl}${managePath(existing.unsubscribe_token)}`));
       return;
@@ -145,7 +145,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
         const link = deps.pending.check(token);
         if (link.state !== 'valid') return { outcome: link.state };
         const { address, filter } = link.pending;
-        const existing = deps.recipients.findByAddress(address);
+        const existing = await deps.recipients.findByAddress(address);
         const active = existing.find(isActive);
         let recipient: RecipientOf<'email'> | undefined;
         if (active) {
@@ -176,7 +176,7 @@ export function createSubscriptions(deps: SubscriptionDeps): Subscriptions {
     },
     subscriber: (token) => deps.recipients.findByUnsubscribeToken(token),
     async changeFilter(token, filter) {
-      const recipient = deps.recipients.findByUnsubscribeToken(token);
+      const recipient = await deps.recipients.findByUnsubscribeToken(token);
       if (!recipient) return undefined;
       const updated = await deps.recipients.update(recipient.id, { filter });
       return updated?.type === 'email' ? updated : undefined;

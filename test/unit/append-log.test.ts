@@ -18,6 +18,24 @@ describe('append log', () => {
     expect(again.map((e) => e.n)).toEqual(Array.from({ length: 500 }, (_, n) => n));
   });
 
+  it('answers where each line starts, in bytes, for appends in flight together and after a torn tail is cut', async () => {
+    const file = path.join(dir, 'c.jsonl');
+    await appendFile(file, '{"s": "first"}\n{"s": "torn');
+    const log = createAppendLog<{ s: string }>(file);
+    // Multi-byte text, so that bytes and characters differ.
+    const entries = Array.from({ length: 300 }, (_, n) => ({ s: `é€${'😀'.repeat(n % 7)}${n}` }));
+    const offsets = await Promise.all(entries.map((e, n) => (n % 10 === 0 ? log.appendAllAt([e]) : log.append(e).then(() => null))));
+    const batch = await log.appendAllAt([{ s: 'x' }, { s: 'ÿy' }]);
+    await log.close();
+    const bytes = await readFile(file);
+    const lineAt = (offset: number) => bytes.subarray(offset, bytes.indexOf(0x0a, offset)).toString('utf8');
+    offsets.forEach((o, n) => {
+      if (o) expect(lineAt(o[0]!)).toBe(JSON.stringify(entries[n]));
+    });
+    expect(batch.map(lineAt)).toEqual(['{"s":"x"}', '{"s":"ÿy"}']);
+    expect(lineAt(0)).toBe('{"s": "first"}');
+  });
+
   it('ignores a torn last line, which was never acknowledged', async () => {
     const file = path.join(dir, 'b.jsonl');
     const log = createAppendLog<{ n: number }>(file);
