@@ -92,6 +92,8 @@ export interface RecipientStore {
   counts(): Record<ChannelName, number>;
   /** Makes Redis hold exactly the durable set: after a Redis restart, or at start. */
   syncToRedis(redis: Redis): Promise<void>;
+  /** True until the first sync, and after a change that could not be written to Redis until the next. */
+  mirrorBehind(): boolean;
   close(): Promise<void>;
 }
 
@@ -372,6 +374,15 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
     return found;
   }
 
+  /**
+   * Changes Redis missed since the last sync (a mirror write that failed while Redis was away).
+   * One at open: the process before may have stopped between its log write and its Redis write.
+   */
+  let mirrorMisses = 1;
+  const mirrorFailed = () => {
+    mirrorMisses += 1;
+  };
+
   const store: RecipientStore = {
     add: (recipient) =>
       op(recipient.id, async () => {
@@ -381,7 +392,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         const [offset] = await log.appendAllAt([entry]);
         written(recipient.id, before, recipient, offset!);
         // Durable first; if Redis is down now, the periodic sync brings it in later.
-        await redis.hset(keys.recipients, recipient.id, JSON.stringify(recipient)).catch(() => undefined);
+        await redis.hset(keys.recipients, recipient.id, JSON.stringify(recipient)).catch(mirrorFailed);
       }),
     remove: (id) =>
       op(id, async () => {
@@ -390,7 +401,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         const [offset] = await log.appendAllAt([{ op: 'remove', at: now(), id }]);
         written(id, before, undefined, offset!);
         bounceReports.delete(id);
-        await redis.hdel(keys.recipients, id).catch(() => undefined);
+        await redis.hdel(keys.recipients, id).catch(mirrorFailed);
         return true;
       }),
     update: (id, changes) =>
@@ -400,7 +411,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         const updated = applyRoutingChanges(before, changes);
         const [offset] = await log.appendAllAt([{ op: 'update', at: now(), id, changes, recipient: updated }]);
         written(id, before, updated, offset!);
-        await redis.hset(keys.recipients, id, JSON.stringify(updated)).catch(() => undefined);
+        await redis.hset(keys.recipients, id, JSON.stringify(updated)).catch(mirrorFailed);
         return updated;
       }),
     importRecipients: (added, changed) =>
@@ -429,7 +440,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
           for (let i = 0; i < recipients.length; i += REDIS_CHUNK) {
             const chunk = recipients.slice(i, i + REDIS_CHUNK).flatMap((r) => [r.id, JSON.stringify(r)]);
             // Durable first; if Redis is down now, the periodic sync brings them in later.
-            await redis.hset(keys.recipients, ...chunk).catch(() => undefined);
+            await redis.hset(keys.recipients, ...chunk).catch(mirrorFailed);
           }
         }),
       ),
@@ -452,7 +463,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
           throw err;
         }
         written(id, before, bounced, offset);
-        await redis.hset(keys.recipients, id, JSON.stringify(bounced)).catch(() => undefined);
+        await redis.hset(keys.recipients, id, JSON.stringify(bounced)).catch(mirrorFailed);
         return { recipient: bounced, duplicate: false };
       }),
     get: (id) => within(() => stateNow(id)),
@@ -476,7 +487,10 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       }
     },
     counts: () => ({ ...lookups.counts }),
+    mirrorBehind: () => mirrorMisses > 0,
     async syncToRedis(client) {
+      // A write that misses Redis while this runs may come after the sync read its recipient.
+      const missesBefore = mirrorMisses;
       let chunk: string[] = [];
       for await (const r of store.all()) {
         chunk.push(r.id, JSON.stringify(r));
@@ -499,6 +513,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       }
       // Last, so that it is there only when everything before it is.
       await client.set(keys.recipientsSynced, new Date().toISOString());
+      if (mirrorMisses === missesBefore) mirrorMisses = 0;
     },
     async close() {
       while (compacting) await compacting;

@@ -118,6 +118,30 @@ describe('the recipient store: routing changes', () => {
     await store.syncToRedis(redis);
     expect(await hash()).toEqual({ [webhook(1).id]: webhook(1), [webhook(2).id]: { ...webhook(2), groups: ['distros'], tlp: 'AMBER+STRICT' } });
   });
+
+  // The maintenance pass syncs only when this says so (or Redis lost the synced mark).
+  it('says Redis is behind until the first sync, and again after a change it missed', async () => {
+    expect(store.mirrorBehind()).toBe(true);
+    await store.syncToRedis(redis);
+    expect(store.mirrorBehind()).toBe(false);
+    await store.add(webhook(1));
+    expect(store.mirrorBehind()).toBe(false);
+    // The same directory with Redis away: a closed port, and no queue to wait in.
+    const away = new Redis({ port: 1, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+    await store.close();
+    store = await openRecipientStore(dir, away, prefix);
+    try {
+      await store.syncToRedis(redis);
+      await store.add(webhook(2));
+      expect(store.mirrorBehind()).toBe(true);
+      expect(Object.keys(await hash())).toEqual([webhook(1).id]);
+      await store.syncToRedis(redis);
+      expect(store.mirrorBehind()).toBe(false);
+      expect(Object.keys(await hash()).sort()).toEqual([webhook(1).id, webhook(2).id]);
+    } finally {
+      away.disconnect();
+    }
+  });
 });
 
 /** An import is one write of the log, then Redis; a recipient removed while it ran stays removed. */
