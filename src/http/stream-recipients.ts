@@ -23,7 +23,10 @@ export async function streamRecipients(recipients: AsyncIterable<Recipient>, res
     }
     const more = res.write(piece);
     piece = '';
-    if (!more && !res.destroyed) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+    if (more || res.destroyed) return;
+    // Whichever comes first; the other's listener is taken off, or every wait would leave one behind.
+    const waiting = new AbortController();
+    await Promise.race([once(res, 'drain', { signal: waiting.signal }), once(res, 'close', { signal: waiting.signal })]).finally(() => waiting.abort());
   };
   try {
     for await (const r of recipients) {
