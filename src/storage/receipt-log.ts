@@ -47,7 +47,13 @@ function remember<V>(map: Map<string, V>, key: string, value: V, max: number, dr
  * then only the bytes added since, so a fan-out's check "is every recipient settled?" after each
  * commit costs what that commit added, even when another process appends to the same file.
  */
-export function createReceiptLog(dataDir: string): DeliveryReceipts {
+export interface ReceiptLogOptions {
+  /** Folded states kept in memory over all revisions; default {@link FOLDED_STATES}. */
+  foldedStates?: number;
+}
+
+export function createReceiptLog(dataDir: string, options: ReceiptLogOptions = {}): DeliveryReceipts {
+  const foldedStates = options.foldedStates ?? FOLDED_STATES;
   const logs = new Map<string, AppendLog<DeliveryReceipt>>();
   const archived = new Set<string>();
   const writing = new Map<string, Promise<unknown>>();
@@ -119,9 +125,9 @@ export function createReceiptLog(dataDir: string): DeliveryReceipts {
       await writing.get(key);
       const next = await readNew(ref, folded.get(key));
       folded.delete(key);
-      if (stateCount(next.states) > FOLDED_STATES) return next.states;
+      if (stateCount(next.states) > foldedStates) return next.states;
       remember(folded, key, next, FOLDED_REVISIONS);
-      while ([...folded.values()].reduce((n, f) => n + stateCount(f.states), 0) > FOLDED_STATES) folded.delete(folded.keys().next().value as string);
+      while ([...folded.values()].reduce((n, f) => n + stateCount(f.states), 0) > foldedStates) folded.delete(folded.keys().next().value as string);
       // A copy: callers merge into what they get.
       return new Map([...next.states].map(([channel, states]) => [channel, new Map(states)]));
     },
