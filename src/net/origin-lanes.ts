@@ -16,8 +16,6 @@ export interface OriginLanes {
    * `send` settles, so `send` should include reading the answer.
    */
   run<T>(origin: string, send: (dispatcher: Dispatcher) => Promise<T>): Promise<T>;
-  /** In-flight sends per lane of `origin` (all zero when idle): what the tests observe. */
-  load(origin: string): readonly number[];
   /** Closes every lane's dispatcher; requests still out finish first. */
   close(): Promise<void>;
 }
@@ -52,7 +50,6 @@ export function createOriginLanes(lanes: number, makeDispatcher: () => Dispatche
         release(origin, lane);
       }
     },
-    load: (origin) => inFlight.get(origin) ?? new Array<number>(lanes).fill(0),
     async close() {
       await Promise.all(dispatchers.map((d) => d.close()));
     },
