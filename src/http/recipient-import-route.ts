@@ -1,6 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { z } from 'zod';
-import { createImportCheck, type ImportCheckDeps } from '../recipients/recipient-import';
+import { createImportCheck, type CheckedLine, type ImportCheckDeps } from '../recipients/recipient-import';
+import { createSpool, type Spool } from '../storage/spool-file';
 import { fieldProblems } from '../util/zod-fields';
 import { handle, HttpError, type Reply } from './http-error';
 import { importFormat, importRecords, UnreadableImportError, type ImportFormat } from './import-body';
@@ -18,9 +19,11 @@ export const importQuerySchema = z.strictObject({
 export const MAX_IMPORT_LINES = 250_000;
 export const MAX_IMPORT_REJECTIONS = 10_000;
 
-/** What an import needs: the directory it writes to, and how targets are checked (as at enrolment). */
-export interface RecipientImportDeps extends Omit<ImportCheckDeps, 'withTarget'> {
+/** What an import needs: the directory it writes to, how targets are checked (as at enrolment), and where checked lines wait. */
+export interface RecipientImportDeps extends Omit<ImportCheckDeps, 'withTarget' | 'spool'> {
   recipients: RecipientStore;
+  /** A private directory for the scratch file of each import (removed after it; see removeSpools). */
+  importSpoolDir: string;
 }
 
 /** Nothing more of this request is read: the connection closes after the answer instead of reading the rest of a large body. */
@@ -30,8 +33,17 @@ function closingAfter(req: Request, err: HttpError): HttpError {
 }
 
 async function runImport(req: Request, format: ImportFormat, skipInvalid: boolean, deps: RecipientImportDeps): Promise<Reply> {
-  const { recipients, ...checkDeps } = deps;
-  const check = createImportCheck({ ...checkDeps, withTarget: (key) => recipients.findByTarget(key) });
+  const spool = await createSpool<CheckedLine>(deps.importSpoolDir);
+  try {
+    return await checkAndWrite(req, format, skipInvalid, deps, spool);
+  } finally {
+    await spool.remove();
+  }
+}
+
+async function checkAndWrite(req: Request, format: ImportFormat, skipInvalid: boolean, deps: RecipientImportDeps, spool: Spool<CheckedLine>): Promise<Reply> {
+  const { recipients, enabledChannels, allowPrivateTargets, resolveHost } = deps;
+  const check = createImportCheck({ enabledChannels, allowPrivateTargets, resolveHost, spool, withTarget: (key) => recipients.findByTarget(key) });
   let lines = 0;
   try {
     for await (const record of importRecords(req, format)) {
@@ -56,8 +68,8 @@ async function runImport(req: Request, format: ImportFormat, skipInvalid: boolea
       details: { rejected: plan.rejected },
     });
   }
-  await recipients.importRecipients(plan.added, plan.changed);
-  return { status: 200, body: { imported: plan.added.length, updated: plan.updated, rejected: plan.rejected } };
+  await recipients.importRecipients(plan.writes());
+  return { status: 200, body: { imported: plan.added, updated: plan.updated, rejected: plan.rejected } };
 }
 
 /**

@@ -27,6 +27,8 @@ export interface RecipientRouteDeps {
   resolveHost: ResolveHost;
   /** Channels this installation can deliver over (email needs SMTP relays configured). */
   enabledChannels: readonly ChannelName[];
+  /** A private directory where an import's checked lines wait (TOCSIN_DATA_DIR/import-spool). */
+  importSpoolDir: string;
 }
 
 /** Every field a recipient is enrolled or stored with, on any channel. */

@@ -4,7 +4,9 @@ import { targetUrlProblem } from '../net/target-check';
 import { fieldProblems } from '../util/zod-fields';
 import { buildRecipient, commonFields } from './build-recipient';
 import { importLineSchema, newRecipientId, recipientTargetUrl, type CreateRecipient, type ImportLine, type Recipient } from './recipient';
+import type { ImportWrite } from './recipient-store';
 import { targetKey } from './recipient-target';
+import type { Spool } from '../storage/spool-file';
 
 /** One refused line of an import: its line in the file, the field, and what is wrong with it. */
 export interface Rejection {
@@ -13,16 +15,28 @@ export interface Rejection {
   message: string;
 }
 
+/** One line of an import that passed the checks made as it was read, waiting on disk for the rest. */
+export interface CheckedLine {
+  line: number;
+  input: ImportLine;
+  /** The id of the recipient the line names, when it exists. */
+  existing?: string;
+}
+
 /** What an import would do: nothing has been written yet. */
 export interface ImportPlan {
   /** Recipients new to the directory. */
-  added: Recipient[];
-  /** Recipients that exist, as the import leaves them (same id); only those it changes. */
-  changed: Recipient[];
+  added: number;
   /** Lines that named a recipient which exists: changed or already as the line says. */
   updated: number;
   /** In line order. */
   rejected: Rejection[];
+  /**
+   * What to write, read again from the spool as the store asks for it: new recipients, and the
+   * change each other line makes to the recipient it names, applied to that recipient as it is
+   * when it is written.
+   */
+  writes(): AsyncGenerator<ImportWrite>;
 }
 
 export interface ImportCheckDeps {
@@ -35,6 +49,11 @@ export interface ImportCheckDeps {
   enabledChannels: readonly ChannelName[];
   allowPrivateTargets: boolean;
   resolveHost: ResolveHost;
+  /**
+   * Where the lines that pass wait until the end of the file (a private scratch file: they may
+   * hold secrets), so that memory does not hold 100,000 of them. The caller removes it.
+   */
+  spool: Spool<CheckedLine>;
 }
 
 /** Host names resolved at once while checking targets: a list of 100,000 webhooks must not open 100,000 lookups. */
@@ -94,11 +113,12 @@ function resolvingOnce(resolveHost: ResolveHost): ResolveHost {
   };
 }
 
-/** Runs `fn` over `items`, at most `limit` at a time. */
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
+/** Runs `fn` over `items` as they are read, at most `limit` at a time. */
+async function eachLimited<T>(items: AsyncIterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const source = items[Symbol.asyncIterator]();
+  const lanes = Array.from({ length: limit }, async () => {
+    // An async generator answers concurrent next() calls in turn: each item goes to one lane.
+    for (let next = await source.next(); !next.done; next = await source.next()) await fn(next.value);
   });
   await Promise.all(lanes);
 }
@@ -111,7 +131,6 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
  */
 export function createImportCheck(deps: ImportCheckDeps) {
   const rejected: Rejection[] = [];
-  const accepted: { line: number; input: ImportLine; existing: Recipient | undefined }[] = [];
   const lineOfTarget = new Map<string, number>();
   const reject = (line: number, field: string, message: string) => rejected.push({ line, field, message });
 
@@ -151,37 +170,41 @@ export function createImportCheck(deps: ImportCheckDeps) {
         reject(line, needed.field, `required for a new recipient: ${needed.why} (a line without it only updates a recipient that exists)`);
         return;
       }
-      accepted.push({ line, input, existing: matches[0] });
+      await deps.spool.write({ line, input, ...(matches[0] ? { existing: matches[0].id } : {}) });
     },
 
     /** Checks every target's address (each host resolved once) and answers the plan. */
     async finish(): Promise<ImportPlan> {
+      await deps.spool.end();
       const resolveHost = resolvingOnce(deps.resolveHost);
       const refused = new Set<number>();
-      const withTargets = accepted.filter((a) => a.input.type !== 'email');
-      await eachLimited(withTargets, LOOKUPS_IN_FLIGHT, async ({ line, input }) => {
-        const target = recipientTargetUrl(input as CreateRecipient);
+      let added = 0;
+      let updated = 0;
+      await eachLimited(deps.spool.read(), LOOKUPS_IN_FLIGHT, async ({ line, input, existing }) => {
+        const target = input.type === 'email' ? null : recipientTargetUrl(input as CreateRecipient);
         const problem = target ? await targetUrlProblem(target.url, deps.allowPrivateTargets, resolveHost) : null;
         if (target && problem) {
           reject(line, target.field, problem);
           refused.add(line);
-        }
+        } else if (existing) updated++;
+        else added++;
       });
-      const plan: ImportPlan = { added: [], changed: [], updated: 0, rejected };
-      const now = new Date().toISOString();
-      for (const { line, input, existing } of accepted) {
-        if (refused.has(line)) continue;
-        if (existing) {
-          plan.updated++;
-          const next = updatedBy(existing, input);
-          if (JSON.stringify(next) !== JSON.stringify(existing)) plan.changed.push(next);
-        } else {
-          // Secrets were checked present in take(); the schema of a new recipient is POST's.
-          plan.added.push(buildRecipient(input as CreateRecipient, commonFields(input as CreateRecipient, newRecipientId(), now)));
-        }
-      }
       rejected.sort((a, b) => a.line - b.line);
-      return plan;
+      const now = new Date().toISOString();
+      const spool = deps.spool;
+      return {
+        added,
+        updated,
+        rejected,
+        async *writes() {
+          for await (const { line, input, existing } of spool.read()) {
+            if (refused.has(line)) continue;
+            if (existing) yield { id: existing, next: (current: Recipient) => updatedBy(current, input) };
+            // Secrets were checked present in take(); the schema of a new recipient is POST's.
+            else yield { add: buildRecipient(input as CreateRecipient, commonFields(input as CreateRecipient, newRecipientId(), now)) };
+          }
+        },
+      };
     },
   };
 }

@@ -38,6 +38,9 @@ type LogEntry =
   /** `report`: the bounce report's identity (BounceEntry.report), so that the same report counts once; absent in older logs and for reports without one. */
   | { op: 'bounce'; at: string; id: string; status: string; report?: string; recipient?: Recipient };
 
+/** One recipient an import writes: a new one, or the change it makes to one that exists. */
+export type ImportWrite = { add: Recipient } | { id: string; next: (current: Recipient) => Recipient };
+
 /** What recording a hard bounce did: counted it, or found its report counted already. */
 export interface HardBounceOutcome {
   recipient: RecipientOf<'email'>;
@@ -62,11 +65,12 @@ export interface RecipientStore {
    */
   update(id: string, changes: RoutingChanges): Promise<Recipient | undefined>;
   /**
-   * Writes an import: `added` new, `changed` replacing the recipients of their ids, all in one
-   * write of the log with one fsync (durable together, or on replay not at all past a torn
-   * line), then into Redis in chunks.
+   * Writes an import as `writes` yields it (never held whole): new recipients, and changes to
+   * ones that exist, applied to each as it is then (one removed since stays removed; one left as
+   * it was is not written). One append with one fsync: if it fails nothing of it stays. Then
+   * into Redis in chunks, read back from the file. Other operations wait until it ends.
    */
-  importRecipients(added: readonly Recipient[], changed: readonly Recipient[]): Promise<void>;
+  importRecipients(writes: AsyncIterable<ImportWrite> | Iterable<ImportWrite>): Promise<void>;
   get(id: string): Promise<Recipient | undefined>;
   /** Whether the recipient exists, from memory alone. */
   has(id: string): boolean;
@@ -292,30 +296,57 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
   }
   if (dead > 0) await compact(duplicates);
 
-  /** Ops in flight (reads, writes, loops over `all`): a compaction waits until there are none, and they wait for it. */
+  /**
+   * Ops in flight (reads, writes, loops over `all`): what needs the store to itself (a
+   * compaction, an import) waits until there are none, and they wait for it.
+   */
   let active = 0;
-  let compacting: Promise<void> | null = null;
+  /** The compaction or import that has the store to itself, or is waiting for ops in flight to end. */
+  let sole: Promise<void> | null = null;
+  let idle: (() => void) | null = null;
   let compactDue = false;
 
   async function within<T>(fn: () => Promise<T>): Promise<T> {
-    while (compacting) await compacting;
+    while (sole) await sole;
     active += 1;
     try {
       return await fn();
     } finally {
-      active -= 1;
-      if (active === 0 && compactDue) startCompaction();
+      left();
     }
+  }
+
+  /** An op in flight ended: the last to end lets in what waits to have the store alone. */
+  function left(): void {
+    active -= 1;
+    if (active > 0) return;
+    if (idle) idle();
+    else if (compactDue) startCompaction();
+  }
+
+  /** Runs `fn` with the store to itself: after the ops in flight end, before any that start meanwhile. */
+  async function alone<T>(fn: () => Promise<T>): Promise<T> {
+    while (sole) await sole;
+    const run = (async () => {
+      if (active > 0) await new Promise<void>((resolve) => (idle = resolve));
+      idle = null;
+      return fn();
+    })();
+    sole = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    void sole.finally(() => {
+      sole = null;
+      if (compactDue && active === 0) startCompaction();
+    });
+    return run;
   }
 
   function startCompaction(): void {
     compactDue = false;
     // A failed compaction leaves the old file, whole and indexed: the next write tries again.
-    compacting = compact()
-      .catch(() => undefined)
-      .finally(() => {
-        compacting = null;
-      });
+    void alone(compact).catch(() => undefined);
   }
 
   /** Ids whose read-and-write is in flight: a second op on one id waits, so each writes the state the one before left. */
@@ -414,36 +445,47 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         await redis.hset(keys.recipients, id, JSON.stringify(updated)).catch(mirrorFailed);
         return updated;
       }),
-    importRecipients: (added, changed) =>
-      within(() =>
-        exclusive([...added, ...changed].map((r) => r.id), async () => {
-          const at = now();
-          // A recipient removed since the import was checked stays removed.
-          const stillThere = changed.filter((r) => index.has(r.id));
-          const recipients = [...added, ...stillThere];
-          const entries: LogEntry[] = [...added.map((recipient) => ({ op: 'add' as const, at, recipient })), ...stillThere.map((recipient) => ({ op: 'replace' as const, at, recipient }))];
-          if (entries.length === 0) return;
-          const offsets = await log.appendAllAt(entries);
-          recipients.forEach((r, i) => {
-            // An import changes neither where a recipient's notices go nor its token (it is
-            // matched by its target): what the index holds stays right without reading the old line.
-            if (index.has(r.id)) {
-              index.set(r.id, offsets[i]!);
-              legacy.delete(r.id);
-              dead += 1;
-            } else {
-              written(r.id, undefined, r, offsets[i]!);
+    importRecipients: (writes) =>
+      alone(async () => {
+        const at = now();
+        async function* entries(): AsyncGenerator<LogEntry> {
+          for await (const write of writes) {
+            if ('add' in write) {
+              yield { op: 'add', at, recipient: write.add };
+              continue;
             }
-          });
-          if (dead >= compactAfter && dead > index.size) compactDue = true;
+            // A recipient removed since the import was checked stays removed.
+            const before = await stateNow(write.id);
+            if (!before) continue;
+            const after = write.next(before);
+            if (JSON.stringify(after) !== JSON.stringify(before)) yield { op: 'replace', at, recipient: after };
+          }
+        }
+        const range = await log.appendEach(entries());
+        // Read back from the file: the import is held nowhere else.
+        let chunk: string[] = [];
+        for await (const { offset, text } of linesOf(file, range)) {
+          const recipient = stateOf(JSON.parse(text) as LogEntry)!;
+          // An import changes neither where a recipient's notices go nor its token (it is
+          // matched by its target): what the index holds stays right without reading the old line.
+          if (index.has(recipient.id)) {
+            index.set(recipient.id, offset);
+            legacy.delete(recipient.id);
+            dead += 1;
+          } else {
+            written(recipient.id, undefined, recipient, offset);
+          }
+          chunk.push(recipient.id, JSON.stringify(recipient));
           // In chunks, so that no one Redis command carries the whole import.
-          for (let i = 0; i < recipients.length; i += REDIS_CHUNK) {
-            const chunk = recipients.slice(i, i + REDIS_CHUNK).flatMap((r) => [r.id, JSON.stringify(r)]);
+          if (chunk.length >= 2 * REDIS_CHUNK) {
             // Durable first; if Redis is down now, the periodic sync brings them in later.
             await redis.hset(keys.recipients, ...chunk).catch(mirrorFailed);
+            chunk = [];
           }
-        }),
-      ),
+        }
+        if (chunk.length > 0) await redis.hset(keys.recipients, ...chunk).catch(mirrorFailed);
+        if (dead >= compactAfter && dead > index.size) compactDue = true;
+      }),
     recordHardBounce: (id, status, report) =>
       op(id, async () => {
         const before = await stateNow(id);
@@ -477,13 +519,12 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       within(async () => (await matching(lookups.byToken.candidates(token), (r): r is RecipientOf<'email'> => r.type === 'email' && r.unsubscribe_token === token))[0]),
     findByTarget: (key) => within(() => matching(lookups.byTarget.candidates(key), (r): r is Recipient => targetKey(r) === key)),
     async *all() {
-      while (compacting) await compacting;
+      while (sole) await sole;
       active += 1;
       try {
         for await (const { recipient } of current()) yield recipient;
       } finally {
-        active -= 1;
-        if (active === 0 && compactDue) startCompaction();
+        left();
       }
     },
     counts: () => ({ ...lookups.counts }),
@@ -516,7 +557,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       if (mirrorMisses === missesBefore) mirrorMisses = 0;
     },
     async close() {
-      while (compacting) await compacting;
+      while (sole) await sole;
       await log.close();
       await (await reader)?.close();
       reader = null;

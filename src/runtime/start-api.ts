@@ -40,6 +40,7 @@ import { createMirrorBuildThread } from '../mirror/build-in-thread';
 import { createMirrorRebuilder, type MirrorRebuilder } from '../mirror/mirror-rebuilder';
 import { openDrillAckKey } from '../drills/drill-ack-key';
 import { createDrillAckStore } from '../storage/drill-ack-store';
+import { removeSpools } from '../storage/spool-file';
 
 /** How often the API re-reads publisher keys, expires held submissions and reconciles Redis with the archive. */
 const MAINTENANCE_INTERVAL_MS = 30_000;
@@ -113,6 +114,9 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
 
   const archive = createAdvisoryArchive(config.dataDir);
   const recipients = await openRecipientStore(config.dataDir, redis, config.prefix);
+  // What an import that was under way when the process stopped left: it holds recipients' secrets.
+  const importSpoolDir = path.join(config.dataDir, 'import-spool');
+  await removeSpools(importSpoolDir);
   const queues = createDeliveryQueues(redis, config.prefix);
   // While Redis is down the queues report errors; accepting goes on (archived, delivery pending).
   for (const queue of Object.values(queues)) queue.on('error', (err) => log.debug({ err: err.message, queue: queue.name }, 'queue error'));
@@ -218,6 +222,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     allowPrivateTargets: config.allowPrivateTargets,
     resolveHost: deps.resolveHost,
     enabledChannels: enabledChannels(config),
+    importSpoolDir,
     metrics: createMetricsCollector({ archive, tally, queues }),
     metricsToken: config.metricsToken,
     readiness: async () => {

@@ -17,10 +17,21 @@ export interface AppendLog<T> {
    * the file is replaced (a compacted copy renamed over it).
    */
   appendAllAt(entries: readonly T[]): Promise<number[]>;
+  /**
+   * Appends entries as `entries` yields them, a piece of a few hundred KiB at a time, and syncs
+   * once at the end: a list too large to hold as one string (an import of 100,000 recipients)
+   * is written without ever holding it whole. Other appends wait until it ends. Answers the
+   * byte range the entries fill, [start, end). If it fails (a write, or `entries` throws), the
+   * file is cut back to where it started, so that no line of it stays.
+   */
+  appendEach(entries: AsyncIterable<T>): Promise<{ start: number; end: number }>;
   /** Every complete entry; a torn last line (never acknowledged) is ignored. */
   readAll(): Promise<T[]>;
   close(): Promise<void>;
 }
+
+/** What appendEach writes at once (UTF-16 units, near enough bytes for JSON). */
+const EACH_PIECE = 256 * 1024;
 
 export function createAppendLog<T>(file: string): AppendLog<T> {
   let handle: FileHandle | null = null;
@@ -104,6 +115,55 @@ export function createAppendLog<T>(file: string): AppendLog<T> {
     });
   }
 
+  async function appendEach(entries: AsyncIterable<T>): Promise<{ start: number; end: number }> {
+    while (writing) await writing;
+    const run = (async () => {
+      if (handle && !(await stillTheFile(handle))) {
+        await handle.close();
+        handle = null;
+      }
+      handle ??= await openRepaired();
+      const h = handle;
+      const start = size;
+      let piece: string[] = [];
+      let pieceBytes = 0;
+      try {
+        for await (const entry of entries) {
+          const line = `${JSON.stringify(entry)}\n`;
+          piece.push(line);
+          pieceBytes += line.length;
+          if (pieceBytes >= EACH_PIECE) {
+            await h.appendFile(piece.join(''));
+            piece = [];
+            pieceBytes = 0;
+          }
+        }
+        if (piece.length > 0) await h.appendFile(piece.join(''));
+        await h.sync();
+        const { size: end } = await h.stat();
+        size = end;
+        return { start, end };
+      } catch (err) {
+        // Nothing of it stays: the next open would otherwise replay the lines written so far.
+        await h.truncate(start).then(() => h.sync()).catch(async () => {
+          await h.close().catch(() => undefined);
+          handle = null;
+        });
+        throw err;
+      }
+    })();
+    // Held as the write in flight, so that appends arriving meanwhile queue behind it.
+    writing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    void writing.finally(() => {
+      writing = null;
+      if (pending.length > 0) kick();
+    });
+    return run;
+  }
+
   function appendAllAt(entries: readonly T[]): Promise<number[]> {
     if (entries.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
@@ -116,6 +176,7 @@ export function createAppendLog<T>(file: string): AppendLog<T> {
     append: async (entry) => void (await appendAllAt([entry])),
     appendAll: async (entries) => void (await appendAllAt(entries)),
     appendAllAt,
+    appendEach,
     async readAll() {
       let text: string;
       try {

@@ -9,17 +9,26 @@ export interface LineAt {
 
 const NEWLINE = 0x0a;
 
+/** Which bytes of the file to read: [start, end), `start` at the beginning of a line. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 /**
- * The complete lines of `file` in order, read as a stream (a piece at a time, never the whole
- * file): a last line without its newline (a torn write, never acknowledged) is left out, and so
- * is everything appended after the stream reached the end. No file: no lines.
+ * The complete lines of `file` in order (or of `range` of it), read as a stream (a piece at a
+ * time, never the whole file): a last line without its newline (a torn write, never
+ * acknowledged) is left out, and so is everything appended after the stream reached the end.
+ * No file: no lines.
  */
-export async function* linesOf(file: string): AsyncGenerator<LineAt> {
+export async function* linesOf(file: string, range?: ByteRange): AsyncGenerator<LineAt> {
   /** The start of a line that the piece before ended inside (a copy: short, a line at most). */
   let rest: Buffer = Buffer.alloc(0);
   /** Where the piece being read starts in the file. */
-  let pieceAt = 0;
-  const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
+  let pieceAt = range?.start ?? 0;
+  if (range && range.end <= range.start) return;
+  // createReadStream's `end` is inclusive.
+  const stream = createReadStream(file, { highWaterMark: 64 * 1024, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
   try {
     for await (const piece of stream as AsyncIterable<Buffer>) {
       let start = 0;

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { IMPORT_BODY_LIMIT_BYTES } from '../../src/http/import-body';
 import { MAX_IMPORT_REJECTIONS } from '../../src/http/recipient-import-route';
@@ -16,6 +16,9 @@ async function importBody(t: Tocsin, body: string, type: string, query = '') {
   return { status: res.status, json: JSON.parse(text) as Record<string, any>, headers: res.headers };
 }
 const ndjson = (lines: unknown[]) => lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n';
+
+/** The scratch files imports left: none once each has answered (they hold recipients' secrets). */
+const spoolFiles = async (t: Tocsin) => readdir(path.join(t.config.dataDir, 'import-spool')).catch(() => []);
 
 async function list(t: Tocsin): Promise<Record<string, any>[]> {
   return (await t.admin('GET', '/v1/recipients')).json.recipients as Record<string, any>[];
@@ -197,6 +200,7 @@ describe('POST /v1/recipients/import', () => {
     const next = await importBody(t, ndjson([{ type: 'webhook', url: 'https://hooks.example/next', secret: SECRET }]), 'application/x-ndjson');
     expect(next.json).toEqual({ imported: 1, updated: 0, rejected: [] });
     expect((await list(t)).map((r) => r.url)).toEqual(['https://hooks.example/next']);
+    expect(await spoolFiles(t)).toEqual([]);
   });
 
   it('answers 415 for another content type or a compressed body, 400 for a bad query, 401 without the token', async () => {
@@ -265,6 +269,7 @@ describe('POST /v1/recipients/import', () => {
     expect(refused.status).toBe(400);
     expect(refused.json.error.rejected.map((r: { line: number }) => r.line)).toEqual([1_234, 50_000, 99_999]);
     expect(await list(t)).toHaveLength(0);
+    expect(await spoolFiles(t)).toEqual([]);
 
     const taken = await importBody(t, body, 'application/x-ndjson', '?skip_invalid=true');
     expect(taken.status).toBe(200);
@@ -278,5 +283,6 @@ describe('POST /v1/recipients/import', () => {
     expect(all).toHaveLength(total - bad.size);
     // Every tenth line asks for the group, but for line 50,000, which is one of the bad ones.
     expect(all.filter((r) => (r.groups as string[]).includes('distros'))).toHaveLength(total / 10 - 1);
+    expect(await spoolFiles(t)).toEqual([]);
   }, 120_000);
 });

@@ -130,7 +130,7 @@ describe('the recipient store on disk: the file is the directory, memory an inde
         const added = [webhook(next), email(next + 1)];
         next += 2;
         const replaced = { ...model.get(id)!, description: `step ${step}` };
-        await store.importRecipients(added, [replaced, webhook(1_000_000)]);
+        await store.importRecipients([...added.map((add) => ({ add })), { id, next: () => replaced }, { id: webhook(1_000_000).id, next: () => webhook(1_000_000) }]);
         for (const r of added) model.set(r.id, r);
         model.set(id, replaced);
       }
@@ -222,7 +222,7 @@ describe('the recipient store on disk: the file is the directory, memory an inde
     await Promise.all(all.map((r) => store.add(r)));
     // Many changes at once, to different recipients and several to one: each lands on its own line.
     const changes = all.flatMap((r, n) => (n % 3 === 0 ? [{ id: r.id, groups: ['a'] }, { id: r.id, groups: ['b'] }] : [{ id: r.id, groups: [`only${n}`] }]));
-    await Promise.all([...changes.map((c) => store.update(c.id, { groups: c.groups })), store.importRecipients([webhook(1000), webhook(1001)], [])]);
+    await Promise.all([...changes.map((c) => store.update(c.id, { groups: c.groups })), store.importRecipients([{ add: webhook(1000) }, { add: webhook(1001) }])]);
     for (const c of changes) model.set(c.id, applyRoutingChanges(model.get(c.id)!, { groups: c.groups }));
     model.set(webhook(1000).id, webhook(1000));
     model.set(webhook(1001).id, webhook(1001));
@@ -237,13 +237,24 @@ describe('the recipient store on disk: the file is the directory, memory an inde
     expect(await listOf(store)).toEqual(live);
   });
 
+  it('an import waits for the writes in flight, so that it changes each recipient as they left it', async () => {
+    store = await openRecipientStore(dir, redis, prefix);
+    const all = Array.from({ length: 50 }, (_, n) => webhook(n));
+    await store.importRecipients(all.map((add) => ({ add })));
+    // Changes to every recipient in flight when the import starts, which changes them all too.
+    const changes = all.map((r) => store.update(r.id, { groups: ['changed-first'] }));
+    await store.importRecipients(all.map((r) => ({ id: r.id, next: (current: Recipient) => ({ ...current, description: 'imported' }) })));
+    await Promise.all(changes);
+    for (const r of all) expect(await store.get(r.id)).toEqual({ ...r, groups: ['changed-first'], description: 'imported' });
+  });
+
   it('GET /v1/recipients streams, in pieces, the body res.json answered', async () => {
     store = await openRecipientStore(dir, redis, prefix);
     const all = Array.from({ length: 1500 }, (_, n) => (n % 2 ? webhook(n) : email(n)));
-    await store.importRecipients(all, []);
+    await store.importRecipients(all.map((add) => ({ add })));
     await store.update(all[3]!.id, { groups: ['moved'] });
     const app = express();
-    app.use('/v1/recipients', recipientRoutes({ recipients: store, allowPrivateTargets: true, resolveHost: () => Promise.resolve([]), enabledChannels: ['webhook', 'email'] }));
+    app.use('/v1/recipients', recipientRoutes({ recipients: store, allowPrivateTargets: true, resolveHost: () => Promise.resolve([]), enabledChannels: ['webhook', 'email'], importSpoolDir: path.join(dir, 'import-spool') }));
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
@@ -262,7 +273,7 @@ describe('the recipient store on disk: the file is the directory, memory an inde
   it('syncs Redis in chunks: exactly the directory, stale entries dropped', async () => {
     store = await openRecipientStore(dir, redis, prefix);
     const all = Array.from({ length: 2500 }, (_, n) => webhook(n));
-    await store.importRecipients(all, []);
+    await store.importRecipients(all.map((add) => ({ add })));
     const key = redisKeys(prefix).recipients;
     await redis.del(key);
     await redis.hset(key, 'rcpt_stale', '{}');
@@ -275,7 +286,7 @@ describe('the recipient store on disk: the file is the directory, memory an inde
   it('finds every line of a file read in many pieces, lines spanning two of them included', async () => {
     store = await openRecipientStore(dir, redis, prefix);
     const all = Array.from({ length: 2500 }, (_, n) => (n % 2 ? webhook(n) : email(n)));
-    await store.importRecipients(all, []);
+    await store.importRecipients(all.map((add) => ({ add })));
     await store.close();
     store = await openRecipientStore(dir, redis, prefix);
     for (const r of all) expect(await store.get(r.id)).toEqual(r);

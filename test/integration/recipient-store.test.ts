@@ -172,7 +172,11 @@ describe('the recipient store: imports', () => {
     // The import was checked while `gone` existed; its removal is written first.
     await store.remove(gone.id);
     const added = Array.from({ length: 2500 }, (_, i) => webhook(10 + i));
-    await store.importRecipients(added, [{ ...kept, groups: ['distros'] }, { ...gone, groups: ['distros'] }]);
+    await store.importRecipients([
+      ...added.map((add) => ({ add })),
+      { id: kept.id, next: (current: Recipient) => ({ ...current, groups: ['distros'] }) },
+      { id: gone.id, next: (current: Recipient) => ({ ...current, groups: ['distros'] }) },
+    ]);
     const log = (await readFile(path.join(dir, 'recipients.jsonl'), 'utf8')).trim().split('\n');
     // The replacement of `gone` is not written: it was removed before the import's write.
     expect(log).toHaveLength(3 + 2501);

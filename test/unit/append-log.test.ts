@@ -62,3 +62,46 @@ describe('append log after a crash mid-write', () => {
     await rm(dir, { recursive: true, force: true });
   });
 });
+
+describe('append log, streamed', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'log-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  async function* numbered(from: number, count: number, failAt?: number): AsyncGenerator<{ n: number; pad: string }> {
+    for (let n = from; n < from + count; n++) {
+      if (n === failAt) throw new Error('the source failed');
+      yield { n, pad: 'x'.repeat(100) };
+    }
+  }
+
+  it('writes a stream larger than one piece, answers its byte range, and queues appends made meanwhile after it', async () => {
+    const file = path.join(dir, 'e.jsonl');
+    const log = createAppendLog<{ n: number; pad?: string }>(file);
+    await log.append({ n: -1 });
+    // 5,000 lines of about 120 bytes: a few pieces of 256 KiB.
+    const streamed = log.appendEach(numbered(0, 5_000));
+    const meanwhile = log.appendAllAt([{ n: 99_999 }]);
+    const range = await streamed;
+    const [after] = await meanwhile;
+    await log.close();
+    const bytes = await readFile(file);
+    const lines = bytes.subarray(range.start, range.end).toString('utf8').trimEnd().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { n: number }).n)).toEqual(Array.from({ length: 5_000 }, (_, n) => n));
+    expect(after).toBe(range.end);
+    expect((await createAppendLog<{ n: number }>(file).readAll()).map((e) => e.n)).toEqual([-1, ...lines.map((_, n) => n), 99_999]);
+  });
+
+  it('leaves nothing of a stream that fails part way, even pieces already written, and goes on appending', async () => {
+    const file = path.join(dir, 'f.jsonl');
+    const log = createAppendLog<{ n: number; pad?: string }>(file);
+    await log.append({ n: -1 });
+    // Fails after several pieces have reached the file.
+    await expect(log.appendEach(numbered(0, 10_000, 9_000))).rejects.toThrow('the source failed');
+    await log.append({ n: -2 });
+    await log.close();
+    expect(await createAppendLog<{ n: number }>(file).readAll()).toEqual([{ n: -1 }, { n: -2 }]);
+  });
+});
