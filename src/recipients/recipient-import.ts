@@ -4,7 +4,7 @@ import { targetUrlProblem } from '../net/target-check';
 import { fieldProblems } from '../util/zod-fields';
 import { buildRecipient, commonFields } from './build-recipient';
 import { importLineSchema, newRecipientId, recipientTargetUrl, type CreateRecipient, type ImportLine, type Recipient } from './recipient';
-import type { ImportWrite } from './recipient-store';
+import type { ImportWrite, ReadRecipient } from './recipient-store';
 import { targetKey } from './recipient-target';
 import type { Spool } from '../storage/spool-file';
 
@@ -19,8 +19,8 @@ export interface Rejection {
 export interface CheckedLine {
   line: number;
   input: ImportLine;
-  /** The id of the recipient the line names, when it exists. */
-  existing?: string;
+  /** The recipient the line names, when it exists, as read then. */
+  existing?: ReadRecipient;
 }
 
 /** What an import would do: nothing has been written yet. */
@@ -45,7 +45,7 @@ export interface ImportCheckDeps {
    * says: a line naming one of them updates it. Asked once per line, so the directory is never
    * held whole.
    */
-  withTarget(key: string): Promise<Recipient[]>;
+  withTarget(key: string): Promise<ReadRecipient[]>;
   enabledChannels: readonly ChannelName[];
   allowPrivateTargets: boolean;
   resolveHost: ResolveHost;
@@ -58,6 +58,9 @@ export interface ImportCheckDeps {
 
 /** Host names resolved at once while checking targets: a list of 100,000 webhooks must not open 100,000 lookups. */
 const LOOKUPS_IN_FLIGHT = 16;
+
+/** Lines looked up in the directory at once (see take). */
+const LOOKUPS_AHEAD = 64;
 
 /** The secret a line must give when it enrols a new recipient, by channel (email has none). */
 const NEW_RECIPIENT_SECRET: Partial<Record<ImportLine['type'], { field: string; why: string }>> = {
@@ -133,13 +136,33 @@ export function createImportCheck(deps: ImportCheckDeps) {
   const rejected: Rejection[] = [];
   const lineOfTarget = new Map<string, number>();
   const reject = (line: number, field: string, message: string) => rejected.push({ line, field, message });
+  /**
+   * Lines whose recipients are being looked for in the directory, oldest first: several at once,
+   * since each is a read of the file, and spooled in line order as each is settled.
+   */
+  const lookups: { line: number; input: ImportLine; locationField: string; lookup: Promise<ReadRecipient[]> }[] = [];
+
+  async function settleOldest(): Promise<void> {
+    const { line, input, locationField, lookup } = lookups.shift()!;
+    const matches = await lookup;
+    if (matches.length > 1) {
+      reject(line, locationField, `matches ${matches.length} recipients (${matches.map((m) => m.recipient.id).join(', ')}): remove all but one first, so that the import knows which to update`);
+      return;
+    }
+    const needed = NEW_RECIPIENT_SECRET[input.type];
+    if (matches.length === 0 && needed && secretOf(input) === undefined) {
+      reject(line, needed.field, `required for a new recipient: ${needed.why} (a line without it only updates a recipient that exists)`);
+      return;
+    }
+    await deps.spool.write({ line, input, ...(matches[0] ? { existing: matches[0] } : {}) });
+  }
 
   return {
     reject,
-    /** How many refusals so far (a line may have several). */
+    /** How many refusals so far (a line may have several; those of the last few lines, still being looked up, come later). */
     rejectedCount: () => rejected.length,
 
-    /** One line's body (a parsed NDJSON line, or a CSV row as its object). */
+    /** One line's body (a parsed NDJSON line, or a CSV row as its object). Lines are taken one at a time, in order. */
     async take(line: number, body: unknown): Promise<void> {
       const parsed = importLineSchema.safeParse(body);
       if (!parsed.success) {
@@ -160,21 +183,16 @@ export function createImportCheck(deps: ImportCheckDeps) {
         return;
       }
       lineOfTarget.set(key, line);
-      const matches = await deps.withTarget(key);
-      if (matches.length > 1) {
-        reject(line, locationField, `matches ${matches.length} recipients (${matches.map((m) => m.id).join(', ')}): remove all but one first, so that the import knows which to update`);
-        return;
-      }
-      const needed = NEW_RECIPIENT_SECRET[input.type];
-      if (matches.length === 0 && needed && secretOf(input) === undefined) {
-        reject(line, needed.field, `required for a new recipient: ${needed.why} (a line without it only updates a recipient that exists)`);
-        return;
-      }
-      await deps.spool.write({ line, input, ...(matches[0] ? { existing: matches[0].id } : {}) });
+      const lookup = deps.withTarget(key);
+      // Awaited in turn below: until then a failure must not count as unhandled (it would end the process).
+      lookup.catch(() => undefined);
+      lookups.push({ line, input, locationField, lookup });
+      while (lookups.length >= LOOKUPS_AHEAD) await settleOldest();
     },
 
     /** Checks every target's address (each host resolved once) and answers the plan. */
     async finish(): Promise<ImportPlan> {
+      while (lookups.length > 0) await settleOldest();
       await deps.spool.end();
       const resolveHost = resolvingOnce(deps.resolveHost);
       const refused = new Set<number>();
@@ -199,7 +217,7 @@ export function createImportCheck(deps: ImportCheckDeps) {
         async *writes() {
           for await (const { line, input, existing } of spool.read()) {
             if (refused.has(line)) continue;
-            if (existing) yield { id: existing, next: (current: Recipient) => updatedBy(current, input) };
+            if (existing) yield { id: existing.recipient.id, read: existing, next: (current: Recipient) => updatedBy(current, input) };
             // Secrets were checked present in take(); the schema of a new recipient is POST's.
             else yield { add: buildRecipient(input as CreateRecipient, commonFields(input as CreateRecipient, newRecipientId(), now)) };
           }

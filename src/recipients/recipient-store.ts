@@ -10,6 +10,7 @@ import { createHashIndex } from './hash-index';
 import { applyRoutingChanges, type Recipient, type RecipientOf, type RoutingChanges } from './recipient';
 import { applyHardBounce } from './recipient-status';
 import { targetKey } from './recipient-target';
+import { readAhead } from '../util/read-ahead';
 
 /**
  * Redis holds no complete recipient directory (it restarted empty and the API has not synced it
@@ -38,8 +39,21 @@ type LogEntry =
   /** `report`: the bounce report's identity (BounceEntry.report), so that the same report counts once; absent in older logs and for reports without one. */
   | { op: 'bounce'; at: string; id: string; status: string; report?: string; recipient?: Recipient };
 
-/** One recipient an import writes: a new one, or the change it makes to one that exists. */
-export type ImportWrite = { add: Recipient } | { id: string; next: (current: Recipient) => Recipient };
+/**
+ * A recipient as it was read, with where its line was then (`at`): any write to the recipient
+ * moves its line, so the store can tell, without reading it again, that it is still current.
+ */
+export interface ReadRecipient {
+  recipient: Recipient;
+  at: number;
+}
+
+/**
+ * One recipient an import writes: a new one, or the change it makes to one that exists
+ * (`read`: the recipient as the import's check read it, which spares reading it again when
+ * nothing wrote to it since).
+ */
+export type ImportWrite = { add: Recipient } | { id: string; next: (current: Recipient) => Recipient; read?: ReadRecipient };
 
 /** What recording a hard bounce did: counted it, or found its report counted already. */
 export interface HardBounceOutcome {
@@ -67,7 +81,7 @@ export interface RecipientStore {
   /**
    * Writes an import as `writes` yields it (never held whole): new recipients, and changes to
    * ones that exist, applied to each as it is then (one removed since stays removed; one left as
-   * it was is not written). One append with one fsync: if it fails nothing of it stays. Then
+   * it was is not written; each id at most once). One append with one fsync: if it fails nothing of it stays. Then
    * into Redis in chunks, read back from the file. Other operations wait until it ends.
    */
   importRecipients(writes: AsyncIterable<ImportWrite> | Iterable<ImportWrite>): Promise<void>;
@@ -79,7 +93,7 @@ export interface RecipientStore {
   /** The email recipients at this address (compared without regard to case). */
   findByAddress(address: string): Promise<RecipientOf<'email'>[]>;
   /** The recipients whose notices go where `key` (see targetKey) says: an import updates such one instead of adding another. */
-  findByTarget(key: string): Promise<Recipient[]>;
+  findByTarget(key: string): Promise<ReadRecipient[]>;
   /**
    * Counts one hard bounce (`status`, e.g. 5.1.1) against the email recipient, durably; the
    * third makes it inactive. `report` (the report's identity) is remembered with it: the same
@@ -111,6 +125,8 @@ export interface RecipientStoreOptions {
 
 /** Recipients per Redis command when writing many. */
 const REDIS_CHUNK = 1000;
+/** Recipients an import reads at once (see readAhead). */
+const READ_AHEAD = 64;
 /** What a compaction writes at once. */
 const WRITE_PIECE = 256 * 1024;
 /** An index entry whose current state is held in `legacy` (derived from a change-only line at open), not on a line. */
@@ -449,13 +465,18 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       alone(async () => {
         const at = now();
         async function* entries(): AsyncGenerator<LogEntry> {
-          for await (const write of writes) {
+          // Nothing else writes meanwhile: states read ahead are still current when their turn comes.
+          const now = (write: ImportWrite) => {
+            if ('add' in write) return Promise.resolve(undefined);
+            if (write.read && write.read.recipient.id === write.id && index.get(write.id) === write.read.at) return Promise.resolve(write.read.recipient);
+            return stateNow(write.id);
+          };
+          for await (const [write, before] of readAhead(writes, READ_AHEAD, now)) {
             if ('add' in write) {
               yield { op: 'add', at, recipient: write.add };
               continue;
             }
             // A recipient removed since the import was checked stays removed.
-            const before = await stateNow(write.id);
             if (!before) continue;
             const after = write.next(before);
             if (JSON.stringify(after) !== JSON.stringify(before)) yield { op: 'replace', at, recipient: after };
@@ -517,7 +538,16 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       }),
     findByUnsubscribeToken: (token) =>
       within(async () => (await matching(lookups.byToken.candidates(token), (r): r is RecipientOf<'email'> => r.type === 'email' && r.unsubscribe_token === token))[0]),
-    findByTarget: (key) => within(() => matching(lookups.byTarget.candidates(key), (r): r is Recipient => targetKey(r) === key)),
+    findByTarget: (key) =>
+      within(async () => {
+        const found: ReadRecipient[] = [];
+        for (const id of lookups.byTarget.candidates(key)) {
+          const at = index.get(id);
+          const recipient = await stateNow(id);
+          if (recipient && at !== undefined && targetKey(recipient) === key) found.push({ recipient, at });
+        }
+        return found;
+      }),
     async *all() {
       while (sole) await sole;
       active += 1;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { pooledRandomBytes } from '../util/random-pool';
 import { z } from 'zod';
 import { httpUrl } from '../util/zod-fields';
 import { isWebhookSecret } from '../channels/standard-webhooks';
@@ -194,11 +194,11 @@ export type RecipientOf<T extends Recipient['type']> = Extract<Recipient, { type
 const SECRET_FIELDS = ['secret', 'token', 'access_token', 'unsubscribe_token'] as const;
 
 export function newRecipientId(): string {
-  return `rcpt_${randomBytes(10).toString('hex')}`;
+  return `rcpt_${pooledRandomBytes(10).toString('hex')}`;
 }
 
 export function newUnsubscribeToken(): string {
-  return randomBytes(24).toString('base64url');
+  return pooledRandomBytes(24).toString('base64url');
 }
 
 /**

@@ -24,6 +24,8 @@ export interface Spool<T> {
 }
 
 const SUFFIX = '.spool.jsonl';
+/** What is written at once (UTF-16 units, near enough bytes). */
+const PIECE = 64 * 1024;
 
 /** A new spool in `dir` (made private if missing). */
 export async function createSpool<T>(dir: string): Promise<Spool<T>> {
@@ -33,13 +35,26 @@ export async function createSpool<T>(dir: string): Promise<Spool<T>> {
   let failed: Error | null = null;
   stream.on('error', (err) => (failed = err));
   await once(stream, 'open');
+  // Lines are written a piece at a time: one write per line costs a system call each.
+  let piece: string[] = [];
+  let pieceLength = 0;
+  const flush = async () => {
+    if (piece.length === 0) return;
+    const text = piece.join('');
+    piece = [];
+    pieceLength = 0;
+    if (!stream.write(text)) await once(stream, 'drain');
+  };
   return {
     async write(entry) {
       if (failed) throw failed;
-      if (!stream.write(`${JSON.stringify(entry)}\n`)) await once(stream, 'drain');
+      piece.push(`${JSON.stringify(entry)}\n`);
+      pieceLength += piece[piece.length - 1]!.length;
+      if (pieceLength >= PIECE) await flush();
     },
     async end() {
       if (failed) throw failed;
+      await flush();
       stream.end();
       await finished(stream);
     },

@@ -12,7 +12,7 @@ import { createBenchPublisher } from './bench-publisher';
 import { BENCH_REDIS_URL, startTocsinRun, type TocsinRun } from './tocsin-run';
 
 /**
- * `npm run bench -- --mode import [--recipients N] [--bad B]`: the time and memory of importing
+ * `npm run bench -- --mode import [--recipients N] [--bad B] [--cpu-prof DIR] [--node-options OPTS]`: the time and memory of importing
  * a list through POST /v1/recipients/import into a `tocsin start` of its own: NDJSON with B bad
  * lines all or nothing (refused), then with skip_invalid, then the same recipients again as CSV
  * (all updates), then a body of 60 MiB that holds no recipient, to show that the body is read
@@ -21,7 +21,11 @@ import { BENCH_REDIS_URL, startTocsinRun, type TocsinRun } from './tocsin-run';
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const log = (line: string) => console.log(line);
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { recipients: { type: 'string' }, bad: { type: 'string' } }, strict: true });
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { recipients: { type: 'string' }, bad: { type: 'string' }, 'cpu-prof': { type: 'string' }, 'node-options': { type: 'string' } },
+  strict: true,
+});
 const recipients = Number(values.recipients ?? 100_000);
 const bad = Number(values.bad ?? 5);
 const SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
     await writeList(csv, 'csv');
     await writePadding(padding, 60 * 1024 * 1024);
     const publisher = await createBenchPublisher();
-    run = await startTocsinRun({ publisherKey: publisher.armoredPublicKey, adminToken: token, prefix, workers: 0, channel: 'webhook', env: {}, cpuProfileDir: undefined, nodeOptions: undefined, receipts: true });
+    run = await startTocsinRun({ publisherKey: publisher.armoredPublicKey, adminToken: token, prefix, workers: 0, channel: 'webhook', env: {}, cpuProfileDir: values['cpu-prof'], nodeOptions: values['node-options'], receipts: true });
     const tocsin = run.processes[0]!;
     const rssIdle = await tocsin.rssBytes();
     log(`tocsin idle: RSS ${mib(rssIdle)}; list ${recipients} lines with ${bad} bad: NDJSON ${mib((await stat(ndjson)).size)}, CSV ${mib((await stat(csv)).size)}`);

@@ -65,9 +65,9 @@ async function expectSame(store: RecipientStore, model: Model): Promise<void> {
     expect(await store.findByUnsubscribeToken(e.unsubscribe_token)).toEqual(e);
     const atAddress = emails.filter((o) => o.address.toLowerCase() === e.address.toLowerCase());
     expect(await store.findByAddress(e.address.toUpperCase())).toEqual(atAddress);
-    expect(await store.findByTarget(targetKey(e))).toEqual(atAddress);
+    expect((await store.findByTarget(targetKey(e))).map((found) => found.recipient)).toEqual(atAddress);
   }
-  for (const r of model.values()) if (r.type === 'webhook') expect(await store.findByTarget(targetKey(r))).toEqual([r]);
+  for (const r of model.values()) if (r.type === 'webhook') expect((await store.findByTarget(targetKey(r))).map((found) => found.recipient)).toEqual([r]);
 }
 
 describe('the recipient store on disk: the file is the directory, memory an index', () => {
@@ -246,6 +246,23 @@ describe('the recipient store on disk: the file is the directory, memory an inde
     await store.importRecipients(all.map((r) => ({ id: r.id, next: (current: Recipient) => ({ ...current, description: 'imported' }) })));
     await Promise.all(changes);
     for (const r of all) expect(await store.get(r.id)).toEqual({ ...r, groups: ['changed-first'], description: 'imported' });
+  });
+
+  it('an import applies its change to the recipient as it is, not as its check read it, when something wrote to it since', async () => {
+    store = await openRecipientStore(dir, redis, prefix);
+    const [fresh, changed] = [webhook(1), webhook(2)];
+    await store.importRecipients([{ add: fresh }, { add: changed }]);
+    const [readFresh] = await store.findByTarget(targetKey(fresh));
+    const [readChanged] = await store.findByTarget(targetKey(changed));
+    // Written after the check read it: the read is no longer current.
+    await store.update(changed.id, { groups: ['written-since'] });
+    const describe = (current: Recipient) => ({ ...current, description: 'imported' });
+    await store.importRecipients([
+      { id: fresh.id, read: readFresh!, next: describe },
+      { id: changed.id, read: readChanged!, next: describe },
+    ]);
+    expect(await store.get(fresh.id)).toEqual({ ...fresh, description: 'imported' });
+    expect(await store.get(changed.id)).toEqual({ ...changed, groups: ['written-since'], description: 'imported' });
   });
 
   it('GET /v1/recipients streams, in pieces, the body res.json answered', async () => {
