@@ -14,6 +14,9 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!change-case/|@secvisogram/csaf-validator-lib/)'],
   testTimeout: 60000,
+  // Two suites at a time, even on two cores (Jest's default there is one): most wait on child
+  // processes, sockets and gpg rather than compute, and one at a time took 15 of CI's 16 minutes.
+  maxWorkers: 2,
   // Checks (or installs) redis-server, gpg, sq and Chromium, starts a Redis for the run when none
   // answers on 127.0.0.1:6379 (the teardown stops it), and builds once for the end-to-end tests.
   globalSetup: '<rootDir>/test/support/global-setup.ts',

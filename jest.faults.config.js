@@ -11,4 +11,6 @@ module.exports = {
   roots: ['<rootDir>/test/faults'],
   testPathIgnorePatterns: ['/node_modules/'],
   testTimeout: 300000,
+  // One suite at a time: each kills and restarts processes, and its timing must be its own.
+  maxWorkers: 1,
 };
