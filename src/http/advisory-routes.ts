@@ -230,31 +230,39 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
       const summary = { pending: 0, delivered: 0, retrying: 0, failed: 0 };
       // The same counts per channel with an audience: what `tocsin publish --wait` draws.
       const summaryByChannel: Partial<Record<ChannelName, typeof summary>> = {};
-      const deliveries = [];
       for (const channel of channelNames) {
         const states = view.states.get(channel);
         const audience = view.audience[channel] ?? [];
+        if (audience.length === 0) continue;
         const counts = { pending: 0, delivered: 0, retrying: 0, failed: 0 };
-        if (audience.length > 0) summaryByChannel[channel] = counts;
+        summaryByChannel[channel] = counts;
         for (const recipient of audience) {
-          const s = states?.get(recipient);
-          if (!s) {
-            summary.pending += 1;
-            counts.pending += 1;
-            deliveries.push({ recipient, channel, state: 'pending' as const, attempts: 0 });
-            continue;
+          const state = states?.get(recipient)?.state ?? 'pending';
+          summary[state] += 1;
+          counts[state] += 1;
+        }
+      }
+      // Made as they are written, never as one list: an audience of 100,000 is 100,000 of them.
+      function* deliveries() {
+        for (const channel of channelNames) {
+          const states = view.states.get(channel);
+          for (const recipient of view.audience[channel] ?? []) {
+            const s = states?.get(recipient);
+            // Partners' URLs, relays and addresses live in the free text: the public sees only the summary.
+            yield s ? { recipient, channel, ...(admin ? s : publicDeliveryView(s)) } : { recipient, channel, state: 'pending' as const, attempts: 0 };
           }
-          summary[s.state] += 1;
-          counts[s.state] += 1;
-          // Partners' URLs, relays and addresses live in the free text: the public sees only the summary.
-          deliveries.push({ recipient, channel, ...(admin ? s : publicDeliveryView(s)) });
         }
       }
       // Before its release a revision is readable only by an admin or by whoever proved holding it.
       const scheduled = admin || proof !== undefined ? await deps.scheduledRelease?.(ref) : null;
       return {
         status: 200,
-        body: { id: ref.id, revision: ref.revision, view: admin ? 'admin' : 'public', summary, summary_by_channel: summaryByChannel, deliveries, ...(scheduled ? { scheduled: scheduledView(scheduled, admin) } : {}) },
+        stream: {
+          before: { id: ref.id, revision: ref.revision, view: admin ? 'admin' : 'public', summary, summary_by_channel: summaryByChannel },
+          key: 'deliveries',
+          items: deliveries(),
+          after: scheduled ? { scheduled: scheduledView(scheduled, admin) } : {},
+        },
       };
     }),
   );

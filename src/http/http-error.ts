@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { streamJson, type JsonStream } from './stream-json';
 import { BroadcasterKeyUnusableError } from '../pgp/broadcaster-keys';
 import {
   AdvisoryIdCollisionError,
@@ -38,6 +39,8 @@ export interface Reply {
   headers?: Record<string, string>;
   /** Send `body` as this content type, verbatim (a string). Default: JSON. */
   type?: string;
+  /** Instead of `body`: JSON too large to hold, written as its array's items come (see streamJson). */
+  stream?: JsonStream;
 }
 
 /** Adapts a handler that returns a {@link Reply} to express. */
@@ -45,6 +48,10 @@ export function handle(fn: (req: Request) => Promise<Reply> | Reply): RequestHan
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const reply = await fn(req);
+      if (reply.stream) {
+        await streamJson(res, reply.status, reply.headers ?? {}, reply.stream);
+        return;
+      }
       res.status(reply.status).set(reply.headers ?? {});
       if (reply.body === undefined) res.end();
       else if (reply.type) res.type(reply.type).send(reply.body);

@@ -10,6 +10,7 @@ import {
   recipientTargetUrl,
   routingChangeProblem,
   updateRecipientSchema,
+  type Recipient,
 } from '../recipients/recipient';
 import { buildRecipient, commonFields } from '../recipients/build-recipient';
 import type { RecipientStore } from '../recipients/recipient-store';
@@ -18,7 +19,6 @@ import { fieldProblems } from '../util/zod-fields';
 import { handle, HttpError } from './http-error';
 import { jsonBody } from './json-body';
 import { recipientImportRoute } from './recipient-import-route';
-import { streamRecipients } from './stream-recipients';
 
 export interface RecipientRouteDeps {
   recipients: RecipientStore;
@@ -41,6 +41,10 @@ const RECIPIENT_FIELDS = new Set<string>(['id', 'created_at', 'unsubscribe_token
 function unchangeable(problem: FieldProblem): FieldProblem {
   if (!RECIPIENT_FIELDS.has(problem.field) || (changeableFields as readonly string[]).includes(problem.field)) return problem;
   return { field: problem.field, message: `cannot be changed: a PATCH changes only ${changeableFields.join(', ')} (to change where notices go or a secret, remove the recipient and enrol it again)` };
+}
+
+async function* publicViews(recipients: AsyncIterable<Recipient>): AsyncGenerator<ReturnType<typeof publicView>> {
+  for await (const r of recipients) yield publicView(r);
 }
 
 const notFound = (id: string) => new HttpError(404, 'not_found', `no recipient ${id}`);
@@ -87,10 +91,11 @@ export function recipientRoutes(deps: RecipientRouteDeps): Router {
     }),
   );
 
-  // Streamed, not a Reply: the body is as large as the directory, which is never held at once.
-  router.get('/', (req, res, next) => {
-    streamRecipients(deps.recipients.all(), res).catch(next);
-  });
+  // Streamed: the body is as large as the directory, which is never held at once.
+  router.get(
+    '/',
+    handle(() => ({ status: 200, stream: { before: {}, key: 'recipients', items: publicViews(deps.recipients.all()) } })),
+  );
 
   // Where the 201's Location points.
   router.get(

@@ -87,6 +87,8 @@ describe('embargo release', () => {
     // The admin view names whom the release will add, and when; the wait does not count them.
     expect(before.scheduled).toMatchObject({ release_at: new Date(until).toISOString(), by_channel: { webhook: expect.any(Number) } });
     expect((before.scheduled.recipients as { recipient: string }[]).length).toBe(before.scheduled.count);
+    // Streamed, the body keeps res.json's order: the list, then what follows it.
+    expect(Object.keys(before)).toEqual(['id', 'revision', 'view', 'summary', 'summary_by_channel', 'deliveries', 'scheduled']);
     // The audience's notice is the embargoed one (it says so); the ordinary one exists only from the release.
     const keys = redisKeys(tocsin.config.prefix);
     const redis = new Redis(tocsin.config.redisUrl);

@@ -122,6 +122,9 @@ describe('public delivery read', () => {
   const rows = async (admin: boolean) => {
     const r = admin ? await tocsin.admin('GET', `/v1/advisories/${advisory}/deliveries`) : await tocsin.call('GET', `/v1/advisories/${advisory}/deliveries`);
     expect(r.status).toBe(200);
+    // Streamed, the body is byte for byte what res.json would send for the same object.
+    expect(r.text).toBe(JSON.stringify(r.json));
+    expect(Object.keys(r.json)).toEqual(['id', 'revision', 'view', 'summary', 'summary_by_channel', 'deliveries']);
     const byName = Object.fromEntries(Object.entries(ids).map(([name, id]) => [name, (r.json.deliveries as Row[]).find((d) => d.recipient === id)!]));
     return { body: r.json, text: r.text, byName };
   };
