@@ -46,6 +46,8 @@ type LogEntry =
 export interface ReadRecipient {
   recipient: Recipient;
   at: number;
+  /** Which file `at` is an offset of: a compaction rewrites it, and a line may then start at the same offset. */
+  file: number;
 }
 
 /**
@@ -185,6 +187,8 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
   const keys = redisKeys(prefix);
   /** Id -> byte offset of the line holding the recipient's current state. */
   let index = new Map<string, number>();
+  /** How many times the file was compacted: offsets in one are meaningless in the next. */
+  let generation = 0;
   /** States derived at open from change-only lines, until the open's compaction writes them. */
   const legacy = new Map<string, Recipient>();
   let lookups = createLookups();
@@ -267,6 +271,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
       // Renamed into place: from now on every offset is the new file's (the append log sees the
       // new file at its next write; nothing else reads or writes while this runs).
       index = next;
+      generation += 1;
       lookups = nextLookups;
       legacy.clear();
       dead = 0;
@@ -468,7 +473,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
           // Nothing else writes meanwhile: states read ahead are still current when their turn comes.
           const now = (write: ImportWrite) => {
             if ('add' in write) return Promise.resolve(undefined);
-            if (write.read && write.read.recipient.id === write.id && index.get(write.id) === write.read.at) return Promise.resolve(write.read.recipient);
+            if (write.read && write.read.recipient.id === write.id && write.read.file === generation && index.get(write.id) === write.read.at) return Promise.resolve(write.read.recipient);
             return stateNow(write.id);
           };
           for await (const [write, before] of readAhead(writes, READ_AHEAD, now)) {
@@ -544,7 +549,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         for (const id of lookups.byTarget.candidates(key)) {
           const at = index.get(id);
           const recipient = await stateNow(id);
-          if (recipient && at !== undefined && targetKey(recipient) === key) found.push({ recipient, at });
+          if (recipient && at !== undefined && targetKey(recipient) === key) found.push({ recipient, at, file: generation });
         }
         return found;
       }),

@@ -265,6 +265,21 @@ describe('the recipient store on disk: the file is the directory, memory an inde
     expect(await store.get(changed.id)).toEqual({ ...changed, groups: ['written-since'], description: 'imported' });
   });
 
+  it('an import does not take a read from before a compaction for current, even when the line starts at the same offset', async () => {
+    store = await openRecipientStore(dir, redis, prefix, { compactAfterDeadLines: 1 });
+    const only = webhook(1);
+    await store.add(only);
+    const [read] = await store.findByTarget(targetKey(only));
+    expect(read!.at).toBe(0);
+    // Two changes leave more dead lines than live ones: the file is compacted, the recipient's
+    // one line again at offset 0, holding the second change.
+    await store.update(only.id, { groups: ['first'] });
+    await store.update(only.id, { groups: ['second'] });
+    await store.importRecipients([{ id: only.id, read: read!, next: (current: Recipient) => ({ ...current, description: 'imported' }) }]);
+    expect((await readFile(file, 'utf8')).split('\n')[0]).toContain('"second"');
+    expect(await store.get(only.id)).toEqual({ ...only, groups: ['second'], description: 'imported' });
+  });
+
   it('GET /v1/recipients streams, in pieces, the body res.json answered', async () => {
     store = await openRecipientStore(dir, redis, prefix);
     const all = Array.from({ length: 1500 }, (_, n) => (n % 2 ? webhook(n) : email(n)));
