@@ -79,7 +79,9 @@ describe('a Redis lock shared by processes', () => {
   it('stays held while its holder runs, renewed long past its ttl, and is free after', async () => {
     const p = twoProcesses();
     try {
-      const ttlMs = 300;
+      // Long enough that a test process starved of CPU for a moment (two suites share two cores)
+      // still renews in time: a renewal late by more than two thirds of the ttl loses the lease, by design.
+      const ttlMs = 1_000;
       const other = createRedisLock(p.b, p.key);
       const held = await createRedisLock(p.a, p.key, { ttlMs }).run(async () => {
         const start = Date.now();
