@@ -34,7 +34,13 @@ async function listFiles(dir: string): Promise<string[]> {
       if (e.isDirectory()) await walk(p);
       else if (e.isSymbolicLink()) out.push(`${path.relative(dir, p)} -> ${await readlink(p)}`);
       else {
-        const bytes = await readFile(p);
+        // A file renamed away between the listing and the read (a temporary file being put in
+        // place while tocsin works) is not part of either state: the file it became is listed.
+        const bytes = await readFile(p).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') return null;
+          throw err;
+        });
+        if (!bytes) continue;
         out.push(`${path.relative(dir, p)} ${bytes.length} ${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`);
       }
     }
