@@ -471,12 +471,12 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         const at = now();
         async function* entries(): AsyncGenerator<LogEntry> {
           // Nothing else writes meanwhile: states read ahead are still current when their turn comes.
-          const now = (write: ImportWrite) => {
+          const stateBefore = (write: ImportWrite) => {
             if ('add' in write) return Promise.resolve(undefined);
             if (write.read && write.read.recipient.id === write.id && write.read.file === generation && index.get(write.id) === write.read.at) return Promise.resolve(write.read.recipient);
             return stateNow(write.id);
           };
-          for await (const [write, before] of readAhead(writes, READ_AHEAD, now)) {
+          for await (const [write, before] of readAhead(writes, READ_AHEAD, stateBefore)) {
             if ('add' in write) {
               yield { op: 'add', at, recipient: write.add };
               continue;
