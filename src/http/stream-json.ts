@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { Response } from 'express';
+import { inPieces } from '../util/text-pieces';
 
 /** What is written at once: large enough for few writes, small enough never to hold much. */
 const PIECE = 64 * 1024;
@@ -30,36 +31,42 @@ function frame(body: JsonStream): { head: string; tail: string } {
  */
 export async function streamJson(res: Response, status: number, headers: Record<string, string>, body: JsonStream): Promise<void> {
   const { head, tail } = frame(body);
-  let piece = head;
-  let first = true;
   let started = false;
   const start = () => {
     res.status(status).set(headers).type('application/json');
     started = true;
   };
-  const flush = async () => {
+  const write = async (piece: string) => {
     if (!started) start();
-    const more = res.write(piece);
-    piece = '';
-    if (more || res.destroyed) return;
+    if (res.write(piece) || res.destroyed) return;
     // Whichever comes first; the other's listener is taken off, or every wait would leave one behind.
     const waiting = new AbortController();
     await Promise.race([once(res, 'drain', { signal: waiting.signal }), once(res, 'close', { signal: waiting.signal })]).finally(() => waiting.abort());
   };
-  try {
+  async function* texts(): AsyncGenerator<string> {
+    yield head;
+    let first = true;
     for await (const item of body.items) {
       if (res.destroyed) return; // the client went away: stop producing items
-      piece += `${first ? '' : ','}${JSON.stringify(item)}`;
+      yield `${first ? '' : ','}${JSON.stringify(item)}`;
       first = false;
-      if (piece.length >= PIECE) await flush();
     }
-    piece += tail;
+    yield tail;
+  }
+  try {
+    // One piece behind, so that an answer that fits in one is sent whole, with its length.
+    let held: string | undefined;
+    for await (const piece of inPieces(texts(), PIECE)) {
+      if (held !== undefined) await write(held);
+      held = piece;
+    }
+    if (res.destroyed) return;
     if (!started) {
       start();
-      res.end(piece);
+      res.end(held);
       return;
     }
-    await flush();
+    await write(held!);
     res.end();
   } catch (err) {
     if (!started) throw err;

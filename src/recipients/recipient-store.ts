@@ -11,6 +11,7 @@ import { applyRoutingChanges, type Recipient, type RecipientOf, type RoutingChan
 import { applyHardBounce } from './recipient-status';
 import { targetKey } from './recipient-target';
 import { readAhead } from '../util/read-ahead';
+import { inPieces } from '../util/text-pieces';
 
 /**
  * Redis holds no complete recipient directory (it restarted empty and the API has not synced it
@@ -250,8 +251,7 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
     const next = new Map<string, number>();
     const nextLookups = createLookups();
     let size = 0;
-    async function* pieces(): AsyncGenerator<string> {
-      let piece = '';
+    async function* lines(): AsyncGenerator<string> {
       for await (const { recipient, at } of current(dedupe)) {
         nextLookups.add(recipient);
         const reports = bounceReports.get(recipient.id);
@@ -259,15 +259,10 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
         const line = `${JSON.stringify(entry)}\n`;
         next.set(recipient.id, size);
         size += Buffer.byteLength(line);
-        piece += line;
-        if (piece.length >= WRITE_PIECE) {
-          yield piece;
-          piece = '';
-        }
+        yield line;
       }
-      if (piece) yield piece;
     }
-    await writeFileDurableFrom(file, pieces(), PRIVATE_FILE_MODE, () => {
+    await writeFileDurableFrom(file, inPieces(lines(), WRITE_PIECE), PRIVATE_FILE_MODE, () => {
       // Renamed into place: from now on every offset is the new file's (the append log sees the
       // new file at its next write; nothing else reads or writes while this runs).
       index = next;

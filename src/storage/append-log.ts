@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { PRIVATE_FILE_MODE } from './durable-file';
+import { inPieces } from '../util/text-pieces';
 
 /**
  * An append-only JSON-lines file. Appends that arrive while a write is in flight are grouped into
@@ -125,20 +126,11 @@ export function createAppendLog<T>(file: string): AppendLog<T> {
       handle ??= await openRepaired();
       const h = handle;
       const start = size;
-      let piece: string[] = [];
-      let pieceBytes = 0;
       try {
-        for await (const entry of entries) {
-          const line = `${JSON.stringify(entry)}\n`;
-          piece.push(line);
-          pieceBytes += line.length;
-          if (pieceBytes >= EACH_PIECE) {
-            await h.appendFile(piece.join(''));
-            piece = [];
-            pieceBytes = 0;
-          }
-        }
-        if (piece.length > 0) await h.appendFile(piece.join(''));
+        const lines = (async function* () {
+          for await (const entry of entries) yield `${JSON.stringify(entry)}\n`;
+        })();
+        for await (const piece of inPieces(lines, EACH_PIECE)) await h.appendFile(piece);
         await h.sync();
         const { size: end } = await h.stat();
         size = end;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { ensureDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './durable-file';
 import { linesOf } from './line-file';
+import { textPieces } from '../util/text-pieces';
 
 /**
  * A private scratch file of JSON lines, written once, then read as often as needed and removed:
@@ -36,25 +37,18 @@ export async function createSpool<T>(dir: string): Promise<Spool<T>> {
   stream.on('error', (err) => (failed = err));
   await once(stream, 'open');
   // Lines are written a piece at a time: one write per line costs a system call each.
-  let piece: string[] = [];
-  let pieceLength = 0;
-  const flush = async () => {
-    if (piece.length === 0) return;
-    const text = piece.join('');
-    piece = [];
-    pieceLength = 0;
-    if (!stream.write(text)) await once(stream, 'drain');
+  const pieces = textPieces(PIECE);
+  const put = async (piece: string | undefined) => {
+    if (piece !== undefined && !stream.write(piece)) await once(stream, 'drain');
   };
   return {
     async write(entry) {
       if (failed) throw failed;
-      piece.push(`${JSON.stringify(entry)}\n`);
-      pieceLength += piece[piece.length - 1]!.length;
-      if (pieceLength >= PIECE) await flush();
+      await put(pieces.add(`${JSON.stringify(entry)}\n`));
     },
     async end() {
       if (failed) throw failed;
-      await flush();
+      await put(pieces.rest());
       stream.end();
       await finished(stream);
     },
