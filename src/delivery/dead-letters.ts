@@ -3,18 +3,24 @@ import { channelNames, type ChannelName } from '../channels/channel-names';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { DeliveryStateStore } from './delivery-state';
 import type { DeliveryState } from './delivery-status';
-import { foldStates, type DeliveryReceipts, type ReceiptStates } from './receipts';
+import { supersedes, type DeliveryReceipts, type ReceiptStates } from './receipts';
+import type { SettleReading } from './settle-reading';
 
 /** Name of the archive mark written once every recipient of a revision is delivered or failed. */
 export const SETTLED_MARK = 'settled';
 
 /**
- * What the settled mark holds: every recipient's final state, so that a Redis that loses its data
- * turns neither "delivered" back into "pending" nor a dead letter into nothing. Redis is only a
- * working copy. Older marks hold no states, or only the failed ones (`failed`).
+ * What the settled mark holds. Since receipts are compacted at settling, a revision is settled only
+ * once its receipts alone hold every final outcome (`receipts_complete`), and the mark keeps just
+ * the counts: the receipts are the durable record, so a Redis that loses its data turns neither
+ * "delivered" back into "pending" nor a dead letter into nothing. Older marks kept every
+ * recipient's final state (`deliveries`), or only the failed ones (`failed`); they are still read.
  */
 export interface SettledMark {
   at: string;
+  receipts_complete?: true;
+  /** How many recipients ended delivered and failed (with `receipts_complete`). */
+  counts?: { delivered: number; failed: number };
   deliveries?: Partial<Record<ChannelName, Record<string, DeliveryState>>>;
   failed?: ({ channel: ChannelName; recipient: string } & DeliveryState)[];
 }
@@ -66,15 +72,17 @@ export async function loadRevisionView(deps: DeliveryViewDeps, ref: AdvisoryRef,
   const states: ReceiptStates = new Map();
   for (const channel of channelNames) {
     if (only && channel !== only) continue;
-    const ids = audience[channel] ?? [];
-    if (ids.length === 0) continue;
+    if ((audience[channel] ?? []).length === 0) continue;
     // Redis is the freshest where it still has a state (a replay after settling writes there);
-    // the receipts keep what a Redis data loss took, the mark what older versions kept.
-    const merged: ReceiptStates = new Map([[channel, markedStates(mark, channel)]]);
-    foldStates(merged, new Map([[channel, receipts.get(channel) ?? new Map<string, DeliveryState>()]]));
-    foldStates(merged, new Map([[channel, await deps.states.getAll(channel, ref)]]));
-    const inAudience = new Set(ids);
-    states.set(channel, new Map([...(merged.get(channel) ?? [])].filter(([id]) => inAudience.has(id))));
+    // the receipts keep what a Redis data loss took, an older mark what older versions kept.
+    // One map per channel, Redis's states folded in a chunk at a time: at 100,000 recipients a
+    // second copy, or the whole hash in one reply, is tens of MiB. States of recipients outside
+    // the audience (none are written) are left in: readers go by the audience.
+    const merged = markedStates(mark, channel);
+    for (const [id, s] of receipts.get(channel) ?? []) if (supersedes(s, merged.get(id))) merged.set(id, s);
+    receipts.delete(channel);
+    for await (const chunk of deps.states.scan(channel, ref)) for (const [id, s] of chunk) if (supersedes(s, merged.get(id))) merged.set(id, s);
+    states.set(channel, merged);
   }
   return { ref, audience, mark, states };
 }
@@ -118,22 +126,7 @@ export async function listDeadLetters(deps: DeliveryViewDeps, filter: DeadLetter
   return out;
 }
 
-/**
- * The settled mark of a revision, from its states per channel; null while any recipient of the
- * audience is still pending or retrying.
- */
-export function settledMarkFrom(states: ReadonlyMap<ChannelName, ReadonlyMap<string, DeliveryState>>, audience: Audience): SettledMark | null {
-  const deliveries: NonNullable<SettledMark['deliveries']> = {};
-  for (const channel of channelNames) {
-    const ids = audience[channel] ?? [];
-    if (ids.length === 0) continue;
-    const kept: Record<string, DeliveryState> = {};
-    for (const id of ids) {
-      const s = states.get(channel)?.get(id);
-      if (s?.state !== 'delivered' && s?.state !== 'failed') return null;
-      kept[id] = s;
-    }
-    deliveries[channel] = kept;
-  }
-  return { at: new Date().toISOString(), deliveries };
+/** The settled mark of a revision whose reading says it is settled (see settle-reading.ts). */
+export function settledMarkOf(reading: Pick<SettleReading, 'delivered' | 'failed'>, at = new Date()): SettledMark {
+  return { at: at.toISOString(), receipts_complete: true, counts: { delivered: reading.delivered, failed: reading.failed } };
 }

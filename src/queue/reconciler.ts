@@ -1,8 +1,8 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { channelNames, type ChannelName } from '../channels/channel-names';
-import { SETTLED_MARK, settledMarkFrom, type SettledMark } from '../delivery/dead-letters';
+import { SETTLED_MARK, settledMarkOf } from '../delivery/dead-letters';
+import { isSettled, readSettlement, type SettleReading } from '../delivery/settle-reading';
 import type { DeliveryStateStore } from '../delivery/delivery-state';
 import type { DeliveryState } from '../delivery/delivery-status';
 import { foldStates, type DeliveryReceipt, type DeliveryReceipts } from '../delivery/receipts';
@@ -63,12 +63,15 @@ export function createReconciler(deps: ReconcilerDeps) {
     return run;
   }
 
-  /** The receipts' states with Redis's over them where Redis is further along (it is fresher). */
+  /** The receipts' states with Redis's over them where Redis is further along (it is fresher), Redis read a chunk at a time. */
   async function statesOf(ref: AdvisoryRef, audience: Audience): Promise<Map<ChannelName, Map<string, DeliveryState>>> {
     const out = await deps.receipts.statesOf(ref);
     for (const channel of channelNames) {
-      if ((audience[channel] ?? []).length > 0) foldStates(out, new Map([[channel, await deps.states.getAll(channel, ref)]]));
-      else out.delete(channel);
+      if ((audience[channel] ?? []).length === 0) {
+        out.delete(channel);
+        continue;
+      }
+      for await (const chunk of deps.states.scan(channel, ref)) foldStates(out, new Map([[channel, new Map(chunk)]]));
     }
     return out;
   }
@@ -126,24 +129,17 @@ export function createReconciler(deps: ReconcilerDeps) {
   }
 
   /**
-   * Writes the settled mark, then reads the states again and takes the mark back if one moved:
+   * Writes the settled mark, then reads the outcomes again and takes the mark back if one moved:
    * a replay in another process that got in while this one's lock lapsed (Redis restarted, or
    * this process stalled past the lock's ttl) may have written `retrying` after the first read.
-   * The replay removes the mark again after writing, which covers the other order. A state Redis
-   * no longer has is no change: a Redis that just lost its data must not unsettle the revision.
+   * The replay removes the mark again after writing, which covers the other order. Only a change
+   * of outcome counts, not a late copy of the same one with a new time; and a state Redis lost is
+   * no change, since the receipts already held every outcome when the first read was made.
    */
-  async function settle(ref: AdvisoryRef, audience: Audience, mark: SettledMark): Promise<void> {
-    await deps.archive.mark(ref, SETTLED_MARK, mark);
-    const now = await statesOf(ref, audience);
-    const moved = Object.entries(mark.deliveries ?? {}).some(([channel, kept]) =>
-      Object.entries(kept).some(([id, state]) => {
-        const current = now.get(channel as ChannelName)?.get(id);
-        // Only a change of outcome counts: a late copy of the same outcome (a send repeated after
-        // a Redis loss) brings a new time, not a new state.
-        return current !== undefined && !isDeepStrictEqual([current.state, current.replays], [state.state, state.replays]);
-      }),
-    );
-    if (!moved) {
+  async function settle(ref: AdvisoryRef, audience: Audience, reading: SettleReading): Promise<void> {
+    await deps.archive.mark(ref, SETTLED_MARK, settledMarkOf(reading));
+    const now = await readSettlement(deps, ref, audience);
+    if (now.outcomes === reading.outcomes) {
       // Settled: its receipts shrink to one line per recipient (a fan-out with retries wrote several).
       await deps.receipts.compact(ref).catch((err: unknown) =>
         deps.log.warn({ advisory: ref.id, revision: ref.revision, err: (err as Error).message }, 'could not compact the receipts of a settled revision; they stay as they are'),
@@ -210,13 +206,20 @@ export function createReconciler(deps: ReconcilerDeps) {
         continue;
       }
       const audience = await deps.archive.audience(record);
-      const states = await statesOf(record, audience);
-      const mark = settledMarkFrom(states, audience);
-      if (mark) {
+      let reading = await readSettlement(deps, record, audience);
+      if (reading.open === 0 && !isSettled(reading)) {
+        // Every outcome final, some only in Redis: their receipts never reached the disk (or
+        // are about to; a second copy of an outcome changes nothing). They are written now,
+        // so that the receipts hold every outcome before the mark says so.
+        await deps.receipts.append(reading.aheadOfReceipts);
+        reading = await readSettlement(deps, record, audience);
+      }
+      if (isSettled(reading)) {
         // Also when Redis lost the revision: its receipts say every recipient is delivered or failed.
-        await settle(record, audience, mark);
+        await settle(record, audience, reading);
         continue;
       }
+      const states = await statesOf(record, audience);
       // A revision under an embargo has two notices with recipients of their own: each stage is
       // checked and queued again on its own (see delivery-stages.ts).
       let restored = false;
@@ -284,8 +287,8 @@ export function createReconciler(deps: ReconcilerDeps) {
       if (await deps.archive.hasMark(ref, SETTLED_MARK)) return;
       // Read again under the lock: a release may have added recipients since the read above.
       const known = await deps.archive.audience(ref);
-      const mark = settledMarkFrom(await statesOf(ref, known), known);
-      if (mark) await settle(ref, known, mark);
+      const reading = await readSettlement(deps, ref, known);
+      if (isSettled(reading)) await settle(ref, known, reading);
     });
   }
 
@@ -345,7 +348,7 @@ export function createReconciler(deps: ReconcilerDeps) {
 /** Revisions whose count of open recipients the settle check keeps between commits. */
 const REVISIONS_TRACKED = 16;
 
-/** How many of the audience's recipients are not yet delivered or failed (see settledMarkFrom). */
+/** How many of the audience's recipients are not yet delivered or failed (see settle-reading.ts). */
 function openRecipients(states: ReadonlyMap<ChannelName, ReadonlyMap<string, DeliveryState>>, audience: Audience): number {
   let open = 0;
   for (const channel of channelNames) {

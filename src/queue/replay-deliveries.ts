@@ -131,7 +131,7 @@ export function createDeliveryReplayer(deps: ReplayDeps) {
   async function replayRevision(view: RevisionView, chosen: Chosen[], at: string): Promise<ReplayedDelivery[]> {
     const { ref } = view;
     if (view.mark) {
-      const kept = view.mark.deliveries !== undefined || view.mark.failed !== undefined;
+      const kept = view.mark.receipts_complete === true || view.mark.deliveries !== undefined || view.mark.failed !== undefined;
       if (kept && (await deps.redis.exists(keys.enqueued(ref))) === 0) {
         // Redis lost this settled revision: put back what the mark knows, so that the reconciler
         // sees it queued and settled-but-for-the-replay, not as new work to broadcast again.

@@ -20,39 +20,62 @@ export interface ReceiptsRead {
   fromStart: boolean;
 }
 
+/** What is read at once: a receipts file of a large audience is never held whole. */
+const PIECE = 1024 * 1024;
+
+/** Where a read of a receipts file ended, and whether it read the file from its start (see {@link ReceiptsRead}). */
+export type ReceiptsWalked = Omit<ReceiptsRead, 'receipts'>;
+
 /**
  * Reads a receipts file from where the last read ended, so that following a revision's receipts
  * costs what was appended since, even when another process appends to the same file. Stops at
  * the last newline: a line still being written is read next time. A line that does not parse is
- * skipped (the append log never acknowledged it).
+ * skipped (the append log never acknowledged it). Each receipt goes to `each` as it is read, a
+ * piece of the file at a time: only what the caller keeps of them stays in memory.
  */
-export async function readReceiptsSince(file: string, from: ReceiptFilePosition | null): Promise<ReceiptsRead> {
+export async function eachReceiptSince(file: string, from: ReceiptFilePosition | null, each: (receipt: DeliveryReceipt) => void): Promise<ReceiptsWalked> {
   let handle;
   try {
     handle = await open(file, 'r');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { position: { ino: 0, offset: 0 }, receipts: [], fromStart: from !== null };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { position: { ino: 0, offset: 0 }, fromStart: from !== null };
     throw err;
   }
   try {
     const { size, ino } = await handle.stat();
     const fromStart = from === null || from.ino !== ino || size < from.offset;
-    const start = fromStart ? 0 : from.offset;
-    if (size === start) return { position: { ino, offset: start }, receipts: [], fromStart };
-    const bytes = Buffer.alloc(size - start);
-    const { bytesRead } = await handle.read(bytes, 0, bytes.length, start);
-    const end = bytes.subarray(0, bytesRead).lastIndexOf(0x0a) + 1;
-    const receipts: DeliveryReceipt[] = [];
-    for (const line of bytes.subarray(0, end).toString('utf8').split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        receipts.push(JSON.parse(line) as DeliveryReceipt);
-      } catch {
-        continue;
+    let at = fromStart ? 0 : from.offset;
+    const buf = Buffer.alloc(Math.min(PIECE, Math.max(size - at, 1)));
+    /** The start of a line the piece before ended inside. */
+    let carry = Buffer.alloc(0);
+    while (at + carry.length < size) {
+      const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, size - at - carry.length), at + carry.length);
+      if (bytesRead === 0) break;
+      const piece = carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+      const end = piece.lastIndexOf(0x0a) + 1;
+      for (const line of piece.toString('utf8', 0, end).split('\n')) {
+        if (line.trim() === '') continue;
+        let receipt: DeliveryReceipt;
+        try {
+          receipt = JSON.parse(line) as DeliveryReceipt;
+        } catch {
+          continue;
+        }
+        each(receipt);
       }
+      // A copy: `buf` is read into again.
+      carry = Buffer.from(piece.subarray(end));
+      at += end;
     }
-    return { position: { ino, offset: start + end }, receipts, fromStart };
+    return { position: { ino, offset: at }, fromStart };
   } finally {
     await handle.close();
   }
+}
+
+/** As {@link eachReceiptSince}, the receipts gathered: for reads of what was added since the last. */
+export async function readReceiptsSince(file: string, from: ReceiptFilePosition | null): Promise<ReceiptsRead> {
+  const receipts: DeliveryReceipt[] = [];
+  const walked = await eachReceiptSince(file, from, (r) => receipts.push(r));
+  return { ...walked, receipts };
 }

@@ -1,12 +1,12 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRef } from '../advisory/record';
-import type { DeliveryState } from '../delivery/delivery-status';
 import { foldStates, receiptOf, stateOf, supersedes, type DeliveryReceipt, type DeliveryReceipts, type ReceiptStates } from '../delivery/receipts';
 import { RECORD_FILE, revisionDir } from './advisory-archive';
 import { createAppendLog, type AppendLog } from './append-log';
-import { fsyncDir, writeFileDurable } from './durable-file';
-import { readReceiptsSince, type ReceiptFilePosition } from './receipt-file';
+import { fsyncDir, writeFileDurableFrom } from './durable-file';
+import { inPieces } from '../util/text-pieces';
+import { eachReceiptSince, type ReceiptFilePosition } from './receipt-file';
 
 /** The receipts file in each revision's directory of the archive. */
 export const RECEIPTS_FILE = 'receipts.jsonl';
@@ -20,6 +20,8 @@ const FOLDED_REVISIONS = 16;
  * held in memory that grows with the audience.
  */
 const FOLDED_STATES = 20_000;
+/** What a compaction writes at once. */
+const COMPACT_PIECE = 256 * 1024;
 
 const stateCount = (states: ReceiptStates) => [...states.values()].reduce((n, byRecipient) => n + byRecipient.size, 0);
 
@@ -81,17 +83,17 @@ export function createReceiptLog(dataDir: string, options: ReceiptLogOptions = {
     if (creating) await fsyncDir(path.dirname(file));
   }
 
+  /** Folds what was appended since `from` into its states; from the start, into new ones (never a second copy of a large audience's). */
   async function readNew(ref: AdvisoryRef, from: Folded | undefined): Promise<Folded> {
-    const read = await readReceiptsSince(fileOf(ref), from?.position ?? null);
     const add: ReceiptStates = new Map();
-    for (const receipt of read.receipts) {
-      const held = add.get(receipt.channel) ?? new Map<string, DeliveryState>();
-      add.set(receipt.channel, held);
+    const read = await eachReceiptSince(fileOf(ref), from?.position ?? null, (receipt) => {
+      let held = add.get(receipt.channel);
+      if (!held) add.set(receipt.channel, (held = new Map()));
       const state = stateOf(receipt);
       if (supersedes(state, held.get(receipt.recipient))) held.set(receipt.recipient, state);
-    }
-    const base = read.fromStart || !from ? new Map() : from.states;
-    return { position: read.position, states: foldStates(base, add) };
+    });
+    if (read.fromStart || !from) return { position: read.position, states: add };
+    return { position: read.position, states: foldStates(from.states, add) };
   }
 
   return {
@@ -142,12 +144,14 @@ export function createReceiptLog(dataDir: string, options: ReceiptLogOptions = {
         await open?.close();
         const file = fileOf(ref);
         const { states } = await readNew(ref, undefined);
-        const lines: string[] = [];
-        for (const [channel, byRecipient] of states) {
-          for (const [recipient, state] of byRecipient) lines.push(`${JSON.stringify(receiptOf(channel, ref, recipient, state))}\n`);
+        if (states.size === 0) return;
+        // Written a piece at a time: the lines of a large audience are never one string.
+        function* lines(): Generator<string> {
+          for (const [channel, byRecipient] of states) {
+            for (const [recipient, state] of byRecipient) yield `${JSON.stringify(receiptOf(channel, ref, recipient, state))}\n`;
+          }
         }
-        if (lines.length === 0) return;
-        await writeFileDurable(file, lines.join(''));
+        await writeFileDurableFrom(file, inPieces(lines(), COMPACT_PIECE));
       });
       const settled = done.catch(() => undefined);
       writing.set(key, settled);

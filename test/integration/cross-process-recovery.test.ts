@@ -157,8 +157,15 @@ describe('recovery and replay in two API processes on one Redis prefix', () => {
         await tocsin.api.reconcile();
         return archive().hasMark(ref, SETTLED_MARK);
       }, 20_000, 'settled again');
+      // The mark says the receipts hold every outcome, and they hold the replay's.
       const mark = (await archive().readMark(ref, SETTLED_MARK)) as SettledMark;
-      expect(mark.deliveries?.webhook?.[goneId]?.state).toBe('delivered');
+      expect(mark).toMatchObject({ receipts_complete: true });
+      const log = createReceiptLog(tocsin.config.dataDir);
+      try {
+        expect((await log.statesOf(ref)).get('webhook')?.get(goneId)).toMatchObject({ state: 'delivered', replays: 1 });
+      } finally {
+        await log.close();
+      }
     } finally {
       await workers.close();
     }

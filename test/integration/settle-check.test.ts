@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import type { AdvisoryRecord } from '../../src/advisory/record';
 import { createDeliveryStateStore } from '../../src/delivery/delivery-state';
 import { receiptOf, type DeliveryReceipts } from '../../src/delivery/receipts';
+import { loadRevisionView } from '../../src/delivery/dead-letters';
 import { createLogger } from '../../src/log';
 import { createDeliveryQueues } from '../../src/queue/delivery-queues';
 import { jobIds } from '../../src/queue/jobs';
@@ -123,6 +124,40 @@ describe('settling a revision as its receipts are committed', () => {
       expect(await reconciler.run()).toBe(1);
       expect(counts.fullReads).toBeGreaterThan(0);
       expect(counts.enqueued).toBe(1);
+    } finally {
+      await close();
+    }
+  });
+
+  it('settles only once the receipts hold every outcome: what only Redis knows is written to them first, and the mark keeps no states', async () => {
+    const { ref, ids, archive, log, reconciler, close } = await setUp('SETTLE-3');
+    const states = createDeliveryStateStore(redis, prefix);
+    try {
+      const delivered = () => ({ state: 'delivered' as const, attempts: 1, updated_at: new Date().toISOString() });
+      const [onDisk, redisOnly] = [ids.slice(0, -10), ids.slice(-10)];
+      const committed = onDisk.map((id) => receiptOf('webhook', ref, id, delivered()));
+      await log.append(committed);
+      // The last ten outcomes are in Redis only: their receipts never reached the disk.
+      await states.write('webhook', ref, new Map(redisOnly.map((id) => [id, delivered()])));
+      reconciler.receiptsCommitted(committed);
+      await reconciler.idle();
+      expect(await archive.hasMark(ref, SETTLED_MARK)).toBe(false);
+
+      // The pass puts them on disk, then settles: the mark counts, the receipts hold every state.
+      await reconciler.run();
+      expect(await archive.readMark(ref, SETTLED_MARK)).toEqual({ at: expect.any(String), receipts_complete: true, counts: { delivered: RECIPIENTS, failed: 0 } });
+      const fresh = createReceiptLog(dataDir);
+      try {
+        const kept = (await fresh.statesOf(ref)).get('webhook')!;
+        expect(ids.filter((id) => kept.get(id)?.state !== 'delivered')).toEqual([]);
+      } finally {
+        await fresh.close();
+      }
+
+      // Redis loses the revision: what anyone reads of it comes from the receipts, unchanged.
+      await redis.del(redisKeys(prefix).deliveries('webhook', ref));
+      const view = await loadRevisionView({ archive, states, receipts: log }, ref);
+      expect(ids.filter((id) => view.states.get('webhook')?.get(id)?.state !== 'delivered')).toEqual([]);
     } finally {
       await close();
     }

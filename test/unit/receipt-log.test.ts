@@ -4,6 +4,7 @@ import path from 'node:path';
 import { receiptOf, type DeliveryReceipt } from '../../src/delivery/receipts';
 import type { DeliveryState } from '../../src/delivery/delivery-status';
 import { createReceiptLog, RECEIPTS_FILE } from '../../src/storage/receipt-log';
+import { eachReceiptSince, readReceiptsSince } from '../../src/storage/receipt-file';
 
 const ref = { id: 'ADV-1', revision: 1 };
 const at = '2026-12-02T12:00:00.000Z';
@@ -111,5 +112,24 @@ describe('receipt log', () => {
     expect(states.size).toBe(ids.length);
     expect([...states.values()].filter((s) => s.state === 'delivered')).toHaveLength(10);
     await log.close();
+  });
+
+  // The file is read a megabyte at a time: lines cross the pieces' edges, and a last line being written waits.
+  it('reads a file of several pieces line by line, every receipt once, however the lines fall across the pieces', async () => {
+    const file = path.join(revisionDir(), RECEIPTS_FILE);
+    // Lines of varied length (a long last_error now and then), so that piece edges fall everywhere in them.
+    const written = Array.from({ length: 12_000 }, (_, i) => receipt(`r${i}`, state(i % 7 === 0 ? 'failed' : 'delivered', i % 7 === 0 ? { last_error: 'x'.repeat(i % 500) } : {})));
+    const text = written.map((r) => `${JSON.stringify(r)}\n`).join('');
+    expect(Buffer.byteLength(text)).toBeGreaterThan(2 * 1024 * 1024);
+    await writeFile(file, `${text}{"advisory":"ADV-1","revi`);
+    const seen: DeliveryReceipt[] = [];
+    const read = await eachReceiptSince(file, null, (r) => seen.push(r));
+    expect(seen).toEqual(written);
+    expect(read).toEqual({ position: { ino: (await stat(file)).ino, offset: Buffer.byteLength(text) }, fromStart: true });
+    // The torn line, once complete, is read next time, and only it.
+    await appendFile(file, 'sion":1,"channel":"webhook","recipient":"late","state":"delivered","attempts":1,"updated_at":"2026-12-02T12:00:00.000Z"}\n');
+    const later = await readReceiptsSince(file, read.position);
+    expect(later.receipts.map((r) => r.recipient)).toEqual(['late']);
+    expect(later.fromStart).toBe(false);
   });
 });
