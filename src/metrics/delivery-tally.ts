@@ -2,10 +2,10 @@ import path from 'node:path';
 import type { AdvisoryRef } from '../advisory/record';
 import type { ChannelName } from '../channels/channel-names';
 import type { FailureReason } from '../delivery/delivery-outcome';
-import type { DeliveryState } from '../delivery/delivery-status';
+import type { DeliveryState, DeliveryStatus } from '../delivery/delivery-status';
 import { supersedes, type DeliveryReceipt } from '../delivery/receipts';
 import { revisionDir } from '../storage/advisory-archive';
-import { readReceiptsSince, type ReceiptFilePosition } from '../storage/receipt-file';
+import { eachReceiptSince, type ReceiptFilePosition } from '../storage/receipt-file';
 import { RECEIPTS_FILE } from '../storage/receipt-log';
 
 /** What one channel's receipts of one revision add up to. */
@@ -39,8 +39,36 @@ export interface DeliveryTally {
 interface Followed {
   position: ReceiptFilePosition;
   tally: Map<ChannelName, ChannelTally>;
-  /** Per channel, recipient -> its state; null once forgotten (the revision was not followed). */
-  states: Map<ChannelName, Map<string, DeliveryState>> | null;
+  /** Per channel, recipient -> its state as counted (see {@link pack}); null once forgotten (the revision was not followed). */
+  states: Map<ChannelName, Map<string, number>> | null;
+}
+
+/** What the tally needs of a recipient's state: what it counted, and what a later receipt is compared with. */
+interface Counted {
+  state: DeliveryStatus;
+  attempts: number;
+  replays: number;
+  reason: FailureReason;
+}
+
+const STATES: readonly DeliveryStatus[] = ['pending', 'retrying', 'failed', 'delivered'];
+const REASONS: readonly FailureReason[] = ['permanent', 'attempts_exhausted', 'recipient_removed'];
+/** Attempts beyond this count as this many: no schedule comes near it. */
+const MAX_ATTEMPTS_KEPT = 0xffff;
+
+/**
+ * One number per recipient rather than its state object: a followed revision of 100,000
+ * recipients keeps 100,000 of them, for as long as /metrics is scraped.
+ */
+function pack(c: Counted): number {
+  return ((c.replays * (MAX_ATTEMPTS_KEPT + 1) + c.attempts) * 4 + REASONS.indexOf(c.reason)) * 4 + STATES.indexOf(c.state);
+}
+
+function unpack(n: number): Counted {
+  const state = STATES[n % 4]!;
+  const reason = REASONS[Math.floor(n / 4) % 4]!;
+  const rest = Math.floor(n / 16);
+  return { state, reason, attempts: rest % (MAX_ATTEMPTS_KEPT + 1), replays: Math.floor(rest / (MAX_ATTEMPTS_KEPT + 1)) };
 }
 
 const emptyChannel = (): ChannelTally => ({ delivered: 0, failed: { permanent: 0, attempts_exhausted: 0, recipient_removed: 0 }, retries: 0 });
@@ -59,14 +87,14 @@ export function createDeliveryTally(o: DeliveryTallyOptions): DeliveryTally {
   let tail: Promise<unknown> = Promise.resolve();
 
   /** How far one state counts toward the tally: +1 to add it, -1 to take it back out. */
-  function count(tally: ChannelTally, channel: ChannelName, s: DeliveryState, sign: 1 | -1): void {
+  function count(tally: ChannelTally, s: Counted, sign: 1 | -1): void {
     switch (s.state) {
       case 'delivered':
         tally.delivered += sign;
         tally.retries += sign * Math.max(0, s.attempts - 1);
         break;
       case 'failed':
-        tally.failed[reasonOf(s, o.maxAttempts(channel))] += sign;
+        tally.failed[s.reason] += sign;
         tally.retries += sign * Math.max(0, s.attempts - 1);
         break;
       case 'retrying':
@@ -79,21 +107,37 @@ export function createDeliveryTally(o: DeliveryTallyOptions): DeliveryTally {
 
   async function refresh(ref: AdvisoryRef): Promise<RevisionTally> {
     const key = `${ref.id}:${ref.revision}`;
-    let held = revisions.get(key);
-    const read = await readReceiptsSince(path.join(revisionDir(o.dataDir, ref), RECEIPTS_FILE), held?.position ?? null);
-    if (held && !read.fromStart && read.receipts.length === 0) {
-      held.position = read.position;
-      return held.tally;
+    const file = path.join(revisionDir(o.dataDir, ref), RECEIPTS_FILE);
+    const fresh = (): Followed => ({ position: { ino: 0, offset: 0 }, tally: new Map(), states: new Map() });
+    const known = revisions.get(key);
+    // Receipts are folded as they are read: into the states followed, or into a fresh count when
+    // the read starts over (first read, a compacted or repaired file). A forgotten revision's
+    // new receipts are only noticed here; it is counted again from its start below.
+    let into: Followed | undefined = known?.states ? known : undefined;
+    let added = false;
+    const walked = await eachReceiptSince(
+      file,
+      known?.position ?? null,
+      (r) => {
+        added = true;
+        if (into) add(into, r);
+      },
+      (fromStart) => {
+        if (fromStart || !known) into = fresh();
+      },
+    );
+    if (known && !into && added) {
+      into = fresh();
+      const again = await eachReceiptSince(file, null, (r) => add(into!, r));
+      into.position = again.position;
+    } else if (into) into.position = walked.position;
+    if (!into) {
+      // A forgotten revision with nothing new: its tally stands.
+      known!.position = walked.position;
+      return known!.tally;
     }
-    // A fresh count: first read, a compacted or repaired file, or one that grew after it was forgotten.
-    if (!held || read.fromStart || !held.states) {
-      const again = read.fromStart ? read : await readReceiptsSince(path.join(revisionDir(o.dataDir, ref), RECEIPTS_FILE), null);
-      held = { position: again.position, tally: new Map(), states: new Map() };
-      add(held, again.receipts);
-    } else {
-      held.position = read.position;
-      add(held, read.receipts);
-    }
+    const held = into;
+    if (held === known && !added) return held.tally;
     revisions.delete(key);
     revisions.set(key, held);
     // Forget the states (not the tally) of the revisions that changed longest ago.
@@ -102,26 +146,26 @@ export function createDeliveryTally(o: DeliveryTallyOptions): DeliveryTally {
     return held.tally;
   }
 
-  function add(into: Followed, receipts: readonly DeliveryReceipt[]): void {
-    for (const r of receipts) {
-      const { advisory: _a, revision: _r, channel, recipient, ...state } = r;
-      let states = into.states!.get(channel);
-      if (!states) into.states!.set(channel, (states = new Map()));
-      let tally = into.tally.get(channel);
-      if (!tally) into.tally.set(channel, (tally = emptyChannel()));
-      if (state.state === 'delivered') {
-        const at = Date.parse(state.updated_at);
-        if (Number.isFinite(at)) {
-          tally.firstDeliveredAt = Math.min(tally.firstDeliveredAt ?? at, at);
-          tally.lastDeliveredAt = Math.max(tally.lastDeliveredAt ?? at, at);
-        }
+  function add(into: Followed, r: DeliveryReceipt): void {
+    const { advisory: _a, revision: _r, channel, recipient, ...state } = r;
+    let states = into.states!.get(channel);
+    if (!states) into.states!.set(channel, (states = new Map()));
+    let tally = into.tally.get(channel);
+    if (!tally) into.tally.set(channel, (tally = emptyChannel()));
+    if (state.state === 'delivered') {
+      const at = Date.parse(state.updated_at);
+      if (Number.isFinite(at)) {
+        tally.firstDeliveredAt = Math.min(tally.firstDeliveredAt ?? at, at);
+        tally.lastDeliveredAt = Math.max(tally.lastDeliveredAt ?? at, at);
       }
-      const held = states.get(recipient);
-      if (!supersedes(state, held)) continue;
-      if (held) count(tally, channel, held, -1);
-      count(tally, channel, state, 1);
-      states.set(recipient, state);
     }
+    const packed = states.get(recipient);
+    const held = packed === undefined ? undefined : unpack(packed);
+    if (held && !supersedes(state, { state: held.state, attempts: held.attempts, updated_at: '', ...(held.replays ? { replays: held.replays } : {}) })) return;
+    const next: Counted = { state: state.state, attempts: Math.min(state.attempts, MAX_ATTEMPTS_KEPT), replays: state.replays ?? 0, reason: state.state === 'failed' ? reasonOf(state, o.maxAttempts(channel)) : 'permanent' };
+    if (held) count(tally, held, -1);
+    count(tally, next, 1);
+    states.set(recipient, pack(next));
   }
 
   return {

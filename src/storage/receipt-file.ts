@@ -33,17 +33,25 @@ export type ReceiptsWalked = Omit<ReceiptsRead, 'receipts'>;
  * skipped (the append log never acknowledged it). Each receipt goes to `each` as it is read, a
  * piece of the file at a time: only what the caller keeps of them stays in memory.
  */
-export async function eachReceiptSince(file: string, from: ReceiptFilePosition | null, each: (receipt: DeliveryReceipt) => void): Promise<ReceiptsWalked> {
+export async function eachReceiptSince(
+  file: string,
+  from: ReceiptFilePosition | null,
+  each: (receipt: DeliveryReceipt) => void,
+  /** Told, before the first receipt, whether the read starts over (see {@link ReceiptsRead}'s `fromStart`). */
+  starting?: (fromStart: boolean) => void,
+): Promise<ReceiptsWalked> {
   let handle;
   try {
     handle = await open(file, 'r');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { position: { ino: 0, offset: 0 }, fromStart: from !== null };
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    starting?.(from !== null);
+    return { position: { ino: 0, offset: 0 }, fromStart: from !== null };
   }
   try {
     const { size, ino } = await handle.stat();
     const fromStart = from === null || from.ino !== ino || size < from.offset;
+    starting?.(fromStart);
     let at = fromStart ? 0 : from.offset;
     const buf = Buffer.alloc(Math.min(PIECE, Math.max(size - at, 1)));
     /** The start of a line the piece before ended inside. */

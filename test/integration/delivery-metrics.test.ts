@@ -71,6 +71,30 @@ describe('delivery numbers counted from the receipts on disk', () => {
     expect(await webhook(createDeliveryTally({ dataDir, maxAttempts }))).toEqual(await webhook(tally));
   });
 
+  it('takes a replayed dead letter out of the failed count it was in, whatever its reason, and counts its retries once', async () => {
+    const tally = createDeliveryTally({ dataDir, maxAttempts });
+    await appendFile(
+      file,
+      lines([
+        receipt('x', { state: 'failed', attempts: 3, reason: 'attempts_exhausted' }),
+        receipt('y', { state: 'failed', attempts: 1, reason: 'permanent' }),
+        receipt('z', { state: 'failed', attempts: 0, reason: 'recipient_removed' }),
+      ]),
+    );
+    expect(await webhook(tally)).toEqual({ delivered: 0, failed: { permanent: 1, attempts_exhausted: 1, recipient_removed: 1 }, retries: 2 });
+    // An operator replays x and y (generation 1): x is delivered at its second attempt, y is still retrying.
+    await appendFile(
+      file,
+      lines([
+        receipt('x', { state: 'retrying', attempts: 1, replays: 1 }),
+        receipt('y', { state: 'retrying', attempts: 1, replays: 1 }),
+        receipt('x', { state: 'delivered', attempts: 2, replays: 1, updated_at: at(9_000) }),
+      ]),
+    );
+    expect(await webhook(tally)).toEqual({ delivered: 1, failed: { permanent: 0, attempts_exhausted: 0, recipient_removed: 1 }, retries: 2, firstDeliveredAt: 9_000, lastDeliveredAt: 9_000 });
+    expect(await webhook(createDeliveryTally({ dataDir, maxAttempts }))).toEqual(await webhook(tally));
+  });
+
   it('counts a file replaced by its compacted copy from its start, and a revision it stopped following again in full', async () => {
     const other = { id: 'ACME-2026-0043', revision: 1 };
     const otherFile = path.join(revisionDir(dataDir, other), RECEIPTS_FILE);
