@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CliFailure } from './commands';
 
 /**
@@ -19,6 +20,11 @@ export interface ApiTarget {
 function requestDeadline(timeoutMs: number, signal?: AbortSignal): { signal: AbortSignal; expired: () => boolean } {
   const deadline = AbortSignal.timeout(timeoutMs);
   return { signal: signal ? AbortSignal.any([signal, deadline]) : deadline, expired: () => deadline.aborted };
+}
+
+/** Retry-After in whole seconds (what tocsin sends), at most 30 s; null when absent or otherwise. */
+function retryAfterMs(value: string | null): number | null {
+  return value !== null && /^\d{1,9}$/.test(value.trim()) ? Math.min(Number(value.trim()), 30) * 1000 : null;
 }
 
 /** What a request that ran out of time says: nothing is known of what the server did with it. */
@@ -51,27 +57,34 @@ export async function callApi(target: ApiTarget, method: string, path: string, r
   const deadline = requestDeadline(timeoutMs, request.signal);
   let response: Response;
   let text: string;
-  try {
-    response = await fetch(endpoint, {
-      method,
-      headers: {
-        ...(request.admin ? { authorization: `Bearer ${target.token!}` } : {}),
-        ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(request.rawBody ? { 'content-type': request.rawBody.type } : {}),
-        ...request.headers,
-      },
-      ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
-      // A stream is sent as it is read: `duplex` says the answer may come only after it ends.
-      ...(request.rawBody ? { body: request.rawBody.data, duplex: 'half' } : {}),
-      signal: deadline.signal,
-    });
-    text = await response.text();
-  } catch (err) {
-    if (request.signal?.aborted) throw err;
-    if (deadline.expired()) throw timedOut(endpoint, timeoutMs);
-    // fetch says only "fetch failed": the socket's code (ECONNREFUSED, ENOTFOUND) is in its cause.
-    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-    throw new CliFailure(`cannot reach ${endpoint.href}: ${String(cause?.code ?? cause?.message ?? (err as Error).message)}`);
+  for (;;) {
+    try {
+      response = await fetch(endpoint, {
+        method,
+        headers: {
+          ...(request.admin ? { authorization: `Bearer ${target.token!}` } : {}),
+          ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(request.rawBody ? { 'content-type': request.rawBody.type } : {}),
+          ...request.headers,
+        },
+        ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+        // A stream is sent as it is read: `duplex` says the answer may come only after it ends.
+        ...(request.rawBody ? { body: request.rawBody.data, duplex: 'half' } : {}),
+        signal: deadline.signal,
+      });
+      text = await response.text();
+      // A read the server had no room for just now (503 with Retry-After: a delivery list of a
+      // large revision while others are read) is asked again when it says, within the deadline.
+      const wait = method === 'GET' && response.status === 503 ? retryAfterMs(response.headers.get('retry-after')) : null;
+      if (wait === null) break;
+      await sleep(wait, undefined, { signal: deadline.signal });
+    } catch (err) {
+      if (request.signal?.aborted) throw err;
+      if (deadline.expired()) throw timedOut(endpoint, timeoutMs);
+      // fetch says only "fetch failed": the socket's code (ECONNREFUSED, ENOTFOUND) is in its cause.
+      const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+      throw new CliFailure(`cannot reach ${endpoint.href}: ${String(cause?.code ?? cause?.message ?? (err as Error).message)}`);
+    }
   }
   if (!response.ok) {
     (request.showRefusal ?? console.error)(text);

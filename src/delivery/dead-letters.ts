@@ -65,8 +65,8 @@ export interface RevisionView {
   states: Map<ChannelName, Map<string, DeliveryState>>;
 }
 
-export async function loadRevisionView(deps: DeliveryViewDeps, ref: AdvisoryRef, only?: ChannelName): Promise<RevisionView> {
-  const audience = await deps.archive.audience(ref);
+export async function loadRevisionView(deps: DeliveryViewDeps, ref: AdvisoryRef, only?: ChannelName, known?: Audience): Promise<RevisionView> {
+  const audience = known ?? (await deps.archive.audience(ref));
   const mark = (await deps.archive.readMark(ref, SETTLED_MARK)) as SettledMark | null;
   const receipts = await deps.receipts.statesOf(ref);
   const states: ReceiptStates = new Map();

@@ -12,12 +12,13 @@ import { loadRevisionView } from '../delivery/dead-letters';
 import { publicDeliveryView } from '../delivery/public-delivery-view';
 import type { ScheduledRelease } from '../release/release-step';
 import { publicView } from '../release/public-view';
-import type { AdvisoryArchive } from '../storage/advisory-archive';
+import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { HoldStore } from '../storage/hold-store';
 import { fieldProblems, revisionQuery } from '../util/zod-fields';
 import { isAdminRequest, optionalAdminAuth } from './admin-auth';
 import { handle, HttpError, type Reply } from './http-error';
 import { BODY_LIMIT_BYTES, jsonBody } from './json-body';
+import { ViewBudgetBusyError, type ViewBudgets } from './view-budget';
 
 export const submissionSchema = z.strictObject({
   document: z.string().min(1, 'must not be empty').max(BODY_LIMIT_BYTES),
@@ -68,6 +69,8 @@ export interface AdvisoryRouteDeps {
   now?: () => Date;
   /** Who waits for a revision's embargo to end, and when (release/release-step.ts): the deliveries read shows it as `scheduled`. */
   scheduledRelease?: (ref: AdvisoryRef) => Promise<ScheduledRelease | null>;
+  /** How many recipients' states the deliveries reads may hold at once, the public's and the admin's apart. */
+  viewBudgets: ViewBudgets;
 }
 
 /**
@@ -225,47 +228,70 @@ export function advisoryRoutes(deps: AdvisoryRouteDeps): Router {
       // revision, unless the request shows it holds the signed document.
       const proof = documentProof(req);
       const ref = await resolveRef(req, false, proof);
-      // Redis where it still has a state, else the receipts' or the settled mark's: Redis may have lost its copy.
-      const view = await loadRevisionView({ archive: deps.archive, states: deps.deliveries, receipts: deps.receipts }, ref);
-      const summary = { pending: 0, delivered: 0, retrying: 0, failed: 0 };
-      // The same counts per channel with an audience: what `tocsin publish --wait` draws.
-      const summaryByChannel: Partial<Record<ChannelName, typeof summary>> = {};
-      for (const channel of channelNames) {
-        const states = view.states.get(channel);
-        const audience = view.audience[channel] ?? [];
-        if (audience.length === 0) continue;
-        const counts = { pending: 0, delivered: 0, retrying: 0, failed: 0 };
-        summaryByChannel[channel] = counts;
-        for (const recipient of audience) {
-          const state = states?.get(recipient)?.state ?? 'pending';
-          summary[state] += 1;
-          counts[state] += 1;
-        }
+      // The list holds a state per recipient while it is made and written: room for them first (see view-budget.ts).
+      const audience = await deps.archive.audience(ref);
+      const budget = admin ? deps.viewBudgets.admin : deps.viewBudgets.public;
+      let release: () => void;
+      try {
+        release = await budget.reserve(Object.values(audience).reduce((n, ids) => n + ids.length, 0));
+      } catch (err) {
+        if (!(err instanceof ViewBudgetBusyError)) throw err;
+        return { status: 503, headers: { 'Retry-After': String(BUSY_RETRY_AFTER_SECONDS) }, body: { error: { code: 'busy', message: err.message } } };
       }
-      // Made as they are written, never as one list: an audience of 100,000 is 100,000 of them.
-      function* deliveries() {
-        for (const channel of channelNames) {
-          const states = view.states.get(channel);
-          for (const recipient of view.audience[channel] ?? []) {
-            const s = states?.get(recipient);
-            // Partners' URLs, relays and addresses live in the free text: the public sees only the summary.
-            yield s ? { recipient, channel, ...(admin ? s : publicDeliveryView(s)) } : { recipient, channel, state: 'pending' as const, attempts: 0 };
-          }
-        }
+      try {
+        return { ...(await deliveriesAnswer(ref, audience, admin, proof)), release };
+      } catch (err) {
+        release();
+        throw err;
       }
-      // Before its release a revision is readable only by an admin or by whoever proved holding it.
-      const scheduled = admin || proof !== undefined ? await deps.scheduledRelease?.(ref) : null;
-      return {
-        status: 200,
-        stream: {
-          before: { id: ref.id, revision: ref.revision, view: admin ? 'admin' : 'public', summary, summary_by_channel: summaryByChannel },
-          key: 'deliveries',
-          items: deliveries(),
-          after: scheduled ? { scheduled: scheduledView(scheduled, admin) } : {},
-        },
-      };
     }),
   );
 
+  /** A revision's delivery list, its audience read already (and room made for it). */
+  async function deliveriesAnswer(ref: AdvisoryRef, audience: Audience, admin: boolean, proof: string | undefined): Promise<Reply> {
+    // Redis where it still has a state, else the receipts' or the settled mark's: Redis may have lost its copy.
+    const view = await loadRevisionView({ archive: deps.archive, states: deps.deliveries, receipts: deps.receipts }, ref, undefined, audience);
+    const summary = { pending: 0, delivered: 0, retrying: 0, failed: 0 };
+    // The same counts per channel with an audience: what `tocsin publish --wait` draws.
+    const summaryByChannel: Partial<Record<ChannelName, typeof summary>> = {};
+    for (const channel of channelNames) {
+      const states = view.states.get(channel);
+      const ids = view.audience[channel] ?? [];
+      if (ids.length === 0) continue;
+      const counts = { pending: 0, delivered: 0, retrying: 0, failed: 0 };
+      summaryByChannel[channel] = counts;
+      for (const recipient of ids) {
+        const state = states?.get(recipient)?.state ?? 'pending';
+        summary[state] += 1;
+        counts[state] += 1;
+      }
+    }
+    // Made as they are written, never as one list: an audience of 100,000 is 100,000 of them.
+    function* deliveries() {
+      for (const channel of channelNames) {
+        const states = view.states.get(channel);
+        for (const recipient of view.audience[channel] ?? []) {
+          const s = states?.get(recipient);
+          // Partners' URLs, relays and addresses live in the free text: the public sees only the summary.
+          yield s ? { recipient, channel, ...(admin ? s : publicDeliveryView(s)) } : { recipient, channel, state: 'pending' as const, attempts: 0 };
+        }
+      }
+    }
+    // Before its release a revision is readable only by an admin or by whoever proved holding it.
+    const scheduled = admin || proof !== undefined ? await deps.scheduledRelease?.(ref) : null;
+    return {
+      status: 200,
+      stream: {
+        before: { id: ref.id, revision: ref.revision, view: admin ? 'admin' : 'public', summary, summary_by_channel: summaryByChannel },
+        key: 'deliveries',
+        items: deliveries(),
+        after: scheduled ? { scheduled: scheduledView(scheduled, admin) } : {},
+      },
+    };
+  }
+
   return router;
 }
+
+/** What a request turned away for want of room is told to wait. */
+const BUSY_RETRY_AFTER_SECONDS = 5;

@@ -41,13 +41,16 @@ export interface Reply {
   type?: string;
   /** Instead of `body`: JSON too large to hold, written as its array's items come (see streamJson). */
   stream?: JsonStream;
+  /** Called once the answer is written, or abandoned by the client or by an error: what the handler held for it is let go. */
+  release?: () => void;
 }
 
 /** Adapts a handler that returns a {@link Reply} to express. */
 export function handle(fn: (req: Request) => Promise<Reply> | Reply): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
+    let reply: Reply | undefined;
     try {
-      const reply = await fn(req);
+      reply = await fn(req);
       if (reply.stream) {
         await streamJson(res, reply.status, reply.headers ?? {}, reply.stream);
         return;
@@ -58,6 +61,8 @@ export function handle(fn: (req: Request) => Promise<Reply> | Reply): RequestHan
       else res.json(reply.body);
     } catch (err) {
       next(err);
+    } finally {
+      reply?.release?.();
     }
   };
 }

@@ -154,7 +154,7 @@ export function openApiDocument(): Json {
               schema: { type: 'string', pattern: '^[0-9a-f]{64}$' },
             },
           ],
-          responses: { '200': json('`{id, revision, view, summary, deliveries}`; while a revision waits for its embargo to end, `scheduled`: `{release_at, count, by_channel}` (and `recipients`, `[{recipient, channel}]`, for an admin), whom its release will add'), '400': error('a malformed `revision` or `sha256` (`invalid_query`)'), '404': notFound, ...adminErrors },
+          responses: { '200': json('`{id, revision, view, summary, deliveries}`; while a revision waits for its embargo to end, `scheduled`: `{release_at, count, by_channel}` (and `recipients`, `[{recipient, channel}]`, for an admin), whom its release will add'), '400': error('a malformed `revision` or `sha256` (`invalid_query`)'), '404': notFound, '503': error('too many delivery lists of large revisions being read at once (`busy`); Retry-After says when to try again'), ...adminErrors },
         }),
       },
       '/v1/keys/broadcaster.asc': { get: keyOp('tocsin\'s armored public key', 'application/pgp-keys') },

@@ -1,3 +1,4 @@
+import type { ViewBudgets } from '../http/view-budget';
 import { systemResolveHost, type ResolveHost } from '../net/resolve-host';
 import type { MailRetry } from '../subscriptions/subscriptions';
 
@@ -22,6 +23,11 @@ export interface RuntimeDeps {
    * the second, each wait doubling; a test waits milliseconds instead.
    */
   subscriptionMailRetry?: MailRetry;
+  /**
+   * How many recipients' states the API's delivery lists hold at once (see http/view-budget.ts).
+   * Default: 100,000 for the public's reads and as many for the admin's, 10 s of waiting for room.
+   */
+  viewBudgets?: ViewBudgets;
 }
 
 /** The real thing: names resolved by the operating system. */

@@ -35,6 +35,7 @@ import { explainKeyLoadFailure } from './key-load-failure';
 import { listen } from './listen';
 import { ensureWritableDir } from './writable-dir';
 import { RECEIPTS_OFF_WARNING } from './receipts-off';
+import { createViewBudgets } from '../http/view-budget';
 import { systemRuntimeDeps, type RuntimeDeps } from './runtime-deps';
 import { createMirrorBuildThread } from '../mirror/build-in-thread';
 import { createMirrorRebuilder, type MirrorRebuilder } from '../mirror/mirror-rebuilder';
@@ -219,6 +220,7 @@ export async function startApi(config: Config, log: Logger, deps: RuntimeDeps = 
     drillAcks: createDrillAckStore(config.dataDir),
     drillAckKey: () => Promise.resolve(drillAckKeyOnce),
     scheduledRelease: (ref) => release.scheduled(ref),
+    viewBudgets: deps.viewBudgets ?? createViewBudgets(),
     allowPrivateTargets: config.allowPrivateTargets,
     resolveHost: deps.resolveHost,
     enabledChannels: enabledChannels(config),

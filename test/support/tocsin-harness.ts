@@ -26,6 +26,8 @@ export interface HarnessOptions {
   now?: () => number;
   /** How the API sends a subscription mail again that no relay took (default: 5 attempts, 30 s doubling). */
   subscriptionMailRetry?: RuntimeDeps['subscriptionMailRetry'];
+  /** The API's budget for delivery lists (default: the real one's, 100,000 recipients and 10 s). */
+  viewBudgets?: RuntimeDeps['viewBudgets'];
   /** Where the API's and workers' log lines go (default stdout); set LOG_LEVEL in `env` to have any. */
   logDestination?: DestinationStream;
 }
@@ -64,6 +66,7 @@ export async function startTocsin(options: HarnessOptions = {}) {
     ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.subscriptionMailRetry ? { subscriptionMailRetry: options.subscriptionMailRetry } : {}),
+    ...(options.viewBudgets ? { viewBudgets: options.viewBudgets } : {}),
   };
   let api: RunningApi = await startApi(config, log, deps);
   let workers: RunningWorkers | null = options.workers === false ? null : await startWorkers(config, log, deps);
