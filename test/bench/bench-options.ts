@@ -13,6 +13,8 @@ export interface BenchOptions {
   cpuProfileDir: string | undefined;
   /** Extra node flags for tocsin (its NODE_OPTIONS), e.g. to try GC settings. */
   nodeOptions: string | undefined;
+  /** The workers' NODE_OPTIONS instead of `nodeOptions` (docker-compose sets the two apart). */
+  workerNodeOptions: string | undefined;
   /** False: tocsin runs with TOCSIN_BENCH_RECEIPTS_OFF, to measure what durable receipts cost. */
   receipts: boolean;
 }
@@ -24,6 +26,8 @@ export const USAGE = `usage: node dist/test/bench/webhook-bench.js [options]
   --batch-size B      TOCSIN_FANOUT_BATCH_SIZE (default 500)
   --cpu-prof DIR      run tocsin with --cpu-prof, writing the .cpuprofile into DIR
   --node-options=STR  NODE_OPTIONS for tocsin, e.g. --node-options="--max-semi-space-size=32"
+  --worker-node-options=STR
+                      NODE_OPTIONS for the "tocsin worker" processes instead (with --workers N)
   --receipts on|off   off: tocsin runs with TOCSIN_BENCH_RECEIPTS_OFF=1 (no durable delivery
                       receipts), to measure what they cost; never in production (default on)`;
 
@@ -60,6 +64,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       'batch-size': { type: 'string' },
       'cpu-prof': { type: 'string' },
       'node-options': { type: 'string' },
+      'worker-node-options': { type: 'string' },
       receipts: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -76,6 +81,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     batchSize: positive('batch-size', values['batch-size'], 500, 100_000),
     cpuProfileDir: values['cpu-prof'],
     nodeOptions: values['node-options'],
+    workerNodeOptions: values['worker-node-options'],
     receipts: onOff('receipts', values.receipts, true),
   };
 }

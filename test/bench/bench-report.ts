@@ -180,7 +180,7 @@ export function printReport(options: BenchOptions, r: BenchResult): void {
     machineLine(p.machine, p.clientCpuSeconds + p.receiversCpuSeconds),
     ...targetLines('deliveries', TARGET_DELIVERIES_PER_SECOND, t.deliveriesPerSecond, { ...r, tocsinCpuMsPerDelivery: t.cpuMsPerDelivery, plainCpuMsPerDelivery: p.cpuMsPerDelivery }, t.processes),
     '',
-    `BENCH_RESULT ${JSON.stringify({ ...r, options: { ...options, cpuProfileDir: options.cpuProfileDir ?? null, nodeOptions: options.nodeOptions ?? null } })}`,
+    `BENCH_RESULT ${JSON.stringify({ ...r, options: { ...options, cpuProfileDir: options.cpuProfileDir ?? null, nodeOptions: options.nodeOptions ?? null, workerNodeOptions: options.workerNodeOptions ?? null } })}`,
   ];
   console.log(lines.join('\n'));
 }

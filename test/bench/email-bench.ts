@@ -4,7 +4,7 @@
  * against nodemailer's raw pooled rate to the same server with the same message size and
  * connections, and each tocsin process's peak RSS and CPU.
  *
- *   npm run build && node dist/test/bench/email-bench.js [--recipients N] [--workers N] [--node-options=STR]
+ *   npm run build && node dist/test/bench/email-bench.js [--recipients N] [--workers N] [--node-options=STR] [--worker-node-options=STR]
  *
  * Loopback only. Children, the temporary directory and the Redis keys of the run are removed at
  * the end, whether it succeeds or not.
@@ -115,7 +115,7 @@ async function rawNodemailerRate(port: number, sink: ChildProcess, count: number
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { recipients: { type: 'string' }, workers: { type: 'string' }, 'node-options': { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { recipients: { type: 'string' }, workers: { type: 'string' }, 'node-options': { type: 'string' }, 'worker-node-options': { type: 'string' } }, strict: true });
   const recipients = integer('recipients', values.recipients, 10_000, 1, MAX_RECIPIENTS);
   const workers = integer('workers', values.workers, 0, 0, MAX_WORKERS);
 
@@ -140,6 +140,7 @@ async function main(): Promise<void> {
       },
       cpuProfileDir: undefined,
       nodeOptions: values['node-options'],
+      workerNodeOptions: values['worker-node-options'],
       receipts: true,
     });
     const addresses = Array.from({ length: recipients }, (_, i) => ({ type: 'email', address: `reader${i}@bench.example`, consent_confirmed: true }));
@@ -212,8 +213,9 @@ async function main(): Promise<void> {
       warnings,
       pass: judged.pass,
       node_options: values['node-options'] ?? null,
+      worker_node_options: values['worker-node-options'] ?? null,
     };
-    console.log(`email bench: ${recipients} recipients, ${done.bytes}-byte PGP/MIME messages, ${CONCURRENCY} pooled SMTP connections per tocsin process and for nodemailer${values['node-options'] ? `; tocsin NODE_OPTIONS=${values['node-options']}` : ''}`);
+    console.log(`email bench: ${recipients} recipients, ${done.bytes}-byte PGP/MIME messages, ${CONCURRENCY} pooled SMTP connections per tocsin process and for nodemailer${values['node-options'] ? `; tocsin NODE_OPTIONS=${values['node-options']}` : ''}${values['worker-node-options'] ? `; workers' NODE_OPTIONS=${values['worker-node-options']}` : ''}`);
     console.log(`  enrolment (one import): ${enrolSeconds.toFixed(1)} s`);
     console.log(`  tocsin (signed):    ${Math.round(signedRate)} messages/s (${seconds.toFixed(2)} s from submission to the last message; ${processesName(workers)})`);
     for (const line of processLines(processes)) console.log(line);

@@ -22,6 +22,8 @@ export interface TocsinRunOptions {
   cpuProfileDir: string | undefined;
   /** Extra node flags for every tocsin process (their NODE_OPTIONS). */
   nodeOptions: string | undefined;
+  /** The workers' NODE_OPTIONS instead of `nodeOptions`, as docker-compose sets them apart. */
+  workerNodeOptions?: string | undefined;
   /** False: TOCSIN_BENCH_RECEIPTS_OFF, the run that measures what durable receipts cost. */
   receipts: boolean;
 }
@@ -76,7 +78,8 @@ export async function startTocsinRun(options: TocsinRunOptions): Promise<TocsinR
     // The API first: on a fresh keys dir it makes the broadcaster key that the workers then read.
     const api = await startTocsinProcess({ verb: options.workers === 0 ? 'start' : 'serve', label: options.workers === 0 ? 'start' : 'serve', env, cpuProfileDir });
     processes.push(api);
-    for (let i = 1; i <= options.workers; i++) processes.push(await startTocsinProcess({ verb: 'worker', label: `worker ${i}`, env, cpuProfileDir }));
+    const workerEnv = options.workerNodeOptions ? { ...env, NODE_OPTIONS: options.workerNodeOptions } : env;
+    for (let i = 1; i <= options.workers; i++) processes.push(await startTocsinProcess({ verb: 'worker', label: `worker ${i}`, env: workerEnv, cpuProfileDir }));
     await awaitWorkers(options, Math.max(1, options.workers), failure);
     return { url: api.url as string, processes, failure, warnings: () => processes.flatMap((p) => p.warnings().map((w) => `${p.label}: ${w}`)), stop };
   } catch (err) {

@@ -95,6 +95,7 @@ async function measureTocsin(options: BenchOptions, receivers: LoopbackReceivers
     env: { TOCSIN_WEBHOOK_CONCURRENCY: String(options.concurrency), TOCSIN_FANOUT_BATCH_SIZE: String(options.batchSize) },
     cpuProfileDir: options.cpuProfileDir,
     nodeOptions: options.nodeOptions,
+    workerNodeOptions: options.workerNodeOptions,
     receipts: options.receipts,
   });
   cleanups.push(() => tocsin.stop());
