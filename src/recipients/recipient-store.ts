@@ -124,10 +124,28 @@ export interface RecipientStoreOptions {
    * ones, and at least this many. Default 1000.
    */
   compactAfterDeadLines?: number;
+  /**
+   * How an import's lines are read back after they are on disk (default: line-file.ts's
+   * linesOf). A test's stand-in fails part-way, as a disk can.
+   */
+  readBack?: typeof linesOf;
+}
+
+/**
+ * An import is on disk but could not be read back into the index: its recipients are kept, and
+ * known from the next start on. Not the client's fault, and not a reason to import again.
+ */
+export class ImportReadBackError extends Error {
+  constructor(readonly at: number, readonly range: { start: number; end: number }, options?: { cause?: unknown }) {
+    super(`the import is on disk (recipients.jsonl bytes ${range.start}-${range.end}) but reading it back failed at byte ${at}: restart tocsin to take in the rest`, options);
+    this.name = 'ImportReadBackError';
+  }
 }
 
 /** Recipients per Redis command when writing many. */
 const REDIS_CHUNK = 1000;
+/** Reads of an import's lines back from disk before the import is answered as failed. */
+const READ_BACK_ATTEMPTS = 3;
 /** Recipients an import reads at once (see readAhead). */
 const READ_AHEAD = 64;
 /** What a compaction writes at once. */
@@ -184,6 +202,7 @@ function createLookups() {
 export async function openRecipientStore(dataDir: string, redis: Redis, prefix: string, options: RecipientStoreOptions = {}): Promise<RecipientStore> {
   const file = path.join(dataDir, 'recipients.jsonl');
   const compactAfter = options.compactAfterDeadLines ?? 1000;
+  const readBack = options.readBack ?? linesOf;
   const log = createAppendLog<LogEntry>(file);
   const keys = redisKeys(prefix);
   /** Id -> byte offset of the line holding the recipient's current state. */
@@ -483,25 +502,36 @@ export async function openRecipientStore(dataDir: string, redis: Redis, prefix: 
           }
         }
         const range = await log.appendEach(entries());
-        // Read back from the file: the import is held nowhere else.
+        // Read back from the file: the import is held nowhere else. The lines are durable now, and
+        // a recipient the index missed would get no notice until the next start: a read that
+        // fails part-way is taken up again where it stopped (each line is applied once).
         let chunk: string[] = [];
-        for await (const { offset, text } of linesOf(file, range)) {
-          const recipient = stateOf(JSON.parse(text) as LogEntry)!;
-          // An import changes neither where a recipient's notices go nor its token (it is
-          // matched by its target): what the index holds stays right without reading the old line.
-          if (index.has(recipient.id)) {
-            index.set(recipient.id, offset);
-            legacy.delete(recipient.id);
-            dead += 1;
-          } else {
-            written(recipient.id, undefined, recipient, offset);
-          }
-          chunk.push(recipient.id, JSON.stringify(recipient));
-          // In chunks, so that no one Redis command carries the whole import.
-          if (chunk.length >= 2 * REDIS_CHUNK) {
-            // Durable first; if Redis is down now, the periodic sync brings them in later.
-            await redis.hset(keys.recipients, ...chunk).catch(mirrorFailed);
-            chunk = [];
+        let from = range.start;
+        for (let attempt = 1; from < range.end; attempt++) {
+          try {
+            for await (const { offset, text } of readBack(file, { start: from, end: range.end })) {
+              const recipient = stateOf(JSON.parse(text) as LogEntry)!;
+              // An import changes neither where a recipient's notices go nor its token (it is
+              // matched by its target): what the index holds stays right without reading the old line.
+              if (index.has(recipient.id)) {
+                index.set(recipient.id, offset);
+                legacy.delete(recipient.id);
+                dead += 1;
+              } else {
+                written(recipient.id, undefined, recipient, offset);
+              }
+              from = offset + Buffer.byteLength(text) + 1;
+              chunk.push(recipient.id, JSON.stringify(recipient));
+              // In chunks, so that no one Redis command carries the whole import.
+              if (chunk.length >= 2 * REDIS_CHUNK) {
+                // Durable first; if Redis is down now, the periodic sync brings them in later.
+                await redis.hset(keys.recipients, ...chunk).catch(mirrorFailed);
+                chunk = [];
+              }
+            }
+            break;
+          } catch (err) {
+            if (attempt >= READ_BACK_ATTEMPTS) throw new ImportReadBackError(from, range, { cause: err });
           }
         }
         if (chunk.length > 0) await redis.hset(keys.recipients, ...chunk).catch(mirrorFailed);

@@ -11,6 +11,7 @@ import { applyRoutingChanges, publicView, type Recipient, type RecipientOf } fro
 import { applyHardBounce } from '../../src/recipients/recipient-status';
 import { openRecipientStore, type RecipientStore } from '../../src/recipients/recipient-store';
 import { targetKey } from '../../src/recipients/recipient-target';
+import { linesOf } from '../../src/storage/line-file';
 import { deleteRedisPrefix } from '../support/redis-prefix';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -278,6 +279,50 @@ describe('the recipient store on disk: the file is the directory, memory an inde
     await store.importRecipients([{ id: only.id, read: read!, next: (current: Recipient) => ({ ...current, description: 'imported' }) }]);
     expect((await readFile(file, 'utf8')).split('\n')[0]).toContain('"second"');
     expect(await store.get(only.id)).toEqual({ ...only, groups: ['second'], description: 'imported' });
+  });
+
+  it("takes an import's read-back up again where a failed read stopped, so that the index misses none of its recipients", async () => {
+    /** The real reader, failing once after `failAfter` lines of its first read, as a disk can. */
+    let reads = 0;
+    const failing: typeof linesOf = async function* (f, range) {
+      const first = reads++ === 0;
+      let n = 0;
+      for await (const line of linesOf(f, range)) {
+        if (first && n++ === 120) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+        yield line;
+      }
+    };
+    store = await openRecipientStore(dir, redis, prefix, { readBack: failing });
+    const kept = Array.from({ length: 10 }, (_, n) => webhook(n));
+    await store.importRecipients(kept.map((add) => ({ add })));
+    reads = 0;
+    // Half of them new, half updates of those already there.
+    const added = Array.from({ length: 300 }, (_, n) => webhook(100 + n));
+    await store.importRecipients([...added.map((add) => ({ add })), ...kept.map((r) => ({ id: r.id, next: (current: Recipient) => ({ ...current, description: 'imported' }) }))]);
+    expect(reads).toBe(2);
+    const model = [...kept.map((r) => ({ ...r, description: 'imported' })), ...added];
+    expect(await store.counts()).toMatchObject({ webhook: model.length });
+    for (const r of model) expect(await store.get(r.id)).toEqual(r);
+    for (const r of added) expect((await store.findByTarget(targetKey(r))).map((f) => f.recipient)).toEqual([r]);
+    expect(await listOf(store)).toEqual(model);
+    expect(Object.keys(await redis.hgetall(redisKeys(prefix).recipients)).sort()).toEqual(model.map((r) => r.id).sort());
+    // What the index holds is what a fresh open of the file finds.
+    await store.close();
+    store = await openRecipientStore(dir, redis, prefix);
+    expect(await listOf(store)).toEqual(model);
+  });
+
+  it('answers a read-back that keeps failing with an error saying the import is on disk', async () => {
+    const broken: typeof linesOf = async function* () {
+      yield* [];
+      throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    };
+    store = await openRecipientStore(dir, redis, prefix, { readBack: broken });
+    const added = Array.from({ length: 5 }, (_, n) => webhook(n));
+    await expect(store.importRecipients(added.map((add) => ({ add })))).rejects.toThrow(/the import is on disk .* restart tocsin/);
+    await store.close();
+    store = await openRecipientStore(dir, redis, prefix);
+    for (const r of added) expect(await store.get(r.id)).toEqual(r);
   });
 
   it('GET /v1/recipients streams, in pieces, the body res.json answered', async () => {
