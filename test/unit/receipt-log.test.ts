@@ -101,6 +101,21 @@ describe('receipt log', () => {
     await Promise.all([log.close(), other.close()]);
   });
 
+  it('leaves a file that holds one line per recipient already as it is', async () => {
+    const log = createReceiptLog(dataDir);
+    const file = path.join(revisionDir(), RECEIPTS_FILE);
+    await log.append([receipt('a', state('delivered')), receipt('b', state('failed'))]);
+    const { ino } = await stat(file);
+    await log.compact(ref);
+    expect((await stat(file)).ino).toBe(ino);
+    // One more line for a: now there is something to compact.
+    await log.append([receipt('a', state('retrying', { attempts: 0, replays: 1 }))]);
+    await log.compact(ref);
+    expect((await stat(file)).ino).not.toBe(ino);
+    expect((await readFile(file, 'utf8')).trim().split('\n')).toHaveLength(2);
+    await log.close();
+  });
+
   // Past its budget of folded states (20,000 by default) a revision is not kept in memory between reads: each read starts over.
   it('adds up a revision too large to keep folded the same way, read after read', async () => {
     const log = createReceiptLog(dataDir, { foldedStates: 50 });
