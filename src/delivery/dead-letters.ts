@@ -10,11 +10,11 @@ import type { SettleReading } from './settle-reading';
 export const SETTLED_MARK = 'settled';
 
 /**
- * What the settled mark holds. Since receipts are compacted at settling, a revision is settled only
- * once its receipts alone hold every final outcome (`receipts_complete`), and the mark keeps just
- * the counts: the receipts are the durable record, so a Redis that loses its data turns neither
- * "delivered" back into "pending" nor a dead letter into nothing. Older marks kept every
- * recipient's final state (`deliveries`), or only the failed ones (`failed`); they are still read.
+ * What the settled mark holds. A revision is settled only once its durable receipts alone hold
+ * every final outcome (`receipts_complete`), so the mark keeps just the counts: the receipts are
+ * the record, and a Redis that loses its data turns neither "delivered" back into "pending" nor a
+ * dead letter into nothing. Older marks kept every recipient's final state (`deliveries`), or only
+ * the failed ones (`failed`); they are still read.
  */
 export interface SettledMark {
   at: string;

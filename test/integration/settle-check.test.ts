@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { AdvisoryRecord } from '../../src/advisory/record';
-import { createDeliveryStateStore } from '../../src/delivery/delivery-state';
+import { createDeliveryStateStore, type DeliveryStateStore } from '../../src/delivery/delivery-state';
 import { receiptOf, type DeliveryReceipts } from '../../src/delivery/receipts';
 import { loadRevisionView } from '../../src/delivery/dead-letters';
 import { createLogger } from '../../src/log';
@@ -41,7 +41,7 @@ describe('settling a revision as its receipts are committed', () => {
   });
 
   /** A revision of `RECIPIENTS` webhook recipients, and a reconciler over it whose full state reads are counted. */
-  async function setUp(id: string) {
+  async function setUp(id: string, wrapStates: (real: DeliveryStateStore) => DeliveryStateStore = (real) => real) {
     const ref = { id, revision: 1 };
     const archive = createAdvisoryArchive(dataDir);
     const record: AdvisoryRecord = {
@@ -58,6 +58,8 @@ describe('settling a revision as its receipts are committed', () => {
     await archive.store({ record, document: '{}', publisherSignatures: [], broadcasterSignature: '' }, { webhook: ids });
     const log = createReceiptLog(dataDir);
     const counts = { fullReads: 0, enqueued: 0 };
+    /** The advisories queued again, this revision's or others' in the shared data directory. */
+    const enqueuedIds: string[] = [];
     // The real receipt log, counting the reads of a revision's every state.
     const receipts: DeliveryReceipts = { ...log, statesOf: (r) => ((counts.fullReads += 1), log.statesOf(r)) };
     const recipients = await openRecipientStore(dataDir, redis, prefix);
@@ -66,10 +68,13 @@ describe('settling a revision as its receipts are committed', () => {
       archive,
       redis,
       prefix,
-      states: createDeliveryStateStore(redis, prefix),
+      states: wrapStates(createDeliveryStateStore(redis, prefix)),
       receipts,
       recipients,
-      enqueue: async () => void (counts.enqueued += 1),
+      enqueue: async (archived) => {
+        counts.enqueued += 1;
+        enqueuedIds.push(archived.record.id);
+      },
       queues,
       batchSize: BATCH_SIZE,
       maxAttempts: () => 3,
@@ -83,6 +88,7 @@ describe('settling a revision as its receipts are committed', () => {
       queues,
       reconciler,
       counts,
+      enqueuedIds,
       async close() {
         await Promise.all(Object.values(queues).map((q) => q.close()));
         await recipients.close();
@@ -158,6 +164,35 @@ describe('settling a revision as its receipts are committed', () => {
       await redis.del(redisKeys(prefix).deliveries('webhook', ref));
       const view = await loadRevisionView({ archive, states, receipts: log }, ref);
       expect(ids.filter((id) => view.states.get('webhook')?.get(id)?.state !== 'delivered')).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("does not take a batch that finished after its states were read for a dead one: it reads them again first", async () => {
+    let finished = false;
+    // The revision's batch ends between the pass's read of its states and its look at the batch
+    // jobs: its worker writes every state, then the job completes. Here the states are written
+    // when the pass reads again what looked pending (its first getMany), as that worker would have.
+    const { ref, ids, queues, reconciler, enqueuedIds, close } = await setUp('SETTLE-4', (real) => ({
+      ...real,
+      async getMany(channel, r, wanted) {
+        // Only this revision's: the pass also looks at the other tests' revisions in the shared data directory.
+        if (!finished && r.id === 'SETTLE-4') {
+          finished = true;
+          await real.advance(channel, r, new Map(ids.map((id) => [id, { state: 'delivered' as const, attempts: 1, updated_at: new Date().toISOString() }])));
+        }
+        return real.getMany(channel, r, wanted);
+      },
+    }));
+    try {
+      // Queued, and its batch jobs gone from the queue as completed jobs are (removeOnComplete).
+      await redis.set(redisKeys(prefix).enqueued(ref), new Date().toISOString());
+      await reconciler.run();
+      expect(finished).toBe(true);
+      // Not queued again: nothing would have stopped its batches from sending to everyone twice.
+      expect(enqueuedIds).not.toContain(ref.id);
+      expect((await queues.webhook.getJobs(['waiting', 'delayed', 'active'])).filter((j) => (j.data as { ref?: { id: string } }).ref?.id === ref.id)).toEqual([]);
     } finally {
       await close();
     }
