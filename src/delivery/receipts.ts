@@ -13,6 +13,22 @@ export type DeliveryReceipt = { advisory: string; revision: number; channel: Cha
 /** Per channel, recipient id -> the state its receipts add up to. */
 export type ReceiptStates = Map<ChannelName, Map<string, DeliveryState>>;
 
+/** Per channel, recipient id -> the outcome its receipts add up to, packed (see {@link packOutcome}). */
+export type ReceiptOutcomes = Map<ChannelName, Map<string, number>>;
+
+/** What a delivery came to, without its times and details: what decides which state supersedes which. */
+export type Outcome = Pick<DeliveryState, 'state' | 'replays'>;
+
+const STATUSES: readonly DeliveryStatus[] = ['pending', 'retrying', 'failed', 'delivered'];
+
+/** An outcome as one number: its replay generation times four plus its state's place. */
+export const packOutcome = (o: Outcome): number => (o.replays ?? 0) * 4 + STATUSES.indexOf(o.state);
+
+export const unpackOutcome = (n: number): Outcome => {
+  const replays = Math.floor(n / 4);
+  return { state: STATUSES[n % 4]!, ...(replays > 0 ? { replays } : {}) };
+};
+
 /**
  * The durable receipts beside the archive. Appends are group-committed: one write and one fsync
  * per revision for everything that arrived together.
@@ -22,6 +38,12 @@ export interface DeliveryReceipts {
   append(receipts: readonly DeliveryReceipt[]): Promise<DeliveryReceipt[]>;
   /** What one revision's receipts add up to (see {@link supersedes}), after any append of this process in flight. */
   statesOf(ref: AdvisoryRef): Promise<ReceiptStates>;
+  /**
+   * As {@link statesOf}, each recipient's outcome only (its state and replay generation, one
+   * number: see {@link packOutcome}): what counting and settling need, in a fraction of the
+   * memory (a number per recipient rather than a state object).
+   */
+  outcomesOf(ref: AdvisoryRef): Promise<ReceiptOutcomes>;
   /**
    * Rewrites a settled revision's receipts as one line per recipient and channel, the state they
    * add up to, replacing the file atomically and durably; what the receipts add up to is unchanged.
@@ -38,7 +60,7 @@ export const STATE_RANK: Record<DeliveryStatus, number> = { pending: 0, retrying
  * operator's replay turns a failed delivery back into `retrying`); within one generation a state
  * never moves back (`delivered` stays, `failed` becomes only `delivered`), as in Redis.
  */
-export function supersedes(next: DeliveryState, held: DeliveryState | undefined): boolean {
+export function supersedes(next: Outcome, held: Outcome | undefined): boolean {
   if (!held) return true;
   const generations = (next.replays ?? 0) - (held.replays ?? 0);
   if (generations !== 0) return generations > 0;

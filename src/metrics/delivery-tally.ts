@@ -161,7 +161,7 @@ export function createDeliveryTally(o: DeliveryTallyOptions): DeliveryTally {
     }
     const packed = states.get(recipient);
     const held = packed === undefined ? undefined : unpack(packed);
-    if (held && !supersedes(state, { state: held.state, attempts: held.attempts, updated_at: '', ...(held.replays ? { replays: held.replays } : {}) })) return;
+    if (held && !supersedes(state, held)) return;
     const next: Counted = { state: state.state, attempts: Math.min(state.attempts, MAX_ATTEMPTS_KEPT), replays: state.replays ?? 0, reason: state.state === 'failed' ? reasonOf(state, o.maxAttempts(channel)) : 'permanent' };
     if (held) count(tally, held, -1);
     count(tally, next, 1);

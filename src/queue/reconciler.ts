@@ -5,7 +5,7 @@ import { SETTLED_MARK, settledMarkOf } from '../delivery/dead-letters';
 import { isSettled, readSettlement, type SettleReading } from '../delivery/settle-reading';
 import type { DeliveryStateStore } from '../delivery/delivery-state';
 import type { DeliveryState } from '../delivery/delivery-status';
-import { foldStates, type DeliveryReceipt, type DeliveryReceipts } from '../delivery/receipts';
+import { foldStates, unpackOutcome, type DeliveryReceipt, type DeliveryReceipts, type ReceiptOutcomes } from '../delivery/receipts';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
 import type { RecipientStore } from '../recipients/recipient-store';
@@ -274,7 +274,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     const counted = last?.finals ?? 0;
     const audience = await deps.archive.audience(ref);
     // The receipts alone first, without the lock: true only once, at the end of a fan-out.
-    const open = openRecipients(await deps.receipts.statesOf(ref), audience);
+    const open = openRecipients(await deps.receipts.outcomesOf(ref), audience);
     if (open > 0) {
       // Finals committed during the read stay counted: they may not be in what was read.
       const now = openAtLastCheck.get(key);
@@ -349,12 +349,13 @@ export function createReconciler(deps: ReconcilerDeps) {
 const REVISIONS_TRACKED = 16;
 
 /** How many of the audience's recipients are not yet delivered or failed (see settle-reading.ts). */
-function openRecipients(states: ReadonlyMap<ChannelName, ReadonlyMap<string, DeliveryState>>, audience: Audience): number {
+function openRecipients(outcomes: ReceiptOutcomes, audience: Audience): number {
   let open = 0;
   for (const channel of channelNames) {
-    const byRecipient = states.get(channel);
+    const byRecipient = outcomes.get(channel);
     for (const id of audience[channel] ?? []) {
-      const s = byRecipient?.get(id)?.state;
+      const packed = byRecipient?.get(id);
+      const s = packed === undefined ? undefined : unpackOutcome(packed).state;
       if (s !== 'delivered' && s !== 'failed') open += 1;
     }
   }

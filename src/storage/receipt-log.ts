@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { AdvisoryRef } from '../advisory/record';
-import { foldStates, receiptOf, stateOf, supersedes, type DeliveryReceipt, type DeliveryReceipts, type ReceiptStates } from '../delivery/receipts';
+import { foldStates, packOutcome, receiptOf, stateOf, supersedes, unpackOutcome, type DeliveryReceipt, type DeliveryReceipts, type ReceiptOutcomes, type ReceiptStates } from '../delivery/receipts';
 import { RECORD_FILE, revisionDir } from './advisory-archive';
 import { createAppendLog, type AppendLog } from './append-log';
 import { fsyncDir, writeFileDurableFrom } from './durable-file';
@@ -97,6 +97,18 @@ export function createReceiptLog(dataDir: string, options: ReceiptLogOptions = {
     return { position: read.position, states: foldStates(from.states, add) };
   }
 
+  async function statesOf(ref: AdvisoryRef): Promise<ReceiptStates> {
+    const key = keyOf(ref);
+    await writing.get(key);
+    const next = await readNew(ref, folded.get(key));
+    folded.delete(key);
+    if (stateCount(next.states) > foldedStates) return next.states;
+    remember(folded, key, next, FOLDED_REVISIONS);
+    while ([...folded.values()].reduce((n, f) => n + stateCount(f.states), 0) > foldedStates) folded.delete(folded.keys().next().value as string);
+    // A copy: callers merge into what they get.
+    return new Map([...next.states].map(([channel, states]) => [channel, new Map(states)]));
+  }
+
   return {
     async append(receipts) {
       const byRevision = new Map<string, DeliveryReceipt[]>();
@@ -123,16 +135,24 @@ export function createReceiptLog(dataDir: string, options: ReceiptLogOptions = {
       return dropped;
     },
 
-    async statesOf(ref) {
+    statesOf,
+
+    async outcomesOf(ref) {
       const key = keyOf(ref);
+      // A revision small enough to keep folded is read from where the last read stopped.
+      if (folded.has(key)) {
+        const states = await statesOf(ref);
+        return new Map([...states].map(([channel, byRecipient]) => [channel, new Map([...byRecipient].map(([id, st]) => [id, packOutcome(st)]))]));
+      }
       await writing.get(key);
-      const next = await readNew(ref, folded.get(key));
-      folded.delete(key);
-      if (stateCount(next.states) > foldedStates) return next.states;
-      remember(folded, key, next, FOLDED_REVISIONS);
-      while ([...folded.values()].reduce((n, f) => n + stateCount(f.states), 0) > foldedStates) folded.delete(folded.keys().next().value as string);
-      // A copy: callers merge into what they get.
-      return new Map([...next.states].map(([channel, states]) => [channel, new Map(states)]));
+      const out: ReceiptOutcomes = new Map();
+      await eachReceiptSince(fileOf(ref), null, (receipt) => {
+        let held = out.get(receipt.channel);
+        if (!held) out.set(receipt.channel, (held = new Map()));
+        const now = held.get(receipt.recipient);
+        if (now === undefined || supersedes(receipt, unpackOutcome(now))) held.set(receipt.recipient, packOutcome(receipt));
+      });
+      return out;
     },
 
     async compact(ref) {

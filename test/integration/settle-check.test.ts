@@ -60,8 +60,8 @@ describe('settling a revision as its receipts are committed', () => {
     const counts = { fullReads: 0, enqueued: 0 };
     /** The advisories queued again, this revision's or others' in the shared data directory. */
     const enqueuedIds: string[] = [];
-    // The real receipt log, counting the reads of a revision's every state.
-    const receipts: DeliveryReceipts = { ...log, statesOf: (r) => ((counts.fullReads += 1), log.statesOf(r)) };
+    // The real receipt log, counting the reads of a revision's every state or outcome.
+    const receipts: DeliveryReceipts = { ...log, statesOf: (r) => ((counts.fullReads += 1), log.statesOf(r)), outcomesOf: (r) => ((counts.fullReads += 1), log.outcomesOf(r)) };
     const recipients = await openRecipientStore(dataDir, redis, prefix);
     const queues = createDeliveryQueues(redis, prefix);
     const reconciler = createReconciler({

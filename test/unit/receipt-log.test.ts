@@ -1,7 +1,7 @@
 import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { receiptOf, type DeliveryReceipt } from '../../src/delivery/receipts';
+import { receiptOf, unpackOutcome, type DeliveryReceipt } from '../../src/delivery/receipts';
 import type { DeliveryState } from '../../src/delivery/delivery-status';
 import { createReceiptLog, RECEIPTS_FILE } from '../../src/storage/receipt-log';
 import { eachReceiptSince, readReceiptsSince } from '../../src/storage/receipt-file';
@@ -37,6 +37,12 @@ describe('receipt log', () => {
       ['a', 'delivered', 2],
       ['b', 'retrying', 0],
       ['c', 'failed', 1],
+    ]);
+    // A revision small enough to keep folded: its outcomes come from the folded states.
+    expect([...(await log.outcomesOf(ref)).get('webhook')!].map(([id, n]) => [id, unpackOutcome(n)])).toEqual([
+      ['a', { state: 'delivered' }],
+      ['b', { state: 'retrying', replays: 1 }],
+      ['c', { state: 'failed' }],
     ]);
     await log.close();
   });
@@ -126,6 +132,13 @@ describe('receipt log', () => {
     const states = (await log.statesOf(ref)).get('webhook')!;
     expect(states.size).toBe(ids.length);
     expect([...states.values()].filter((s) => s.state === 'delivered')).toHaveLength(10);
+    // The outcomes alone add up the same way, folded from the file as it is read.
+    await log.append([receipt('r0', state('retrying', { attempts: 0, replays: 1 })), receipt('r1', state('retrying', { attempts: 3 }))]);
+    const outcomes = (await log.outcomesOf(ref)).get('webhook')!;
+    const expected = (await log.statesOf(ref)).get('webhook')!;
+    expect([...outcomes].map(([id, n]) => [id, unpackOutcome(n)])).toEqual([...expected].map(([id, s]) => [id, { state: s.state, ...(s.replays ? { replays: s.replays } : {}) }]));
+    expect(unpackOutcome(outcomes.get('r0')!)).toEqual({ state: 'retrying', replays: 1 });
+    expect(unpackOutcome(outcomes.get('r1')!)).toEqual({ state: 'delivered' });
     await log.close();
   });
 
