@@ -2,8 +2,8 @@ import path from 'node:path';
 import type { AdvisoryRef } from '../advisory/record';
 import type { ChannelName } from '../channels/channel-names';
 import type { FailureReason } from '../delivery/delivery-outcome';
-import type { DeliveryState, DeliveryStatus } from '../delivery/delivery-status';
-import { supersedes, type DeliveryReceipt } from '../delivery/receipts';
+import type { DeliveryState } from '../delivery/delivery-status';
+import { packOutcome, supersedes, unpackOutcome, type DeliveryReceipt, type Outcome } from '../delivery/receipts';
 import { revisionDir } from '../storage/advisory-archive';
 import { eachReceiptSince, type ReceiptFilePosition } from '../storage/receipt-file';
 import { RECEIPTS_FILE } from '../storage/receipt-log';
@@ -43,32 +43,27 @@ interface Followed {
   states: Map<ChannelName, Map<string, number>> | null;
 }
 
-/** What the tally needs of a recipient's state: what it counted, and what a later receipt is compared with. */
-interface Counted {
-  state: DeliveryStatus;
-  attempts: number;
-  replays: number;
-  reason: FailureReason;
-}
+/** What the tally needs of a recipient's state: its outcome (to compare a later receipt with), and what it counted. */
+type Counted = Outcome & { attempts: number; reason: FailureReason };
 
-const STATES: readonly DeliveryStatus[] = ['pending', 'retrying', 'failed', 'delivered'];
 const REASONS: readonly FailureReason[] = ['permanent', 'attempts_exhausted', 'recipient_removed'];
 /** Attempts beyond this count as this many: no schedule comes near it. */
 const MAX_ATTEMPTS_KEPT = 0xffff;
+/** Values of the part below the outcome: attempts times four plus the reason's place. */
+const DETAIL = (MAX_ATTEMPTS_KEPT + 1) * 4;
 
 /**
  * One number per recipient rather than its state object: a followed revision of 100,000
- * recipients keeps 100,000 of them, for as long as /metrics is scraped.
+ * recipients keeps 100,000 of them, for as long as /metrics is scraped. The outcome is packed as
+ * the receipts pack it (packOutcome), with attempts and reason below it.
  */
 function pack(c: Counted): number {
-  return ((c.replays * (MAX_ATTEMPTS_KEPT + 1) + c.attempts) * 4 + REASONS.indexOf(c.reason)) * 4 + STATES.indexOf(c.state);
+  return packOutcome(c) * DETAIL + c.attempts * 4 + REASONS.indexOf(c.reason);
 }
 
 function unpack(n: number): Counted {
-  const state = STATES[n % 4]!;
-  const reason = REASONS[Math.floor(n / 4) % 4]!;
-  const rest = Math.floor(n / 16);
-  return { state, reason, attempts: rest % (MAX_ATTEMPTS_KEPT + 1), replays: Math.floor(rest / (MAX_ATTEMPTS_KEPT + 1)) };
+  const detail = n % DETAIL;
+  return { ...unpackOutcome(Math.floor(n / DETAIL)), attempts: Math.floor(detail / 4), reason: REASONS[detail % 4]! };
 }
 
 const emptyChannel = (): ChannelTally => ({ delivered: 0, failed: { permanent: 0, attempts_exhausted: 0, recipient_removed: 0 }, retries: 0 });
@@ -162,7 +157,12 @@ export function createDeliveryTally(o: DeliveryTallyOptions): DeliveryTally {
     const packed = states.get(recipient);
     const held = packed === undefined ? undefined : unpack(packed);
     if (held && !supersedes(state, held)) return;
-    const next: Counted = { state: state.state, attempts: Math.min(state.attempts, MAX_ATTEMPTS_KEPT), replays: state.replays ?? 0, reason: state.state === 'failed' ? reasonOf(state, o.maxAttempts(channel)) : 'permanent' };
+    const next: Counted = {
+      state: state.state,
+      ...(state.replays ? { replays: state.replays } : {}),
+      attempts: Math.min(state.attempts, MAX_ATTEMPTS_KEPT),
+      reason: state.state === 'failed' ? reasonOf(state, o.maxAttempts(channel)) : 'permanent',
+    };
     if (held) count(tally, held, -1);
     count(tally, next, 1);
     states.set(recipient, pack(next));

@@ -7,13 +7,12 @@ export interface ReceiptFilePosition {
   offset: number;
 }
 
+/** Where a read of a receipts file ended, and what it read. */
 export interface ReceiptsRead {
   /** Where the next read starts. */
   position: ReceiptFilePosition;
-  /** The complete lines after the position read last (every line when `fromStart`). */
-  receipts: DeliveryReceipt[];
   /**
-   * True when the lines are the whole file rather than what was added: the first read, a file
+   * True when the lines read are the whole file rather than what was added: the first read, a file
    * replaced by its compacted copy (another inode), or one cut back (a torn tail repaired).
    * Whatever the caller folded from earlier reads is to be dropped.
    */
@@ -22,9 +21,6 @@ export interface ReceiptsRead {
 
 /** What is read at once: a receipts file of a large audience is never held whole. */
 const PIECE = 1024 * 1024;
-
-/** Where a read of a receipts file ended, and whether it read the file from its start (see {@link ReceiptsRead}). */
-export type ReceiptsWalked = Omit<ReceiptsRead, 'receipts'>;
 
 /**
  * Reads a receipts file from where the last read ended, so that following a revision's receipts
@@ -39,7 +35,7 @@ export async function eachReceiptSince(
   each: (receipt: DeliveryReceipt) => void,
   /** Told, before the first receipt, whether the read starts over (see {@link ReceiptsRead}'s `fromStart`). */
   starting?: (fromStart: boolean) => void,
-): Promise<ReceiptsWalked> {
+): Promise<ReceiptsRead> {
   let handle;
   try {
     handle = await open(file, 'r');
@@ -79,11 +75,4 @@ export async function eachReceiptSince(
   } finally {
     await handle.close();
   }
-}
-
-/** As {@link eachReceiptSince}, the receipts gathered: for reads of what was added since the last. */
-export async function readReceiptsSince(file: string, from: ReceiptFilePosition | null): Promise<ReceiptsRead> {
-  const receipts: DeliveryReceipt[] = [];
-  const walked = await eachReceiptSince(file, from, (r) => receipts.push(r));
-  return { ...walked, receipts };
 }

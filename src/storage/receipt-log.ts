@@ -97,16 +97,22 @@ export function createReceiptLog(dataDir: string, options: ReceiptLogOptions = {
     return { position: read.position, states: foldStates(from.states, add) };
   }
 
-  async function statesOf(ref: AdvisoryRef): Promise<ReceiptStates> {
+  /** The revision's states brought up to date, kept folded if small enough: the cached maps themselves, not to be changed. */
+  async function foldedNow(ref: AdvisoryRef): Promise<{ states: ReceiptStates; kept: boolean }> {
     const key = keyOf(ref);
     await writing.get(key);
     const next = await readNew(ref, folded.get(key));
     folded.delete(key);
-    if (stateCount(next.states) > foldedStates) return next.states;
+    if (stateCount(next.states) > foldedStates) return { states: next.states, kept: false };
     remember(folded, key, next, FOLDED_REVISIONS);
     while ([...folded.values()].reduce((n, f) => n + stateCount(f.states), 0) > foldedStates) folded.delete(folded.keys().next().value as string);
-    // A copy: callers merge into what they get.
-    return new Map([...next.states].map(([channel, states]) => [channel, new Map(states)]));
+    return { states: next.states, kept: true };
+  }
+
+  async function statesOf(ref: AdvisoryRef): Promise<ReceiptStates> {
+    const { states, kept } = await foldedNow(ref);
+    // A copy of what stays cached: callers merge into what they get.
+    return kept ? new Map([...states].map(([channel, byRecipient]) => [channel, new Map(byRecipient)])) : states;
   }
 
   return {
@@ -141,7 +147,7 @@ export function createReceiptLog(dataDir: string, options: ReceiptLogOptions = {
       const key = keyOf(ref);
       // A revision small enough to keep folded is read from where the last read stopped.
       if (folded.has(key)) {
-        const states = await statesOf(ref);
+        const { states } = await foldedNow(ref);
         return new Map([...states].map(([channel, byRecipient]) => [channel, new Map([...byRecipient].map(([id, st]) => [id, packOutcome(st)]))]));
       }
       await writing.get(key);
