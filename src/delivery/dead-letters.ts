@@ -1,9 +1,10 @@
 import type { AdvisoryRef } from '../advisory/record';
-import { channelNames, type ChannelName } from '../channels/channel-names';
+import type { ChannelName } from '../channels/channel-names';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { DeliveryStateStore } from './delivery-state';
-import type { DeliveryState } from './delivery-status';
-import { supersedes, type DeliveryReceipts, type ReceiptStates } from './receipts';
+import type { DeliveryState, RecipientStates } from './delivery-status';
+import { audienceStates } from './audience-states';
+import { supersedes, type DeliveryReceipts } from './receipts';
 import type { SettleReading } from './settle-reading';
 
 /** Name of the archive mark written once every recipient of a revision is delivered or failed. */
@@ -61,28 +62,23 @@ export interface RevisionView {
   ref: AdvisoryRef;
   audience: Audience;
   mark: SettledMark | null;
-  /** Per channel, recipient id -> state; a recipient with neither is absent (pending). */
-  states: Map<ChannelName, Map<string, DeliveryState>>;
+  /** Per channel with an audience, the states of its recipients (none outside it). */
+  states: Map<ChannelName, RecipientStates>;
 }
 
 export async function loadRevisionView(deps: DeliveryViewDeps, ref: AdvisoryRef, only?: ChannelName, known?: Audience): Promise<RevisionView> {
   const audience = known ?? (await deps.archive.audience(ref));
   const mark = (await deps.archive.readMark(ref, SETTLED_MARK)) as SettledMark | null;
-  const receipts = await deps.receipts.statesOf(ref);
-  const states: ReceiptStates = new Map();
-  for (const channel of channelNames) {
-    if (only && channel !== only) continue;
-    if ((audience[channel] ?? []).length === 0) continue;
-    // Redis is the freshest where it still has a state (a replay after settling writes there);
-    // the receipts keep what a Redis data loss took, an older mark what older versions kept.
-    // One map per channel, Redis's states folded in a chunk at a time: at 100,000 recipients a
-    // second copy, or the whole hash in one reply, is tens of MiB. States of recipients outside
-    // the audience (none are written) are left in: readers go by the audience.
-    const merged = markedStates(mark, channel);
-    for (const [id, s] of receipts.get(channel) ?? []) if (supersedes(s, merged.get(id))) merged.set(id, s);
-    receipts.delete(channel);
-    for await (const chunk of deps.states.scan(channel, ref)) for (const [id, s] of chunk) if (supersedes(s, merged.get(id))) merged.set(id, s);
-    states.set(channel, merged);
+  // Kept by place in the audience (audience-states.ts): at 100,000 recipients a map of state
+  // objects is about 17 MiB, and anyone may ask for this view.
+  const states = audienceStates(audience, only);
+  for (const [channel, byPlace] of states) for (const [id, s] of markedStates(mark, channel)) byPlace.set(id, s);
+  await deps.receipts.foldInto(ref, (channel) => states.get(channel));
+  // Redis is the freshest where it still has a state (a replay after settling writes there); the
+  // receipts keep what a Redis data loss took, an older mark what older versions kept. Redis's
+  // states come a chunk at a time: the whole hash in one reply is tens of MiB at 100,000.
+  for (const [channel, byPlace] of states) {
+    for await (const chunk of deps.states.scan(channel, ref)) for (const [id, s] of chunk) if (supersedes(s, byPlace.outcome(id))) byPlace.set(id, s);
   }
   return { ref, audience, mark, states };
 }

@@ -27,3 +27,8 @@ export interface DeliveryState {
   /** When the latest replay was asked for. */
   replayed_at?: string;
 }
+
+/** One channel's states of a revision, by recipient id: a recipient with none is pending. */
+export interface RecipientStates {
+  get(id: string): DeliveryState | undefined;
+}

@@ -1,5 +1,6 @@
 import type { AdvisoryRef } from '../advisory/record';
 import type { ChannelName } from '../channels/channel-names';
+import type { Audience } from '../storage/advisory-archive';
 import type { DeliveryState, DeliveryStatus } from './delivery-status';
 
 /**
@@ -12,9 +13,6 @@ export type DeliveryReceipt = { advisory: string; revision: number; channel: Cha
 
 /** Per channel, recipient id -> the state its receipts add up to. */
 export type ReceiptStates = Map<ChannelName, Map<string, DeliveryState>>;
-
-/** Per channel, recipient id -> the outcome its receipts add up to, packed (see {@link packOutcome}). */
-export type ReceiptOutcomes = Map<ChannelName, Map<string, number>>;
 
 /** What a delivery came to, without its times and details: what decides which state supersedes which. */
 export type Outcome = Pick<DeliveryState, 'state' | 'replays'>;
@@ -30,6 +28,17 @@ export const unpackOutcome = (n: number): Outcome => {
 };
 
 /**
+ * Where folding receipts and Redis's states (by {@link supersedes}) puts them: see
+ * audience-states.ts. A sink may drop recipients outside its audience: every reader goes by the
+ * audience.
+ */
+export interface StateSink {
+  /** What `id`'s delivery has come to so far; undefined while nothing is known (pending). */
+  outcome(id: string): Outcome | undefined;
+  set(id: string, state: DeliveryState): void;
+}
+
+/**
  * The durable receipts beside the archive. Appends are group-committed: one write and one fsync
  * per revision for everything that arrived together.
  */
@@ -39,16 +48,17 @@ export interface DeliveryReceipts {
   /** What one revision's receipts add up to (see {@link supersedes}), after any append of this process in flight. */
   statesOf(ref: AdvisoryRef): Promise<ReceiptStates>;
   /**
-   * As {@link statesOf}, each recipient's outcome only (its state and replay generation, one
-   * number: see {@link packOutcome}): what counting and settling need, in a fraction of the
-   * memory (a number per recipient rather than a state object).
+   * Folds one revision's receipts into the sink of each channel (none: that channel's are
+   * skipped), a receipt at a time: what {@link statesOf} adds up to, without a map of its own.
    */
-  outcomesOf(ref: AdvisoryRef): Promise<ReceiptOutcomes>;
+  foldInto(ref: AdvisoryRef, sinkOf: (channel: ChannelName) => StateSink | undefined): Promise<void>;
   /**
    * Rewrites a settled revision's receipts as one line per recipient and channel, the state they
    * add up to, replacing the file atomically and durably; what the receipts add up to is unchanged.
+   * Given the revision's audience, the states are folded by place in it (audience-states.ts), unless
+   * a receipt names someone outside it.
    */
-  compact(ref: AdvisoryRef): Promise<void>;
+  compact(ref: AdvisoryRef, audience?: Audience): Promise<void>;
   close(): Promise<void>;
 }
 

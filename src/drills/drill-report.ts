@@ -1,7 +1,7 @@
 import type { AdvisoryRecord } from '../advisory/record';
 import { channelNames, type ChannelName } from '../channels/channel-names';
 import type { DeliveryFailure } from '../channels/delivery-failure';
-import type { DeliveryState } from '../delivery/delivery-status';
+import type { RecipientStates } from '../delivery/delivery-status';
 import type { Audience } from '../storage/advisory-archive';
 import type { DrillAckRecord } from '../storage/drill-ack-store';
 
@@ -77,7 +77,7 @@ function percentile(sorted: readonly number[], p: number): number | null {
 export function drillReport(
   record: AdvisoryRecord,
   audience: Audience,
-  states: ReadonlyMap<ChannelName, ReadonlyMap<string, DeliveryState>>,
+  states: ReadonlyMap<ChannelName, RecipientStates>,
   linkAcks: readonly DrillAckRecord[] = [],
 ): DrillReport {
   const start = Date.parse(record.accepted_at);

@@ -2,10 +2,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { channelNames, type ChannelName } from '../channels/channel-names';
 import { SETTLED_MARK, settledMarkOf } from '../delivery/dead-letters';
-import { isSettled, readSettlement, type SettleReading } from '../delivery/settle-reading';
+import { isSettled, openByReceipts, readSettlement, type SettleReading } from '../delivery/settle-reading';
 import type { DeliveryStateStore } from '../delivery/delivery-state';
 import type { DeliveryState } from '../delivery/delivery-status';
-import { foldStates, unpackOutcome, type DeliveryReceipt, type DeliveryReceipts, type ReceiptOutcomes } from '../delivery/receipts';
+import { foldStates, type DeliveryReceipt, type DeliveryReceipts } from '../delivery/receipts';
 import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { AdvisoryRef, ArchivedAdvisory } from '../advisory/record';
 import type { RecipientStore } from '../recipients/recipient-store';
@@ -141,7 +141,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     const now = await readSettlement(deps, ref, audience);
     if (now.outcomes === reading.outcomes) {
       // Settled: its receipts shrink to one line per recipient (a fan-out with retries wrote several).
-      await deps.receipts.compact(ref).catch((err: unknown) =>
+      await deps.receipts.compact(ref, audience).catch((err: unknown) =>
         deps.log.warn({ advisory: ref.id, revision: ref.revision, err: (err as Error).message }, 'could not compact the receipts of a settled revision; they stay as they are'),
       );
       return;
@@ -274,7 +274,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     const counted = last?.finals ?? 0;
     const audience = await deps.archive.audience(ref);
     // The receipts alone first, without the lock: true only once, at the end of a fan-out.
-    const open = openRecipients(await deps.receipts.outcomesOf(ref), audience);
+    const open = await openByReceipts(deps.receipts, ref, audience);
     if (open > 0) {
       // Finals committed during the read stay counted: they may not be in what was read.
       const now = openAtLastCheck.get(key);
@@ -347,20 +347,6 @@ export function createReconciler(deps: ReconcilerDeps) {
 
 /** Revisions whose count of open recipients the settle check keeps between commits. */
 const REVISIONS_TRACKED = 16;
-
-/** How many of the audience's recipients are not yet delivered or failed (see settle-reading.ts). */
-function openRecipients(outcomes: ReceiptOutcomes, audience: Audience): number {
-  let open = 0;
-  for (const channel of channelNames) {
-    const byRecipient = outcomes.get(channel);
-    for (const id of audience[channel] ?? []) {
-      const packed = byRecipient?.get(id);
-      const s = packed === undefined ? undefined : unpackOutcome(packed).state;
-      if (s !== 'delivered' && s !== 'failed') open += 1;
-    }
-  }
-  return open;
-}
 
 /** The states of the recipients in `audience` only: one stage's. */
 function statesWithin(states: Map<ChannelName, Map<string, DeliveryState>>, audience: Audience): Map<ChannelName, Map<string, DeliveryState>> {

@@ -61,7 +61,7 @@ describe('settling a revision as its receipts are committed', () => {
     /** The advisories queued again, this revision's or others' in the shared data directory. */
     const enqueuedIds: string[] = [];
     // The real receipt log, counting the reads of a revision's every state or outcome.
-    const receipts: DeliveryReceipts = { ...log, statesOf: (r) => ((counts.fullReads += 1), log.statesOf(r)), outcomesOf: (r) => ((counts.fullReads += 1), log.outcomesOf(r)) };
+    const receipts: DeliveryReceipts = { ...log, statesOf: (r) => ((counts.fullReads += 1), log.statesOf(r)), foldInto: (r, sinkOf) => ((counts.fullReads += 1), log.foldInto(r, sinkOf)) };
     const recipients = await openRecipientStore(dataDir, redis, prefix);
     const queues = createDeliveryQueues(redis, prefix);
     const reconciler = createReconciler({

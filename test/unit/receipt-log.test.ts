@@ -1,7 +1,8 @@
 import { appendFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { receiptOf, unpackOutcome, type DeliveryReceipt } from '../../src/delivery/receipts';
+import { AudienceIndex, AudienceOutcomes } from '../../src/delivery/audience-states';
+import { receiptOf, type DeliveryReceipt, type DeliveryReceipts } from '../../src/delivery/receipts';
 import type { DeliveryState } from '../../src/delivery/delivery-status';
 import { createReceiptLog, RECEIPTS_FILE } from '../../src/storage/receipt-log';
 import { eachReceiptSince } from '../../src/storage/receipt-file';
@@ -10,6 +11,13 @@ const ref = { id: 'ADV-1', revision: 1 };
 const at = '2026-12-02T12:00:00.000Z';
 const state = (s: DeliveryState['state'], extra: Partial<DeliveryState> = {}): DeliveryState => ({ state: s, attempts: 1, updated_at: at, ...extra });
 const receipt = (recipient: string, s: DeliveryState): DeliveryReceipt => receiptOf('webhook', ref, recipient, s);
+
+/** The webhook outcomes the receipts fold to, for an audience of `ids`, in its order. */
+async function outcomesOf(log: DeliveryReceipts, ids: string[]) {
+  const outcomes = new AudienceOutcomes(new AudienceIndex(ids));
+  await log.foldInto(ref, (channel) => (channel === 'webhook' ? outcomes : undefined));
+  return ids.map((id, slot) => [id, outcomes.at(slot)] as const);
+}
 
 describe('receipt log', () => {
   let dataDir: string;
@@ -39,7 +47,7 @@ describe('receipt log', () => {
       ['c', 'failed', 1],
     ]);
     // A revision small enough to keep folded: its outcomes come from the folded states.
-    expect([...(await log.outcomesOf(ref)).get('webhook')!].map(([id, n]) => [id, unpackOutcome(n)])).toEqual([
+    expect(await outcomesOf(log, ['a', 'b', 'c'])).toEqual([
       ['a', { state: 'delivered' }],
       ['b', { state: 'retrying', replays: 1 }],
       ['c', { state: 'failed' }],
@@ -122,6 +130,35 @@ describe('receipt log', () => {
     await log.close();
   });
 
+  it('compacts by place in the audience when given it, and keeps the line of anyone outside it', async () => {
+    const log = createReceiptLog(dataDir);
+    const file = path.join(revisionDir(), RECEIPTS_FILE);
+    const audience = { webhook: ['a', 'b', 'c'] };
+    await log.append([receipt('b', state('retrying')), receipt('a', state('delivered', { detail: 'HTTP 204' })), receipt('b', state('failed', { attempts: 2 }))]);
+    const before = await log.statesOf(ref);
+    await log.compact(ref, audience);
+    // In the audience's order, each recipient's state as the receipts add it up.
+    expect((await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as DeliveryReceipt)).toEqual([
+      receipt('a', state('delivered', { detail: 'HTTP 204' })),
+      receipt('b', state('failed', { attempts: 2 })),
+    ]);
+    expect(await createReceiptLog(dataDir).statesOf(ref)).toEqual(before);
+    const { ino } = await stat(file);
+    await log.compact(ref, audience);
+    expect((await stat(file)).ino).toBe(ino);
+
+    // A receipt of someone the audience does not name is kept through a compaction.
+    await log.append([receipt('z', state('retrying')), receipt('z', state('delivered'))]);
+    await log.compact(ref, audience);
+    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as DeliveryReceipt);
+    expect(lines.map((l) => [l.recipient, l.state])).toEqual([
+      ['a', 'delivered'],
+      ['b', 'failed'],
+      ['z', 'delivered'],
+    ]);
+    await log.close();
+  });
+
   // Past its budget of folded states (20,000 by default) a revision is not kept in memory between reads: each read starts over.
   it('adds up a revision too large to keep folded the same way, read after read', async () => {
     const log = createReceiptLog(dataDir, { foldedStates: 50 });
@@ -134,11 +171,11 @@ describe('receipt log', () => {
     expect([...states.values()].filter((s) => s.state === 'delivered')).toHaveLength(10);
     // The outcomes alone add up the same way, folded from the file as it is read.
     await log.append([receipt('r0', state('retrying', { attempts: 0, replays: 1 })), receipt('r1', state('retrying', { attempts: 3 }))]);
-    const outcomes = (await log.outcomesOf(ref)).get('webhook')!;
+    const outcomes = new Map(await outcomesOf(log, ids));
     const expected = (await log.statesOf(ref)).get('webhook')!;
-    expect([...outcomes].map(([id, n]) => [id, unpackOutcome(n)])).toEqual([...expected].map(([id, s]) => [id, { state: s.state, ...(s.replays ? { replays: s.replays } : {}) }]));
-    expect(unpackOutcome(outcomes.get('r0')!)).toEqual({ state: 'retrying', replays: 1 });
-    expect(unpackOutcome(outcomes.get('r1')!)).toEqual({ state: 'delivered' });
+    expect([...outcomes]).toEqual([...expected].map(([id, s]) => [id, { state: s.state, ...(s.replays ? { replays: s.replays } : {}) }]));
+    expect(outcomes.get('r0')).toEqual({ state: 'retrying', replays: 1 });
+    expect(outcomes.get('r1')).toEqual({ state: 'delivered' });
     await log.close();
   });
 
