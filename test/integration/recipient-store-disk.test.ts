@@ -312,6 +312,30 @@ describe('the recipient store on disk: the file is the directory, memory an inde
     expect(await listOf(store)).toEqual(model);
   });
 
+  it('applies each line of a resumed read-back once: its dead lines are counted once too', async () => {
+    let reads = 0;
+    const failing: typeof linesOf = async function* (f, range) {
+      const first = reads++ === 0;
+      let n = 0;
+      for await (const line of linesOf(f, range)) {
+        if (first && n++ === 150) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+        yield line;
+      }
+    };
+    // Compaction comes once dead lines outnumber live ones (and at least 1): 200 updates of 200
+    // recipients leave 200 of each, which is not yet more. Lines applied twice would count more.
+    store = await openRecipientStore(dir, redis, prefix, { readBack: failing, compactAfterDeadLines: 1 });
+    const kept = Array.from({ length: 200 }, (_, n) => webhook(n));
+    for (const r of kept) await store.add(r);
+    reads = 0;
+    await store.importRecipients(kept.map((r) => ({ id: r.id, next: (current: Recipient) => ({ ...current, description: 'imported' }) })));
+    expect(reads).toBe(2);
+    await store.close();
+    expect(await lines()).toHaveLength(400);
+    store = await openRecipientStore(dir, redis, prefix);
+    expect(await listOf(store)).toEqual(kept.map((r) => ({ ...r, description: 'imported' })));
+  });
+
   it('answers a read-back that keeps failing with an error saying the import is on disk', async () => {
     const broken: typeof linesOf = async function* () {
       yield* [];
