@@ -33,13 +33,15 @@ export async function previousRevision(archive: AdvisoryArchive, record: Advisor
  * The notices of a revision as the archive records them, and whom each goes to: one ordinary
  * stage; or, under an embargo, the embargoed stage (its audience) and, once released, the ordinary
  * one (those the release added). What was queued at acceptance or release is queued again from
- * this after a Redis loss, with the same variant and so the same notice.
+ * this after a Redis loss, with the same variant and so the same notice. `accepted`: the audience
+ * just archived, when the caller holds it (at 100,000 recipients, reading it back is a second
+ * copy of every id).
  */
-export async function deliveryStages(archive: AdvisoryArchive, archived: ArchivedAdvisory): Promise<DeliveryStage[]> {
+export async function deliveryStages(archive: AdvisoryArchive, archived: ArchivedAdvisory, accepted?: Audience): Promise<DeliveryStage[]> {
   const { record } = archived;
   const previous = await previousRevision(archive, record);
   const update: NoticeVariant = previous ? { previous } : {};
-  const accepted = await archive.acceptedAudience(record);
+  accepted ??= await archive.acceptedAudience(record);
   if (!heldForEmbargo(record)) return [{ audience: accepted, variant: update }];
   const stages: DeliveryStage[] = [{ stage: 'embargoed', audience: accepted, variant: { ...update, embargoedUntil: record.embargo_until } }];
   const release = await archive.releaseOf(record);

@@ -123,9 +123,10 @@ export function createReleaseStep(deps: ReleaseStepDeps) {
       const { record } = archived;
       const earlier = doc.kind === 'retraction' ? await receiversOf(deps.archive, doc.retracts) : await receiversOf(deps.archive, doc.id, doc.revision);
       const embargoed = heldForEmbargo(record);
-      await deps.archive.store(archived, await admissionAudience(doc, deps.recipients.all(), earlier, embargoed));
+      const audience = await admissionAudience(doc, deps.recipients.all(), earlier, embargoed);
+      await deps.archive.store(archived, audience);
       if (doc.kind === 'retraction') await deps.archive.markRetracted(doc.retracts, record);
-      const [first] = await deliveryStages(deps.archive, archived);
+      const [first] = await deliveryStages(deps.archive, archived, audience);
       const delivery = await startDelivery(archived, first!);
       // A new embargo, one moved, or one withdrawn: the timer follows the latest revision's end.
       if (record.embargo_until !== undefined || doc.kind === 'retraction') void schedule.check();
