@@ -18,6 +18,9 @@ export interface EnqueueDeps {
   render: (archived: ArchivedAdvisory, audience: Audience, variant?: NoticeVariant) => Promise<Map<ChannelName, Notice>>;
 }
 
+/** Batch jobs queued per addBulk. */
+const ADD_BULK_JOBS = 20;
+
 /** Batch jobs retry on infrastructure errors only (Redis hiccups); delivery retries are per recipient. */
 const BATCH_ATTEMPTS = 25;
 
@@ -38,7 +41,7 @@ export async function enqueueAdvisory(deps: EnqueueDeps, archived: ArchivedAdvis
     // NX: a notice already stored (a retried enqueue) keeps its bytes, so every recipient of a
     // stage gets the same signed notice.
     await deps.redis.set(keys.notice(channel, ref, stage.stage), JSON.stringify(notice), 'NX');
-    const jobs = [];
+    let jobs = [];
     for (let i = 0; i * deps.batchSize < recipients.length; i++) {
       jobs.push({
         name: 'batch' as const,
@@ -56,8 +59,15 @@ export async function enqueueAdvisory(deps: EnqueueDeps, archived: ArchivedAdvis
           removeOnFail: { age: 30 * 24 * 3600 },
         },
       });
+      // A few at a time: one addBulk of 100,000 recipients' batches holds every job, its data and
+      // its command in memory at once (megabytes, at the API's busiest moment). Nothing needs them
+      // in one transaction: job ids make a repeat harmless, and `enqueued` is set after the last.
+      if (jobs.length >= ADD_BULK_JOBS) {
+        await deps.queues[channel].addBulk(jobs);
+        jobs = [];
+      }
     }
-    await deps.queues[channel].addBulk(jobs);
+    if (jobs.length > 0) await deps.queues[channel].addBulk(jobs);
   }
   await deps.redis.set(keys.enqueued(ref, stage.stage), new Date().toISOString());
 }
