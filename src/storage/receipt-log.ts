@@ -120,11 +120,11 @@ export function createReceiptLog(dataDir: string, options: ReceiptLogOptions = {
 
   /**
    * The compacted file's lines, folded by place in the audience (about 1.5 MiB at 100,000
-   * recipients, against 17 MiB for a map of states); null when the file holds one line per
-   * recipient already; undefined when a receipt names someone outside the audience, whose line
+   * recipients, against 17 MiB for a map of states), null when the file holds one line per
+   * recipient already; or `outside` when a receipt names someone outside the audience, whose line
    * must be kept too: then {@link linesOfEveryone}.
    */
-  async function linesByPlace(ref: AdvisoryRef, audience: Audience): Promise<Iterable<string> | null | undefined> {
+  async function linesByPlace(ref: AdvisoryRef, audience: Audience): Promise<{ lines: Iterable<string> | null } | 'outside'> {
     const states = audienceStates(audience);
     let receipts = 0;
     let recipients = 0;
@@ -141,16 +141,17 @@ export function createReceiptLog(dataDir: string, options: ReceiptLogOptions = {
       const state = stateOf(receipt);
       if (supersedes(state, held)) sink.set(receipt.recipient, state);
     });
-    if (outside) return undefined;
-    if (recipients === 0 || receipts === recipients) return null;
-    return (function* lines(): Generator<string> {
+    if (outside) return 'outside';
+    if (recipients === 0 || receipts === recipients) return { lines: null };
+    function* lines(): Generator<string> {
       for (const [channel, sink] of states) {
         for (let slot = 0; slot < sink.index.size; slot++) {
           const state = sink.at(slot);
           if (state) yield `${JSON.stringify(receiptOf(channel, ref, sink.index.ids[slot]!, state))}\n`;
         }
       }
-    })();
+    }
+    return { lines: lines() };
   }
 
   /** As {@link linesByPlace}, for receipts of anyone: a map of every state. */
@@ -217,7 +218,8 @@ export function createReceiptLog(dataDir: string, options: ReceiptLogOptions = {
         const open = logs.get(key);
         logs.delete(key);
         await open?.close();
-        const lines = (audience && (await linesByPlace(ref, audience))) ?? (await linesOfEveryone(ref));
+        const byPlace = audience ? await linesByPlace(ref, audience) : 'outside';
+        const lines = byPlace === 'outside' ? await linesOfEveryone(ref) : byPlace.lines;
         // Already one line per recipient and channel (every first attempt settled it): nothing to
         // rewrite. At 100,000 recipients that is 20 MB not written and fsynced again.
         if (lines === null) return;
