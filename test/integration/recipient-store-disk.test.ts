@@ -71,6 +71,22 @@ async function expectSame(store: RecipientStore, model: Model): Promise<void> {
   for (const r of model.values()) if (r.type === 'webhook') expect((await store.findByTarget(targetKey(r))).map((found) => found.recipient)).toEqual([r]);
 }
 
+/** The real reader, failing once after `failAfter` lines of its first read (counted from `reads` = 0), as a disk can. */
+function failingOnce(failAfter: number) {
+  const reader = {
+    reads: 0,
+    read: async function* (f, range) {
+      const first = reader.reads++ === 0;
+      let n = 0;
+      for await (const line of linesOf(f, range)) {
+        if (first && n++ === failAfter) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+        yield line;
+      }
+    } as typeof linesOf,
+  };
+  return reader;
+}
+
 describe('the recipient store on disk: the file is the directory, memory an index', () => {
   let dir: string;
   let file: string;
@@ -282,24 +298,15 @@ describe('the recipient store on disk: the file is the directory, memory an inde
   });
 
   it("takes an import's read-back up again where a failed read stopped, so that the index misses none of its recipients", async () => {
-    /** The real reader, failing once after `failAfter` lines of its first read, as a disk can. */
-    let reads = 0;
-    const failing: typeof linesOf = async function* (f, range) {
-      const first = reads++ === 0;
-      let n = 0;
-      for await (const line of linesOf(f, range)) {
-        if (first && n++ === 120) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
-        yield line;
-      }
-    };
-    store = await openRecipientStore(dir, redis, prefix, { readBack: failing });
+    const reader = failingOnce(120);
+    store = await openRecipientStore(dir, redis, prefix, { readBack: reader.read });
     const kept = Array.from({ length: 10 }, (_, n) => webhook(n));
     await store.importRecipients(kept.map((add) => ({ add })));
-    reads = 0;
+    reader.reads = 0;
     // Half of them new, half updates of those already there.
     const added = Array.from({ length: 300 }, (_, n) => webhook(100 + n));
     await store.importRecipients([...added.map((add) => ({ add })), ...kept.map((r) => ({ id: r.id, next: (current: Recipient) => ({ ...current, description: 'imported' }) }))]);
-    expect(reads).toBe(2);
+    expect(reader.reads).toBe(2);
     const model = [...kept.map((r) => ({ ...r, description: 'imported' })), ...added];
     expect(await store.counts()).toMatchObject({ webhook: model.length });
     for (const r of model) expect(await store.get(r.id)).toEqual(r);
@@ -313,23 +320,15 @@ describe('the recipient store on disk: the file is the directory, memory an inde
   });
 
   it('applies each line of a resumed read-back once: its dead lines are counted once too', async () => {
-    let reads = 0;
-    const failing: typeof linesOf = async function* (f, range) {
-      const first = reads++ === 0;
-      let n = 0;
-      for await (const line of linesOf(f, range)) {
-        if (first && n++ === 150) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
-        yield line;
-      }
-    };
+    const reader = failingOnce(150);
     // Compaction comes once dead lines outnumber live ones (and at least 1): 200 updates of 200
     // recipients leave 200 of each, which is not yet more. Lines applied twice would count more.
-    store = await openRecipientStore(dir, redis, prefix, { readBack: failing, compactAfterDeadLines: 1 });
+    store = await openRecipientStore(dir, redis, prefix, { readBack: reader.read, compactAfterDeadLines: 1 });
     const kept = Array.from({ length: 200 }, (_, n) => webhook(n));
     for (const r of kept) await store.add(r);
-    reads = 0;
+    reader.reads = 0;
     await store.importRecipients(kept.map((r) => ({ id: r.id, next: (current: Recipient) => ({ ...current, description: 'imported' }) })));
-    expect(reads).toBe(2);
+    expect(reader.reads).toBe(2);
     await store.close();
     expect(await lines()).toHaveLength(400);
     store = await openRecipientStore(dir, redis, prefix);
