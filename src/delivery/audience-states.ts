@@ -6,8 +6,8 @@ import { packOutcome, unpackOutcome, type Outcome, type StateSink } from './rece
 /**
  * Per-recipient records of one channel's audience, kept in typed arrays by the recipient's place
  * in the audience rather than in a map of objects by id. At 100,000 recipients a map of state
- * objects is about 17 MiB and a map of packed outcomes about 8 MiB (measured); these hold the
- * same in about 1.5 MiB and 0.8 MiB, and the ids are the audience's own strings.
+ * objects measured 17 MiB and a map of packed outcomes 8 MiB; these take 15 and 8 bytes per
+ * recipient (1.4 and 0.8 MiB) for every delivered state, and the ids are the audience's own strings.
  */
 
 /** Where a recipient sits in one channel's audience; -1 when it is not in it. */
