@@ -119,7 +119,7 @@ export function createReceiptLog(dataDir: string, options: ReceiptLogOptions = {
   }
 
   /**
-   * The compacted file's lines, folded by place in the audience (about 1.5 MiB at 100,000
+   * The compacted file's lines, folded by place in the audience (1.4 MiB at 100,000 delivered
    * recipients, against 17 MiB for a map of states), null when the file holds one line per
    * recipient already; or `outside` when a receipt names someone outside the audience, whose line
    * must be kept too: then {@link linesOfEveryone}.
