@@ -8,6 +8,7 @@ import { PermanentDeliveryError, TransientDeliveryError } from './delivery-error
 import { buildEmailMessage, parseSender } from './email-message';
 import { aboutThisMessage, createSmtpTransport, redactRelayUrl, refusesRecipient } from './smtp-transport';
 import { managePath } from '../subscriptions/subscription-paths';
+import { deadlineSignal } from '../util/deadline-signal';
 
 /** What an email send needs of a recipient. */
 export type EmailTarget = Pick<RecipientOf<'email'>, 'id' | 'type' | 'address' | 'unsubscribe_token'>;
@@ -89,11 +90,12 @@ export function createEmailChannel(options: EmailChannelOptions): Channel<EmailT
       });
       const failures: Error[] = [];
       for (const { relay, pass } of route()) {
+        const deadline = deadlineSignal(options.timeoutMs, signal);
         try {
           const info = (await relay.transport.sendMail({
             envelope: { from: sender.address, to: [recipient.address] },
             raw,
-            signal: AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]),
+            signal: deadline.signal,
           })) as { response?: string };
           health.settle(pass, 'alive');
           return { detail: `${relay.label}: ${info.response ?? 'accepted'}` };
@@ -108,6 +110,8 @@ export function createEmailChannel(options: EmailChannelOptions): Channel<EmailT
           }
           failures.push(new Error(`${relay.label}: ${e.response ?? e.message}`, { cause: err }));
           if (signal.aborted) break;
+        } finally {
+          deadline.clear();
         }
       }
       throw new TransientDeliveryError(

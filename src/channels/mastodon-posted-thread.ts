@@ -9,7 +9,8 @@ export interface PostedThreadQuery {
   posts: readonly string[];
   /** No earlier attempt is older than this (epoch ms): the statuses are read back to it, no further. */
   sinceMs: number;
-  signal: AbortSignal;
+  /** Runs one request to the instance with the signal that bounds it (its own timeout, and the job's cancellation). */
+  bounded: <T>(request: (signal: AbortSignal) => Promise<T>) => Promise<T>;
 }
 
 /** Statuses per page: Mastodon's maximum for an account's statuses. */
@@ -34,13 +35,15 @@ const comparable = (text: string) => text.replace(/\s+/g, ' ').trim();
  * client's error on any failure; the caller decides what that means.
  */
 export async function findPostedThread(client: mastodon.rest.Client, query: PostedThreadQuery): Promise<mastodon.v1.Status[]> {
-  const meta = { requestInit: { signal: query.signal } };
-  const me = await client.v1.accounts.verifyCredentials(undefined, meta);
+  const meta = (signal: AbortSignal) => ({ requestInit: { signal } });
+  const me = await query.bounded((signal) => client.v1.accounts.verifyCredentials(undefined, meta(signal)));
   const oldest = query.sinceMs - CLOCK_SKEW_MS;
   const recent: mastodon.v1.Status[] = [];
   let maxId: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
-    const statuses = await client.v1.accounts.$select(me.id).statuses.list({ limit: PAGE_SIZE, ...(maxId ? { maxId } : {}) }, meta);
+    const page = { limit: PAGE_SIZE, ...(maxId ? { maxId } : {}) };
+    // A Paginator is a thenable, not a Promise: awaited inside, so the deadline covers it.
+    const statuses = await query.bounded(async (signal) => await client.v1.accounts.$select(me.id).statuses.list(page, meta(signal)));
     recent.push(...statuses);
     const last = statuses.at(-1);
     if (!last || Date.parse(last.createdAt) < oldest) break;

@@ -3,6 +3,7 @@ import { createRestAPIClient, type mastodon } from 'masto';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { createGuardedDispatcher } from '../net/guarded-dispatcher';
+import { deadlineSignal } from '../util/deadline-signal';
 import { originOf } from '../net/origin';
 import type { ResolveHost } from '../net/resolve-host';
 import type { MastodonNoticePayload } from '../notices/mastodon-notice';
@@ -62,17 +63,31 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
     return createRestAPIClient({
       url: recipient.instance_url,
       accessToken: recipient.access_token,
-      timeout: options.timeoutMs,
+      // No `timeout`: masto makes it an AbortSignal.timeout joined by AbortSignal.any, which a
+      // garbage collection can take away on Node 20 (util/deadline-signal.ts). Each request is
+      // bounded by `bounded` instead.
       // Node's fetch takes an undici dispatcher: the same address guard as webhooks.
       requestInit: { dispatcher } as unknown as RequestInit,
       log: 'error',
     });
   }
 
+  /** One request to the instance, ended by the job's signal or at the timeout, whichever comes first. */
+  function boundedBy(signal: AbortSignal) {
+    return async <T>(request: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+      const deadline = deadlineSignal(options.timeoutMs, signal);
+      try {
+        return await request(deadline.signal);
+      } finally {
+        deadline.clear();
+      }
+    };
+  }
+
   async function limitsOf(client: mastodon.rest.Client, instanceUrl: string, signal: AbortSignal): Promise<StatusLimits> {
     const cached = knownLimits.get(instanceUrl);
     if (cached && cached.until > Date.now()) return cached.limits;
-    const instance = await client.v2.instance.fetch(undefined, { requestInit: { signal } }).catch((err: unknown) => {
+    const instance = await boundedBy(signal)((s) => client.v2.instance.fetch(undefined, { requestInit: { signal: s } })).catch((err: unknown) => {
       throw classifyMastodonError(err, 'reading the instance limits');
     });
     // An older or non-Mastodon server may leave parts out, whatever the types say.
@@ -114,7 +129,8 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
       // before it carried its acceptance time counts as old.
       const sinceMs = Date.parse(notice.acceptedAt) || 0;
       const keysMayBeForgotten = retry !== undefined && Date.now() - sinceMs > idempotencyTrustMs;
-      const posted = keysMayBeForgotten ? await postedPart(client, notice, recipient, { spoilerText: payload.spoiler_text, posts, sinceMs, signal }) : [];
+      const bounded = boundedBy(signal);
+      const posted = keysMayBeForgotten ? await postedPart(client, notice, recipient, { spoilerText: payload.spoiler_text, posts, sinceMs, bounded }) : [];
       if (posted.length === posts.length) {
         return { detail: `found ${posts.length} status${posts.length === 1 ? '' : 'es'} already posted, first ${statusLink(posted[0])}; not posted again` };
       }
@@ -124,15 +140,12 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
         if (index < posted.length) continue;
         const key = idempotencyKey(notice.messageId, recipient.id, index, text);
         try {
-          previous = await client.v1.statuses.create(
-            {
-              status: text,
-              spoilerText: payload.spoiler_text,
-              visibility: options.visibility ?? 'public',
-              inReplyToId: previous?.id ?? null,
-              language: 'en',
-            },
-            { requestInit: { headers: { 'Idempotency-Key': key }, signal } },
+          const inReplyToId = previous?.id ?? null;
+          previous = await bounded((s) =>
+            client.v1.statuses.create(
+              { status: text, spoilerText: payload.spoiler_text, visibility: options.visibility ?? 'public', inReplyToId, language: 'en' },
+              { requestInit: { headers: { 'Idempotency-Key': key }, signal: s } },
+            ),
           );
         } catch (err) {
           throw classifyMastodonError(err, `posting status ${index + 1} of ${posts.length}`);

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliFailure } from './commands';
+import { deadlineSignal } from '../util/deadline-signal';
 
 /**
  * How long one request to the server may take, answer included: on the worst day a wedged
@@ -14,12 +15,6 @@ export interface ApiTarget {
   token?: string | undefined;
   /** Default {@link CLI_REQUEST_TIMEOUT_MS}. */
   timeoutMs?: number;
-}
-
-/** The request's own deadline, joined with the caller's signal (an interrupt) when there is one. */
-function requestDeadline(timeoutMs: number, signal?: AbortSignal): { signal: AbortSignal; expired: () => boolean } {
-  const deadline = AbortSignal.timeout(timeoutMs);
-  return { signal: signal ? AbortSignal.any([signal, deadline]) : deadline, expired: () => deadline.aborted };
 }
 
 /** Retry-After in whole seconds (what tocsin sends), at most 30 s; null when absent or otherwise. */
@@ -54,37 +49,42 @@ export async function callApi(target: ApiTarget, method: string, path: string, r
   if (request.admin && !target.token) throw new CliFailure("set TOCSIN_ADMIN_TOKEN to the server's admin token", 2);
   const endpoint = new URL(path, target.url);
   const timeoutMs = target.timeoutMs ?? CLI_REQUEST_TIMEOUT_MS;
-  const deadline = requestDeadline(timeoutMs, request.signal);
+  // The request's own deadline, joined with the caller's signal (an interrupt) when there is one.
+  const deadline = deadlineSignal(timeoutMs, request.signal);
   let response: Response;
   let text: string;
-  for (;;) {
-    try {
-      response = await fetch(endpoint, {
-        method,
-        headers: {
-          ...(request.admin ? { authorization: `Bearer ${target.token!}` } : {}),
-          ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(request.rawBody ? { 'content-type': request.rawBody.type } : {}),
-          ...request.headers,
-        },
-        ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
-        // A stream is sent as it is read: `duplex` says the answer may come only after it ends.
-        ...(request.rawBody ? { body: request.rawBody.data, duplex: 'half' } : {}),
-        signal: deadline.signal,
-      });
-      text = await response.text();
-      // A read the server had no room for just now (503 with Retry-After: a delivery list of a
-      // large revision while others are read) is asked again when it says, within the deadline.
-      const wait = method === 'GET' && response.status === 503 ? retryAfterMs(response.headers.get('retry-after')) : null;
-      if (wait === null) break;
-      await sleep(wait, undefined, { signal: deadline.signal });
-    } catch (err) {
-      if (request.signal?.aborted) throw err;
-      if (deadline.expired()) throw timedOut(endpoint, timeoutMs);
-      // fetch says only "fetch failed": the socket's code (ECONNREFUSED, ENOTFOUND) is in its cause.
-      const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-      throw new CliFailure(`cannot reach ${endpoint.href}: ${String(cause?.code ?? cause?.message ?? (err as Error).message)}`);
+  try {
+    for (;;) {
+      try {
+        response = await fetch(endpoint, {
+          method,
+          headers: {
+            ...(request.admin ? { authorization: `Bearer ${target.token!}` } : {}),
+            ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...(request.rawBody ? { 'content-type': request.rawBody.type } : {}),
+            ...request.headers,
+          },
+          ...(request.body !== undefined ? { body: JSON.stringify(request.body) } : {}),
+          // A stream is sent as it is read: `duplex` says the answer may come only after it ends.
+          ...(request.rawBody ? { body: request.rawBody.data, duplex: 'half' } : {}),
+          signal: deadline.signal,
+        });
+        text = await response.text();
+        // A read the server had no room for just now (503 with Retry-After: a delivery list of a
+        // large revision while others are read) is asked again when it says, within the deadline.
+        const wait = method === 'GET' && response.status === 503 ? retryAfterMs(response.headers.get('retry-after')) : null;
+        if (wait === null) break;
+        await sleep(wait, undefined, { signal: deadline.signal });
+      } catch (err) {
+        if (request.signal?.aborted) throw err;
+        if (deadline.expired()) throw timedOut(endpoint, timeoutMs);
+        // fetch says only "fetch failed": the socket's code (ECONNREFUSED, ENOTFOUND) is in its cause.
+        const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+        throw new CliFailure(`cannot reach ${endpoint.href}: ${String(cause?.code ?? cause?.message ?? (err as Error).message)}`);
+      }
     }
+  } finally {
+    deadline.clear();
   }
   if (!response.ok) {
     (request.showRefusal ?? console.error)(text);

@@ -4,6 +4,7 @@ import { callApi, type ApiTarget } from './api-client';
 import { firstAttemptsDone, scheduledText, totalOf, undelivered, type DeliveriesAnswer } from './broadcast-progress';
 import { CliFailure } from './commands';
 import type { ProgressDisplay } from './progress-display';
+import { deadlineSignal } from '../util/deadline-signal';
 
 /** Exit code when some deliveries failed or wait for a retry. */
 export const PARTIAL_DELIVERY_EXIT = 3;
@@ -42,8 +43,13 @@ export async function watchBroadcast(target: ApiTarget, ref: AdvisoryRef, option
   const pollMs = Math.min(MAX_POLL_MS, options.lineEveryMs);
   try {
     for (;;) {
-      const signal = AbortSignal.any([options.interrupt, AbortSignal.timeout(POLL_TIMEOUT_MS)]);
-      const answer = (await callApi(target, 'GET', path, { signal, admin: Boolean(target.token) })) as DeliveriesAnswer;
+      const poll = deadlineSignal(POLL_TIMEOUT_MS, options.interrupt);
+      let answer: DeliveriesAnswer;
+      try {
+        answer = (await callApi(target, 'GET', path, { signal: poll.signal, admin: Boolean(target.token) })) as DeliveriesAnswer;
+      } finally {
+        poll.clear();
+      }
       if (firstAttemptsDone(answer)) {
         options.display.end(answer, now());
         return answer;
