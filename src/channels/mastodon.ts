@@ -3,11 +3,11 @@ import { createRestAPIClient, type mastodon } from 'masto';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { createGuardedDispatcher } from '../net/guarded-dispatcher';
-import { deadlineSignal } from '../util/deadline-signal';
 import { originOf } from '../net/origin';
 import type { ResolveHost } from '../net/resolve-host';
 import type { MastodonNoticePayload } from '../notices/mastodon-notice';
 import type { RecipientOf } from '../recipients/recipient';
+import { deadlineSignal } from '../util/deadline-signal';
 import type { Channel, DeliveryReceipt, Notice, RetryAttempt } from './channel';
 import { PermanentDeliveryError } from './delivery-errors';
 import { createLookupWarner } from './lookup-warnings';
@@ -65,7 +65,7 @@ export function createMastodonChannel(options: MastodonChannelOptions): Channel<
       accessToken: recipient.access_token,
       // No `timeout`: masto makes it an AbortSignal.timeout joined by AbortSignal.any, which a
       // garbage collection can take away on Node 20 (util/deadline-signal.ts). Each request is
-      // bounded by `bounded` instead.
+      // bounded by `boundedBy` instead.
       // Node's fetch takes an undici dispatcher: the same address guard as webhooks.
       requestInit: { dispatcher } as unknown as RequestInit,
       log: 'error',
