@@ -10,6 +10,15 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': ['error', { allow: ['error'] }],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'AbortSignal',
+          property: 'any',
+          message:
+            'On Node 20 a signal AbortSignal.any joins may be garbage-collected before it fires (an AbortSignal.timeout among them never aborts): use deadlineSignal from src/util/deadline-signal.ts.',
+        },
+      ],
     },
   },
   {
