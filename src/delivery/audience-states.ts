@@ -1,7 +1,7 @@
 import { channelNames, type ChannelName } from '../channels/channel-names';
 import type { Audience } from '../storage/advisory-archive';
 import type { DeliveryState } from './delivery-status';
-import { packOutcome, unpackOutcome, type Outcome, type StateSink } from './receipts';
+import { packOutcome, supersedes, unpackOutcome, type Outcome, type StateSink } from './receipts';
 
 /**
  * Per-recipient records of one channel's audience, kept in typed arrays by the recipient's place
@@ -69,6 +69,11 @@ export class AudienceOutcomes implements StateSink {
     const slot = this.index.slotOf(id);
     if (slot >= 0) this.packed[slot] = packOutcome(state) + 1;
   }
+
+  fold(id: string, state: Outcome): void {
+    const slot = this.index.slotOf(id);
+    if (slot >= 0 && supersedes(state, this.at(slot))) this.packed[slot] = packOutcome(state) + 1;
+  }
 }
 
 /** (0: nothing known.) Delivered, with exactly `{state, attempts, updated_at, detail}` in that order: nearly every recipient. */
@@ -126,14 +131,25 @@ export class AudienceStates implements StateSink {
 
   outcome(id: string): Outcome | undefined {
     const slot = this.index.slotOf(id);
-    if (slot < 0) return undefined;
-    const kind = this.kinds[slot];
-    return kind === DELIVERED ? { state: 'delivered' } : kind === OBJECT ? this.objects.get(slot) : undefined;
+    return slot < 0 ? undefined : this.outcomeAt(slot);
   }
 
   set(id: string, state: DeliveryState): void {
     const slot = this.index.slotOf(id);
-    if (slot < 0) return;
+    if (slot >= 0) this.setAt(slot, state);
+  }
+
+  fold(id: string, state: DeliveryState): void {
+    const slot = this.index.slotOf(id);
+    if (slot >= 0 && supersedes(state, this.outcomeAt(slot))) this.setAt(slot, state);
+  }
+
+  private outcomeAt(slot: number): Outcome | undefined {
+    const kind = this.kinds[slot];
+    return kind === DELIVERED ? { state: 'delivered' } : kind === OBJECT ? this.objects.get(slot) : undefined;
+  }
+
+  private setAt(slot: number, state: DeliveryState): void {
     const time = state.state === 'delivered' ? this.compactable(state) : null;
     if (time === null) {
       this.kinds[slot] = OBJECT;

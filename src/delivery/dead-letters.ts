@@ -4,7 +4,7 @@ import type { AdvisoryArchive, Audience } from '../storage/advisory-archive';
 import type { DeliveryStateStore } from './delivery-state';
 import type { DeliveryState, RecipientStates } from './delivery-status';
 import { audienceStates } from './audience-states';
-import { supersedes, type DeliveryReceipts } from './receipts';
+import type { DeliveryReceipts } from './receipts';
 import type { SettleReading } from './settle-reading';
 
 /** Name of the archive mark written once every recipient of a revision is delivered or failed. */
@@ -78,7 +78,7 @@ export async function loadRevisionView(deps: DeliveryViewDeps, ref: AdvisoryRef,
   // receipts keep what a Redis data loss took, an older mark what older versions kept. Redis's
   // states come a chunk at a time: the whole hash in one reply is tens of MiB at 100,000.
   for (const [channel, byPlace] of states) {
-    for await (const chunk of deps.states.scan(channel, ref)) for (const [id, s] of chunk) if (supersedes(s, byPlace.outcome(id))) byPlace.set(id, s);
+    for await (const chunk of deps.states.scan(channel, ref)) for (const [id, s] of chunk) byPlace.fold(id, s);
   }
   return { ref, audience, mark, states };
 }

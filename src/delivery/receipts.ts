@@ -33,9 +33,8 @@ export const unpackOutcome = (n: number): Outcome => {
  * audience.
  */
 export interface StateSink {
-  /** What `id`'s delivery has come to so far; undefined while nothing is known (pending). */
-  outcome(id: string): Outcome | undefined;
-  set(id: string, state: DeliveryState): void;
+  /** Takes `state` as `id`'s where it supersedes what is held (see {@link supersedes}). */
+  fold(id: string, state: DeliveryState): void;
 }
 
 /**

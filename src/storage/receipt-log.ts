@@ -196,10 +196,7 @@ export function createReceiptLog(dataDir: string, options: ReceiptLogOptions = {
     statesOf,
 
     async foldInto(ref, sinkOf) {
-      const fold = (channel: ChannelName, id: string, state: DeliveryState) => {
-        const sink = sinkOf(channel);
-        if (sink && supersedes(state, sink.outcome(id))) sink.set(id, state);
-      };
+      const fold = (channel: ChannelName, id: string, state: DeliveryState) => sinkOf(channel)?.fold(id, state);
       const key = keyOf(ref);
       if (folded.has(key)) {
         const { states } = await foldedNow(ref);

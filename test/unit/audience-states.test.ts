@@ -57,6 +57,26 @@ describe('audience states', () => {
     expect(states.get('rcpt_09')).toEqual(retrying);
   });
 
+  it('folds a state in only where it supersedes the one held, as the receipts add them up', () => {
+    const states = new AudienceStates(new AudienceIndex(ids));
+    const delivered: DeliveryState = { state: 'delivered', attempts: 2, updated_at: at, detail: 'HTTP 204' };
+    const replayed: DeliveryState = { state: 'retrying', attempts: 0, updated_at: at, replays: 1, replayed_at: at };
+    states.fold('rcpt_01', delivered);
+    // Within one replay generation a state never moves back; a later generation always takes over.
+    states.fold('rcpt_01', { state: 'retrying', attempts: 3, updated_at: at, last_error: 'HTTP 503' });
+    expect(asWritten(states.get('rcpt_01'))).toBe(asWritten(delivered));
+    states.fold('rcpt_01', replayed);
+    expect(states.get('rcpt_01')).toEqual(replayed);
+    states.fold('rcpt_stranger', delivered);
+    expect(states.get('rcpt_stranger')).toBeUndefined();
+    const outcomes = new AudienceOutcomes(new AudienceIndex(ids));
+    outcomes.fold('rcpt_05', { state: 'failed' });
+    outcomes.fold('rcpt_05', { state: 'retrying' });
+    expect(outcomes.outcome('rcpt_05')).toEqual({ state: 'failed' });
+    outcomes.fold('rcpt_05', { state: 'delivered' });
+    expect(outcomes.outcome('rcpt_05')).toEqual({ state: 'delivered' });
+  });
+
   it('gives back each of many distinct details, past the number it keeps once each', () => {
     const many = Array.from({ length: 5_000 }, (_, i) => `r${String(i).padStart(5, '0')}`);
     const states = new AudienceStates(new AudienceIndex(many));
