@@ -6,6 +6,9 @@
  * only weakly, by its own timer and by the signal `any` makes, so a garbage collection before it
  * fires takes it away and the work waits for ever. A fetch to a peer that never answers hung that
  * way under load (a Mastodon post, in CI); here the timer holds the controller.
+ *
+ * Webhooks use net/request-deadlines.ts instead: one timer for every request, in the shape
+ * undici's `request` takes. fetch (masto) and nodemailer take only a real AbortSignal.
  */
 export interface DeadlineSignal {
   signal: AbortSignal;
